@@ -1,0 +1,1 @@
+"""One module per command-line command; engine/cli.py wires them together."""

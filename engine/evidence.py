@@ -1,0 +1,164 @@
+"""The evidence model: the contract between collectors and the engine.
+
+An evidence item is one observation of one thing (a bucket, a model version, a document) made by one
+collector at one time. Its identity is the SHA-256 of its canonical JSON, so the same observation always
+has the same id and any change to it, however small, gives another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from annexa.errors import EngineError
+
+JSONValue: TypeAlias = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+
+REQUIRED_FIELDS = ("kind", "source", "scope", "collector", "collected_at", "data")
+
+
+class EvidenceFormatError(EngineError):
+    """An evidence item or bundle line does not have the shape of design.md section 2."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise ``value`` the one way that ids are computed from: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
+
+
+def sha256_hex(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix, seconds precision unless the value has microseconds."""
+    if moment.tzinfo is None:
+        raise EvidenceFormatError(f"timestamp {moment.isoformat()} has no time zone")
+    text = moment.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp that carries a zone (``Z`` or an offset) into UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except (TypeError, ValueError) as exc:
+        raise EvidenceFormatError(f"not an ISO 8601 timestamp: {text!r}") from exc
+    if moment.tzinfo is None:
+        raise EvidenceFormatError(f"timestamp {text!r} has no time zone (add Z or an offset)")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRef:
+    """How a finding names an evidence item it rests on."""
+
+    id: str
+    kind: str
+    source: str
+    collected_at: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "kind": self.kind, "source": self.source, "collected_at": self.collected_at}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """One observation. ``data`` holds normalised fields (snake_case), never a raw API response."""
+
+    kind: str
+    source: str
+    scope: Mapping[str, str]
+    collector: str
+    collected_at: datetime
+    data: Mapping[str, JSONValue]
+    # Computed once: the id is needed for every finding and every store write.
+    _id: str | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.collected_at.tzinfo is None:
+            raise EvidenceFormatError(f"{self.kind} {self.source}: collected_at has no time zone")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "scope": dict(self.scope),
+            "collector": self.collector,
+            "collected_at": format_timestamp(self.collected_at),
+            "data": self.data,
+        }
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+    @property
+    def id(self) -> str:
+        """SHA-256 of the canonical JSON of the item."""
+        if self._id is None:
+            # A cache on a frozen instance; the value is a pure function of the fields.
+            object.__setattr__(self, "_id", sha256_hex(self.canonical()))
+        assert self._id is not None
+        return self._id
+
+    def ref(self) -> EvidenceRef:
+        return EvidenceRef(
+            id=self.id, kind=self.kind, source=self.source, collected_at=format_timestamp(self.collected_at)
+        )
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Evidence:
+        """Build an item from its JSON shape; every problem is an :class:`EvidenceFormatError`."""
+        if not isinstance(raw, dict):
+            raise EvidenceFormatError(f"an evidence item is a JSON object, not {type(raw).__name__}")
+        missing = [name for name in REQUIRED_FIELDS if name not in raw]
+        if missing:
+            raise EvidenceFormatError(f"evidence item lacks {', '.join(missing)}")
+        for name in ("kind", "source", "collector", "collected_at"):
+            if not isinstance(raw[name], str) or not raw[name]:
+                raise EvidenceFormatError(f"evidence field {name!r} must be a non-empty string")
+        scope = raw["scope"]
+        if not isinstance(scope, dict) or not all(isinstance(v, str) for v in scope.values()):
+            raise EvidenceFormatError("evidence field 'scope' must map names to strings")
+        if not isinstance(raw["data"], dict):
+            raise EvidenceFormatError("evidence field 'data' must be a JSON object")
+        return cls(
+            kind=raw["kind"],
+            source=raw["source"],
+            scope=dict(scope),
+            collector=raw["collector"],
+            collected_at=parse_timestamp(raw["collected_at"]),
+            data=raw["data"],
+        )
+
+
+def read_bundle(path: Path) -> Iterator[Evidence]:
+    """Read a JSON Lines evidence bundle, naming file and line for every malformed item."""
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise EvidenceFormatError(f"{path}:{number}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+            try:
+                yield Evidence.from_dict(raw)
+            except EvidenceFormatError as exc:
+                raise EvidenceFormatError(f"{path}:{number}: {exc}") from exc
+
+
+def write_bundle(path: Path, items: Iterable[Evidence]) -> int:
+    """Write items as JSON Lines through a temporary file and an atomic rename; returns the count."""
+    from annexa.atomic import atomic_write_text
+
+    lines = [json.dumps(item.to_dict(), sort_keys=True, ensure_ascii=False) for item in items]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)

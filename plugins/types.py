@@ -1,0 +1,66 @@
+"""Registration records and the collector contract that plugin authors implement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from annexa.evidence import Evidence
+
+
+class PluginError(Exception):
+    """Root of the plugin system's errors (contract violations, broken plugins)."""
+
+
+class CollectorError(Exception):
+    """An expected collection failure (auth, throttling, missing permission, unreachable endpoint).
+
+    The host turns it into an error record for the collector's scope: the kinds it would have produced
+    are marked as not collected and the rules that read them become ``inconclusive``.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, kinds: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.kinds = tuple(kinds)  # empty: every kind the collector was asked for
+
+
+@runtime_checkable
+class DocumentReader(Protocol):
+    """Reads one document URI (``s3://``, ``confluence://``) into bytes plus metadata."""
+
+    def read(self) -> tuple[bytes, Mapping[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectRequest:
+    """What the host hands a collector for one run over one scope."""
+
+    config: Mapping[str, Any]  # the collector's validated ``collectors.<name>`` block
+    kinds: frozenset[str]  # the kinds the selected rules read; collect only these
+    now: datetime  # the scan's clock; collectors never read the wall clock themselves
+    base_path: str = "."  # folder of the configuration file, for relative paths
+    open_document: Callable[[str], DocumentReader | None] = field(default=lambda uri: None)
+    report_problem: Callable[[str, str], None] = field(default=lambda source, message: None)
+    """Report a non-fatal problem with one source (a corrupt PDF, bad front matter): source, message."""
+
+
+class Collector(Protocol):
+    def collect(self, request: CollectRequest) -> Iterable[Evidence]:
+        """Yield evidence items of the requested kinds; raise CollectorError on expected failures."""
+        ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectorSpec:
+    """A collector as a plugin declares it through the ``annexa_collectors`` hook."""
+
+    name: str
+    version: str
+    kinds: Mapping[str, Mapping[str, Any]]  # evidence kind -> JSON Schema of its ``data``
+    config_schema: Mapping[str, Any]
+    factory: Callable[[], Collector]
+    description: str = ""

@@ -1,0 +1,1 @@
+"""The Annex A rule pack, shipped as package data."""
