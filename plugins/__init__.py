@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from annexa.evidence import Evidence
+from annexa.plugins.hookspecs import hookimpl
 from annexa.plugins.types import (
+    Collector,
     CollectorError,
     CollectorSpec,
     CollectRequest,
-    Collector,
     DocumentReader,
     PluginError,
+    ReporterSpec,
+    RuleFunctionSpec,
 )
 
 __all__ = [
+    "CollectRequest",
     "Collector",
     "CollectorError",
     "CollectorSpec",
-    "CollectRequest",
     "DocumentReader",
     "Evidence",
     "PluginError",
+    "ReporterSpec",
+    "RuleFunctionSpec",
+    "hookimpl",
 ]

@@ -64,3 +64,27 @@ class CollectorSpec:
     config_schema: Mapping[str, Any]
     factory: Callable[[], Collector]
     description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleFunctionSpec:
+    """An extra pure function for the rule language, as the ``annexa_rule_functions`` hook declares it.
+
+    The function must be pure (no I/O, no clock): rules are re-evaluated offline months later and must
+    give the same findings.
+    """
+
+    name: str  # how rules call it: lower_snake, unique across plugins and built-in functions
+    function: Callable[..., Any]
+    arity: int  # number of positional arguments the rule checker enforces
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReporterSpec:
+    """An output format, as the ``annexa_reporters`` hook declares it."""
+
+    name: str  # the value of ``--format``; lower case
+    suffix: str  # file suffix of the written report, with the dot: ".html"
+    render: Callable[[Mapping[str, Any]], str]  # the scan result as a JSON-shaped mapping -> file text
+    description: str = ""
