@@ -36,6 +36,14 @@ CODES: dict[str, str] = {
     "W400": "unused binding",
     "W401": "rule has no message",
     "E500": "rule file cannot be read",
+    "E600": "configuration file cannot be read or is not valid YAML",
+    "E601": "configuration value has the wrong type",
+    "E602": "required configuration key is missing",
+    "E603": "unknown configuration key",
+    "E604": "configuration value is not one of the allowed values or forms",
+    "E605": "unknown collector in the configuration",
+    "E606": "invalid configuration value",
+    "E607": "duplicate key in a YAML mapping",
 }
 
 

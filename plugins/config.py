@@ -1,0 +1,271 @@
+"""The ``annexa.yaml`` configuration: its JSON Schema, assembled from the collectors, and its loader.
+
+The schema of each ``collectors.<name>`` block is the ``config_schema`` that collector declares, so
+the same file is validated against whatever collectors are installed, and an unknown collector name is
+an error with a "did you mean". Every problem is reported at once, as a diagnostic with the file, line,
+column and key path (E600-E607).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annexa.diagnostics import Diagnostic, DiagnosticError
+from annexa.yamlsrc import EXPECTED_ANNOTATION, UNKNOWN_ANNOTATION, YamlDocument, load_yaml, validate
+
+if TYPE_CHECKING:
+    from annexa.plugins.manager import PluginHost
+    from annexa.plugins.types import CollectorSpec
+
+CONFIG_VERSION = 1
+DEFAULT_STORE = ".annexa"
+DEFAULT_RULE_PATHS = ("builtin:annex_a",)
+BUILTIN_PREFIX = "builtin:"
+
+_CONTROL_ID = {
+    "type": "string",
+    "pattern": r"^A\.[0-9]+(\.[0-9]+)*$",
+    EXPECTED_ANNOTATION: "an Annex A control id such as A.6.2.8",
+}
+_RULE_ID = {
+    "type": "string",
+    "pattern": r"^A\.[0-9]+(\.[0-9]+)*/[a-z_][a-z0-9_]*$",
+    EXPECTED_ANNOTATION: "a rule id such as A.6.2.8/endpoint_data_capture",
+}
+_TEXT = {"type": "string", "minLength": 1}
+_DATE = {
+    "type": "string",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "format": "date",
+    EXPECTED_ANNOTATION: "a date such as 2027-03-31",
+}
+
+
+def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
+    """The JSON Schema of annexa.yaml for this set of collectors (design.md section 5)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "annexa configuration",
+        "type": "object",
+        "required": ["version"],
+        "additionalProperties": False,
+        "properties": {
+            "version": {"const": CONFIG_VERSION},
+            "organization": _TEXT,
+            "collectors": {
+                "type": "object",
+                "additionalProperties": False,
+                UNKNOWN_ANNOTATION: {"noun": "collector", "code": "E605"},
+                "properties": {name: dict(spec.config_schema) for name, spec in sorted(collectors.items())},
+            },
+            "rules": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "paths": {"type": "array", "items": _TEXT, "minItems": 1},
+                    "params": {
+                        "type": "object",
+                        "propertyNames": {
+                            "pattern": r"^[a-z_][a-z0-9_]*$",
+                            EXPECTED_ANNOTATION: "a parameter name in lower_snake_case",
+                        },
+                        "additionalProperties": {
+                            "type": ["string", "number", "boolean"],
+                        },
+                    },
+                },
+            },
+            "applicability": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["control", "applicable", "justification"],
+                    "properties": {
+                        "control": _CONTROL_ID,
+                        "applicable": {"type": "boolean"},
+                        "justification": _TEXT,
+                    },
+                },
+            },
+            "exceptions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["rule", "justification", "approved_by", "expires"],
+                    "properties": {
+                        "rule": _RULE_ID,
+                        "subject": _TEXT,
+                        "justification": _TEXT,
+                        "approved_by": _TEXT,
+                        "expires": _DATE,
+                    },
+                },
+            },
+            "store": {"type": "object", "additionalProperties": False, "properties": {"path": _TEXT}},
+            "plugins": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"disabled": {"type": "array", "items": _TEXT}},
+            },
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Applicability:
+    control: str
+    applicable: bool
+    justification: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleException:
+    """An accepted risk: waives the findings of ``rule`` (of ``subject`` only, if given) until ``expires``."""
+
+    rule: str
+    subject: str | None
+    justification: str
+    approved_by: str
+    expires: dt.date
+
+    def in_force(self, today: dt.date) -> bool:
+        """An exception waives up to and including its expiry day, and stops waiving after it."""
+        return today <= self.expires
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    path: str  # the configuration file, as given
+    base_path: str  # its folder: relative paths inside it resolve against this
+    version: int
+    organization: str
+    collectors: Mapping[str, Mapping[str, Any]]  # name -> validated block, only the configured ones
+    rule_paths: tuple[str, ...]  # "builtin:..." kept, file paths resolved against base_path
+    params: Mapping[str, str]  # rule parameter overrides, as rule-language literal text
+    applicability: tuple[Applicability, ...] = ()
+    exceptions: tuple[RuleException, ...] = ()
+    store_path: str = DEFAULT_STORE
+    disabled_plugins: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+def resolve_path(base_path: str, value: str) -> str:
+    """A path from the config, relative to the config file's folder (absolute paths stay as they are)."""
+    candidate = Path(value).expanduser()
+    if candidate.is_absolute():
+        return os.path.normpath(candidate)
+    return os.path.normpath(Path(base_path) / candidate)
+
+
+def read_disabled_plugins(path: str | Path) -> tuple[str, ...]:
+    """``plugins.disabled`` read before the plugin manager exists (it decides what to load).
+
+    Lenient on purpose: a malformed file is reported later, by :func:`load_config`, with full context.
+    """
+    try:
+        document = load_yaml(path)
+    except DiagnosticError:
+        return ()
+    value = document.value
+    plugins = value.get("plugins") if isinstance(value, dict) else None
+    disabled = plugins.get("disabled") if isinstance(plugins, dict) else None
+    if not isinstance(disabled, list):
+        return ()
+    return tuple(str(name) for name in disabled if isinstance(name, str))
+
+
+def load_config(path: str | Path, host: PluginHost) -> Config:
+    """Load and validate ``annexa.yaml`` against the schema of the installed collectors.
+
+    :raises DiagnosticError: every problem in the file, located and sorted.
+    :raises PluginError: an installed plugin declares an invalid collector.
+    """
+    document = load_yaml(path)
+    return config_from_document(document, host.collectors())
+
+
+def config_from_document(document: YamlDocument, collectors: Mapping[str, CollectorSpec]) -> Config:
+    diagnostics = list(validate(document, config_schema(collectors)))
+    diagnostics.extend(_semantic_problems(document))
+    if diagnostics:
+        raise DiagnosticError(diagnostics, {document.path: document.text})
+    raw: dict[str, Any] = document.value
+    base_path = str(Path(document.path).parent)
+    rules = raw.get("rules") or {}
+    return Config(
+        path=document.path,
+        base_path=base_path,
+        version=raw["version"],
+        organization=raw.get("organization", ""),
+        collectors=dict(raw.get("collectors") or {}),
+        rule_paths=tuple(
+            p if p.startswith(BUILTIN_PREFIX) else resolve_path(base_path, p)
+            for p in rules.get("paths", DEFAULT_RULE_PATHS)
+        ),
+        params={name: _literal_text(value) for name, value in (rules.get("params") or {}).items()},
+        applicability=tuple(
+            Applicability(control=e["control"], applicable=e["applicable"], justification=e["justification"])
+            for e in raw.get("applicability") or ()
+        ),
+        exceptions=tuple(
+            RuleException(
+                rule=e["rule"],
+                subject=e.get("subject"),
+                justification=e["justification"],
+                approved_by=e["approved_by"],
+                expires=_as_date(e["expires"]),
+            )
+            for e in raw.get("exceptions") or ()
+        ),
+        store_path=resolve_path(base_path, (raw.get("store") or {}).get("path", DEFAULT_STORE)),
+        disabled_plugins=tuple((raw.get("plugins") or {}).get("disabled", ())),
+        raw=raw,
+    )
+
+
+def _semantic_problems(document: YamlDocument) -> list[Diagnostic]:
+    """What a schema cannot say: the same control declared applicable twice."""
+    value = document.value
+    entries = value.get("applicability") if isinstance(value, dict) else None
+    if not isinstance(entries, list):
+        return []
+    problems = []
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        control = entry.get("control") if isinstance(entry, dict) else None
+        if not isinstance(control, str):
+            continue
+        if control in seen:
+            problems.append(
+                Diagnostic(
+                    code="E606",
+                    message=f"`applicability[{index}].control`: {control} is already declared "
+                    f"in `applicability[{seen[control]}]`",
+                    span=document.span_of(("applicability", index, "control")),
+                )
+            )
+        else:
+            seen[control] = index
+    return problems
+
+
+def _literal_text(value: str | float | bool) -> str:
+    """A parameter override as the rule language spells literals (``true``, ``180d``, ``10``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(value)
