@@ -1,0 +1,58 @@
+"""The evidence store and scan history: content-addressed files, an SQLite index, a hash chain.
+
+Layout of a store directory (``.annexa/`` by default)::
+
+    evidence/ab/abcdef....json    Evidence.canonical(); the name is its SHA-256 (= Evidence.id)
+    manifests/12/1234....json     one scan manifest (canonical JSON), named by its SHA-256
+    index.sqlite                  scans, findings and evidence (WAL mode), for history and drift queries
+    HEAD                          digest of the newest recorded manifest (detects a truncated index)
+
+The files are the record; the index orders and finds them. Each manifest names the digest of the
+previous one, so rewriting any past scan breaks every later link, and :meth:`Store.verify` names the
+first broken item. Every file write is atomic (temp file + rename) and a scan becomes part of the
+history only when its index row commits, so a process killed at any moment leaves either the whole scan
+or an orphan manifest file that verify reports as a note, never a broken chain.
+
+Findings come back from :meth:`Store.load_scan` as :class:`~annexa.findings.Finding` objects (not
+dicts). To re-evaluate an old scan: ``scan = store.load_scan(ref)``, then
+``evaluate(ruleset, store.evidence_of(scan), now=scan.record.finished_at,
+collected=scan.record.collected_by_kind())`` with the rule pack whose digest is
+``scan.record.rule_pack_digest``.
+"""
+
+from __future__ import annotations
+
+from annexa.store.directory import DEFAULT_STORE, Store
+from annexa.store.manifest import (
+    SCHEMA_VERSION,
+    CollectionStatus,
+    ScanRecord,
+    ScanSummary,
+    StoredScan,
+    StoreError,
+    build_manifest,
+    finding_from_manifest,
+    finding_to_manifest,
+    new_scan_id,
+    record_from_manifest,
+)
+from annexa.store.verification import VerifyProblem, VerifyReport, verify_store
+
+__all__ = [
+    "DEFAULT_STORE",
+    "SCHEMA_VERSION",
+    "CollectionStatus",
+    "ScanRecord",
+    "ScanSummary",
+    "Store",
+    "StoreError",
+    "StoredScan",
+    "VerifyProblem",
+    "VerifyReport",
+    "build_manifest",
+    "finding_from_manifest",
+    "finding_to_manifest",
+    "new_scan_id",
+    "record_from_manifest",
+    "verify_store",
+]
