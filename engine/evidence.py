@@ -81,6 +81,7 @@ class Evidence:
     data: Mapping[str, JSONValue]
     # Computed once: the id is needed for every finding and every store write.
     _id: str | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _ref: EvidenceRef | None = field(default=None, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         if self.collected_at.tzinfo is None:
@@ -109,9 +110,13 @@ class Evidence:
         return self._id
 
     def ref(self) -> EvidenceRef:
-        return EvidenceRef(
-            id=self.id, kind=self.kind, source=self.source, collected_at=format_timestamp(self.collected_at)
-        )
+        if self._ref is None:
+            reference = EvidenceRef(
+                id=self.id, kind=self.kind, source=self.source, collected_at=format_timestamp(self.collected_at)
+            )
+            object.__setattr__(self, "_ref", reference)
+        assert self._ref is not None
+        return self._ref
 
     @classmethod
     def from_dict(cls, raw: Any) -> Evidence:

@@ -1,0 +1,425 @@
+"""Compile checked rules into Python functions, once.
+
+Each rule becomes the source of one Python function, built only from the syntax tree: user text reaches
+the generated code as ``repr()`` literals or as entries in a constants table, never as code, and field
+access goes through :mod:`annexa.runtime`, which only indexes mappings and lists. The generated function
+is compiled with ``compile()`` once per rule set; evaluation is then plain Python.
+
+An equality between a path of an inner quantifier's evidence item and an expression of the outer scope
+(``exists card in model_card where card.model == mv.model_name``) is compiled into a lookup in a hash
+index built once per evaluation, so joins cost linear, not quadratic, time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from annexa import runtime
+from annexa import syntax as s
+from annexa.checker import Resolution
+from annexa.diagnostics import Span
+from annexa.kinds import Type
+
+_JOINABLE = {"string", "number", "bool", "any"}
+
+# The names generated code may use, bound in its globals; nothing else is reachable.
+RUNTIME_NAMES: dict[str, Any] = {
+    "_get": runtime.get,
+    "_item": runtime.item,
+    "_rec": runtime.record,
+    "_truth": runtime.truth,
+    "_lt": runtime.less,
+    "_le": runtime.less_equal,
+    "_eq": runtime.equal,
+    "_in": runtime.contained,
+    "_contains": runtime.contains,
+    "_startswith": runtime.startswith,
+    "_matches": runtime.matches,
+    "_neg": runtime.negate,
+    "_add": runtime.add,
+    "_sub": runtime.subtract,
+    "_age": runtime.age,
+    "_len": runtime.length,
+    "_lower": runtime.lower,
+    "_iter": runtime.iterate,
+    "_exists": runtime.exists,
+    "_every": runtime.every,
+    "_count": runtime.count,
+    "_exists_ev": runtime.exists_evidence,
+    "_every_ev": runtime.every_evidence,
+    "_count_ev": runtime.count_evidence,
+    "_render": runtime.render,
+    "_RuleFault": runtime.RuleFault,
+}
+
+
+@dataclass(slots=True)
+class _Var:
+    python: str  # local name of the bound data
+    evidence: str | None  # local name of the bound Evidence, for kind bindings
+    record: bool  # whether paths rooted here go into the witness
+
+
+@dataclass(slots=True)
+class _Unit:
+    """State while generating one rule function."""
+
+    resolution: Resolution
+    functions: dict[str, Callable[..., Any]]
+    constants: dict[str, Any] = field(default_factory=dict)
+    counter: itertools.count[int] = field(default_factory=itertools.count)
+    joins: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
+
+    def constant(self, value: Any) -> str:
+        name = f"_k{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def temp(self) -> str:
+        return f"_t{next(self.counter)}"
+
+    def var(self, name: str) -> str:
+        safe = re.sub(r"\W", "_", name)
+        return f"v_{safe}_{next(self.counter)}"
+
+
+class CodeGenerator:
+    def __init__(self, unit: _Unit) -> None:
+        self.unit = unit
+
+    def type(self, expr: s.Expr) -> Type | None:
+        return self.unit.resolution.types.get(id(expr))
+
+    def span(self, span: Span) -> str:
+        return self.unit.constant(span)
+
+    # --- values ------------------------------------------------------------------------------------
+
+    def value(self, expr: s.Expr, scope: dict[str, _Var]) -> str:  # noqa: C901, PLR0911, PLR0912
+        match expr:
+            case s.Literal(value=value):
+                if isinstance(value, timedelta):
+                    return self.unit.constant(value)
+                return repr(value)
+            case s.Now():
+                return "NOW"
+            case s.Name(name=name):
+                if id(expr) in self.unit.resolution.params:
+                    param = self.unit.resolution.param_values[name]
+                    return self.unit.constant(param) if isinstance(param, timedelta) else repr(param)
+                return scope[name].python
+            case s.Attr() | s.Index():
+                return self.path(expr, scope)
+            case s.ListExpr(items=items):
+                inner = ", ".join(self.value(item, scope) for item in items)
+                return f"({inner},)" if items else "()"
+            case s.Call(function=function, args=args):
+                values = [self.value(arg, scope) for arg in args]
+                where = self.span(expr.span)
+                if function == "age":
+                    return f"_age({values[0]}, NOW, {where})"
+                if function == "len":
+                    return f"_len({values[0]}, {where})"
+                if function == "lower":
+                    return f"_lower({values[0]}, {where})"
+                name = self.unit.constant(self.unit.functions[function])
+                return f"{name}({', '.join(values)})"
+            case s.Unary(op="-", operand=operand):
+                return f"_neg({self.value(operand, scope)}, {self.span(expr.span)})"
+            case s.Binary(op="+" | "-", left=left, right=right):
+                helper = "_add" if expr.op == "+" else "_sub"
+                return f"{helper}({self.value(left, scope)}, {self.value(right, scope)}, {self.span(expr.span)})"
+            case s.Quantifier(quantifier="count"):
+                return self.quantifier(expr, scope)
+        return self.condition(expr, scope)
+
+    def path(self, expr: s.Expr, scope: dict[str, _Var]) -> str:
+        """Null-safe access; literal key chains collapse into one ``_get`` call."""
+        keys: list[str | int] = []
+        node = expr
+        while True:
+            if isinstance(node, s.Attr):
+                keys.append(node.name)
+                node = node.target
+            elif isinstance(node, s.Index) and isinstance(node.key, s.Literal) and \
+                    isinstance(node.key.value, str | int) and not isinstance(node.key.value, bool):
+                keys.append(node.key.value)
+                node = node.target
+            else:
+                break
+        keys.reverse()
+        if isinstance(node, s.Index):
+            base = f"_item({self.value(node.target, scope)}, {self.value(node.key, scope)}, {self.span(node.span)})"
+        else:
+            base = self.value(node, scope)
+        code = f"_get({base}, {tuple(keys)!r})" if keys else base
+        label = s.path_text(expr)
+        root = node.name if isinstance(node, s.Name) else None
+        if label is not None and root in scope and scope[root].record:
+            return f"_rec(W, {label!r}, {code})"
+        return code
+
+    # --- conditions (three-valued) -----------------------------------------------------------------
+
+    def condition(self, expr: s.Expr, scope: dict[str, _Var]) -> str:  # noqa: C901, PLR0911
+        match expr:
+            case s.Binary(op="and", left=left, right=right):
+                a, b = self.unit.temp(), self.unit.temp()
+                return (f"(False if ({a} := {self.condition(left, scope)}) is False else "
+                        f"(False if ({b} := {self.condition(right, scope)}) is False else "
+                        f"(True if {a} is True and {b} is True else None)))")
+            case s.Binary(op="or", left=left, right=right):
+                a, b = self.unit.temp(), self.unit.temp()
+                return (f"(True if ({a} := {self.condition(left, scope)}) is True else "
+                        f"(True if ({b} := {self.condition(right, scope)}) is True else "
+                        f"(False if {a} is False and {b} is False else None)))")
+            case s.Unary(op="not", operand=operand):
+                a = self.unit.temp()
+                return f"(None if ({a} := {self.condition(operand, scope)}) is None else not {a})"
+            case s.Binary():
+                return self.comparison(expr, scope)
+            case s.Quantifier(quantifier="exists" | "all"):
+                return self.quantifier(expr, scope)
+            case s.Literal(value=bool() | None):
+                return repr(expr.value)
+        found = self.type(expr)
+        code = self.value(expr, scope)
+        if found is not None and found.name in ("bool", "null"):
+            return code
+        return f"_truth({code}, {self.span(expr.span)})"
+
+    def comparison(self, expr: s.Binary, scope: dict[str, _Var]) -> str:  # noqa: PLR0911
+        op, left, right = expr.op, expr.left, expr.right
+        where = self.span(expr.span)
+        if op in ("==", "!=") and (_is_null(left) or _is_null(right)):
+            other = right if _is_null(left) else left
+            test = "is" if op == "==" else "is not"
+            return f"({self.value(other, scope)} {test} None)"
+        a, b = self.value(left, scope), self.value(right, scope)
+        types = {t.name for t in (self.type(left), self.type(right)) if t is not None}
+        simple = len(types) == 1 and types <= {"number", "string", "bool", "duration"}
+        if op in ("==", "!=", "<", "<=", ">", ">=") and simple:
+            x, y = self.unit.temp(), self.unit.temp()
+            if isinstance(right, s.Literal) or id(right) in self.unit.resolution.params:
+                return f"(None if ({x} := {a}) is None else {x} {op} {b})"  # a literal is never null here
+            return f"(None if ({x} := {a}) is None or ({y} := {b}) is None else {x} {op} {y})"
+        if op == "==":
+            return f"_eq({a}, {b}, {where})"
+        if op == "!=":
+            t = self.unit.temp()
+            return f"(None if ({t} := _eq({a}, {b}, {where})) is None else not {t})"
+        ordered = {"<": f"_lt({a}, {b}, {where})", "<=": f"_le({a}, {b}, {where})",
+                   ">": f"_lt({b}, {a}, {where})", ">=": f"_le({b}, {a}, {where})"}
+        if op in ordered:
+            return ordered[op]
+        if op == "in":
+            return f"_in({a}, {b}, {where})"
+        if op == "not in":
+            t = self.unit.temp()
+            return f"(None if ({t} := _in({a}, {b}, {where})) is None else not {t})"
+        if op == "matches":
+            compiled = self.unit.resolution.regexes.get(id(right))
+            pattern = self.unit.constant(compiled) if compiled is not None else b
+            return f"_matches({a}, {pattern}, {where})"
+        if op == "startswith":
+            return f"_startswith({a}, {b}, {where})"
+        if op == "contains":
+            return f"_contains({a}, {b}, {where})"
+        raise AssertionError(f"operator without code: {op}")
+
+    # --- quantifiers -------------------------------------------------------------------------------
+
+    def quantifier(self, expr: s.Quantifier, scope: dict[str, _Var]) -> str:
+        kind = self.unit.resolution.kind_sources.get(id(expr.source))
+        python = self.unit.var(expr.var)
+        if kind is None:
+            inner = {**scope, expr.var: _Var(python, None, record=False)}
+            source = self.value(expr.source, scope)
+            if ":=" in source:  # assignment expressions are not allowed in a comprehension's iterable
+                source = f"(lambda: {source})()"
+            iterable = f"_iter({source}, {self.span(expr.source.span)})"
+            where = self.condition(expr.where, inner) if expr.where is not None else None
+            if expr.quantifier == "all":
+                assert expr.predicate is not None
+                guard = f" if {where} is True" if where else ""
+                body = f"_every(({self.condition(expr.predicate, inner)} for {python} in {iterable}{guard}))"
+            else:
+                helper = "_exists" if expr.quantifier == "exists" else "_count"
+                body = f"{helper}(({where or 'True'} for {python} in {iterable}))"
+        else:
+            evidence = f"e_{python}"
+            inner = {**scope, expr.var: _Var(python, evidence, record=False)}
+            iterable, rest = self.join(expr, kind, inner, scope)
+            where = self.condition(rest, inner) if rest is not None else None
+            pairs = f"{python}, {evidence}"
+            if expr.quantifier == "all":
+                assert expr.predicate is not None
+                guard = f" if {where} is True" if where else ""
+                body = (f"_every_ev((({self.condition(expr.predicate, inner)}, {evidence}) "
+                        f"for {pairs} in {iterable}{guard}), EV)")
+            else:
+                helper = "_exists_ev" if expr.quantifier == "exists" else "_count_ev"
+                body = f"{helper}((({where or 'True'}, {evidence}) for {pairs} in {iterable}), EV)"
+        label = _quantifier_label(expr)
+        return f"_rec(W, {label!r}, {body})" if _records(scope) else body
+
+    def join(
+        self, expr: s.Quantifier, kind: str, inner: dict[str, _Var], outer: dict[str, _Var]
+    ) -> tuple[str, s.Expr | None]:
+        """Pick an equality usable as a hash join out of the `where`; return the iterable and the rest."""
+        conjuncts = _conjuncts(expr.where) if expr.where is not None else []
+        for position, candidate in enumerate(conjuncts):
+            if not (isinstance(candidate, s.Binary) and candidate.op == "=="):
+                continue
+            for mine, theirs in ((candidate.left, candidate.right), (candidate.right, candidate.left)):
+                keys = _literal_path(mine, expr.var)
+                if keys is None or _mentions(theirs, expr.var) or _is_null(theirs):
+                    continue
+                types = {t.name for t in (self.type(mine), self.type(theirs)) if t is not None}
+                if not types <= _JOINABLE:
+                    continue
+                self.unit.joins.append((kind, keys))
+                rest = conjuncts[:position] + conjuncts[position + 1:]
+                index = f"INDEX({kind!r}, {keys!r})"
+                lookup = self.value(theirs, outer)
+                iterable = f"{index}.get({lookup}, ())"
+                if ":=" in iterable:
+                    iterable = f"(lambda: {iterable})()"
+                return iterable, _conjoin(rest)
+        return f"ITEMS[{kind!r}]", expr.where
+
+    # --- messages ----------------------------------------------------------------------------------
+
+    def message(self, message: s.Interpolated, scope: dict[str, _Var]) -> str:
+        quiet = {name: _Var(var.python, var.evidence, record=False) for name, var in scope.items()}
+        pieces = [repr(part) if isinstance(part, str) else f"_render({self.value(part, quiet)})"
+                  for part in message.parts]
+        return f"''.join(({', '.join(pieces)},))" if pieces else "''"
+
+
+def _records(scope: dict[str, _Var]) -> bool:
+    return not scope or any(var.record for var in scope.values())
+
+
+def _is_null(expr: s.Expr) -> bool:
+    return isinstance(expr, s.Literal) and expr.value is None
+
+
+def _conjuncts(expr: s.Expr) -> list[s.Expr]:
+    if isinstance(expr, s.Binary) and expr.op == "and":
+        return _conjuncts(expr.left) + _conjuncts(expr.right)
+    return [expr]
+
+
+def _conjoin(parts: list[s.Expr]) -> s.Expr | None:
+    if not parts:
+        return None
+    result = parts[0]
+    for part in parts[1:]:
+        result = s.Binary("and", result, part, part.span)
+    return result
+
+
+def _literal_path(expr: s.Expr, var: str) -> tuple[str | int, ...] | None:
+    keys: list[str | int] = []
+    node = expr
+    while isinstance(node, s.Attr | s.Index):
+        if isinstance(node, s.Attr):
+            keys.append(node.name)
+        elif isinstance(node.key, s.Literal) and isinstance(node.key.value, str | int) \
+                and not isinstance(node.key.value, bool):
+            keys.append(node.key.value)
+        else:
+            return None
+        node = node.target
+    if isinstance(node, s.Name) and node.name == var and keys:
+        return tuple(reversed(keys))
+    return None
+
+
+def _mentions(expr: s.Expr, var: str) -> bool:
+    if isinstance(expr, s.Name):
+        return expr.name == var
+    if isinstance(expr, s.Quantifier) and expr.var == var:
+        return _mentions(expr.source, var)
+    return any(_mentions(child, var) for child in s.children(expr))
+
+
+def _quantifier_label(expr: s.Quantifier) -> str:
+    source = s.path_text(expr.source) or "…"
+    return f"{expr.quantifier} {expr.var} in {source}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleCode:
+    """The generated function of one rule and what it needs to run."""
+
+    source: str
+    function: Callable[..., int]
+    joins: tuple[tuple[str, tuple[str | int, ...]], ...]
+
+
+def compile_rule(
+    rule: s.RuleDecl,
+    resolution: Resolution,
+    functions: dict[str, Callable[..., Any]],
+    name: str,
+) -> RuleCode:
+    unit = _Unit(resolution=resolution, functions=functions)
+    generator = CodeGenerator(unit)
+    require = rule.require
+    assert require is not None  # the checker refuses rules without one
+    lines = [f"def {name}(ITEMS, INDEX, NOW, emit):"]
+    if rule.for_each is not None:
+        loop = rule.for_each
+        kind = resolution.kind_sources[id(loop.source)]
+        python = unit.var(loop.var)
+        scope = {loop.var: _Var(python, f"e_{python}", record=True)}
+        where = generator.condition(loop.where, scope) if loop.where is not None else None
+        verdict = generator.condition(require, scope)
+        message = generator.message(rule.message, scope) if rule.message else "None"
+        lines += [
+            "    selected = 0",
+            f"    for {python}, e_{python} in ITEMS[{kind!r}]:",
+            "        W = {}",
+            f"        EV = [e_{python}]",
+            "        try:",
+        ]
+        if where is not None:
+            lines += [f"            if {where} is not True:", "                continue"]
+        lines += [
+            "            selected += 1",
+            f"            R = {verdict}",
+            f"            emit(e_{python}, R, W, EV, None if R is True else {message}, None)",
+            "        except _RuleFault as fault:",
+            f"            emit(e_{python}, None, W, EV, None, fault)",
+            "        except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
+            f"            emit(e_{python}, None, W, EV, None, _RuleFault(str(fault), {unit.constant(require.span)}))",
+            "    return selected",
+        ]
+    else:
+        scope = {}
+        verdict = generator.condition(require, scope)
+        message = generator.message(rule.message, scope) if rule.message else "None"
+        lines += [
+            "    W = {}",
+            "    EV = []",
+            "    try:",
+            f"        R = {verdict}",
+            f"        emit(None, R, W, EV, None if R is True else {message}, None)",
+            "    except _RuleFault as fault:",
+            "        emit(None, None, W, EV, None, fault)",
+            "    except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
+            f"        emit(None, None, W, EV, None, _RuleFault(str(fault), {unit.constant(require.span)}))",
+            "    return 1",
+        ]
+    source = "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {"__builtins__": {}, **RUNTIME_NAMES, **unit.constants}
+    code = compile(source, f"<rule {name}>", "exec")
+    exec(code, namespace)  # noqa: S102  # generated from the syntax tree only; see the module docstring
+    return RuleCode(source=source, function=namespace[name], joins=tuple(unit.joins))

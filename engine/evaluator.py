@@ -1,0 +1,161 @@
+"""Evaluate a compiled rule set over evidence: one finding per subject, pure and deterministic.
+
+No I/O and no clock: the caller passes ``now``. Items are grouped by kind once and hash indexes for joins
+are built once per evaluation and shared by every rule that joins on the same field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from annexa.evidence import Evidence, EvidenceRef
+from annexa.findings import Finding, Status, sort_findings
+from annexa.runtime import RuleFault, witness_value
+
+if TYPE_CHECKING:
+    from annexa.language import CompiledRule, RuleSet
+
+Pair = tuple[Mapping[str, Any], Evidence]
+
+
+class _Index:
+    """Hash indexes over one evaluation's evidence, built on first use: (kind, path) -> value -> items."""
+
+    def __init__(self, items: Mapping[str, list[Pair]]) -> None:
+        self._items = items
+        self._built: dict[tuple[str, tuple[str | int, ...]], dict[Any, list[Pair]]] = {}
+
+    def __call__(self, kind: str, keys: tuple[str | int, ...]) -> dict[Any, list[Pair]]:
+        index = self._built.get((kind, keys))
+        if index is None:
+            index = {}
+            for pair in self._items.get(kind, ()):
+                value: Any = pair[0]
+                for key in keys:
+                    value = value.get(key) if isinstance(value, Mapping) and isinstance(key, str) else None
+                    if value is None:
+                        break
+                # null never equals anything, and lists/objects are not join keys
+                if value is not None and isinstance(value, str | int | float | bool):
+                    index.setdefault(value, []).append(pair)
+            self._built[(kind, keys)] = index
+        return index
+
+
+def evaluate(
+    ruleset: RuleSet,
+    evidence: Iterable[Evidence],
+    *,
+    now: datetime,
+    collected: Mapping[str, str | None] | None = None,
+) -> tuple[Finding, ...]:
+    """Evaluate every rule of ``ruleset``.
+
+    ``collected`` maps each evidence kind that collection attempted to None (collected) or to the
+    collector's error. Kinds missing from it were not collected, so rules reading them are inconclusive.
+    When ``collected`` is None, every kind present in ``evidence`` counts as collected.
+    """
+    wanted = ruleset.kinds_read
+    items: dict[str, list[Pair]] = {kind: [] for kind in wanted}
+    for item in evidence:
+        bucket = items.get(item.kind)
+        if bucket is not None:
+            bucket.append((item.data, item))
+    for bucket in items.values():
+        bucket.sort(key=lambda pair: (pair[1].source, pair[1].id))
+    if collected is None:
+        collected = {kind: None for kind, bucket in items.items() if bucket}
+    index = _Index(items)
+    findings: list[Finding] = []
+    for rule in ruleset.rules:
+        findings.extend(_evaluate_rule(rule, items, index, now, collected))
+    return sort_findings(findings)
+
+
+def _evaluate_rule(
+    rule: CompiledRule,
+    items: Mapping[str, list[Pair]],
+    index: _Index,
+    now: datetime,
+    collected: Mapping[str, str | None],
+) -> list[Finding]:
+    missing_kinds = sorted(kind for kind in rule.kinds if kind not in collected or collected[kind] is not None)
+    if missing_kinds:
+        reasons = "; ".join(
+            f"{kind}: {collected.get(kind) or 'no configured collector produced it'}" for kind in missing_kinds
+        )
+        return [_finding(rule, Status.INCONCLUSIVE, f"evidence not collected ({reasons})", None,
+                         note="absence of evidence is never a pass")]
+    findings: list[Finding] = []
+
+    def emit(subject: Evidence | None, result: bool | None, witness: dict[str, Any], used: list[Evidence],
+             message: str | None, fault: RuleFault | None) -> None:
+        refs = _refs(used)
+        witness_json = {path: witness_value(value) for path, value in witness.items()}
+        missing = tuple(sorted(path for path, value in witness.items() if value is None))
+        source = subject.source if subject is not None else None
+        if fault is not None:
+            where = fault.span or rule.span
+            findings.append(_finding(
+                rule, Status.ERROR, f"rule failed at {where}: {fault.message}", source,
+                evidence=refs, witness=witness_json, missing=missing, note=f"error at {where}",
+            ))
+            return
+        status = Status.PASS if result is True else Status.FAIL
+        text = rule.title if status is Status.PASS else (message or f"{rule.title}: not met")
+        note = None
+        if status is Status.FAIL and missing:
+            note = "missing field(s): " + ", ".join(missing)
+        findings.append(_finding(rule, status, text, source, evidence=refs, witness=witness_json,
+                                 missing=missing, note=note))
+
+    selected = rule.code.function(items, index, now, emit)
+    if rule.subject_kind is not None:
+        expected = rule.expect_at_least
+        if expected is not None and selected < expected:
+            findings.append(_finding(
+                rule, Status.FAIL, f"expected at least {expected} {rule.subject_kind} item(s) meeting the "
+                f"condition, found {selected}", None, witness={"selected": selected},
+            ))
+        elif selected == 0 and expected is None:
+            total = len(items.get(rule.subject_kind, ()))
+            why = f"none of the {total} {rule.subject_kind} item(s) meets the condition" if total \
+                else f"no {rule.subject_kind} items were collected"
+            findings.append(_finding(rule, Status.NOT_APPLICABLE, why, None, note=why))
+    return findings
+
+
+def _refs(used: list[Evidence]) -> tuple[EvidenceRef, ...]:
+    seen: dict[int, Evidence] = {}
+    for item in used:
+        seen.setdefault(id(item), item)
+    return tuple(item.ref() for item in seen.values())
+
+
+def _finding(
+    rule: CompiledRule,
+    status: Status,
+    message: str,
+    subject: str | None,
+    *,
+    evidence: tuple[EvidenceRef, ...] = (),
+    witness: Mapping[str, Any] | None = None,
+    missing: tuple[str, ...] = (),
+    note: str | None = None,
+) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        control_id=rule.control_id,
+        status=status,
+        severity=rule.severity,
+        message=message,
+        subject=subject,
+        rule_span=rule.span,
+        evidence=evidence,
+        witness=witness or {},
+        missing=missing,
+        remediation=rule.remediation,
+        note=note,
+    )

@@ -1,0 +1,326 @@
+"""Helpers that compiled rules call at run time.
+
+Conditions are three-valued: True, False, or None when a field they read is missing (null). A rule
+passes only on True, so missing evidence never passes. Helpers only ever index mappings and lists:
+nothing here reaches attributes of Python objects, so a rule cannot get at anything but evidence data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from annexa.diagnostics import Span
+
+MAX_MATCH_INPUT = 100_000  # characters; bounds the work a `matches` can do on hostile evidence
+MAX_EVIDENCE_PER_FINDING = 50
+
+
+class RuleFault(Exception):
+    """A run-time type clash or bad value inside a rule; becomes an ``error`` finding."""
+
+    def __init__(self, message: str, span: Span | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+def get(value: Any, keys: tuple[str | int, ...]) -> Any:
+    for key in keys:
+        if isinstance(value, Mapping):
+            value = value.get(key) if isinstance(key, str) else None
+        elif isinstance(value, list) and isinstance(key, int) and not isinstance(key, bool):
+            value = value[key] if -len(value) <= key < len(value) else None
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def item(value: Any, key: Any, span: Span) -> Any:
+    if value is None or key is None:
+        return None
+    if isinstance(value, Mapping):
+        if not isinstance(key, str):
+            raise RuleFault(f"an object is indexed by a string, not {type_name(key)}", span)
+        return value.get(key)
+    if isinstance(value, list):
+        if not isinstance(key, int) or isinstance(key, bool):
+            raise RuleFault(f"a list is indexed by a number, not {type_name(key)}", span)
+        return value[key] if -len(value) <= key < len(value) else None
+    raise RuleFault(f"{type_name(value)} cannot be indexed", span)
+
+
+def record(witness: dict[str, Any], label: str, value: Any) -> Any:
+    witness[label] = value
+    return value
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, timedelta):
+        return "a duration"
+    if isinstance(value, datetime):
+        return "a date"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "an object"
+
+
+def truth(value: Any, span: Span) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise RuleFault(f"expected true or false, found {type_name(value)} {render(value)}", span)
+
+
+def to_datetime(value: Any, span: Span) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                return datetime(day.year, day.month, day.day, tzinfo=UTC)
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            raise RuleFault(f"{value!r} is not an ISO 8601 date", span) from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    raise RuleFault(f"expected a date, found {type_name(value)}", span)
+
+
+def _comparable(left: Any, right: Any, span: Span) -> tuple[Any, Any]:
+    if isinstance(left, datetime) or isinstance(right, datetime):
+        return to_datetime(left, span), to_datetime(right, span)
+    for kinds in ((int, float), (str,), (timedelta,)):
+        if isinstance(left, kinds) and isinstance(right, kinds) and not isinstance(left, bool) \
+                and not isinstance(right, bool):
+            return left, right
+    raise RuleFault(f"cannot order {type_name(left)} and {type_name(right)}", span)
+
+
+def less(left: Any, right: Any, span: Span) -> bool | None:
+    if left is None or right is None:
+        return None
+    a, b = _comparable(left, right, span)
+    return bool(a < b)
+
+
+def less_equal(left: Any, right: Any, span: Span) -> bool | None:
+    if left is None or right is None:
+        return None
+    a, b = _comparable(left, right, span)
+    return bool(a <= b)
+
+
+def equal(left: Any, right: Any, span: Span) -> bool | None:
+    if left is None or right is None:
+        return None
+    if isinstance(left, datetime) != isinstance(right, datetime):
+        left, right = to_datetime(left, span), to_datetime(right, span)
+    return bool(left == right)
+
+
+def contained(needle: Any, haystack: Any, span: Span) -> bool | None:
+    if needle is None or haystack is None:
+        return None
+    if isinstance(haystack, list | tuple):
+        return needle in haystack
+    if isinstance(haystack, str):
+        if not isinstance(needle, str):
+            raise RuleFault(f"cannot look for {type_name(needle)} in a string", span)
+        return needle in haystack
+    if isinstance(haystack, Mapping):
+        return needle in haystack
+    raise RuleFault(f"cannot look inside {type_name(haystack)}", span)
+
+
+def contains(haystack: Any, needle: Any, span: Span) -> bool | None:
+    return contained(needle, haystack, span)
+
+
+def startswith(text: Any, prefix: Any, span: Span) -> bool | None:
+    if text is None or prefix is None:
+        return None
+    if not isinstance(text, str) or not isinstance(prefix, str):
+        raise RuleFault(f"startswith works on strings, found {type_name(text)} and {type_name(prefix)}", span)
+    return text.startswith(prefix)
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def matches(text: Any, pattern: Any, span: Span) -> bool | None:
+    if text is None or pattern is None:
+        return None
+    if not isinstance(text, str) or not isinstance(pattern, str | re.Pattern):
+        raise RuleFault(f"matches works on strings, found {type_name(text)}", span)
+    if isinstance(pattern, str):
+        compiled = _PATTERNS.get(pattern)
+        if compiled is None:
+            compiled = _PATTERNS[pattern] = re.compile(pattern)
+        pattern = compiled
+    return pattern.search(text[:MAX_MATCH_INPUT]) is not None
+
+
+def negate(value: Any, span: Span) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, int | float | timedelta) and not isinstance(value, bool):
+        return -value
+    raise RuleFault(f"cannot negate {type_name(value)}", span)
+
+
+def add(left: Any, right: Any, span: Span) -> Any:
+    if left is None or right is None:
+        return None
+    if isinstance(right, timedelta) and not isinstance(left, timedelta | int | float):
+        return to_datetime(left, span) + right  # type: ignore[operator]  # to_datetime is not None here
+    if type_name(left) == type_name(right) and isinstance(left, int | float | timedelta):
+        return left + right
+    raise RuleFault(f"cannot add {type_name(left)} and {type_name(right)}", span)
+
+
+def subtract(left: Any, right: Any, span: Span) -> Any:
+    if left is None or right is None:
+        return None
+    if isinstance(right, timedelta) and not isinstance(left, timedelta | int | float):
+        return to_datetime(left, span) - right  # type: ignore[operator]  # to_datetime is not None here
+    if isinstance(left, datetime | str) and isinstance(right, datetime | str):
+        return to_datetime(left, span) - to_datetime(right, span)  # type: ignore[operator]  # both set
+    if type_name(left) == type_name(right) and isinstance(left, int | float | timedelta):
+        return left - right
+    raise RuleFault(f"cannot subtract {type_name(right)} from {type_name(left)}", span)
+
+
+def age(value: Any, now: datetime, span: Span) -> timedelta | None:
+    moment = to_datetime(value, span)
+    return None if moment is None else now - moment
+
+
+def length(value: Any, span: Span) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str | list | tuple | Mapping):
+        return len(value)
+    raise RuleFault(f"len() needs a list, a string or an object, found {type_name(value)}", span)
+
+
+def lower(value: Any, span: Span) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.lower()
+    raise RuleFault(f"lower() needs a string, found {type_name(value)}", span)
+
+
+def iterate(value: Any, span: Span) -> Iterable[Any]:
+    if value is None:
+        return ()
+    if isinstance(value, list | tuple):
+        return value
+    raise RuleFault(f"a quantifier ranges over a list, found {type_name(value)}", span)
+
+
+def exists(conditions: Iterable[bool | None]) -> bool | None:
+    unknown = False
+    for condition in conditions:
+        if condition is True:
+            return True
+        if condition is None:
+            unknown = True
+    return None if unknown else False
+
+
+def every(conditions: Iterable[bool | None]) -> bool | None:
+    unknown = False
+    for condition in conditions:
+        if condition is False:
+            return False
+        if condition is None:
+            unknown = True
+    return None if unknown else True
+
+
+def count(conditions: Iterable[bool | None]) -> int:
+    return sum(1 for condition in conditions if condition is True)
+
+
+def exists_evidence(pairs: Iterator[tuple[bool | None, Any]], found: list[Any]) -> bool | None:
+    """Like :func:`exists` over evidence items, remembering the item that made it true."""
+    unknown = False
+    for condition, evidence in pairs:
+        if condition is True:
+            found.append(evidence)
+            return True
+        if condition is None:
+            unknown = True
+    return None if unknown else False
+
+
+def every_evidence(pairs: Iterator[tuple[bool | None, Any]], found: list[Any]) -> bool | None:
+    """Like :func:`every` over evidence items; remembers the counterexample, or (capped) the items."""
+    unknown = False
+    seen: list[Any] = []
+    for condition, evidence in pairs:
+        if condition is False:
+            found.append(evidence)
+            return False
+        if condition is None:
+            unknown = True
+        if len(seen) < MAX_EVIDENCE_PER_FINDING:
+            seen.append(evidence)
+    found.extend(seen)
+    return None if unknown else True
+
+
+def count_evidence(pairs: Iterator[tuple[bool | None, Any]], found: list[Any]) -> int:
+    total = 0
+    for condition, evidence in pairs:
+        if condition is True:
+            total += 1
+            if total <= MAX_EVIDENCE_PER_FINDING:
+                found.append(evidence)
+    return total
+
+
+def render(value: Any) -> str:
+    """How a value reads inside a message."""
+    if value is None:
+        return "<missing>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+        if seconds % 86400 == 0:
+            return f"{int(seconds // 86400)}d"
+        if seconds % 3600 == 0:
+            return f"{int(seconds // 3600)}h"
+        return f"{int(seconds)}s"
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def witness_value(value: Any) -> Any:
+    """Witness values are stored as JSON: durations and dates become strings."""
+    if isinstance(value, timedelta | datetime):
+        return render(value)
+    return value
