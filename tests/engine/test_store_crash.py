@@ -1,0 +1,98 @@
+"""A writer killed with SIGKILL at random moments never leaves a half scan or a broken chain."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from annexa.evidence import Evidence
+from annexa.findings import Status
+from annexa.store import Store
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_store import endpoint, record  # shared builders, one folder up the path
+
+# Writers alternate between two loops so kills land in both windows: "evidence" writes 12 new evidence
+# files per scan (kills mostly hit put_evidence), "scans" reuses its evidence and only records scans
+# (kills hit the manifest write and the SQLite transaction).
+WRITER = """
+import sys
+from datetime import UTC, datetime, timedelta
+sys.path.insert(0, {tests!r})
+from test_store import endpoint, record
+from annexa.findings import Status
+from annexa.store import Store
+store = Store.open({root!r})
+print("ready", flush=True)
+n = 0
+items = ()
+while True:
+    at = datetime(2026, 11, 22, tzinfo=UTC) + timedelta(seconds=n)
+    if sys.argv[2] == "evidence" or not items:
+        fresh = [endpoint(f"{{sys.argv[1]}}-{{n}}-{{i}}", i % 2 == 0, at) for i in range(12)]
+        items = store.put_evidence(fresh)
+    store.record_scan(record(items, tuple(Status.PASS for _ in items), at))
+    n += 1
+"""
+
+KILLS = 12
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_never_breaks_the_store(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    Store.open(root).close()
+    script = WRITER.format(tests=str(Path(__file__).parent), root=str(root))
+    rng = random.Random(4242)
+    recorded_before = 0
+    for kill in range(KILLS):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", script, f"k{kill}", ("evidence", "scans")[kill % 2]],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.0, 0.6))
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=30)
+        assert writer.returncode == -signal.SIGKILL, writer.stderr.read() if writer.stderr else b""
+        writer.stdout.close()
+        if writer.stderr:
+            writer.stderr.close()
+
+        store = Store.open(root)
+        report = store.verify()
+        assert report.ok, (kill, [str(p) for p in report.problems])
+        history = store.scans()
+        assert len(history) >= recorded_before
+        assert [s.previous for s in history[1:]] == [s.digest for s in history[:-1]]
+        # Never a scan with only part of its findings indexed (12 per writer scan, 1 per "after" scan).
+        assert {summary.counts["pass"] for summary in history} <= {1, 12}
+        # And the store takes the next scan without complaint.
+        at = datetime(2027, 1, 1, tzinfo=UTC)
+        items = store.put_evidence([endpoint(f"after-{kill}", True, at)])
+        digest = store.record_scan(record(items, (Status.PASS,), at))
+        assert store.load_scan("latest").digest == digest
+        latest = store.load_scan("latest")
+        assert latest.previous == (history[-1].digest if history else None)
+        assert store.verify().ok
+        recorded_before = len(history) + 1
+        store.close()
+    assert recorded_before > KILLS  # the writers did get scans in between the kills
+
+
+def test_loaded_evidence_is_the_stored_evidence(tmp_path: Path) -> None:
+    """The crash test's builders produce evidence that round-trips exactly (a sanity check for it)."""
+    store = Store.open(tmp_path / "s")
+    item: Evidence = endpoint("x", True, datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC))
+    store.put_evidence([item])
+    assert store.load_evidence(item.id) == item
