@@ -42,7 +42,7 @@ def finding_for(item: Evidence, status: Status, *, waived: bool = False) -> Find
         subject=item.source,
         rule_span=Span("rules/annex_a/a_6_2_8.rule", Position(3, 5), Position(12, 6)),
         evidence=(item.ref(),),
-        witness={"x.data_capture.enabled": item.data["data_capture"]["enabled"]},  # type: ignore[index]
+        witness={"x.data_capture": item.data["data_capture"]},
         missing=("x.tags.owner",),
         remediation="enable data capture",
         waiver=Waiver(justification="retiring", approved_by="CISO", expires="2027-03-31") if waived else None,
