@@ -53,6 +53,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_exists_ev": runtime.exists_evidence,
     "_every_ev": runtime.every_evidence,
     "_count_ev": runtime.count_evidence,
+    "_join": runtime.join_candidates,
     "_render": runtime.render,
     "_RuleFault": runtime.RuleFault,
 }
@@ -100,7 +101,7 @@ class CodeGenerator:
 
     # --- values ------------------------------------------------------------------------------------
 
-    def value(self, expr: s.Expr, scope: dict[str, _Var]) -> str:  # noqa: C901, PLR0911, PLR0912
+    def value(self, expr: s.Expr, scope: dict[str, _Var]) -> str:
         match expr:
             case s.Literal(value=value):
                 if isinstance(value, timedelta):
@@ -116,8 +117,8 @@ class CodeGenerator:
             case s.Attr() | s.Index():
                 return self.path(expr, scope)
             case s.ListExpr(items=items):
-                inner = ", ".join(self.value(item, scope) for item in items)
-                return f"({inner},)" if items else "()"
+                # A list, not a tuple: `x.labels == ["a"]` compares with the JSON list of the evidence.
+                return f"[{', '.join(self.value(item, scope) for item in items)}]"
             case s.Call(function=function, args=args):
                 values = [self.value(arg, scope) for arg in args]
                 where = self.span(expr.span)
@@ -166,7 +167,7 @@ class CodeGenerator:
 
     # --- conditions (three-valued) -----------------------------------------------------------------
 
-    def condition(self, expr: s.Expr, scope: dict[str, _Var]) -> str:  # noqa: C901, PLR0911
+    def condition(self, expr: s.Expr, scope: dict[str, _Var]) -> str:
         match expr:
             case s.Binary(op="and", left=left, right=right):
                 a, b = self.unit.temp(), self.unit.temp()
@@ -193,7 +194,7 @@ class CodeGenerator:
             return code
         return f"_truth({code}, {self.span(expr.span)})"
 
-    def comparison(self, expr: s.Binary, scope: dict[str, _Var]) -> str:  # noqa: PLR0911
+    def comparison(self, expr: s.Binary, scope: dict[str, _Var]) -> str:
         op, left, right = expr.op, expr.left, expr.right
         where = self.span(expr.span)
         if op in ("==", "!=") and (_is_null(left) or _is_null(right)):
@@ -271,9 +272,15 @@ class CodeGenerator:
     def join(
         self, expr: s.Quantifier, kind: str, inner: dict[str, _Var], outer: dict[str, _Var]
     ) -> tuple[str, s.Expr | None]:
-        """Pick an equality usable as a hash join out of the `where`; return the iterable and the rest."""
+        """Pick an equality usable as a hash join out of the `where`; return the iterable and the condition.
+
+        The index only narrows which items are visited: the whole `where`, equality included, is still
+        evaluated on each candidate. Items the index cannot hold (null or non-scalar key) stay candidates,
+        and a null lookup visits every item, so `exists` keeps its three-valued result (unknown, not
+        false, when a key is missing).
+        """
         conjuncts = _conjuncts(expr.where) if expr.where is not None else []
-        for position, candidate in enumerate(conjuncts):
+        for candidate in conjuncts:
             if not (isinstance(candidate, s.Binary) and candidate.op == "=="):
                 continue
             for mine, theirs in ((candidate.left, candidate.right), (candidate.right, candidate.left)):
@@ -284,13 +291,11 @@ class CodeGenerator:
                 if not types <= _JOINABLE:
                     continue
                 self.unit.joins.append((kind, keys))
-                rest = conjuncts[:position] + conjuncts[position + 1:]
-                index = f"INDEX({kind!r}, {keys!r})"
                 lookup = self.value(theirs, outer)
-                iterable = f"{index}.get({lookup}, ())"
+                iterable = f"_join(INDEX({kind!r}, {keys!r}), ITEMS[{kind!r}], {lookup})"
                 if ":=" in iterable:
                     iterable = f"(lambda: {iterable})()"
-                return iterable, _conjoin(rest)
+                return iterable, expr.where
         return f"ITEMS[{kind!r}]", expr.where
 
     # --- messages ----------------------------------------------------------------------------------
@@ -421,5 +426,5 @@ def compile_rule(
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {"__builtins__": {}, **RUNTIME_NAMES, **unit.constants}
     code = compile(source, f"<rule {name}>", "exec")
-    exec(code, namespace)  # noqa: S102  # generated from the syntax tree only; see the module docstring
+    exec(code, namespace)  # generated from the syntax tree only; see the module docstring
     return RuleCode(source=source, function=namespace[name], joins=tuple(unit.joins))

@@ -336,6 +336,9 @@ class _Builder:
         return value
 
     def hole(self, text: str, line: int, column: int) -> s.Expr:
+        # Inside a message string a quote is written `\"`; `{x.tags[\"env\"]}` means `x.tags["env"]`.
+        # Replacing the backslash by a space keeps every column of the hole where the user wrote it.
+        text = text.replace('\\"', ' "')
         padded = "\n" * (line - 1) + " " * (column - 1) + text
         try:
             tree = _lark().parse(padded, start="expr")
@@ -344,7 +347,7 @@ class _Builder:
             return s.Literal("", Span(self.path, Position(line, column), Position(line, column + len(text))))
         return self.expr(tree)
 
-    def expr(self, node: Tree[Token] | Token) -> s.Expr:  # noqa: C901, PLR0911, PLR0912  # one branch per syntax form
+    def expr(self, node: Tree[Token] | Token) -> s.Expr:  # one branch per syntax form
         span = self.span(node)
         if isinstance(node, Token):  # a bare token only appears for `?` rules collapsed to a terminal
             return s.Name(str(node), span)
