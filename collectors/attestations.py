@@ -179,7 +179,7 @@ def _load(path: Path, rel: str) -> list[tuple[int, dict[str, _Value]]]:
                     raise InvalidAttestation(f"{rel}:{key_line}: duplicate key {key_node.value!r}")
                 plain = isinstance(value_node, yaml.ScalarNode) and not value_node.style
                 mapping[key_node.value] = _Value(
-                    value=loader.construct_object(value_node, deep=True),
+                    value=_construct(loader, value_node, rel, key_line),
                     text=value_node.value if plain else None,
                     line=key_line,
                 )
@@ -193,6 +193,17 @@ def _load(path: Path, rel: str) -> list[tuple[int, dict[str, _Value]]]:
         raise InvalidAttestation(f"{rel}: not valid YAML: {exc}") from exc
     finally:
         loader.dispose()
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, rel: str, line: int) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        # PyYAML raises ValueError for date-shaped scalars that are no date ("2027-13-45"): keep the
+        # text so the check below names the key and the value.
+        if isinstance(node, yaml.ScalarNode):
+            return node.value
+        raise InvalidAttestation(f"{rel}:{line}: invalid value ({exc})") from exc
 
 
 def _attestation(

@@ -82,7 +82,7 @@ def load_yaml_mapping(text: str, *, where: str, first_line: int) -> dict[str, Ra
                 raise UnreadableFile(f"{where}:{line}: duplicate key {key!r} (first on {fields[key].origin})")
             plain = isinstance(value_node, yaml.ScalarNode) and not value_node.style
             fields[key] = RawField(
-                value=loader.construct_object(value_node, deep=True),
+                value=_construct(loader, value_node, where, line),
                 origin=f"line {line}",
                 text=value_node.value if plain else None,
             )
@@ -96,6 +96,17 @@ def load_yaml_mapping(text: str, *, where: str, first_line: int) -> dict[str, Ra
         raise UnreadableFile(f"{where}:{first_line}: not valid YAML: {exc}") from exc
     finally:
         loader.dispose()
+
+
+def _construct(loader: yaml.SafeLoader, node: yaml.Node, where: str, line: int) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        # A date-shaped scalar that is no date ("2026-13-45") makes PyYAML raise ValueError: keep the
+        # text, so the field is reported as not a date instead of the whole file as unreadable.
+        if isinstance(node, yaml.ScalarNode):
+            return node.value
+        raise UnreadableFile(f"{where}:{line}: invalid value ({exc})") from exc
 
 
 def json_safe(value: Any) -> JSONValue:

@@ -193,7 +193,7 @@ def test_non_utf8_markdown_names_line_and_byte(kit: Any, tmp_path: Path) -> None
 def test_values_that_cannot_be_normalised_are_reported_and_kept_in_extra(kit: Any, tmp_path: Path) -> None:
     write(
         tmp_path / "gov" / "p.md",
-        "---\nstatus: final\nlast_reviewed: last spring\nreview_interval_days: yearly\nowner: [a, b]\n"
+        "---\nstatus: final\nlast_reviewed: 2026-13-45\nreview_interval_days: yearly\nowner: [a, b]\n"
         "ai_systems: [fraud-scoring, {x: 1}]\n---\n",
     )
     run = collect(kit, tmp_path / "gov")
@@ -204,7 +204,7 @@ def test_values_that_cannot_be_normalised_are_reported_and_kept_in_extra(kit: An
     assert item.data["owner"] is None
     assert item.data["ai_systems"] == ["fraud-scoring"]
     assert item.data["extra"] == {
-        "last_reviewed": "last spring",
+        "last_reviewed": "2026-13-45",
         "owner": ["a", "b"],
         "review_interval_days": "yearly",
         "status": "final",
@@ -212,7 +212,7 @@ def test_values_that_cannot_be_normalised_are_reported_and_kept_in_extra(kit: An
     assert run.messages() == [
         "p.md: line 5: owner must be a single text value, not a list",
         "p.md: line 2: status 'final' is not one of draft, in-review, approved, retired",
-        "p.md: line 3: last_reviewed 'last spring' is not a date (expected YYYY-MM-DD)",
+        "p.md: line 3: last_reviewed '2026-13-45' is not a date (expected YYYY-MM-DD)",
         "p.md: line 4: review_interval_days 'yearly' is not a whole number of days",
         "p.md: line 6: ai_systems entry {'x': 1} is not a text value; skipped",
     ]
