@@ -162,6 +162,7 @@ def make_plugin_manager(
     autoload: bool = True,
     blocked: Iterable[str] = (),
     builtins: Sequence[str] = DEFAULT_PLUGINS,
+    search_path: Sequence[str] | None = None,
 ) -> AnnexaPluginManager:
     """Build a plugin manager: hookspecs, built-ins, blocks, entry points, then ``check_pending``.
 
@@ -169,6 +170,7 @@ def make_plugin_manager(
         ``ANNEXA_DISABLE_PLUGIN_AUTOLOAD`` environment variable is set to a non-empty value).
     :param blocked: plugin names not to load (``-p no:NAME`` and ``plugins.disabled`` in annexa.yaml).
     :param builtins: dotted module names of the built-in plugins; tests pass ``()``.
+    :param search_path: look for distributions only in these folders (default: ``sys.path``).
     :raises PluginError: a plugin violates the hook contract.
     """
     pm = AnnexaPluginManager()
@@ -178,7 +180,7 @@ def make_plugin_manager(
     for module_name in builtins:
         _load_builtin(pm, module_name)
     if autoload and not os.environ.get(AUTOLOAD_ENV):
-        _load_entry_points(pm, skip_values=frozenset(builtins))
+        _load_entry_points(pm, skip_values=frozenset(builtins), search_path=search_path)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -220,7 +222,9 @@ def _load_builtin(pm: AnnexaPluginManager, module_name: str) -> None:
     pm.register_plugin(module, name, source=PluginSource.BUILTIN, distribution=None, version=__version__)
 
 
-def _load_entry_points(pm: AnnexaPluginManager, *, skip_values: frozenset[str]) -> None:
+def _load_entry_points(
+    pm: AnnexaPluginManager, *, skip_values: frozenset[str], search_path: Sequence[str] | None
+) -> None:
     """Load each ``annexa`` entry point on its own, so one broken plugin cannot stop the others.
 
     pluggy's ``load_setuptools_entrypoints`` stops at the first import error; this loop records it,
@@ -228,7 +232,12 @@ def _load_entry_points(pm: AnnexaPluginManager, *, skip_values: frozenset[str]) 
     """
     seen: set[tuple[str, str]] = set()
     found: list[tuple[str, str, str, importlib.metadata.EntryPoint]] = []
-    for dist in importlib.metadata.distributions():
+    dists = (
+        importlib.metadata.distributions()
+        if search_path is None
+        else importlib.metadata.distributions(path=list(search_path))
+    )
+    for dist in dists:
         dist_name = dist.metadata["Name"] or "?"
         for ep in dist.entry_points:
             if ep.group != ENTRY_POINT_GROUP or (dist_name, ep.name) in seen:
