@@ -90,3 +90,24 @@ def test_cli_run_captures_output() -> None:
     assert result.exit_code == 4
     assert "expects no:NAME" in result.stdout
     assert invoke_cli("--version").stdout.startswith("annexa ")
+
+
+def test_evaluate_rule_and_assert_status() -> None:
+    from annexa.plugins.testing import evaluate_rule
+
+    items = [
+        Evidence(
+            kind="t.card", source=f"t:{i}", scope={}, collector="t 1", collected_at=NOW, data={"owner": owner}
+        )
+        for i, owner in (("a", "ml"), ("b", None))
+    ]
+    rule = (
+        'control A.5.2 "Policy" {\n  rule owned "Cards have owners" {\n    severity high\n'
+        '    for each c in t.card\n    require c.owner != null\n    message "{c.owner}"\n  }\n}\n'
+    )
+    schema = {"type": "object", "properties": {"owner": {"type": ["string", "null"]}}}
+    result = evaluate_rule(rule, items, now=NOW, kinds={"t.card": schema})
+    result.assert_status("fail", subjects=["t:b"])
+    result.assert_status("pass", subjects=["t:a"])
+    with pytest.raises(pytest.fail.Exception):
+        result.assert_status("pass")
