@@ -85,10 +85,11 @@ class Store:
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
             store = cls(root, connection)
-            with store._transaction():
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
+            if create:
+                with store._transaction():
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            connection.execute(statement)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open store {root}: {exc}") from exc
         return store
@@ -138,7 +139,7 @@ class Store:
         stored = tuple(redact_evidence(item).evidence for item in items)
         for item in stored:
             path = self.evidence_path(item.id)
-            if not path.exists():
+            if not path.exists():  # content-addressed: an existing file already holds these bytes
                 atomic_write_bytes(path, item.canonical())
         with self._transaction() as db:
             db.executemany(
@@ -176,6 +177,13 @@ class Store:
         queue up and the chain stays linear. The commit is the last step; a crash before it leaves an
         orphan manifest file and no trace in the history.
         """
+        ids = [finding.id for finding in record.findings]
+        if len(set(ids)) != len(ids):
+            twice = next(f for f in record.findings if ids.count(f.id) > 1)
+            # Drift and the index key findings by id (rule + subject); two verdicts on one subject by one
+            # rule would make both ambiguous.
+            raise StoreError(f"scan {record.scan_id} has two findings for rule {twice.rule_id} and subject "
+                             f"{twice.subject!r}")  # fmt: skip
         referenced = set(record.evidence_ids)
         for finding in record.findings:
             referenced.update(ref.id for ref in finding.evidence)
@@ -236,7 +244,10 @@ class Store:
     def resolve(self, reference: str = "latest") -> tuple[int, str]:
         """``latest``, ``latest~N`` (N scans before latest), a scan id, a manifest digest, or a prefix."""
         if reference == "latest" or reference.startswith("latest~"):
-            back = int(reference[7:] or 0) if reference != "latest" else 0
+            back_text = reference.removeprefix("latest").removeprefix("~") or "0"
+            if not back_text.isdigit():
+                raise StoreError(f"bad scan reference {reference!r}: write latest or latest~N (N >= 0)")
+            back = int(back_text)
             row = self._db.execute(
                 "SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1 OFFSET ?", (back,)
             ).fetchone()

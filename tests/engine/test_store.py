@@ -146,6 +146,13 @@ def test_history_chain_and_references(tmp_path: Path) -> None:
         store.load_scan("ffffffffffff0")
     with pytest.raises(StoreError, match="matches 3 scans"):
         store.load_scan("2026")
+    with pytest.raises(StoreError, match="bad scan reference"):
+        store.load_scan("latest~x")
+    with pytest.raises(StoreError, match="fewer scans"):
+        store.load_scan("latest~3")
+    duplicate = store.load_scan(digests[0]).record
+    with pytest.raises(StoreError, match="two findings for rule"):
+        store.record_scan(replace(duplicate, scan_id="dup", findings=duplicate.findings * 2))
     with pytest.raises(StoreError, match="already recorded"):
         store.record_scan(store.load_scan(digests[0]).record)
     report = store.verify()
