@@ -22,8 +22,14 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check engine plugins collectors tests benchmarks examples
 
+# mypy cannot follow setuptools' editable package-dir mapping, so it checks a symlinked `annexa` tree.
+TYPECHECK := build/typecheck/annexa
 typecheck: $(STAMP)
-	$(BIN)/mypy engine plugins collectors
+	rm -rf build/typecheck && mkdir -p $(TYPECHECK)
+	for f in engine/*; do ln -s "$(CURDIR)/$$f" $(TYPECHECK)/; done
+	ln -s "$(CURDIR)/plugins" $(TYPECHECK)/plugins
+	ln -s "$(CURDIR)/collectors" $(TYPECHECK)/collectors
+	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p annexa
 
 pytest: $(STAMP)
 	$(BIN)/pytest

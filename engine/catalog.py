@@ -102,13 +102,20 @@ def roll_up(
             status = ControlStatus.INCONCLUSIVE
         results.append(
             ControlResult(
-                id=control.id, title=control.title, group=control.group, status=status, rules=rules, counts=counts
+                id=control.id,
+                title=control.title,
+                group=control.group,
+                status=status,
+                rules=rules,
+                counts=counts,
             )
         )
     return tuple(sorted(results, key=lambda r: control_sort_key(r.id)))
 
 
-def group_summary(results: Iterable[ControlResult], catalog: Catalog | None = None) -> list[dict[str, object]]:
+def group_summary(
+    results: Iterable[ControlResult], catalog: Catalog | None = None
+) -> list[dict[str, object]]:
     """Per Annex A group: how many controls are in each status, and the share that pass."""
     catalog = catalog or load_catalog()
     summary = []

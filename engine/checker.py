@@ -103,7 +103,9 @@ class Checker:
             for param in rule_file.params:
                 if param.name in seen:
                     self.error(
-                        "E302", f"parameter `{param.name}` is already declared", param.span,
+                        "E302",
+                        f"parameter `{param.name}` is already declared",
+                        param.span,
                         f"first declared at {seen[param.name]}",
                     )
                     continue
@@ -118,7 +120,9 @@ class Checker:
         for name, value in sorted(overrides.items()):
             if name not in self.param_types:
                 self.error(
-                    "E204", f"no rule declares a parameter `{name}`", override_span,
+                    "E204",
+                    f"no rule declares a parameter `{name}`",
+                    override_span,
                     did_you_mean(name, self.param_types),
                 )
                 continue
@@ -126,7 +130,9 @@ class Checker:
             actual = literal_type(value)
             if actual != expected and not (expected == NUMBER and actual == NUMBER):
                 self.error(
-                    "E206", f"parameter `{name}` is a {expected}, but the override is a {actual}", override_span
+                    "E206",
+                    f"parameter `{name}` is a {expected}, but the override is a {actual}",
+                    override_span,
                 )
                 continue
             self.resolution.param_values[name] = value
@@ -151,37 +157,60 @@ class Checker:
                         message = f"`{control.id}` is not an ISO/IEC 42001:2023 Annex A control"
                     else:
                         message = f"`{control.id}` is not an Annex A control id"
-                    self.error("E300", message, control.id_span, did_you_mean(control.id, valid)
-                               or "Annex A controls are numbered from .2 upwards, e.g. A.6.2.8")
+                    self.error(
+                        "E300",
+                        message,
+                        control.id_span,
+                        did_you_mean(control.id, valid)
+                        or "Annex A controls are numbered from .2 upwards, e.g. A.6.2.8",
+                    )
                 elif expected_id is not None and control.id != expected_id:
                     self.error(
-                        "E305", f"control {control.id} is in the file of control {expected_id}", control.id_span,
+                        "E305",
+                        f"control {control.id} is in the file of control {expected_id}",
+                        control.id_span,
                         f"move it to {control.id.lower().replace('.', '_')}.rule",
                     )
                 for rule in control.rules:
                     rule_id = f"{control.id}/{rule.name}"
                     if rule_id in rule_ids:
-                        self.error("E301", f"rule `{rule_id}` is already defined", rule.name_span,
-                                   f"first defined at {rule_ids[rule_id]}")
+                        self.error(
+                            "E301",
+                            f"rule `{rule_id}` is already defined",
+                            rule.name_span,
+                            f"first defined at {rule_ids[rule_id]}",
+                        )
                     else:
                         rule_ids[rule_id] = rule.name_span
                     self.check_rule(rule)
 
     def check_rule(self, rule: s.RuleDecl) -> None:
         for clause, span in rule.duplicate_clauses:
-            self.error("E304", f"rule `{rule.name}` has more than one `{clause.replace('_', ' ')}` clause", span)
+            self.error(
+                "E304", f"rule `{rule.name}` has more than one `{clause.replace('_', ' ')}` clause", span
+            )
         if rule.severity is not None and rule.severity[0] not in SEVERITIES:
             name, span = rule.severity
-            self.error("E304", f"unknown severity `{name}`", span,
-                       did_you_mean(name, SEVERITIES) or f"use one of {', '.join(SEVERITIES)}")
+            self.error(
+                "E304",
+                f"unknown severity `{name}`",
+                span,
+                did_you_mean(name, SEVERITIES) or f"use one of {', '.join(SEVERITIES)}",
+            )
         if rule.require is None:
-            self.error("E304", f"rule `{rule.name}` has no `require` clause", rule.name_span,
-                       "every rule states what must hold, e.g. `require x.enabled`")
+            self.error(
+                "E304",
+                f"rule `{rule.name}` has no `require` clause",
+                rule.name_span,
+                "every rule states what must hold, e.g. `require x.enabled`",
+            )
         scope: dict[str, Binding] = {}
         if rule.for_each is not None:
             loop = rule.for_each
             element = self._source(loop.source, scope, top_level=True)
-            scope[loop.var] = Binding(element, self.resolution.kind_sources.get(id(loop.source)), loop.var_span)
+            scope[loop.var] = Binding(
+                element, self.resolution.kind_sources.get(id(loop.source)), loop.var_span
+            )
             if loop.where is not None:
                 self._condition(loop.where, scope)
         elif rule.expect_at_least is not None:
@@ -189,15 +218,23 @@ class Checker:
         if rule.require is not None:
             self._condition(rule.require, scope)
         if rule.message is None:
-            self.warn("W401", f"rule `{rule.name}` has no message", rule.name_span,
-                      "a message tells the reader what failed, e.g. \"bucket {b.name} is not encrypted\"")
+            self.warn(
+                "W401",
+                f"rule `{rule.name}` has no message",
+                rule.name_span,
+                'a message tells the reader what failed, e.g. "bucket {b.name} is not encrypted"',
+            )
         else:
             for part in rule.message.parts:
                 if not isinstance(part, str):
                     self.expr(part, scope)
         if rule.for_each is not None and not scope[rule.for_each.var].used:
-            self.warn("W400", f"`{rule.for_each.var}` is never used", rule.for_each.var_span,
-                      "a `for each` binding that no condition reads gives the same verdict for every item")
+            self.warn(
+                "W400",
+                f"`{rule.for_each.var}` is never used",
+                rule.for_each.var_span,
+                "a `for each` binding that no condition reads gives the same verdict for every item",
+            )
 
     # --- expressions -----------------------------------------------------------------------------
 
@@ -216,10 +253,17 @@ class Checker:
                 if dotted not in self._kind_types:
                     self._kind_types[dotted] = self.kinds.type_of(dotted)
                 return self._kind_types[dotted]
-            self.error("E200", f"unknown evidence kind `{dotted}`", expr.span,
-                       did_you_mean(dotted, self.kinds.kinds)
-                       or (f"known kinds: {', '.join(self.kinds.kinds[:8])}" if self.kinds.kinds
-                           else "no collector that declares evidence kinds is configured"))
+            self.error(
+                "E200",
+                f"unknown evidence kind `{dotted}`",
+                expr.span,
+                did_you_mean(dotted, self.kinds.kinds)
+                or (
+                    f"known kinds: {', '.join(self.kinds.kinds[:8])}"
+                    if self.kinds.kinds
+                    else "no collector that declares evidence kinds is configured"
+                ),
+            )
             return ANY
         if top_level:
             self.error("E200", "`for each` ranges over an evidence kind, such as aws.s3.bucket", expr.span)
@@ -234,10 +278,16 @@ class Checker:
     def _quantifier(self, expr: s.Quantifier, scope: dict[str, Binding]) -> Type:
         element = self._source(expr.source, scope, top_level=False)
         if expr.var in scope:
-            self.error("E303", f"`{expr.var}` is already bound in this rule", expr.var_span,
-                       "pick another name for the inner variable")
-        inner = {**scope, expr.var: Binding(element, self.resolution.kind_sources.get(id(expr.source)),
-                                            expr.var_span)}
+            self.error(
+                "E303",
+                f"`{expr.var}` is already bound in this rule",
+                expr.var_span,
+                "pick another name for the inner variable",
+            )
+        inner = {
+            **scope,
+            expr.var: Binding(element, self.resolution.kind_sources.get(id(expr.source)), expr.var_span),
+        }
         if expr.where is not None:
             self._condition(expr.where, inner)
         if expr.predicate is not None:
@@ -246,8 +296,12 @@ class Checker:
             if name in scope:
                 scope[name].used = scope[name].used or binding.used
         if expr.where is not None and not inner[expr.var].used:
-            self.warn("W400", f"`{expr.var}` is never used", expr.var_span,
-                      "the `where` condition does not mention the variable it filters")
+            self.warn(
+                "W400",
+                f"`{expr.var}` is never used",
+                expr.var_span,
+                "the `where` condition does not mention the variable it filters",
+            )
         return NUMBER if expr.quantifier == "count" else BOOL
 
     def expr(self, expr: s.Expr, scope: dict[str, Binding]) -> Type:
@@ -255,7 +309,7 @@ class Checker:
         self.resolution.types[id(expr)] = found
         return found
 
-    def _expr(self, expr: s.Expr, scope: dict[str, Binding]) -> Type:  # noqa: C901, PLR0911, PLR0912
+    def _expr(self, expr: s.Expr, scope: dict[str, Binding]) -> Type:
         match expr:
             case s.Literal(value=value):
                 return literal_type(value)
@@ -274,7 +328,7 @@ class Checker:
                 candidates = [*scope, *self.param_types]
                 hint = did_you_mean(name, candidates)
                 if hint is None and name in self.kinds:
-                    hint = f"`{name}` is an evidence kind; bind it with `for each x in {name}` or `exists x in {name}`"
+                    hint = f"`{name}` is an evidence kind; bind it with `for each x in {name}` or `exists …`"
                 self.error("E202", f"unknown name `{name}`", span, hint)
                 return ANY
             case s.Attr(target=target, name=name, span=span):
@@ -287,7 +341,11 @@ class Checker:
                     if key_type.name not in ("number", "any"):
                         self.error("E203", f"a list is indexed by a number, not a {key_type}", key.span)
                     return base.element or ANY
-                if base.name in ("record", "map") and isinstance(key, s.Literal) and isinstance(key.value, str):
+                if (
+                    base.name in ("record", "map")
+                    and isinstance(key, s.Literal)
+                    and isinstance(key.value, str)
+                ):
                     return self._member(base, key.value, expr, key.span)
                 if base.name == "map":
                     return base.element or ANY
@@ -319,9 +377,13 @@ class Checker:
             if base.open:
                 return ANY
             path = s.path_text(expr) or name
-            self.error("E201", f"unknown field `{name}` in `{path}`", span,
-                       did_you_mean(name, [n for n, _ in base.fields])
-                       or f"fields here: {', '.join(n for n, _ in base.fields)}")
+            self.error(
+                "E201",
+                f"unknown field `{name}` in `{path}`",
+                span,
+                did_you_mean(name, [n for n, _ in base.fields])
+                or f"fields here: {', '.join(n for n, _ in base.fields)}",
+            )
             return ANY
         if base.name == "map":
             return base.element or ANY
@@ -333,28 +395,38 @@ class Checker:
     def _call(self, expr: s.Call, scope: dict[str, Binding]) -> Type:
         args = [self.expr(arg, scope) for arg in expr.args]
         if expr.function not in self.functions:
-            self.error("E202", f"unknown function `{expr.function}`", expr.span,
-                       did_you_mean(expr.function, self.functions)
-                       or f"functions: {', '.join(sorted(self.functions))}")
+            self.error(
+                "E202",
+                f"unknown function `{expr.function}`",
+                expr.span,
+                did_you_mean(expr.function, self.functions)
+                or f"functions: {', '.join(sorted(self.functions))}",
+            )
             return ANY
         arity, result = self.functions[expr.function]
         if len(args) != arity:
             self.error("E205", f"`{expr.function}` takes {arity} argument(s), not {len(args)}", expr.span)
             return result
-        accepts = {"age": {"datetime", "string"}, "len": {"list", "string", "map", "record"}, "lower": {"string"}}
+        accepts = {
+            "age": {"datetime", "string"},
+            "len": {"list", "string", "map", "record"},
+            "lower": {"string"},
+        }
         allowed = accepts.get(expr.function)
         if allowed is not None and args[0].name not in allowed | {"any", "null"}:
             self.error("E203", f"`{expr.function}` does not take a {args[0]}", expr.args[0].span)
         return result
 
-    def _binary(self, expr: s.Binary, scope: dict[str, Binding]) -> Type:  # noqa: C901, PLR0911, PLR0912
+    def _binary(self, expr: s.Binary, scope: dict[str, Binding]) -> Type:
         op = expr.op
         left = self.expr(expr.left, scope)
         right = self.expr(expr.right, scope)
         if op in ("and", "or"):
             for side, found in ((expr.left, left), (expr.right, right)):
                 if found.name not in ("bool", "any", "null"):
-                    self.error("E203", f"`{op}` needs true or false on both sides, but this is a {found}", side.span)
+                    self.error(
+                        "E203", f"`{op}` needs true or false on both sides, but this is a {found}", side.span
+                    )
             return BOOL
         if op in ("==", "!="):
             if not _compatible(left, right):
@@ -366,8 +438,11 @@ class Checker:
             return BOOL
         if op in ("in", "not in"):
             if right.name not in ("list", "string", "map", "record", "any", "null"):
-                self.error("E203", f"`{op}` needs a list, a string or an object on its right, not a {right}",
-                           expr.right.span)
+                self.error(
+                    "E203",
+                    f"`{op}` needs a list, a string or an object on its right, not a {right}",
+                    expr.right.span,
+                )
             elif right.name == "list" and right.element is not None and not _compatible(left, right.element):
                 self.error("E203", f"a {left} is never in a {right}", expr.span)
             return BOOL

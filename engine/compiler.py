@@ -134,7 +134,9 @@ class CodeGenerator:
                 return f"_neg({self.value(operand, scope)}, {self.span(expr.span)})"
             case s.Binary(op="+" | "-", left=left, right=right):
                 helper = "_add" if expr.op == "+" else "_sub"
-                return f"{helper}({self.value(left, scope)}, {self.value(right, scope)}, {self.span(expr.span)})"
+                return (
+                    f"{helper}({self.value(left, scope)}, {self.value(right, scope)}, {self.span(expr.span)})"
+                )
             case s.Quantifier(quantifier="count"):
                 return self.quantifier(expr, scope)
         return self.condition(expr, scope)
@@ -147,15 +149,20 @@ class CodeGenerator:
             if isinstance(node, s.Attr):
                 keys.append(node.name)
                 node = node.target
-            elif isinstance(node, s.Index) and isinstance(node.key, s.Literal) and \
-                    isinstance(node.key.value, str | int) and not isinstance(node.key.value, bool):
+            elif (
+                isinstance(node, s.Index)
+                and isinstance(node.key, s.Literal)
+                and isinstance(node.key.value, str | int)
+                and not isinstance(node.key.value, bool)
+            ):
                 keys.append(node.key.value)
                 node = node.target
             else:
                 break
         keys.reverse()
         if isinstance(node, s.Index):
-            base = f"_item({self.value(node.target, scope)}, {self.value(node.key, scope)}, {self.span(node.span)})"
+            target, key = self.value(node.target, scope), self.value(node.key, scope)
+            base = f"_item({target}, {key}, {self.span(node.span)})"
         else:
             base = self.value(node, scope)
         code = f"_get({base}, {tuple(keys)!r})" if keys else base
@@ -171,14 +178,18 @@ class CodeGenerator:
         match expr:
             case s.Binary(op="and", left=left, right=right):
                 a, b = self.unit.temp(), self.unit.temp()
-                return (f"(False if ({a} := {self.condition(left, scope)}) is False else "
-                        f"(False if ({b} := {self.condition(right, scope)}) is False else "
-                        f"(True if {a} is True and {b} is True else None)))")
+                return (
+                    f"(False if ({a} := {self.condition(left, scope)}) is False else "
+                    f"(False if ({b} := {self.condition(right, scope)}) is False else "
+                    f"(True if {a} is True and {b} is True else None)))"
+                )
             case s.Binary(op="or", left=left, right=right):
                 a, b = self.unit.temp(), self.unit.temp()
-                return (f"(True if ({a} := {self.condition(left, scope)}) is True else "
-                        f"(True if ({b} := {self.condition(right, scope)}) is True else "
-                        f"(False if {a} is False and {b} is False else None)))")
+                return (
+                    f"(True if ({a} := {self.condition(left, scope)}) is True else "
+                    f"(True if ({b} := {self.condition(right, scope)}) is True else "
+                    f"(False if {a} is False and {b} is False else None)))"
+                )
             case s.Unary(op="not", operand=operand):
                 a = self.unit.temp()
                 return f"(None if ({a} := {self.condition(operand, scope)}) is None else not {a})"
@@ -214,8 +225,12 @@ class CodeGenerator:
         if op == "!=":
             t = self.unit.temp()
             return f"(None if ({t} := _eq({a}, {b}, {where})) is None else not {t})"
-        ordered = {"<": f"_lt({a}, {b}, {where})", "<=": f"_le({a}, {b}, {where})",
-                   ">": f"_lt({b}, {a}, {where})", ">=": f"_le({b}, {a}, {where})"}
+        ordered = {
+            "<": f"_lt({a}, {b}, {where})",
+            "<=": f"_le({a}, {b}, {where})",
+            ">": f"_lt({b}, {a}, {where})",
+            ">=": f"_le({b}, {a}, {where})",
+        }
         if op in ordered:
             return ordered[op]
         if op == "in":
@@ -261,8 +276,10 @@ class CodeGenerator:
             if expr.quantifier == "all":
                 assert expr.predicate is not None
                 guard = f" if {where} is True" if where else ""
-                body = (f"_every_ev((({self.condition(expr.predicate, inner)}, {evidence}) "
-                        f"for {pairs} in {iterable}{guard}), EV)")
+                body = (
+                    f"_every_ev((({self.condition(expr.predicate, inner)}, {evidence}) "
+                    f"for {pairs} in {iterable}{guard}), EV)"
+                )
             else:
                 helper = "_exists_ev" if expr.quantifier == "exists" else "_count_ev"
                 body = f"{helper}((({where or 'True'}, {evidence}) for {pairs} in {iterable}), EV)"
@@ -302,8 +319,10 @@ class CodeGenerator:
 
     def message(self, message: s.Interpolated, scope: dict[str, _Var]) -> str:
         quiet = {name: _Var(var.python, var.evidence, record=False) for name, var in scope.items()}
-        pieces = [repr(part) if isinstance(part, str) else f"_render({self.value(part, quiet)})"
-                  for part in message.parts]
+        pieces = [
+            repr(part) if isinstance(part, str) else f"_render({self.value(part, quiet)})"
+            for part in message.parts
+        ]
         return f"''.join(({', '.join(pieces)},))" if pieces else "''"
 
 
@@ -336,8 +355,11 @@ def _literal_path(expr: s.Expr, var: str) -> tuple[str | int, ...] | None:
     while isinstance(node, s.Attr | s.Index):
         if isinstance(node, s.Attr):
             keys.append(node.name)
-        elif isinstance(node.key, s.Literal) and isinstance(node.key.value, str | int) \
-                and not isinstance(node.key.value, bool):
+        elif (
+            isinstance(node.key, s.Literal)
+            and isinstance(node.key.value, str | int)
+            and not isinstance(node.key.value, bool)
+        ):
             keys.append(node.key.value)
         else:
             return None
@@ -380,6 +402,7 @@ def compile_rule(
     require = rule.require
     assert require is not None  # the checker refuses rules without one
     lines = [f"def {name}(ITEMS, INDEX, NOW, emit):"]
+    fallback = unit.constant(require.span)  # where an unexpected Python error is reported
     if rule.for_each is not None:
         loop = rule.for_each
         kind = resolution.kind_sources[id(loop.source)]
@@ -404,7 +427,7 @@ def compile_rule(
             "        except _RuleFault as fault:",
             f"            emit(e_{python}, None, W, EV, None, fault)",
             "        except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
-            f"            emit(e_{python}, None, W, EV, None, _RuleFault(str(fault), {unit.constant(require.span)}))",
+            f"            emit(e_{python}, None, W, EV, None, _RuleFault(str(fault), {fallback}))",
             "    return selected",
         ]
     else:
@@ -420,7 +443,7 @@ def compile_rule(
             "    except _RuleFault as fault:",
             "        emit(None, None, W, EV, None, fault)",
             "    except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
-            f"        emit(None, None, W, EV, None, _RuleFault(str(fault), {unit.constant(require.span)}))",
+            f"        emit(None, None, W, EV, None, _RuleFault(str(fault), {fallback}))",
             "    return 1",
         ]
     source = "\n".join(lines) + "\n"

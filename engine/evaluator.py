@@ -81,48 +81,84 @@ def _evaluate_rule(
     now: datetime,
     collected: Mapping[str, str | None],
 ) -> list[Finding]:
-    missing_kinds = sorted(kind for kind in rule.kinds if kind not in collected or collected[kind] is not None)
+    missing_kinds = sorted(
+        kind for kind in rule.kinds if kind not in collected or collected[kind] is not None
+    )
     if missing_kinds:
         reasons = "; ".join(
-            f"{kind}: {collected.get(kind) or 'no configured collector produced it'}" for kind in missing_kinds
+            f"{kind}: {collected.get(kind) or 'no configured collector produced it'}"
+            for kind in missing_kinds
         )
-        return [_finding(rule, Status.INCONCLUSIVE, f"evidence not collected ({reasons})", None,
-                         note="absence of evidence is never a pass")]
+        return [
+            _finding(
+                rule,
+                Status.INCONCLUSIVE,
+                f"evidence not collected ({reasons})",
+                None,
+                note="absence of evidence is never a pass",
+            )
+        ]
     findings: list[Finding] = []
 
-    def emit(subject: Evidence | None, result: bool | None, witness: dict[str, Any], used: list[Evidence],
-             message: str | None, fault: RuleFault | None) -> None:
+    def emit(
+        subject: Evidence | None,
+        result: bool | None,
+        witness: dict[str, Any],
+        used: list[Evidence],
+        message: str | None,
+        fault: RuleFault | None,
+    ) -> None:
         refs = _refs(used)
         witness_json = {path: witness_value(value) for path, value in witness.items()}
         missing = tuple(sorted(path for path, value in witness.items() if value is None))
         source = subject.source if subject is not None else None
         if fault is not None:
             where = fault.span or rule.span
-            findings.append(_finding(
-                rule, Status.ERROR, f"rule failed at {where}: {fault.message}", source,
-                evidence=refs, witness=witness_json, missing=missing, note=f"error at {where}",
-            ))
+            findings.append(
+                _finding(
+                    rule,
+                    Status.ERROR,
+                    f"rule failed at {where}: {fault.message}",
+                    source,
+                    evidence=refs,
+                    witness=witness_json,
+                    missing=missing,
+                    note=f"error at {where}",
+                )
+            )
             return
         status = Status.PASS if result is True else Status.FAIL
         text = rule.title if status is Status.PASS else (message or f"{rule.title}: not met")
         note = None
         if status is Status.FAIL and missing:
             note = "missing field(s): " + ", ".join(missing)
-        findings.append(_finding(rule, status, text, source, evidence=refs, witness=witness_json,
-                                 missing=missing, note=note))
+        findings.append(
+            _finding(
+                rule, status, text, source, evidence=refs, witness=witness_json, missing=missing, note=note
+            )
+        )
 
     selected = rule.code.function(items, index, now, emit)
     if rule.subject_kind is not None:
         expected = rule.expect_at_least
         if expected is not None and selected < expected:
-            findings.append(_finding(
-                rule, Status.FAIL, f"expected at least {expected} {rule.subject_kind} item(s) meeting the "
-                f"condition, found {selected}", None, witness={"selected": selected},
-            ))
+            findings.append(
+                _finding(
+                    rule,
+                    Status.FAIL,
+                    f"expected at least {expected} {rule.subject_kind} item(s) meeting the "
+                    f"condition, found {selected}",
+                    None,
+                    witness={"selected": selected},
+                )
+            )
         elif selected == 0 and expected is None:
             total = len(items.get(rule.subject_kind, ()))
-            why = f"none of the {total} {rule.subject_kind} item(s) meets the condition" if total \
+            why = (
+                f"none of the {total} {rule.subject_kind} item(s) meets the condition"
+                if total
                 else f"no {rule.subject_kind} items were collected"
+            )
             findings.append(_finding(rule, Status.NOT_APPLICABLE, why, None, note=why))
     return findings
 

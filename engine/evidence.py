@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 
 from annexa.errors import EngineError
 
-JSONValue: TypeAlias = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 
 REQUIRED_FIELDS = ("kind", "source", "scope", "collector", "collected_at", "data")
 
@@ -28,9 +28,9 @@ class EvidenceFormatError(EngineError):
 
 def canonical_json(value: Any) -> bytes:
     """Serialise ``value`` the one way that ids are computed from: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
-        "utf-8"
-    )
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
 
 
 def sha256_hex(payload: bytes) -> str:
@@ -112,7 +112,10 @@ class Evidence:
     def ref(self) -> EvidenceRef:
         if self._ref is None:
             reference = EvidenceRef(
-                id=self.id, kind=self.kind, source=self.source, collected_at=format_timestamp(self.collected_at)
+                id=self.id,
+                kind=self.kind,
+                source=self.source,
+                collected_at=format_timestamp(self.collected_at),
             )
             object.__setattr__(self, "_ref", reference)
         assert self._ref is not None
@@ -144,9 +147,31 @@ class Evidence:
         )
 
 
-def read_bundle(path: Path) -> Iterator[Evidence]:
-    """Read a JSON Lines evidence bundle, naming file and line for every malformed item."""
-    with path.open(encoding="utf-8") as handle:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bundle:
+    """An evidence bundle: the items plus what collection attempted and the kinds' schemas.
+
+    On disk it is JSON Lines; an optional first line ``{"annexa_bundle": 1, "collected": {...},
+    "schemas": {...}}`` says which kinds were collected (kind -> null, or the collector's error) and
+    carries the JSON Schemas of the kinds, so a bundle can be re-evaluated offline, anywhere.
+    """
+
+    evidence: tuple[Evidence, ...]
+    collected: Mapping[str, str | None] | None = None
+    schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+BUNDLE_HEADER_KEY = "annexa_bundle"
+
+
+def read_bundle(path: Path) -> Bundle:
+    header: dict[str, Any] = {}
+    items: list[Evidence] = []
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise EvidenceFormatError(f"{path}: cannot read evidence bundle: {exc.strerror}") from exc
+    with handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -154,16 +179,32 @@ def read_bundle(path: Path) -> Iterator[Evidence]:
                 raw = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise EvidenceFormatError(f"{path}:{number}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+            if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
+                if number != 1 and items:
+                    raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
+                header = raw
+                continue
             try:
-                yield Evidence.from_dict(raw)
+                items.append(Evidence.from_dict(raw))
             except EvidenceFormatError as exc:
                 raise EvidenceFormatError(f"{path}:{number}: {exc}") from exc
+    collected = header.get("collected")
+    schemas = header.get("schemas") or {}
+    if collected is not None and not (
+        isinstance(collected, dict) and all(v is None or isinstance(v, str) for v in collected.values())
+    ):
+        raise EvidenceFormatError(f"{path}:1: header 'collected' must map kinds to null or an error message")
+    if not isinstance(schemas, dict):
+        raise EvidenceFormatError(f"{path}:1: header 'schemas' must map kinds to JSON Schemas")
+    return Bundle(evidence=tuple(items), collected=collected, schemas=schemas)
 
 
-def write_bundle(path: Path, items: Iterable[Evidence]) -> int:
-    """Write items as JSON Lines through a temporary file and an atomic rename; returns the count."""
+def write_bundle(path: Path, bundle: Bundle) -> int:
+    """Write a bundle (header line, then items) atomically; returns the number of items."""
     from annexa.atomic import atomic_write_text
 
-    lines = [json.dumps(item.to_dict(), sort_keys=True, ensure_ascii=False) for item in items]
+    header = {BUNDLE_HEADER_KEY: 1, "collected": bundle.collected, "schemas": bundle.schemas}
+    lines = [json.dumps(header, sort_keys=True, ensure_ascii=False)]
+    lines += [json.dumps(item.to_dict(), sort_keys=True, ensure_ascii=False) for item in bundle.evidence]
     atomic_write_text(path, "".join(line + "\n" for line in lines))
-    return len(lines)
+    return len(bundle.evidence)

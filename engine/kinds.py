@@ -57,7 +57,9 @@ def type_from_schema(schema: Mapping[str, Any] | bool, depth: int = 0) -> Type:
     names = [n for n in names if n != "null"]
     if len(names) != 1:
         for key in ("anyOf", "oneOf"):
-            options = [o for o in schema.get(key, ()) if not (isinstance(o, Mapping) and o.get("type") == "null")]
+            options = [
+                o for o in schema.get(key, ()) if not (isinstance(o, Mapping) and o.get("type") == "null")
+            ]
             if len(options) == 1:
                 return type_from_schema(options[0], depth + 1)
         return ANY

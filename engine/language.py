@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -86,9 +85,12 @@ def load_rule_sources(paths: Sequence[str]) -> tuple[RuleSource, ...]:
             if not folder.is_dir():
                 problems.append(_unreadable(given, f"no built-in rule pack `{pack}`"))
                 continue
-            for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-                if entry.name.endswith(".rule"):
-                    sources.append(RuleSource(f"{given}/{entry.name}", entry.read_text(encoding="utf-8")))
+            entries = sorted(folder.iterdir(), key=lambda e: e.name)
+            sources.extend(
+                RuleSource(f"{given}/{entry.name}", entry.read_text(encoding="utf-8"))
+                for entry in entries
+                if entry.name.endswith(".rule")
+            )
             continue
         path = Path(given)
         files = sorted(path.rglob("*.rule")) if path.is_dir() else [path]
@@ -145,7 +147,9 @@ def compile_rules(
         except DiagnosticError as error:
             diagnostics.extend(error.diagnostics)
     extra = functions or {}
-    checker = Checker(kinds, catalog or load_catalog(), {name: (arity, ANY) for name, (arity, _) in extra.items()})
+    checker = Checker(
+        kinds, catalog or load_catalog(), {name: (arity, ANY) for name, (arity, _) in extra.items()}
+    )
     overrides = {k: parse_param_value(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
     checker.check_params(files, overrides)
     checker.check_controls(files)
@@ -153,7 +157,7 @@ def compile_rules(
     if any(d.level is Level.ERROR for d in diagnostics):
         raise DiagnosticError(diagnostics, texts)
     callables = {name: function for name, (_, function) in extra.items()}
-    rules = []
+    rules: list[CompiledRule] = []
     for rule_file in files:
         for control in rule_file.controls:
             for rule in control.rules:
@@ -178,7 +182,9 @@ def _compile(
     number: int,
 ) -> CompiledRule:
     resolution = checker.resolution
-    kinds = frozenset(resolution.kind_sources[id(node)] for node in _sources(rule) if id(node) in resolution.kind_sources)
+    kinds = frozenset(
+        resolution.kind_sources[id(node)] for node in _sources(rule) if id(node) in resolution.kind_sources
+    )
     subject_kind = resolution.kind_sources.get(id(rule.for_each.source)) if rule.for_each else None
     return CompiledRule(
         id=f"{control.id}/{rule.name}",
@@ -216,4 +222,3 @@ def _sources(rule: s.RuleDecl) -> list[s.Expr]:
             if not isinstance(part, str):
                 walk(part)
     return found
-

@@ -75,7 +75,7 @@ def _diagnostic_from_lark(error: UnexpectedInput, path: str) -> Diagnostic:
                 code="E100",
                 message="unterminated string",
                 span=Span(path, start, Position(line, column + 1)),
-                help="strings are written on one line; close it with `\"`",
+                help='strings are written on one line; close it with `"`',
             )
         return Diagnostic(
             code="E100",
@@ -200,7 +200,9 @@ class _Builder:
         try:
             value = json.loads(str(token))
         except json.JSONDecodeError:
-            self.error("E103", "invalid escape in string", self.span(token), 'use \\" \\\\ \\n \\t or \\uXXXX')
+            self.error(
+                "E103", "invalid escape in string", self.span(token), 'use \\" \\\\ \\n \\t or \\uXXXX'
+            )
             return str(token)[1:-1]
         assert isinstance(value, str)
         return value
@@ -212,7 +214,8 @@ class _Builder:
             assert isinstance(item, Tree)
             if item.data == "param_decl":
                 name, value = item.children
-                assert isinstance(name, Token) and isinstance(value, Tree | Token)
+                assert isinstance(name, Token)
+                assert isinstance(value, Tree | Token)
                 params.append(s.ParamDecl(name=str(name), value=self.expr(value), span=self.span(item)))
             else:
                 controls.append(self.control(item))
@@ -263,7 +266,8 @@ class _Builder:
             return (str(token), self.span(token))
         if kind == "for_each":
             var, source, where = children
-            assert isinstance(var, Token) and isinstance(source, Tree | Token)
+            assert isinstance(var, Token)
+            assert isinstance(source, Tree | Token)
             return s.ForEach(
                 var=str(var),
                 var_span=self.span(var),
@@ -309,7 +313,11 @@ class _Builder:
                         self.error(
                             "E101",
                             "unclosed `{` in message",
-                            Span(self.path, Position(line, column + position), Position(line, column + position + 1)),
+                            Span(
+                                self.path,
+                                Position(line, column + position),
+                                Position(line, column + position + 1),
+                            ),
                             "close the interpolation with `}`, or write `{{` for a literal brace",
                         )
                         break
@@ -381,7 +389,8 @@ class _Builder:
             return s.Attr(self.expr(target), str(name), span)
         if data == "index":
             target, key = kids
-            assert isinstance(target, Tree | Token) and isinstance(key, Tree | Token)
+            assert isinstance(target, Tree | Token)
+            assert isinstance(key, Tree | Token)
             return s.Index(self.expr(target), self.expr(key), span)
         if data in ("not_op", "neg_op"):
             operand = kids[0]
@@ -389,7 +398,8 @@ class _Builder:
             return s.Unary("not" if data == "not_op" else "-", self.expr(operand), span)
         if data == "compare":
             left, op, right = kids
-            assert isinstance(left, Tree | Token) and isinstance(right, Tree | Token)
+            assert isinstance(left, Tree | Token)
+            assert isinstance(right, Tree | Token)
             return s.Binary(str(op), self.expr(left), self.expr(right), span)
         binary = {
             "and_op": "and",
@@ -404,11 +414,13 @@ class _Builder:
         }
         if data in binary:
             left, right = kids
-            assert isinstance(left, Tree | Token) and isinstance(right, Tree | Token)
+            assert isinstance(left, Tree | Token)
+            assert isinstance(right, Tree | Token)
             return s.Binary(binary[data], self.expr(left), self.expr(right), span)
         if data in ("exists", "count", "all"):
             var, source, where, *rest = kids
-            assert isinstance(var, Token) and isinstance(source, Tree | Token)
+            assert isinstance(var, Token)
+            assert isinstance(source, Tree | Token)
             predicate = rest[0] if rest else None
             return s.Quantifier(
                 quantifier=data,

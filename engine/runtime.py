@@ -106,8 +106,12 @@ def _comparable(left: Any, right: Any, span: Span) -> tuple[Any, Any]:
     if isinstance(left, datetime) or isinstance(right, datetime):
         return to_datetime(left, span), to_datetime(right, span)
     for kinds in ((int, float), (str,), (timedelta,)):
-        if isinstance(left, kinds) and isinstance(right, kinds) and not isinstance(left, bool) \
-                and not isinstance(right, bool):
+        if (
+            isinstance(left, kinds)
+            and isinstance(right, kinds)
+            and not isinstance(left, bool)
+            and not isinstance(right, bool)
+        ):
             return left, right
     raise RuleFault(f"cannot order {type_name(left)} and {type_name(right)}", span)
 

@@ -1,0 +1,96 @@
+"""``annexa evaluate``: evaluate rules over an evidence bundle or a stored scan, offline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate rules over an evidence bundle, offline",
+        description="Evaluate rules over an evidence bundle (JSON Lines, one evidence item per line, "
+        'optionally headed by {"annexa_bundle": 1, "collected": ..., "schemas": ...}).',
+    )
+    parser.add_argument(
+        "--rules",
+        action="append",
+        dest="rule_paths",
+        metavar="PATH",
+        help="rule files or folders, or builtin:annex_a (default; repeatable)",
+    )
+    parser.add_argument("--evidence", required=True, type=Path, metavar="FILE.jsonl", help="evidence bundle")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a rule parameter (repeatable)",
+    )
+    parser.add_argument("--now", help="evaluation time (ISO 8601; default: the bundle's newest collected_at)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--output", type=Path, help="write the result here instead of standard output")
+    parser.add_argument(
+        "--no-plugins",
+        action="store_true",
+        help="use only the schemas carried by the bundle, not the installed collectors'",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.atomic import atomic_write_text
+    from annexa.commands.rules import parse_params
+    from annexa.diagnostics import DiagnosticError
+    from annexa.evidence import EvidenceFormatError, parse_timestamp, read_bundle
+    from annexa.exitcodes import ExitCode
+    from annexa.language import evaluate
+    from annexa.result import build_result, render_text
+    from annexa.wiring import compile_pack, kind_registry, make_host
+
+    try:
+        bundle = read_bundle(args.evidence)
+    except EvidenceFormatError as error:
+        print(f"annexa: error: {error}", file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    host = None if args.no_plugins else make_host()
+    kinds = kind_registry(host, bundle.schemas)
+    try:
+        ruleset = compile_pack(args.rule_paths or [], kinds, parse_params(args.param), host)
+    except DiagnosticError as error:
+        print(error.render(), file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    invalid = []
+    valid = []
+    for item in bundle.evidence:
+        problems = kinds.validate(item) if item.kind in kinds else []
+        if problems:
+            invalid.append(f"{item.kind} {item.source}: {'; '.join(problems)}")
+        else:
+            valid.append(item)
+    for problem in invalid:
+        print(f"annexa: warning: evidence breaks its schema and is not evaluated: {problem}", file=sys.stderr)
+    if args.now:
+        now = parse_timestamp(args.now)
+    elif bundle.evidence:
+        now = max(item.collected_at for item in bundle.evidence)
+    else:
+        print("annexa: error: --now is needed for an empty bundle", file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    findings = evaluate(ruleset, valid, now=now, collected=bundle.collected)
+    result = build_result(
+        findings,
+        ruleset.rules_by_control(),
+        now=now,
+        ruleset_digest=ruleset.digest,
+        extra={"invalid_evidence": invalid},
+    )
+    text = json.dumps(result, indent=2, sort_keys=False) if args.format == "json" else render_text(result)
+    if args.output:
+        atomic_write_text(args.output, text + "\n")
+    else:
+        print(text)
+    return int(result["summary"]["exit_code"])

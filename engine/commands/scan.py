@@ -1,0 +1,158 @@
+"""``annexa scan``: collect, store, evaluate, record and report, in one go."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
+    parser.add_argument(
+        "-p",
+        dest="plugin_options",
+        action="append",
+        default=[],
+        metavar="no:NAME",
+        help="do not load the plugin NAME (repeatable)",
+    )
+    parser.add_argument("--now", help="the scan's clock (ISO 8601); default: the current time")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "scan",
+        help="collect evidence, evaluate the rules, record the scan and report",
+        description="Run a scan: compile the selected rules, collect the evidence they read (concurrently), "
+        "store it, evaluate, record the scan in the tamper-evident store and print a report.",
+    )
+    add_config_arguments(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="what to print")
+    parser.add_argument("--output", type=Path, help="also write the JSON result to this file")
+    parser.set_defaults(run=run)
+
+
+def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
+    """Host, configuration, rule set and the scan clock, or an exit code after printing diagnostics."""
+    from annexa.diagnostics import DiagnosticError
+    from annexa.evidence import parse_timestamp
+    from annexa.exitcodes import ExitCode
+    from annexa.plugins.config import load_config, read_disabled_plugins
+    from annexa.scan import compile_for, utc_now
+    from annexa.wiring import make_host
+
+    if not args.config.is_file():
+        print(
+            f"annexa: error: no configuration file {args.config} (see `annexa scan --help`)", file=sys.stderr
+        )
+        return int(ExitCode.USAGE_ERROR)
+    blocked = [*read_disabled_plugins(args.config)]
+    blocked += [option.removeprefix("no:") for option in args.plugin_options]
+    host = make_host(blocked=blocked)
+    try:
+        config = load_config(args.config, host)
+        ruleset = compile_for(config, host)
+    except DiagnosticError as error:
+        print(error.render(), file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    now = parse_timestamp(args.now) if args.now else utc_now()
+    return host, config, ruleset, now
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.catalog import roll_up
+    from annexa.drift import compare
+    from annexa.result import build_result, render_text
+    from annexa.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
+    from annexa.store import CollectionStatus, ScanRecord, Store
+    from annexa.store.manifest import new_scan_id
+
+    loaded = load(args)
+    if isinstance(loaded, int):
+        return loaded
+    host, config, ruleset, now = loaded
+    progress = default_progress()
+    started = utc_now()
+    planned = plan(ruleset, config, host.collectors())
+    if progress:
+        progress(
+            f"{len(ruleset.rules)} rules read {len(ruleset.kinds_read)} evidence kind(s); "
+            f"running {len(planned)} collector(s)"
+        )
+    collection = collect(config, host, planned, now=now, progress=progress)
+    from annexa.language import evaluate
+
+    with Store.open(config.store_path) as store:
+        stored = store.put_evidence(collection.evidence)
+        findings = apply_policy(
+            evaluate(ruleset, stored, now=now, collected=collection.collected), config, now
+        )
+        controls = roll_up(findings, ruleset.rules_by_control())
+        previous = store.scans()[-1].scan_id if store.scans() else None
+        record = ScanRecord(
+            scan_id=new_scan_id(started),
+            started_at=started,
+            finished_at=utc_now(),
+            rule_pack_digest=ruleset.digest,
+            config_digest=config_digest(config),
+            evidence_ids=tuple(item.id for item in stored),
+            findings=findings,
+            controls=controls,
+            collection=tuple(
+                CollectionStatus(
+                    collector=run.collector, scope={}, kind=kind, error=collection.collected.get(kind)
+                )
+                for run in collection.runs
+                for kind in run.kinds
+            ),
+            collector_versions={run.collector: run.version for run in collection.runs},
+        )
+        digest = store.record_scan(record)
+        drift = None
+        if previous is not None:
+            before = store.load_scan(previous).record
+            drift = compare(
+                before.findings, findings, old_controls=before.controls, new_controls=controls
+            ).to_dict()
+    result = build_result(
+        findings,
+        ruleset.rules_by_control(),
+        now=now,
+        ruleset_digest=ruleset.digest,
+        extra={
+            "organization": config.organization,
+            "scan": {"id": record.scan_id, "manifest": digest, "store": config.store_path},
+            "collection": {
+                "runs": [
+                    {
+                        "collector": r.collector,
+                        "version": r.version,
+                        "kinds": list(r.kinds),
+                        "items": r.items,
+                        "seconds": round(r.seconds, 3),
+                        "error": r.error,
+                    }
+                    for r in collection.runs
+                ],
+                "not_collected": {k: v for k, v in sorted(collection.collected.items()) if v},
+                "problems": [str(p) for p in collection.problems],
+                "redactions": collection.redactions,
+            },
+            "drift": drift,
+        },
+    )
+    if args.output:
+        from annexa.atomic import atomic_write_text
+
+        atomic_write_text(args.output, json.dumps(result, indent=2) + "\n")
+    if args.format == "json":
+        print(json.dumps(result, indent=2))
+    else:
+        print(render_text(result))
+        for problem in collection.problems:
+            print(f"problem: {problem}")
+        print(f"scan {record.scan_id} recorded in {config.store_path} (manifest {digest[:12]})")
+    return int(result["summary"]["exit_code"])

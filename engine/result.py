@@ -1,0 +1,100 @@
+"""The canonical result model of an evaluation, from which every output format is rendered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from annexa import __version__
+from annexa.catalog import group_summary, load_catalog, roll_up
+from annexa.evidence import format_timestamp
+from annexa.exitcodes import ExitCode
+from annexa.findings import ControlResult, ControlStatus, Finding, Status, effective_status
+
+RESULT_SCHEMA_VERSION = 1
+
+
+def exit_code_for(findings: Iterable[Finding]) -> ExitCode:
+    """1 on any failure not waived, else 2 when anything is inconclusive or errored, else 0."""
+    statuses = {effective_status(finding) for finding in findings}
+    if Status.FAIL in statuses:
+        return ExitCode.NONCONFORMITIES
+    if statuses & {Status.INCONCLUSIVE, Status.ERROR}:
+        return ExitCode.INCONCLUSIVE
+    return ExitCode.CONFORMANT
+
+
+def build_result(
+    findings: tuple[Finding, ...],
+    rules_by_control: Mapping[str, Iterable[str]],
+    *,
+    now: datetime,
+    ruleset_digest: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    controls = roll_up(findings, rules_by_control)
+    return {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "annexa_version": __version__,
+        "evaluated_at": format_timestamp(now),
+        "ruleset_digest": ruleset_digest,
+        "summary": summary(findings, controls),
+        "groups": group_summary(controls),
+        "controls": [control.to_dict() for control in controls],
+        "findings": [finding.to_dict() for finding in findings],
+        **(extra or {}),
+    }
+
+
+def summary(findings: Iterable[Finding], controls: Iterable[ControlResult]) -> dict[str, Any]:
+    finding_list = list(findings)
+    control_counts = {status.value: 0 for status in ControlStatus}
+    for control in controls:
+        control_counts[control.status.value] += 1
+    finding_counts = {status.value: 0 for status in Status}
+    for finding in finding_list:
+        finding_counts[finding.status.value] += 1
+    return {
+        "exit_code": int(exit_code_for(finding_list)),
+        "controls": control_counts,
+        "findings": finding_counts,
+        "waived": sum(1 for finding in finding_list if finding.waived),
+        "catalog_controls": len(load_catalog().controls),
+    }
+
+
+_MARK = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "inconclusive": "INCONCLUSIVE",
+    "not_applicable": "N/A",
+    "not_assessed": "not assessed",
+}
+
+
+def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
+    """A terminal summary: one line per control, then the findings that need attention."""
+    lines = [f"{'control':<10} {'status':<13} title"]
+    lines += [f"{c['id']:<10} {_MARK[c['status']]:<13} {c['title']}" for c in result["controls"]]
+    attention = [f for f in result["findings"] if f["status"] != "pass" or verbose]
+    if attention:
+        lines.append("")
+        lines.append("findings:")
+    for finding in attention:
+        if finding["status"] == "not_applicable" and not verbose:
+            continue
+        waived = " (waived)" if finding["waiver"] else ""
+        subject = f" [{finding['subject']}]" if finding["subject"] else ""
+        lines.append(f"  {_MARK[finding['status']]}{waived} {finding['rule']}{subject}: {finding['message']}")
+        if finding["missing"]:
+            lines.append(f"      missing: {', '.join(finding['missing'])}")
+    counts = result["summary"]["controls"]
+    lines.append("")
+    lines.append(
+        "controls: "
+        + ", ".join(f"{counts[k]} {_MARK[k].lower()}" for k in _MARK if counts.get(k))
+        + f" (of {result['summary']['catalog_controls']})"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,217 @@
+"""A scan: compile the rules, plan and run the collectors concurrently, store, evaluate, record.
+
+This is the application layer that wires plugins, the language core and the store together. One failing
+collector never sinks the scan: its kinds are marked as not collected, with its error, and every rule that
+reads them becomes inconclusive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from annexa.evidence import Bundle, Evidence, canonical_json
+from annexa.findings import Finding, Status, Waiver, sort_findings
+from annexa.language import RuleSet, evaluate
+from annexa.redaction import redact_all
+from annexa.wiring import compile_pack, kind_registry
+
+if TYPE_CHECKING:
+    from annexa.plugins.config import Config
+    from annexa.plugins.manager import CollectionProblem, PluginHost
+    from annexa.plugins.types import CollectorSpec
+
+MAX_COLLECTOR_WORKERS = 8
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectorRun:
+    collector: str
+    version: str
+    kinds: tuple[str, ...]
+    items: int
+    seconds: float
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Collection:
+    """What collection produced: redacted evidence, per-kind status, runs and problems."""
+
+    evidence: tuple[Evidence, ...]
+    collected: Mapping[str, str | None]  # kind -> None, or why it was not collected
+    runs: tuple[CollectorRun, ...]
+    problems: tuple[CollectionProblem, ...]
+    redactions: int
+    schemas: Mapping[str, Mapping[str, Any]]
+
+    def bundle(self) -> Bundle:
+        return Bundle(evidence=self.evidence, collected=dict(self.collected), schemas=dict(self.schemas))
+
+
+def config_digest(config: Config) -> str:
+    return hashlib.sha256(canonical_json(config.raw)).hexdigest()
+
+
+def plan(ruleset: RuleSet, config: Config, specs: Mapping[str, CollectorSpec]) -> dict[str, frozenset[str]]:
+    """Configured collectors that produce a kind some rule reads -> the kinds to ask each for."""
+    needed = ruleset.kinds_read
+    planned = {}
+    for name in sorted(config.collectors):
+        spec = specs.get(name)
+        if spec is None:
+            continue
+        kinds = frozenset(spec.kinds) & needed
+        if kinds:
+            planned[name] = kinds
+    return planned
+
+
+def collect(
+    config: Config,
+    host: PluginHost,
+    planned: Mapping[str, frozenset[str]],
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> Collection:
+    from annexa.plugins.manager import CollectionOutcome, CollectionProblem, collect_checked
+    from annexa.plugins.types import CollectRequest
+
+    specs = host.collectors()
+
+    def run_one(name: str) -> tuple[str, CollectionOutcome, float]:
+        spec = specs[name]
+        request = CollectRequest(
+            config=config.collectors.get(name) or {},
+            kinds=planned[name],
+            now=now,
+            base_path=config.base_path,
+            open_document=host.open_document,
+        )
+        started = time.perf_counter()
+        try:
+            outcome = collect_checked(spec, request)
+        except Exception as exc:  # a collector bug must not sink the scan; it is reported instead
+            message = f"collector crashed: {type(exc).__name__}: {exc}"
+            outcome = CollectionOutcome(
+                evidence=(),
+                problems=(
+                    CollectionProblem(
+                        code="collector_error",
+                        collector=name,
+                        source=None,
+                        message=message,
+                        kinds=tuple(sorted(planned[name])),
+                    ),
+                ),
+                failed_kinds=dict.fromkeys(planned[name], message),
+            )
+        return name, outcome, time.perf_counter() - started
+
+    evidence: list[Evidence] = []
+    collected: dict[str, str | None] = {}
+    runs: list[CollectorRun] = []
+    problems: list[CollectionProblem] = []
+    workers = max(1, min(MAX_COLLECTOR_WORKERS, len(planned)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annexa-collect") as pool:
+        futures = [pool.submit(run_one, name) for name in planned]
+        for future in as_completed(futures):
+            name, outcome, seconds = future.result()
+            evidence.extend(outcome.evidence)
+            problems.extend(outcome.problems)
+            for kind in planned[name]:
+                error = outcome.failed_kinds.get(kind)
+                collected[kind] = f"{name}: {error}" if error else collected.get(kind)
+            error_text = "; ".join(sorted(set(outcome.failed_kinds.values()))) or None
+            runs.append(
+                CollectorRun(
+                    collector=name,
+                    version=specs[name].version,
+                    kinds=tuple(sorted(planned[name])),
+                    items=len(outcome.evidence),
+                    seconds=seconds,
+                    error=error_text,
+                )
+            )
+            if progress:
+                state = f"failed: {error_text}" if error_text else f"{len(outcome.evidence)} item(s)"
+                progress(f"collected {name} in {seconds:.1f}s: {state}")
+    redacted, count = redact_all(evidence)
+    schemas = {
+        kind: spec.kinds[kind] for name, spec in specs.items() if name in planned for kind in planned[name]
+    }
+    unique = {item.id: item for item in redacted}
+    return Collection(
+        evidence=tuple(sorted(unique.values(), key=lambda e: (e.kind, e.source, e.id))),
+        collected=collected,
+        runs=tuple(sorted(runs, key=lambda r: r.collector)),
+        problems=tuple(sorted(problems, key=lambda p: (p.collector, p.source or "", p.message))),
+        redactions=count,
+        schemas=schemas,
+    )
+
+
+def apply_policy(findings: tuple[Finding, ...], config: Config, now: datetime) -> tuple[Finding, ...]:
+    """Exceptions waive findings (keeping their real status); declared non-applicability overrides status."""
+    not_applicable = {a.control: a.justification for a in config.applicability if not a.applicable}
+    today = now.date()
+    result = []
+    for finding in findings:
+        if finding.control_id in not_applicable:
+            finding = dataclasses.replace(
+                finding,
+                status=Status.NOT_APPLICABLE,
+                note=f"control declared not applicable: {not_applicable[finding.control_id]}",
+            )
+        for exception in config.exceptions:
+            if exception.rule != finding.rule_id or exception.subject not in (None, finding.subject):
+                continue
+            if finding.status in (Status.PASS, Status.NOT_APPLICABLE):
+                continue
+            if exception.in_force(today):
+                finding = dataclasses.replace(
+                    finding,
+                    waiver=Waiver(
+                        justification=exception.justification,
+                        approved_by=exception.approved_by,
+                        expires=exception.expires.isoformat(),
+                    ),
+                )
+            else:
+                finding = dataclasses.replace(
+                    finding,
+                    note=f"exception expired on {exception.expires.isoformat()}; no longer waived",
+                )
+        result.append(finding)
+    return sort_findings(result)
+
+
+def evaluate_collection(ruleset: RuleSet, collection: Bundle, now: datetime) -> tuple[Finding, ...]:
+    return evaluate(ruleset, collection.evidence, now=now, collected=collection.collected)
+
+
+def default_progress() -> Progress | None:
+    """Progress lines on a terminal; nothing in CI or when output is piped."""
+    import os
+
+    if os.environ.get("CI") or not sys.stderr.isatty():
+        return None
+    return lambda line: print(f"annexa: {line}", file=sys.stderr)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def compile_for(config: Config, host: PluginHost) -> RuleSet:
+    return compile_pack(list(config.rule_paths), kind_registry(host), config.params, host)

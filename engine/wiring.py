@@ -1,0 +1,49 @@
+"""Application-layer wiring: the plugin host, the evidence kinds it declares, and rule compilation.
+
+The language core never imports plugins; commands call these helpers to put the two together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from annexa.kinds import KindRegistry
+from annexa.language import RuleSet, compile_rules, load_rule_sources
+
+if TYPE_CHECKING:
+    from annexa.plugins.manager import PluginHost
+
+DEFAULT_RULES = ("builtin:annex_a",)
+
+
+def make_host(*, blocked: Iterable[str] = (), autoload: bool = True) -> PluginHost:
+    from annexa.plugins.manager import PluginHost, make_plugin_manager
+
+    return PluginHost(make_plugin_manager(autoload=autoload, blocked=blocked))
+
+
+def kind_registry(
+    host: PluginHost | None, extra: Mapping[str, Mapping[str, Any]] | None = None
+) -> KindRegistry:
+    """Kinds declared by the host's collectors, plus schemas carried by a bundle (collectors win)."""
+    registry = KindRegistry()
+    for kind, schema in (extra or {}).items():
+        registry.add(kind, schema)
+    if host is not None:
+        for spec in host.collectors().values():
+            for kind, schema in spec.kinds.items():
+                registry.add(kind, schema)
+    return registry
+
+
+def compile_pack(
+    paths: Sequence[str],
+    kinds: KindRegistry,
+    params: Mapping[str, Any] | None = None,
+    host: PluginHost | None = None,
+) -> RuleSet:
+    functions = {}
+    if host is not None:
+        functions = {name: (spec.arity, spec.function) for name, spec in host.rule_functions().items()}
+    return compile_rules(load_rule_sources(paths or DEFAULT_RULES), kinds, params, functions=functions)
