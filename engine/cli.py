@@ -64,6 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.USAGE_ERROR)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `annexa history | head`: the reader left; say nothing more and do not print a traceback.
+        sys.stderr.close()
+        return 0
 
 
 def entry_point() -> None:

@@ -83,8 +83,8 @@ class Diagnostic:
     level: Level = Level.ERROR
     help: str | None = None
 
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.span.path, self.span.start.line, self.span.start.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.span.path, self.span.start.line, self.span.start.column, self.code, self.message)
 
     def headline(self) -> str:
         return f"{self.span}: {self.level.value}[{self.code}]: {self.message}"
