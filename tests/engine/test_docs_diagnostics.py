@@ -12,4 +12,4 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
 def test_every_code_is_documented() -> None:
     text = DOCS.read_text(encoding="utf-8")
     missing = [code for code, meaning in CODES.items() if f"| {code} | {meaning} |" not in text]
-    assert not missing, f"docs/diagnostics.md lacks {missing}; regenerate its table from annexa.diagnostics.CODES"
+    assert not missing, f"docs/diagnostics.md lacks {missing}; regenerate its table from CODES"
