@@ -345,8 +345,11 @@ class _Builder:
 
     def hole(self, text: str, line: int, column: int) -> s.Expr:
         # Inside a message string a quote is written `\"`; `{x.tags[\"env\"]}` means `x.tags["env"]`.
-        # Replacing the backslash by a space keeps every column of the hole where the user wrote it.
-        text = text.replace('\\"', ' "')
+        # Swapping the backslash for a space outside the string literal keeps the hole's columns.
+        pieces = text.split('\\"')
+        text = pieces[0]
+        for number, piece in enumerate(pieces[1:]):
+            text += (' "' if number % 2 == 0 else '" ') + piece  # opening quote, then closing quote
         padded = "\n" * (line - 1) + " " * (column - 1) + text
         try:
             tree = _lark().parse(padded, start="expr")

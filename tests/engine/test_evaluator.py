@@ -1,0 +1,316 @@
+"""Evaluation: every construct, every status, witnesses, evidence refs, ordering, and rule-text safety."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from conftest import ALL_COLLECTED, NOW, build, control, diagnostics_of, ev, one_rule, run
+
+from annexa.findings import Status
+from annexa.language import evaluate
+
+BASE: dict[str, Any] = {
+    "name": "Alpha", "n": 5, "m": 2.5, "on": True, "owner": "team-a",
+    "tags": {"env": "prod", "Team": "ML"}, "labels": ["a", "b"], "nums": [1, 2, 3],
+    "created": "2026-06-01", "seen": "2026-11-23T10:00:00Z",
+    "items": [{"k": "x", "v": 1, "on": True}, {"k": "y", "v": 7, "on": False}],
+    "groups": [{"id": "g1", "members": [{"k": "p", "v": 3}]}, {"id": "g2", "members": []}],
+    "sub": {"a": 1, "b": "bee"},
+}
+
+
+def verdict(require: str, data: dict[str, Any] | None = None, params: str = "") -> Status:
+    text = params + one_rule(require)
+    (finding,) = run(text, [ev("svc", "s1", BASE if data is None else data)])
+    return finding.status
+
+
+P, F, E = Status.PASS, Status.FAIL, Status.ERROR
+
+
+@pytest.mark.parametrize(("require", "expected"), [
+    ("x.n == 5", P), ("x.n != 5", F), ("x.n < 6", P), ("x.n <= 5", P), ("x.n > 5", F), ("x.n >= 5", P),
+    ("x.m > 2", P), ('x.name == "Alpha"', P), ('x.name < "B"', P), ("x.on", P), ("not x.on", F),
+    ("x.on and x.n > 9", F), ("x.on or x.n > 9", P), ("not (x.on and not x.on)", P),
+    ('"a" in x.labels', P), ('"z" in x.labels', F), ('"z" not in x.labels', P), ("2 in x.nums", P),
+    ('x.n in [1, 5]', P), ('x.name not in ["Alpha", "B"]', F), ('"env" in x.tags', P), ('"lph" in x.name', P),
+    ('x.name matches "^Al.h"', P), ('x.name matches "^lp"', F), ('x.name startswith "Al"', P),
+    ('x.name contains "ph"', P), ('x.labels contains "b"', P), ('x.tags["env"] == "prod"', P),
+    ('x.tags.env == "prod"', P), ('lower(x.tags["Team"]) == "ml"', P), ("len(x.labels) == 2", P),
+    ("len(x.name) == 5", P), ("len(x.tags) == 2", P), ("x.sub.a == 1", P), ('x.sub["b"] == "bee"', P),
+    ("x.items[1].v == 7", P), ("x.items[-1].k == \"y\"", P), ("x.items[5].v == 7", F),
+    ("age(x.created) <= 365d", P), ("age(x.created) <= 30d", F), ("age(x.seen) < 3h", P),
+    ("age(x.seen) > 90m", P), ("x.created < now", P), ("x.created + 30d < now", P),
+    ("now - x.created > 1w", P), ('x.created == "2026-06-01"', P), ("x.seen > x.created", P),
+    ("x.n + 1 == 6", P), ("x.n - 10 == -5", P), ("-x.n < 0", P), ("1d + 12h == 36h", P),
+    ("exists i in x.items where i.v > 5", P), ("exists i in x.items where i.v > 50", F),
+    ("count(i in x.items where i.on) == 1", P), ("count(i in x.items) == 2", P),
+    ("all i in x.items satisfy i.v >= 1", P), ("all i in x.items where i.on satisfy i.v > 5", F),
+    ("all i in x.items where i.k == \"y\" satisfy i.v > 5", P),
+    ("exists g in x.groups where exists m in g.members where m.v == 3", P),
+    ("all g in x.groups satisfy count(m in g.members) <= 1", P),
+    ("exists l in x.labels where l == x.owner", F), ('exists l in x.labels where l startswith "a"', P),
+    ("x.sub.a != null", P), ("x.owner == null", F),
+    ("x.labels == [\"a\", \"b\"]", P), ("x.blob == null", P),
+])
+def test_operators_and_quantifiers(require: str, expected: Status) -> None:
+    assert verdict(require) is expected
+
+
+@pytest.mark.parametrize(("require", "data", "missing"), [
+    ("x.n > 1", {}, ("x.n",)),
+    ("x.on and x.n > 1", {"on": True}, ("x.n",)),
+    ("not x.on", {}, ("x.on",)),
+    ('x.tags["env"] == "prod"', {"tags": {}}, ('x.tags["env"]',)),
+    ("age(x.created) < 30d", {}, ("x.created",)),
+    ('x.name in ["a"]', {}, ("x.name",)),
+    ("exists i in x.items where i.v > 1", {"items": [{"k": "a"}]}, ("exists i in x.items",)),
+])
+def test_missing_fields_fail_with_missing_recorded(require: str, data: dict[str, Any],
+                                                   missing: tuple[str, ...]) -> None:
+    (finding,) = run(one_rule(require), [ev("svc", "s1", data)])
+    assert finding.status is Status.FAIL
+    assert finding.missing == missing
+    if missing:
+        assert finding.note == "missing field(s): " + ", ".join(missing)
+
+
+def test_kleene_logic_with_missing() -> None:
+    assert verdict("x.n > 1 or x.on", {"on": True}) is P  # unknown or true
+    assert verdict("x.n > 1 and x.on", {"on": False}) is F  # unknown and false
+    assert verdict("x.n == null or x.n > 1", {}) is P  # presence test is two-valued
+    assert verdict("x.n != null", {}) is F
+    assert verdict("not (x.n > 1)", {}) is F  # not unknown is unknown
+
+
+def test_param_and_override_change_the_verdict() -> None:
+    params = "param limit = 3\nparam window = 30d\n"
+    text = params + one_rule("x.n >= limit and age(x.created) <= window")
+    item = [ev("svc", "s1", {**BASE, "created": "2026-11-01"})]
+    assert run(text, item)[0].status is P
+    assert run(text, item, params={"limit": "10"})[0].status is F
+    assert run(text, item, params={"window": "7d"})[0].status is F
+    assert run(text, item, params={"limit": 4})[0].status is P
+
+
+def test_message_interpolation_and_witness() -> None:
+    text = one_rule(
+        'x.n > 10 or x.tags["env"] != "prod"',
+        message='svc {x.name} n={x.n} env={x.tags[\\"env\\"]} m={x.m} on={x.on} age={age(x.created)}'
+                ' none={x.owner} {{braces}} list={x.labels}')
+    (finding,) = run(text, [ev("svc", "s1", {**BASE, "owner": None, "m": 3.0})])
+    assert finding.status is F
+    assert finding.message == ('svc Alpha n=5 env=prod m=3 on=true age=4212h none=<missing> {braces} '
+                               'list=["a", "b"]')
+    assert dict(finding.witness) == {"x.n": 5, 'x.tags["env"]': "prod"}
+    assert finding.missing == ()
+    assert finding.rule_id == "A.6.2.8/r" and finding.control_id == "A.6.2.8"
+    assert finding.subject == "s1"
+
+
+def test_pass_message_is_the_title_and_default_fail_message() -> None:
+    text = control('  rule plain_rule { for each x in svc require x.on }')
+    items = [ev("svc", "a", {"on": True}), ev("svc", "b", {"on": False})]
+    a, b = run(text, items)
+    assert (a.status, a.message) == (P, "plain rule")
+    assert (b.status, b.message) == (F, "plain rule: not met")
+
+
+def test_witness_records_quantifier_results_and_durations() -> None:
+    (finding,) = run(one_rule("age(x.created) > 365d or exists i in x.items where i.v > 50"),
+                     [ev("svc", "s1", BASE)])
+    assert dict(finding.witness) == {"x.created": "2026-06-01", "x.items": BASE["items"], "exists i in x.items": False}
+
+
+def test_join_finding_carries_both_evidence_refs() -> None:
+    text = one_rule("exists c in model_card where c.model == x.model_name and age(c.updated) <= 365d",
+                    kind="model_version", message="model {x.model_name} v{x.version} has no card")
+    mv1 = ev("model_version", "m1", {"model_name": "fraud", "version": "1"})
+    mv2 = ev("model_version", "m2", {"model_name": "chat", "version": "3"})
+    mv3 = ev("model_version", "m3", {"version": "4"})
+    card = ev("model_card", "c1", {"model": "fraud", "updated": "2026-05-01"})
+    old = ev("model_card", "c2", {"model": "chat", "updated": "2020-01-01"})
+    nameless = ev("model_card", "c3", {"updated": "2026-05-01"})
+    f1, f2, f3 = run(text, [old, mv2, card, mv1, mv3, nameless])
+    assert (f1.subject, f1.status) == ("m1", P)
+    assert [ref.source for ref in f1.evidence] == ["m1", "c1"]
+    assert f1.evidence[1].id == card.id and f1.evidence[1].kind == "model_card"
+    assert (f2.subject, f2.status, f2.message) == ("m2", F, "model chat v3 has no card")
+    assert [ref.source for ref in f2.evidence] == ["m2"]
+    assert (f3.subject, f3.status, f3.missing) == ("m3", F, ("exists c in model_card", "x.model_name"))
+    assert dict(f1.witness) == {"x.model_name": "fraud", "exists c in model_card": True}
+    assert build(text).rules[0].code.joins == (("model_card", ("model",)),)
+
+
+def test_join_null_key_stays_unknown_under_not() -> None:
+    # `not exists` must not pass when the join key is missing: unknown, not false (bug fixed in compiler).
+    text = one_rule("not exists c in model_card where c.model == x.model_name", kind="model_version", message="m")
+    assert run(text, [ev("model_version", "m1", {}), ev("model_card", "c1", {"model": "a"})])[0].status is F
+    assert run(text, [ev("model_version", "m1", {"model_name": "a"}), ev("model_card", "c1", {})])[0].status is F
+    assert run(text, [ev("model_version", "m1", {"model_name": "a"}),
+                      ev("model_card", "c1", {"model": "b"})])[0].status is P
+
+
+def test_all_and_count_over_a_kind() -> None:
+    text = control(
+        '  rule r { require all c in model_card satisfy c.owner != null message "unowned" }\n'
+        '  rule s { require count(c in model_card where c.n > 1) >= 2 message "few" }')
+    items = [ev("model_card", "c1", {"owner": "o", "n": 2}), ev("model_card", "c2", {"n": 3})]
+    r, s_ = run(text, items)
+    assert (r.status, r.subject, r.message, [e.source for e in r.evidence]) == (F, None, "unowned", ["c2"])
+    assert (s_.status, [e.source for e in s_.evidence]) == (P, ["c1", "c2"])
+
+
+def test_not_applicable_when_nothing_selected() -> None:
+    text = one_rule("x.on", where='x.tags["env"] == "prod"')
+    (finding,) = run(text, [ev("svc", "s1", {"tags": {"env": "dev"}}), ev("svc", "s2", {})])
+    assert (finding.status, finding.subject) == (Status.NOT_APPLICABLE, None)
+    assert finding.message == "none of the 2 svc item(s) meets the condition"
+    (empty,) = run(text, [])
+    assert empty.message == "no svc items were collected"
+
+
+def test_expect_at_least() -> None:
+    text = one_rule("x.on", extra="    expect at least 2\n")
+    findings = run(text, [ev("svc", "s1", {"on": True})])
+    assert [(f.subject, f.status) for f in findings] == [(None, F), ("s1", P)]
+    assert findings[0].message == "expected at least 2 svc item(s) meeting the condition, found 1"
+    assert dict(findings[0].witness) == {"selected": 1}
+    assert [f.status for f in run(text, [ev("svc", "s1", {"on": True}), ev("svc", "s2", {"on": False})])] == [P, F]
+    (none,) = run(text, [])
+    assert (none.status, none.subject) == (F, None)
+
+
+def test_inconclusive_when_kind_not_collected() -> None:
+    text = one_rule("exists c in model_card where c.model == x.model_name", kind="model_version", message="m")
+    items = [ev("model_version", "m1", {"model_name": "a"})]
+    (finding,) = run(text, items, collected={"model_version": None})
+    assert finding.status is Status.INCONCLUSIVE
+    assert finding.message == "evidence not collected (model_card: no configured collector produced it)"
+    assert finding.note == "absence of evidence is never a pass"
+    (failed,) = run(text, items, collected={"model_version": None, "model_card": "HTTP 403 from mlflow"})
+    assert failed.message == "evidence not collected (model_card: HTTP 403 from mlflow)"
+    ruleset = build(text)
+    (implicit,) = evaluate(ruleset, items, now=NOW)  # collected=None: only kinds present count
+    assert implicit.status is Status.INCONCLUSIVE
+
+
+def test_runtime_type_clash_is_an_error_finding_and_other_rules_run() -> None:
+    text = control('  rule bad { for each x in svc require x.blob > 3 message "m" }\n'
+                   '  rule good { for each x in svc require x.on message "m" }')
+    items = [ev("svc", "s1", {"blob": "text", "on": True}), ev("svc", "s2", {"blob": 9, "on": True})]
+    bad1, bad2, good1, good2 = run(text, items)
+    assert (bad1.status, bad1.subject) == (E, "s1")
+    assert bad1.message == "rule failed at t.rule:2:40: cannot order a number and a string"
+    assert bad1.note == "error at t.rule:2:40"
+    assert [e.source for e in bad1.evidence] == ["s1"]
+    assert bad2.status is P
+    assert (good1.status, good2.status) == (P, P)
+
+
+@pytest.mark.parametrize(("require", "fragment"), [
+    ("x.blob", "expected true or false, found a string"),
+    ("len(x.blob) > 1 or x.blob", "len() needs a list, a string or an object, found a number"),
+    ("age(x.blob) < 1d", "is not an ISO 8601 date"),
+    ("x.blob matches \"a\"", "matches works on strings"),
+    ("exists i in x.blob where i == 1", "a quantifier ranges over a list"),
+])
+def test_runtime_error_messages(require: str, fragment: str) -> None:
+    data = {"blob": 7} if "len" in require else {"blob": "not a date" if "age" in require else 5}
+    if "exists" in require or "matches" in require:
+        data = {"blob": 5}
+    if require == "x.blob":
+        data = {"blob": "yes"}
+    (finding,) = run(one_rule(require), [ev("svc", "s1", data)])
+    assert finding.status is E
+    assert fragment in finding.message
+    assert finding.message.startswith("rule failed at t.rule:4:")
+
+
+def test_findings_sorted_deterministically() -> None:
+    text = (control('  rule b { for each x in svc require x.on message "m" }\n'
+                    '  rule a { for each x in svc require x.on message "m" }', "A.10.2")
+            + control('  rule z { for each x in svc require x.on message "m" }', "A.9.2"))
+    items = [ev("svc", name, {"on": True}) for name in ("s3", "s1", "s2")]
+    first = run(text, items)
+    assert [(f.control_id, f.rule_id, f.subject) for f in first] == [
+        ("A.9.2", "A.9.2/z", "s1"), ("A.9.2", "A.9.2/z", "s2"), ("A.9.2", "A.9.2/z", "s3"),
+        ("A.10.2", "A.10.2/a", "s1"), ("A.10.2", "A.10.2/a", "s2"), ("A.10.2", "A.10.2/a", "s3"),
+        ("A.10.2", "A.10.2/b", "s1"), ("A.10.2", "A.10.2/b", "s2"), ("A.10.2", "A.10.2/b", "s3"),
+    ]
+    assert run(text, list(reversed(items))) == first
+
+
+def test_rule_metadata_and_kinds_read() -> None:
+    text = control('  rule r "Title" { severity critical for each x in model_version require exists c in '
+                   'model_card where c.model == x.model_name message "m" remediation "fix" "it" }')
+    ruleset = build(text)
+    (rule,) = ruleset.rules
+    assert (rule.id, rule.title, rule.severity.value, rule.remediation) == ("A.6.2.8/r", "Title", "critical", "fixit")
+    assert rule.kinds == frozenset({"model_version", "model_card"})
+    assert ruleset.kinds_read == rule.kinds
+    assert ruleset.rules_by_control() == {"A.6.2.8": ("A.6.2.8/r",)}
+    (finding,) = run(text, [ev("model_version", "m", {"model_name": "q"})])
+    assert (finding.severity.value, finding.remediation) == ("critical", "fix" + "it")
+
+
+def test_rule_without_for_each_has_no_subject() -> None:
+    (finding,) = run(control('  rule r { require exists c in model_card where c.n > 1 message "none" }'),
+                     [ev("model_card", "c1", {"n": 2})])
+    assert (finding.subject, finding.status, [e.source for e in finding.evidence]) == (None, P, ["c1"])
+
+
+# --- safety: rule text never reaches Python -------------------------------------------------------
+
+
+def test_dunder_keys_are_plain_dict_lookups() -> None:
+    data = {"tags": {"__class__": "x", "__globals__": "g"}}
+    assert verdict('x.tags.__class__ == "x"', data) is P
+    assert verdict('x.tags["__globals__"] == "g"', data) is P
+    assert verdict('x.tags["__init__"] == null', data) is P
+    text = one_rule('x.tags["__globals__"] == "\\"); import os; (\\""', message='v={x.tags[\\"__globals__\\"]}')
+    (finding,) = run(text, [ev("svc", "s1", {"tags": {"__globals__": '"); import os; ("'}})])
+    assert finding.status is P
+    (finding,) = run(text, [ev("svc", "s1", {"tags": {"__globals__": "other"}})])
+    assert finding.message == "v=other"
+
+
+def test_injection_strings_stay_data(tmp_path: Any) -> None:
+    marker = tmp_path / "pwned"
+    payload = f'"); open({str(marker)!r}, "w"); ("'.replace('"', '\\"')
+    text = one_rule(f'x.name == "{payload}" or x.name startswith "{payload}"', message=f"{payload} {{x.name}}")
+    (finding,) = run(text, [ev("svc", "s1", {"name": "n"})])
+    assert finding.status is F
+    assert finding.message == f'"); open({str(marker)!r}, "w"); (" n'
+    assert not marker.exists()
+    (finding,) = run(text, [ev("svc", "s1", {"name": f'"); open({str(marker)!r}, "w"); ("'})])
+    assert finding.status is P
+    assert not marker.exists()
+
+
+def test_generated_code_has_no_builtins_and_only_runtime_names() -> None:
+    ruleset = build(one_rule('x.tags["__builtins__"] == "a" and x.name == "__import__(\'os\')"'))
+    source = ruleset.rules[0].code.source
+    assert "__import__('os')" in source  # only as a string literal
+    assert "getattr" not in source and ".__" not in source
+    function = ruleset.rules[0].code.function
+    assert function.__globals__["__builtins__"] == {}
+
+
+@pytest.mark.parametrize("name", ["__import__", "__builtins__", "eval", "exec", "getattr", "open"])
+def test_python_names_are_unknown(name: str) -> None:
+    codes = {d.code for d in diagnostics_of(one_rule(f"{name} == 1 and x.on"))}
+    assert "E202" in codes
+    codes = {d.code for d in diagnostics_of(one_rule(f'{name}("x") == 1 and x.on'))}
+    assert "E202" in codes
+
+
+def test_durations_in_witness_are_rendered() -> None:
+    (finding,) = run(one_rule("age(x.seen) > 1d or x.on"), [ev("svc", "s1", {"seen": "2026-11-23T00:00:00Z",
+                                                                           "on": False})])
+    assert finding.status is F
+    assert dict(finding.witness) == {"x.seen": "2026-11-23T00:00:00Z", "x.on": False}
+    assert timedelta(hours=12) == NOW - NOW.replace(hour=0)
+    assert ALL_COLLECTED["svc"] is None
