@@ -228,7 +228,8 @@ def test_text_report_names_the_failure_and_the_scan(
 
 def test_verify_history_and_diff_after_scans(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
     code, first, _ = project.scan(capsys)
-    assert code == 0 and first["drift"] is None
+    assert code == 0
+    assert first["drift"] is None
     project.set_policy_status("draft")
     code, second, _ = project.scan(capsys)
     assert code == 1
@@ -246,7 +247,8 @@ def test_verify_history_and_diff_after_scans(project: Project, capsys: pytest.Ca
     scans = json.loads(out)["scans"]
     assert [s["scan_id"] for s in scans] == [first["scan"]["id"], second["scan"]["id"], third["scan"]["id"]]
     code, out, _ = cli(capsys, "history", "--store", str(project.store))
-    assert code == 0 and all(r["scan"]["id"] in out for r in (first, second, third))
+    assert code == 0
+    assert all(r["scan"]["id"] in out for r in (first, second, third))
 
     code, out, _ = cli(
         capsys, "diff", "latest~2", "latest~1", "--store", str(project.store), "--format", "json"
@@ -282,7 +284,8 @@ def test_failing_collector_makes_only_its_rules_inconclusive(
     assert set(result["collection"]["not_collected"]) == {"document"}
     runs = {run["collector"]: run for run in result["collection"]["runs"]}
     assert "does not exist" in runs["documents"]["error"]
-    assert runs["attestations"]["error"] is None and runs["attestations"]["items"] == 1
+    assert runs["attestations"]["error"] is None
+    assert runs["attestations"]["items"] == 1
 
 
 class ExplodingCollector:
@@ -345,7 +348,8 @@ def test_a_collector_that_crashes_does_not_sink_the_scan(project: Project) -> No
         "vault": frozenset({"vault.secret_store"}),
     }
     collection = collect(config, host, planned, now=NOW_DT)
-    assert collection.collected["document"] is None and collection.collected["attestation"] is None
+    assert collection.collected["document"] is None
+    assert collection.collected["attestation"] is None
     assert "collector crashed: RuntimeError: vault client bug" in str(
         collection.collected["vault.secret_store"]
     )
@@ -414,7 +418,8 @@ def test_an_expired_exception_no_longer_waives(project: Project, capsys: pytest.
     code, result, _ = project.scan(capsys)
     assert code == 1
     finding = only(result, POLICY_RULE)
-    assert finding["status"] == "fail" and finding["waiver"] is None
+    assert finding["status"] == "fail"
+    assert finding["waiver"] is None
     assert "expired on 2026-11-22" in finding["note"]
     assert control(result, "A.2.2")["status"] == "fail"
 
@@ -503,7 +508,8 @@ def test_planted_secrets_reach_neither_the_store_nor_the_output(
     assert result["collection"]["redactions"] >= 2
     _, text_out, _ = cli(capsys, "scan", "-c", str(project.config), "--now", NOW)
     for output in (json.dumps(result), text_out):
-        assert GITHUB_TOKEN not in output and AWS_KEY_ID not in output
+        assert GITHUB_TOKEN not in output
+        assert AWS_KEY_ID not in output
     files = [path for path in project.store.rglob("*") if path.is_file()]
     assert any(path.suffix == ".json" for path in files)
     for path in files:  # evidence, manifests, the SQLite index and its WAL
@@ -514,4 +520,5 @@ def test_planted_secrets_reach_neither_the_store_nor_the_output(
         items = store.evidence_of(store.load_scan("latest"))
     document = next(item for item in items if item.kind == "document")
     extra = document.data["extra"]
-    assert isinstance(extra, dict) and set(extra) >= {"api_token", "deploy_key"}
+    assert isinstance(extra, dict)
+    assert set(extra) >= {"api_token", "deploy_key"}
