@@ -67,7 +67,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
 }
 
-ALL_COLLECTED: dict[str, str | None] = {kind: None for kind in SCHEMAS}
+ALL_COLLECTED: dict[str, str | None] = dict.fromkeys(SCHEMAS)
 
 
 def registry() -> KindRegistry:

@@ -98,7 +98,7 @@ class Interpreter:
             return None
         return dotted if dotted in self.kinds else None
 
-    def value(self, expr: s.Expr, env: Mapping[str, Any]) -> Any:  # noqa: C901, PLR0911, PLR0912
+    def value(self, expr: s.Expr, env: Mapping[str, Any]) -> Any:
         if isinstance(expr, s.Literal):
             return expr.value
         if isinstance(expr, s.Now):
@@ -183,7 +183,7 @@ class Interpreter:
 
     # --- conditions -------------------------------------------------------------------------------
 
-    def cond(self, expr: s.Expr, env: Mapping[str, Any]) -> bool | None:  # noqa: C901, PLR0911, PLR0912
+    def cond(self, expr: s.Expr, env: Mapping[str, Any]) -> bool | None:
         if isinstance(expr, s.Binary) and expr.op == "and":
             left = self.cond(expr.left, env)
             if left is False:
@@ -238,7 +238,7 @@ class Interpreter:
             else:
                 yield where
 
-    def compare(self, expr: s.Binary, env: Mapping[str, Any]) -> bool | None:  # noqa: C901, PLR0911, PLR0912
+    def compare(self, expr: s.Binary, env: Mapping[str, Any]) -> bool | None:
         op = expr.op
         for null, other in ((expr.left, expr.right), (expr.right, expr.left)):
             if op in ("==", "!=") and isinstance(null, s.Literal) and null.value is None:

@@ -95,8 +95,9 @@ def test_two_broken_rules_give_two_diagnostics() -> None:
 
 
 def test_errors_in_two_files_come_together() -> None:
-    from annexa.language import RuleSource, compile_rules
     from conftest import registry
+
+    from annexa.language import RuleSource, compile_rules
 
     with pytest.raises(DiagnosticError) as caught:
         compile_rules([RuleSource("b.rule", control("  rule r { require 1 @ 2 }")),
