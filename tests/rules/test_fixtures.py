@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +19,28 @@ CASES_DIR = Path(__file__).parent / "annex_a"
 CASES = discover([str(CASES_DIR)]) if CASES_DIR.is_dir() else []
 
 
+EXAMPLE_PLUGIN = (
+    Path(__file__).resolve().parents[2] / "plugins" / "example" / "annexa_inventory" / "__init__.py"
+)
+
+
+def example_plugin_kinds() -> dict[str, Mapping[str, Any]]:
+    """Kinds of the example inventory plugin (a separate distribution the pack reads), from its source."""
+    spec = importlib.util.spec_from_file_location("annexa_inventory_for_fixture_tests", EXAMPLE_PLUGIN)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {
+        kind: schema for collector in module.annexa_collectors() for kind, schema in collector.kinds.items()
+    }
+
+
 @pytest.fixture(scope="module")
 def builtin_kinds() -> KindRegistry:
-    # Built-in collectors only: an installed third-party plugin must not change what the pack means.
-    return kind_registry(make_host(autoload=False))
+    # Built-in collectors, not autoloaded distributions: whatever happens to be installed must not change
+    # what the pack means. The pack also reads inventory.ai_system, which only the example plugin declares.
+    return kind_registry(make_host(autoload=False), extra=example_plugin_kinds())
 
 
 @pytest.fixture(scope="module")
