@@ -19,16 +19,26 @@ from annexa.language import KindRegistry, RuleSource, compile_rules, evaluate
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 SCHEMAS: dict[str, Any] = {
-    "svc": {"type": "object", "properties": {
-        "name": {"type": "string"}, "n": {"type": "number"}, "on": {"type": "boolean"},
-        "tags": {"type": "object", "additionalProperties": {"type": "string"}},
-        "labels": {"type": "array", "items": {"type": "string"}},
-        "created": {"type": "string", "format": "date"},
-        "capture": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "pct": {"type": "number"}}},
-    }},
+    "svc": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "n": {"type": "number"},
+            "on": {"type": "boolean"},
+            "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+            "labels": {"type": "array", "items": {"type": "string"}},
+            "created": {"type": "string", "format": "date"},
+            "capture": {
+                "type": "object",
+                "properties": {"enabled": {"type": "boolean"}, "pct": {"type": "number"}},
+            },
+        },
+    },
     "mv": {"type": "object", "properties": {"model_name": {"type": "string"}, "version": {"type": "string"}}},
-    "card": {"type": "object", "properties": {"model": {"type": "string"}, "updated": {"type": "string",
-                                                                                     "format": "date"}}},
+    "card": {
+        "type": "object",
+        "properties": {"model": {"type": "string"}, "updated": {"type": "string", "format": "date"}},
+    },
 }
 # (rule name, require, message, witness paths read in order) -- the ten typical predicates.
 PREDICATES = [
@@ -46,20 +56,31 @@ PREDICATES = [
 
 
 def rules_text() -> str:
-    body = "".join(f'  rule {name} {{\n    for each x in svc\n    require {require}\n'
-                   f'    message "svc {{x.name}} fails {name}"\n  }}\n' for name, require, _ in PREDICATES)
+    body = "".join(
+        f"  rule {name} {{\n    for each x in svc\n    require {require}\n"
+        f'    message "svc {{x.name}} fails {name}"\n  }}\n'
+        for name, require, _ in PREDICATES
+    )
     return f'control A.6.2.8 "bench" {{\n{body}}}\n'
 
 
 def items(count: int) -> list[Evidence]:
     out = []
     for i in range(count):
-        data: dict[str, Any] = {"name": f"svc-{i}", "n": i % 100, "on": i % 3 != 0,
-                                "tags": {"env": ("prod", "dev", "staging")[i % 3]},
-                                "labels": ["a", "b", "c"][: i % 4], "created": f"202{5 + i % 2}-0{1 + i % 9}-15",
-                                "capture": {"enabled": i % 2 == 0, "pct": i % 40} if i % 7 else {}}
-        out.append(Evidence(kind="svc", source=f"svc-{i:06d}", scope={}, collector="bench 1", collected_at=NOW,
-                            data=data))
+        data: dict[str, Any] = {
+            "name": f"svc-{i}",
+            "n": i % 100,
+            "on": i % 3 != 0,
+            "tags": {"env": ("prod", "dev", "staging")[i % 3]},
+            "labels": ["a", "b", "c"][: i % 4],
+            "created": f"202{5 + i % 2}-0{1 + i % 9}-15",
+            "capture": {"enabled": i % 2 == 0, "pct": i % 40} if i % 7 else {},
+        }
+        out.append(
+            Evidence(
+                kind="svc", source=f"svc-{i:06d}", scope={}, collector="bench 1", collected_at=NOW, data=data
+            )
+        )
     return out
 
 
@@ -128,8 +149,10 @@ def hand(d: Any, w: dict[str, Any], name: str) -> bool | None:
         return None if v is None else v > 10
 
     if name == "combo":
-        return _and(rec("x.on", d.get("on")),
-                    lambda: _or(n_gt(), lambda: _not(rec("x.capture.enabled", capture.get("enabled")))))
+        return _and(
+            rec("x.on", d.get("on")),
+            lambda: _or(n_gt(), lambda: _not(rec("x.capture.enabled", capture.get("enabled")))),
+        )
 
     def env_dev() -> bool | None:
         v = rec('x.tags["env"]', tags.get("env"))
@@ -153,11 +176,23 @@ def hand_evaluate(evidence: list[Evidence]) -> tuple[Finding, ...]:
             missing = tuple(sorted(k for k, v in w.items() if v is None))
             status = Status.PASS if result is True else Status.FAIL
             message = name if status is Status.PASS else f"svc {item.data.get('name')} fails {name}"
-            findings.append(Finding(
-                rule_id=f"A.6.2.8/{name}", control_id="A.6.2.8", status=status, severity=Severity.MEDIUM,
-                message=message, subject=item.source, rule_span=span, evidence=(item.ref(),), witness=w,
-                missing=missing, note="missing field(s): " + ", ".join(missing)
-                if status is Status.FAIL and missing else None))
+            findings.append(
+                Finding(
+                    rule_id=f"A.6.2.8/{name}",
+                    control_id="A.6.2.8",
+                    status=status,
+                    severity=Severity.MEDIUM,
+                    message=message,
+                    subject=item.source,
+                    rule_span=span,
+                    evidence=(item.ref(),),
+                    witness=w,
+                    missing=missing,
+                    note="missing field(s): " + ", ".join(missing)
+                    if status is Status.FAIL and missing
+                    else None,
+                )
+            )
     return sort_findings(findings)
 
 
@@ -171,17 +206,39 @@ def timed(function: Callable[[], Any], repeat: int = 3) -> tuple[float, Any]:
 
 
 def join_case(n: int, kinds: KindRegistry) -> float:
-    text = ('control A.6.2.6 "docs" {\n  rule cards {\n    for each mv in mv\n'
-            '    require exists c in card where c.model == mv.model_name and age(c.updated) <= 365d\n'
-            '    message "model {mv.model_name} has no card"\n  }\n}\n')
+    text = (
+        'control A.6.2.6 "docs" {\n  rule cards {\n    for each mv in mv\n'
+        "    require exists c in card where c.model == mv.model_name and age(c.updated) <= 365d\n"
+        '    message "model {mv.model_name} has no card"\n  }\n}\n'
+    )
     ruleset = compile_rules([RuleSource("join.rule", text)], kinds)
-    evidence = [Evidence(kind="mv", source=f"mv-{i:06d}", scope={}, collector="b 1", collected_at=NOW,
-                         data={"model_name": f"m{i}", "version": "1"}) for i in range(n)]
-    evidence += [Evidence(kind="card", source=f"card-{i:06d}", scope={}, collector="b 1", collected_at=NOW,
-                          data={"model": f"m{i}", "updated": "2026-05-01"}) for i in range(0, n, 2)]
+    evidence = [
+        Evidence(
+            kind="mv",
+            source=f"mv-{i:06d}",
+            scope={},
+            collector="b 1",
+            collected_at=NOW,
+            data={"model_name": f"m{i}", "version": "1"},
+        )
+        for i in range(n)
+    ]
+    evidence += [
+        Evidence(
+            kind="card",
+            source=f"card-{i:06d}",
+            scope={},
+            collector="b 1",
+            collected_at=NOW,
+            data={"model": f"m{i}", "updated": "2026-05-01"},
+        )
+        for i in range(0, n, 2)
+    ]
     for item in evidence:
         item.ref()
-    seconds, findings = timed(lambda: evaluate(ruleset, evidence, now=NOW, collected={"mv": None, "card": None}), 2)
+    seconds, findings = timed(
+        lambda: evaluate(ruleset, evidence, now=NOW, collected={"mv": None, "card": None}), 2
+    )
     assert sum(f.status is Status.PASS for f in findings) == (n + 1) // 2
     return float(seconds)
 
@@ -197,13 +254,25 @@ def main() -> None:
         item.ref()
     compiled_s, compiled = timed(lambda: evaluate(ruleset, evidence, now=NOW, collected={"svc": None}))
     hand_s, handwritten = timed(lambda: hand_evaluate(evidence))
-    same = [(f.rule_id, f.subject, f.status, f.message, dict(f.witness), f.missing, f.evidence) for f in compiled] == \
-        [(f.rule_id, f.subject, f.status, f.message if f.status is Status.FAIL else rule_title(f), dict(f.witness),
-          f.missing, f.evidence) for f in handwritten]
+    same = [
+        (f.rule_id, f.subject, f.status, f.message, dict(f.witness), f.missing, f.evidence) for f in compiled
+    ] == [
+        (
+            f.rule_id,
+            f.subject,
+            f.status,
+            f.message if f.status is Status.FAIL else rule_title(f),
+            dict(f.witness),
+            f.missing,
+            f.evidence,
+        )
+        for f in handwritten
+    ]
     findings = len(compiled)
     print(f"compile 10 rules: {compile_seconds * 1000:.1f} ms")
     print(f"{'case':<44}{'seconds':>10}{'findings/s':>14}")
-    print(f"{f'annexa evaluate(), {count} items x 10 rules':<44}{compiled_s:>10.3f}{findings / compiled_s:>14,.0f}")
+    label = f"annexa evaluate(), {count} items x 10 rules"
+    print(f"{label:<44}{compiled_s:>10.3f}{findings / compiled_s:>14,.0f}")
     print(f"{f'hand-written Python, {count} items x 10':<44}{hand_s:>10.3f}{findings / hand_s:>14,.0f}")
     print(f"{'ratio annexa / hand-written':<44}{compiled_s / hand_s:>10.2f}")
     print(f"same findings (status, message, witness, missing, evidence): {same}")

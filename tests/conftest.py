@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,7 +26,7 @@ def _is_local(address: Any) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Refuse every connection that is not to 127.0.0.0/8 or ::1, so a forgotten endpoint fails loudly."""
 
     def guarded_connect(self: socket.socket, address: Any) -> Any:
@@ -36,4 +35,3 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return _real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
-    yield

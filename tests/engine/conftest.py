@@ -36,11 +36,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "created": {"type": "string", "format": "date"},
             "seen": {"type": "string", "format": "date-time"},
             "items": {"type": "array", "items": _ITEM},
-            "groups": {"type": "array", "items": {"type": "object", "properties": {
-                "id": {"type": "string"}, "members": {"type": "array", "items": _ITEM}},
-                "additionalProperties": False}},
-            "sub": {"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "string"}},
-                    "additionalProperties": False},
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": {"type": "string"}, "members": {"type": "array", "items": _ITEM}},
+                    "additionalProperties": False,
+                },
+            },
+            "sub": {
+                "type": "object",
+                "properties": {"a": {"type": "number"}, "b": {"type": "string"}},
+                "additionalProperties": False,
+            },
             "blob": {},
         },
         "additionalProperties": False,
@@ -87,20 +95,32 @@ def build(text: str, params: Mapping[str, Any] | None = None, path: str = "t.rul
     return compile_rules([RuleSource(path, text)], registry(), params or {})
 
 
-def diagnostics_of(text: str, params: Mapping[str, Any] | None = None,
-                   path: str = "t.rule") -> tuple[Diagnostic, ...]:
+def diagnostics_of(
+    text: str, params: Mapping[str, Any] | None = None, path: str = "t.rule"
+) -> tuple[Diagnostic, ...]:
     with pytest.raises(DiagnosticError) as caught:
         build(text, params, path)
     return caught.value.diagnostics
 
 
-def run(text: str, items: Sequence[Evidence], *, params: Mapping[str, Any] | None = None,
-        collected: Mapping[str, str | None] | None = ALL_COLLECTED) -> tuple[Finding, ...]:
+def run(
+    text: str,
+    items: Sequence[Evidence],
+    *,
+    params: Mapping[str, Any] | None = None,
+    collected: Mapping[str, str | None] | None = ALL_COLLECTED,
+) -> tuple[Finding, ...]:
     return evaluate(build(text, params), items, now=NOW, collected=collected)
 
 
-def one_rule(require: str, *, where: str | None = None, message: str = "failed {x.name}",
-             kind: str = "svc", extra: str = "") -> str:
+def one_rule(
+    require: str,
+    *,
+    where: str | None = None,
+    message: str = "failed {x.name}",
+    kind: str = "svc",
+    extra: str = "",
+) -> str:
     """A rule over ``x in kind`` with the given require clause."""
     where_text = f" where {where}" if where else ""
     return control(

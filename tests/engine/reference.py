@@ -80,8 +80,13 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 class Interpreter:
-    def __init__(self, params: Mapping[str, Any], kinds: Iterable[str],
-                 items: Mapping[str, Sequence[Evidence]], now: datetime) -> None:
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        kinds: Iterable[str],
+        items: Mapping[str, Sequence[Evidence]],
+        now: datetime,
+    ) -> None:
         self.params = params
         self.kinds = set(kinds)
         self.items = items
@@ -109,8 +114,11 @@ class Interpreter:
             return self.step(self.value(expr.target, env), expr.name)
         if isinstance(expr, s.Index):
             target = self.value(expr.target, env)
-            if isinstance(expr.key, s.Literal) and isinstance(expr.key.value, str | int) \
-                    and not isinstance(expr.key.value, bool):
+            if (
+                isinstance(expr.key, s.Literal)
+                and isinstance(expr.key.value, str | int)
+                and not isinstance(expr.key.value, bool)
+            ):
                 return self.step(target, expr.key.value)
             key = self.value(expr.key, env)
             if target is None or key is None:
@@ -175,9 +183,12 @@ class Interpreter:
             return moment + right if op == "+" else moment - right
         if op == "-" and isinstance(left, datetime | str) and isinstance(right, datetime | str):
             a, b = _as_datetime(left), _as_datetime(right)
-            assert a is not None and b is not None
+            assert a is not None
+            assert b is not None
             return a - b
-        if (_is_number(left) and _is_number(right)) or (isinstance(left, timedelta) and isinstance(right, timedelta)):
+        if (_is_number(left) and _is_number(right)) or (
+            isinstance(left, timedelta) and isinstance(right, timedelta)
+        ):
             return left + right if op == "+" else left - right
         raise Fault("arithmetic")
 
@@ -255,9 +266,11 @@ class Interpreter:
         if op in ("<", "<=", ">", ">="):
             if isinstance(left, datetime) or isinstance(right, datetime):
                 left, right = _as_datetime(left), _as_datetime(right)
-            elif not ((_is_number(left) and _is_number(right))
-                      or (isinstance(left, str) and isinstance(right, str))
-                      or (isinstance(left, timedelta) and isinstance(right, timedelta))):
+            elif not (
+                (_is_number(left) and _is_number(right))
+                or (isinstance(left, str) and isinstance(right, str))
+                or (isinstance(left, timedelta) and isinstance(right, timedelta))
+            ):
                 raise Fault("cannot order")
             return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op]
         if op in ("in", "not in", "contains"):
@@ -282,8 +295,15 @@ class Interpreter:
         raise AssertionError(op)
 
 
-def interpret(text: str, path: str, params: Mapping[str, Any], kinds: Iterable[str], evidence: Iterable[Evidence],
-              now: datetime, collected: Mapping[str, str | None]) -> list[RefFinding]:
+def interpret(
+    text: str,
+    path: str,
+    params: Mapping[str, Any],
+    kinds: Iterable[str],
+    evidence: Iterable[Evidence],
+    now: datetime,
+    collected: Mapping[str, str | None],
+) -> list[RefFinding]:
     """Every finding of every rule in ``text``, sorted like the evaluator sorts them."""
     rule_file = parse(text, path)
     grouped: dict[str, list[Evidence]] = {}
@@ -327,8 +347,9 @@ def _kinds_read(machine: Interpreter, rule: s.RuleDecl) -> set[str]:
     return found
 
 
-def _rule(machine: Interpreter, rule_id: str, rule: s.RuleDecl,
-          collected: Mapping[str, str | None]) -> list[RefFinding]:
+def _rule(
+    machine: Interpreter, rule_id: str, rule: s.RuleDecl, collected: Mapping[str, str | None]
+) -> list[RefFinding]:
     if any(kind not in collected or collected[kind] is not None for kind in _kinds_read(machine, rule)):
         return [RefFinding(rule_id, None, Status.INCONCLUSIVE, None)]
     assert rule.require is not None
@@ -343,7 +364,9 @@ def _rule(machine: Interpreter, rule_id: str, rule: s.RuleDecl,
             return RefFinding(rule_id, subject, Status.PASS, title)
         text = None
         if rule.message is not None:
-            text = "".join(p if isinstance(p, str) else render(machine.value(p, env)) for p in rule.message.parts)
+            text = "".join(
+                p if isinstance(p, str) else render(machine.value(p, env)) for p in rule.message.parts
+            )
         return RefFinding(rule_id, subject, Status.FAIL, text or f"{title}: not met")
 
     if rule.for_each is None:

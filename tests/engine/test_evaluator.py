@@ -12,9 +12,16 @@ from annexa.findings import Status
 from annexa.language import evaluate
 
 BASE: dict[str, Any] = {
-    "name": "Alpha", "n": 5, "m": 2.5, "on": True, "owner": "team-a",
-    "tags": {"env": "prod", "Team": "ML"}, "labels": ["a", "b"], "nums": [1, 2, 3],
-    "created": "2026-06-01", "seen": "2026-11-23T10:00:00Z",
+    "name": "Alpha",
+    "n": 5,
+    "m": 2.5,
+    "on": True,
+    "owner": "team-a",
+    "tags": {"env": "prod", "Team": "ML"},
+    "labels": ["a", "b"],
+    "nums": [1, 2, 3],
+    "created": "2026-06-01",
+    "seen": "2026-11-23T10:00:00Z",
     "items": [{"k": "x", "v": 1, "on": True}, {"k": "y", "v": 7, "on": False}],
     "groups": [{"id": "g1", "members": [{"k": "p", "v": 3}]}, {"id": "g2", "members": []}],
     "sub": {"a": 1, "b": "bee"},
@@ -30,46 +37,96 @@ def verdict(require: str, data: dict[str, Any] | None = None, params: str = "") 
 P, F, E = Status.PASS, Status.FAIL, Status.ERROR
 
 
-@pytest.mark.parametrize(("require", "expected"), [
-    ("x.n == 5", P), ("x.n != 5", F), ("x.n < 6", P), ("x.n <= 5", P), ("x.n > 5", F), ("x.n >= 5", P),
-    ("x.m > 2", P), ('x.name == "Alpha"', P), ('x.name < "B"', P), ("x.on", P), ("not x.on", F),
-    ("x.on and x.n > 9", F), ("x.on or x.n > 9", P), ("not (x.on and not x.on)", P),
-    ('"a" in x.labels', P), ('"z" in x.labels', F), ('"z" not in x.labels', P), ("2 in x.nums", P),
-    ('x.n in [1, 5]', P), ('x.name not in ["Alpha", "B"]', F), ('"env" in x.tags', P), ('"lph" in x.name', P),
-    ('x.name matches "^Al.h"', P), ('x.name matches "^lp"', F), ('x.name startswith "Al"', P),
-    ('x.name contains "ph"', P), ('x.labels contains "b"', P), ('x.tags["env"] == "prod"', P),
-    ('x.tags.env == "prod"', P), ('lower(x.tags["Team"]) == "ml"', P), ("len(x.labels) == 2", P),
-    ("len(x.name) == 5", P), ("len(x.tags) == 2", P), ("x.sub.a == 1", P), ('x.sub["b"] == "bee"', P),
-    ("x.items[1].v == 7", P), ("x.items[-1].k == \"y\"", P), ("x.items[5].v == 7", F),
-    ("age(x.created) <= 365d", P), ("age(x.created) <= 30d", F), ("age(x.seen) < 3h", P),
-    ("age(x.seen) > 90m", P), ("x.created < now", P), ("x.created + 30d < now", P),
-    ("now - x.created > 1w", P), ('x.created == "2026-06-01"', P), ("x.seen > x.created", P),
-    ("x.n + 1 == 6", P), ("x.n - 10 == -5", P), ("-x.n < 0", P), ("1d + 12h == 36h", P),
-    ("exists i in x.items where i.v > 5", P), ("exists i in x.items where i.v > 50", F),
-    ("count(i in x.items where i.on) == 1", P), ("count(i in x.items) == 2", P),
-    ("all i in x.items satisfy i.v >= 1", P), ("all i in x.items where i.on satisfy i.v > 5", F),
-    ("all i in x.items where i.k == \"y\" satisfy i.v > 5", P),
-    ("exists g in x.groups where exists m in g.members where m.v == 3", P),
-    ("all g in x.groups satisfy count(m in g.members) <= 1", P),
-    ("exists l in x.labels where l == x.owner", F), ('exists l in x.labels where l startswith "a"', P),
-    ("x.sub.a != null", P), ("x.owner == null", F),
-    ("x.labels == [\"a\", \"b\"]", P), ("x.blob == null", P),
-])
+@pytest.mark.parametrize(
+    ("require", "expected"),
+    [
+        ("x.n == 5", P),
+        ("x.n != 5", F),
+        ("x.n < 6", P),
+        ("x.n <= 5", P),
+        ("x.n > 5", F),
+        ("x.n >= 5", P),
+        ("x.m > 2", P),
+        ('x.name == "Alpha"', P),
+        ('x.name < "B"', P),
+        ("x.on", P),
+        ("not x.on", F),
+        ("x.on and x.n > 9", F),
+        ("x.on or x.n > 9", P),
+        ("not (x.on and not x.on)", P),
+        ('"a" in x.labels', P),
+        ('"z" in x.labels', F),
+        ('"z" not in x.labels', P),
+        ("2 in x.nums", P),
+        ("x.n in [1, 5]", P),
+        ('x.name not in ["Alpha", "B"]', F),
+        ('"env" in x.tags', P),
+        ('"lph" in x.name', P),
+        ('x.name matches "^Al.h"', P),
+        ('x.name matches "^lp"', F),
+        ('x.name startswith "Al"', P),
+        ('x.name contains "ph"', P),
+        ('x.labels contains "b"', P),
+        ('x.tags["env"] == "prod"', P),
+        ('x.tags.env == "prod"', P),
+        ('lower(x.tags["Team"]) == "ml"', P),
+        ("len(x.labels) == 2", P),
+        ("len(x.name) == 5", P),
+        ("len(x.tags) == 2", P),
+        ("x.sub.a == 1", P),
+        ('x.sub["b"] == "bee"', P),
+        ("x.items[1].v == 7", P),
+        ('x.items[-1].k == "y"', P),
+        ("x.items[5].v == 7", F),
+        ("age(x.created) <= 365d", P),
+        ("age(x.created) <= 30d", F),
+        ("age(x.seen) < 3h", P),
+        ("age(x.seen) > 90m", P),
+        ("x.created < now", P),
+        ("x.created + 30d < now", P),
+        ("now - x.created > 1w", P),
+        ('x.created == "2026-06-01"', P),
+        ("x.seen > x.created", P),
+        ("x.n + 1 == 6", P),
+        ("x.n - 10 == -5", P),
+        ("-x.n < 0", P),
+        ("1d + 12h == 36h", P),
+        ("exists i in x.items where i.v > 5", P),
+        ("exists i in x.items where i.v > 50", F),
+        ("count(i in x.items where i.on) == 1", P),
+        ("count(i in x.items) == 2", P),
+        ("all i in x.items satisfy i.v >= 1", P),
+        ("all i in x.items where i.on satisfy i.v > 5", F),
+        ('all i in x.items where i.k == "y" satisfy i.v > 5', P),
+        ("exists g in x.groups where exists m in g.members where m.v == 3", P),
+        ("all g in x.groups satisfy count(m in g.members) <= 1", P),
+        ("exists l in x.labels where l == x.owner", F),
+        ('exists l in x.labels where l startswith "a"', P),
+        ("x.sub.a != null", P),
+        ("x.owner == null", F),
+        ('x.labels == ["a", "b"]', P),
+        ("x.blob == null", P),
+    ],
+)
 def test_operators_and_quantifiers(require: str, expected: Status) -> None:
     assert verdict(require) is expected
 
 
-@pytest.mark.parametrize(("require", "data", "missing"), [
-    ("x.n > 1", {}, ("x.n",)),
-    ("x.on and x.n > 1", {"on": True}, ("x.n",)),
-    ("not x.on", {}, ("x.on",)),
-    ('x.tags["env"] == "prod"', {"tags": {}}, ('x.tags["env"]',)),
-    ("age(x.created) < 30d", {}, ("x.created",)),
-    ('x.name in ["a"]', {}, ("x.name",)),
-    ("exists i in x.items where i.v > 1", {"items": [{"k": "a"}]}, ("exists i in x.items",)),
-])
-def test_missing_fields_fail_with_missing_recorded(require: str, data: dict[str, Any],
-                                                   missing: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("require", "data", "missing"),
+    [
+        ("x.n > 1", {}, ("x.n",)),
+        ("x.on and x.n > 1", {"on": True}, ("x.n",)),
+        ("not x.on", {}, ("x.on",)),
+        ('x.tags["env"] == "prod"', {"tags": {}}, ('x.tags["env"]',)),
+        ("age(x.created) < 30d", {}, ("x.created",)),
+        ('x.name in ["a"]', {}, ("x.name",)),
+        ("exists i in x.items where i.v > 1", {"items": [{"k": "a"}]}, ("exists i in x.items",)),
+    ],
+)
+def test_missing_fields_fail_with_missing_recorded(
+    require: str, data: dict[str, Any], missing: tuple[str, ...]
+) -> None:
     (finding,) = run(one_rule(require), [ev("svc", "s1", data)])
     assert finding.status is Status.FAIL
     assert finding.missing == missing
@@ -99,19 +156,22 @@ def test_message_interpolation_and_witness() -> None:
     text = one_rule(
         'x.n > 10 or x.tags["env"] != "prod"',
         message='svc {x.name} n={x.n} env={x.tags[\\"env\\"]} m={x.m} on={x.on} age={age(x.created)}'
-                ' none={x.owner} {{braces}} list={x.labels}')
+        " none={x.owner} {{braces}} list={x.labels}",
+    )
     (finding,) = run(text, [ev("svc", "s1", {**BASE, "owner": None, "m": 3.0})])
     assert finding.status is F
-    assert finding.message == ('svc Alpha n=5 env=prod m=3 on=true age=4212h none=<missing> {braces} '
-                               'list=["a", "b"]')
+    assert finding.message == (
+        'svc Alpha n=5 env=prod m=3 on=true age=4212h none=<missing> {braces} list=["a", "b"]'
+    )
     assert dict(finding.witness) == {"x.n": 5, 'x.tags["env"]': "prod"}
     assert finding.missing == ()
-    assert finding.rule_id == "A.6.2.8/r" and finding.control_id == "A.6.2.8"
+    assert finding.rule_id == "A.6.2.8/r"
+    assert finding.control_id == "A.6.2.8"
     assert finding.subject == "s1"
 
 
 def test_pass_message_is_the_title_and_default_fail_message() -> None:
-    text = control('  rule plain_rule { for each x in svc require x.on }')
+    text = control("  rule plain_rule { for each x in svc require x.on }")
     items = [ev("svc", "a", {"on": True}), ev("svc", "b", {"on": False})]
     a, b = run(text, items)
     assert (a.status, a.message) == (P, "plain rule")
@@ -119,14 +179,22 @@ def test_pass_message_is_the_title_and_default_fail_message() -> None:
 
 
 def test_witness_records_quantifier_results_and_durations() -> None:
-    (finding,) = run(one_rule("age(x.created) > 365d or exists i in x.items where i.v > 50"),
-                     [ev("svc", "s1", BASE)])
-    assert dict(finding.witness) == {"x.created": "2026-06-01", "x.items": BASE["items"], "exists i in x.items": False}
+    (finding,) = run(
+        one_rule("age(x.created) > 365d or exists i in x.items where i.v > 50"), [ev("svc", "s1", BASE)]
+    )
+    assert dict(finding.witness) == {
+        "x.created": "2026-06-01",
+        "x.items": BASE["items"],
+        "exists i in x.items": False,
+    }
 
 
 def test_join_finding_carries_both_evidence_refs() -> None:
-    text = one_rule("exists c in model_card where c.model == x.model_name and age(c.updated) <= 365d",
-                    kind="model_version", message="model {x.model_name} v{x.version} has no card")
+    text = one_rule(
+        "exists c in model_card where c.model == x.model_name and age(c.updated) <= 365d",
+        kind="model_version",
+        message="model {x.model_name} v{x.version} has no card",
+    )
     mv1 = ev("model_version", "m1", {"model_name": "fraud", "version": "1"})
     mv2 = ev("model_version", "m2", {"model_name": "chat", "version": "3"})
     mv3 = ev("model_version", "m3", {"version": "4"})
@@ -136,7 +204,8 @@ def test_join_finding_carries_both_evidence_refs() -> None:
     f1, f2, f3 = run(text, [old, mv2, card, mv1, mv3, nameless])
     assert (f1.subject, f1.status) == ("m1", P)
     assert [ref.source for ref in f1.evidence] == ["m1", "c1"]
-    assert f1.evidence[1].id == card.id and f1.evidence[1].kind == "model_card"
+    assert f1.evidence[1].id == card.id
+    assert f1.evidence[1].kind == "model_card"
     assert (f2.subject, f2.status, f2.message) == ("m2", F, "model chat v3 has no card")
     assert [ref.source for ref in f2.evidence] == ["m2"]
     assert (f3.subject, f3.status, f3.missing) == ("m3", F, ("exists c in model_card", "x.model_name"))
@@ -146,17 +215,26 @@ def test_join_finding_carries_both_evidence_refs() -> None:
 
 def test_join_null_key_stays_unknown_under_not() -> None:
     # `not exists` must not pass when the join key is missing: unknown, not false (bug fixed in compiler).
-    text = one_rule("not exists c in model_card where c.model == x.model_name", kind="model_version", message="m")
+    text = one_rule(
+        "not exists c in model_card where c.model == x.model_name", kind="model_version", message="m"
+    )
     assert run(text, [ev("model_version", "m1", {}), ev("model_card", "c1", {"model": "a"})])[0].status is F
-    assert run(text, [ev("model_version", "m1", {"model_name": "a"}), ev("model_card", "c1", {})])[0].status is F
-    assert run(text, [ev("model_version", "m1", {"model_name": "a"}),
-                      ev("model_card", "c1", {"model": "b"})])[0].status is P
+    assert (
+        run(text, [ev("model_version", "m1", {"model_name": "a"}), ev("model_card", "c1", {})])[0].status is F
+    )
+    assert (
+        run(text, [ev("model_version", "m1", {"model_name": "a"}), ev("model_card", "c1", {"model": "b"})])[
+            0
+        ].status
+        is P
+    )
 
 
 def test_all_and_count_over_a_kind() -> None:
     text = control(
         '  rule r { require all c in model_card satisfy c.owner != null message "unowned" }\n'
-        '  rule s { require count(c in model_card where c.n > 1) >= 2 message "few" }')
+        '  rule s { require count(c in model_card where c.n > 1) >= 2 message "few" }'
+    )
     items = [ev("model_card", "c1", {"owner": "o", "n": 2}), ev("model_card", "c2", {"n": 3})]
     r, s_ = run(text, items)
     assert (r.status, r.subject, r.message, [e.source for e in r.evidence]) == (F, None, "unowned", ["c2"])
@@ -178,7 +256,10 @@ def test_expect_at_least() -> None:
     assert [(f.subject, f.status) for f in findings] == [(None, F), ("s1", P)]
     assert findings[0].message == "expected at least 2 svc item(s) meeting the condition, found 1"
     assert dict(findings[0].witness) == {"selected": 1}
-    assert [f.status for f in run(text, [ev("svc", "s1", {"on": True}), ev("svc", "s2", {"on": False})])] == [P, F]
+    assert [f.status for f in run(text, [ev("svc", "s1", {"on": True}), ev("svc", "s2", {"on": False})])] == [
+        P,
+        F,
+    ]
     (none,) = run(text, [])
     assert (none.status, none.subject) == (F, None)
 
@@ -198,8 +279,10 @@ def test_inconclusive_when_kind_not_collected() -> None:
 
 
 def test_runtime_type_clash_is_an_error_finding_and_other_rules_run() -> None:
-    text = control('  rule bad { for each x in svc require x.blob > 3 message "m" }\n'
-                   '  rule good { for each x in svc require x.on message "m" }')
+    text = control(
+        '  rule bad { for each x in svc require x.blob > 3 message "m" }\n'
+        '  rule good { for each x in svc require x.on message "m" }'
+    )
     items = [ev("svc", "s1", {"blob": "text", "on": True}), ev("svc", "s2", {"blob": 9, "on": True})]
     bad1, bad2, good1, good2 = run(text, items)
     assert (bad1.status, bad1.subject) == (E, "s1")
@@ -210,13 +293,16 @@ def test_runtime_type_clash_is_an_error_finding_and_other_rules_run() -> None:
     assert (good1.status, good2.status) == (P, P)
 
 
-@pytest.mark.parametrize(("require", "fragment"), [
-    ("x.blob", "expected true or false, found a string"),
-    ("len(x.blob) > 1 or x.blob", "len() needs a list, a string or an object, found a number"),
-    ("age(x.blob) < 1d", "is not an ISO 8601 date"),
-    ("x.blob matches \"a\"", "matches works on strings"),
-    ("exists i in x.blob where i == 1", "a quantifier ranges over a list"),
-])
+@pytest.mark.parametrize(
+    ("require", "fragment"),
+    [
+        ("x.blob", "expected true or false, found a string"),
+        ("len(x.blob) > 1 or x.blob", "len() needs a list, a string or an object, found a number"),
+        ("age(x.blob) < 1d", "is not an ISO 8601 date"),
+        ('x.blob matches "a"', "matches works on strings"),
+        ("exists i in x.blob where i == 1", "a quantifier ranges over a list"),
+    ],
+)
 def test_runtime_error_messages(require: str, fragment: str) -> None:
     data = {"blob": 7} if "len" in require else {"blob": "not a date" if "age" in require else 5}
     if "exists" in require or "matches" in require:
@@ -230,25 +316,40 @@ def test_runtime_error_messages(require: str, fragment: str) -> None:
 
 
 def test_findings_sorted_deterministically() -> None:
-    text = (control('  rule b { for each x in svc require x.on message "m" }\n'
-                    '  rule a { for each x in svc require x.on message "m" }', "A.10.2")
-            + control('  rule z { for each x in svc require x.on message "m" }', "A.9.2"))
+    text = control(
+        '  rule b { for each x in svc require x.on message "m" }\n'
+        '  rule a { for each x in svc require x.on message "m" }',
+        "A.10.2",
+    ) + control('  rule z { for each x in svc require x.on message "m" }', "A.9.2")
     items = [ev("svc", name, {"on": True}) for name in ("s3", "s1", "s2")]
     first = run(text, items)
     assert [(f.control_id, f.rule_id, f.subject) for f in first] == [
-        ("A.9.2", "A.9.2/z", "s1"), ("A.9.2", "A.9.2/z", "s2"), ("A.9.2", "A.9.2/z", "s3"),
-        ("A.10.2", "A.10.2/a", "s1"), ("A.10.2", "A.10.2/a", "s2"), ("A.10.2", "A.10.2/a", "s3"),
-        ("A.10.2", "A.10.2/b", "s1"), ("A.10.2", "A.10.2/b", "s2"), ("A.10.2", "A.10.2/b", "s3"),
+        ("A.9.2", "A.9.2/z", "s1"),
+        ("A.9.2", "A.9.2/z", "s2"),
+        ("A.9.2", "A.9.2/z", "s3"),
+        ("A.10.2", "A.10.2/a", "s1"),
+        ("A.10.2", "A.10.2/a", "s2"),
+        ("A.10.2", "A.10.2/a", "s3"),
+        ("A.10.2", "A.10.2/b", "s1"),
+        ("A.10.2", "A.10.2/b", "s2"),
+        ("A.10.2", "A.10.2/b", "s3"),
     ]
     assert run(text, list(reversed(items))) == first
 
 
 def test_rule_metadata_and_kinds_read() -> None:
-    text = control('  rule r "Title" { severity critical for each x in model_version require exists c in '
-                   'model_card where c.model == x.model_name message "m" remediation "fix" "it" }')
+    text = control(
+        '  rule r "Title" { severity critical for each x in model_version require exists c in '
+        'model_card where c.model == x.model_name message "m" remediation "fix" "it" }'
+    )
     ruleset = build(text)
     (rule,) = ruleset.rules
-    assert (rule.id, rule.title, rule.severity.value, rule.remediation) == ("A.6.2.8/r", "Title", "critical", "fixit")
+    assert (rule.id, rule.title, rule.severity.value, rule.remediation) == (
+        "A.6.2.8/r",
+        "Title",
+        "critical",
+        "fixit",
+    )
     assert rule.kinds == frozenset({"model_version", "model_card"})
     assert ruleset.kinds_read == rule.kinds
     assert ruleset.rules_by_control() == {"A.6.2.8": ("A.6.2.8/r",)}
@@ -257,8 +358,10 @@ def test_rule_metadata_and_kinds_read() -> None:
 
 
 def test_rule_without_for_each_has_no_subject() -> None:
-    (finding,) = run(control('  rule r { require exists c in model_card where c.n > 1 message "none" }'),
-                     [ev("model_card", "c1", {"n": 2})])
+    (finding,) = run(
+        control('  rule r { require exists c in model_card where c.n > 1 message "none" }'),
+        [ev("model_card", "c1", {"n": 2})],
+    )
     assert (finding.subject, finding.status, [e.source for e in finding.evidence]) == (None, P, ["c1"])
 
 
@@ -270,7 +373,9 @@ def test_dunder_keys_are_plain_dict_lookups() -> None:
     assert verdict('x.tags.__class__ == "x"', data) is P
     assert verdict('x.tags["__globals__"] == "g"', data) is P
     assert verdict('x.tags["__init__"] == null', data) is P
-    text = one_rule('x.tags["__globals__"] == "\\"); import os; (\\""', message='v={x.tags[\\"__globals__\\"]}')
+    text = one_rule(
+        'x.tags["__globals__"] == "\\"); import os; (\\""', message='v={x.tags[\\"__globals__\\"]}'
+    )
     (finding,) = run(text, [ev("svc", "s1", {"tags": {"__globals__": '"); import os; ("'}})])
     assert finding.status is P
     (finding,) = run(text, [ev("svc", "s1", {"tags": {"__globals__": "other"}})])
@@ -280,7 +385,9 @@ def test_dunder_keys_are_plain_dict_lookups() -> None:
 def test_injection_strings_stay_data(tmp_path: Any) -> None:
     marker = tmp_path / "pwned"
     payload = f'"); open({str(marker)!r}, "w"); ("'.replace('"', '\\"')
-    text = one_rule(f'x.name == "{payload}" or x.name startswith "{payload}"', message=f"{payload} {{x.name}}")
+    text = one_rule(
+        f'x.name == "{payload}" or x.name startswith "{payload}"', message=f"{payload} {{x.name}}"
+    )
     (finding,) = run(text, [ev("svc", "s1", {"name": "n"})])
     assert finding.status is F
     assert finding.message == f'"); open({str(marker)!r}, "w"); (" n'
@@ -294,7 +401,8 @@ def test_generated_code_has_no_builtins_and_only_runtime_names() -> None:
     ruleset = build(one_rule('x.tags["__builtins__"] == "a" and x.name == "__import__(\'os\')"'))
     source = ruleset.rules[0].code.source
     assert "__import__('os')" in source  # only as a string literal
-    assert "getattr" not in source and ".__" not in source
+    assert "getattr" not in source
+    assert ".__" not in source
     function = ruleset.rules[0].code.function
     assert function.__globals__["__builtins__"] == {}
 
@@ -308,8 +416,9 @@ def test_python_names_are_unknown(name: str) -> None:
 
 
 def test_durations_in_witness_are_rendered() -> None:
-    (finding,) = run(one_rule("age(x.seen) > 1d or x.on"), [ev("svc", "s1", {"seen": "2026-11-23T00:00:00Z",
-                                                                           "on": False})])
+    (finding,) = run(
+        one_rule("age(x.seen) > 1d or x.on"), [ev("svc", "s1", {"seen": "2026-11-23T00:00:00Z", "on": False})]
+    )
     assert finding.status is F
     assert dict(finding.witness) == {"x.seen": "2026-11-23T00:00:00Z", "x.on": False}
     assert timedelta(hours=12) == NOW - NOW.replace(hour=0)

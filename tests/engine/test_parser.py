@@ -40,7 +40,7 @@ def test_unexpected_end_of_file_e102() -> None:
     codes = {d.code for d in diagnostics}
     assert codes == {"E102"}
     assert ("E102", "unexpected end of file", 3, 13) in [where(d) for d in diagnostics]
-    last = [d for d in diagnostics if d.span.start.line == 3][0]
+    last = next(d for d in diagnostics if d.span.start.line == 3)
     assert last.help == "expected `expect`, `for`, `message`, `remediation`, `require`, `severity` or `}`"
 
 
@@ -50,13 +50,18 @@ def test_invalid_escape_e103() -> None:
 
 
 def test_invalid_regex_e103() -> None:
-    diagnostics = diagnostics_of(control('  rule r { for each x in svc require x.name matches "(" message "a" }'))
+    diagnostics = diagnostics_of(
+        control('  rule r { for each x in svc require x.name matches "(" message "a" }')
+    )
     assert [where(d) for d in diagnostics] == [
-        ("E103", "invalid regular expression: missing ), unterminated subpattern", 2, 53)]
+        ("E103", "invalid regular expression: missing ), unterminated subpattern", 2, 53)
+    ]
 
 
 def test_expect_at_least_zero_e304_from_parser() -> None:
-    (d,) = diagnostics_of(control('  rule r { for each x in svc require x.on expect at least 0 message "a" }'))
+    (d,) = diagnostics_of(
+        control('  rule r { for each x in svc require x.on expect at least 0 message "a" }')
+    )
     assert where(d) == ("E304", "`expect at least` takes a whole number of 1 or more", 2, 59)
 
 
@@ -85,8 +90,10 @@ def test_rendered_caret_for_unterminated_string() -> None:
 
 
 def test_two_broken_rules_give_two_diagnostics() -> None:
-    text = control("  rule r {\n    require true true\n  }\n  rule q {\n    requir true\n  }\n"
-                   "  rule ok { require true message \"m\" }")
+    text = control(
+        "  rule r {\n    require true true\n  }\n  rule q {\n    requir true\n  }\n"
+        '  rule ok { require true message "m" }'
+    )
     diagnostics = diagnostics_of(text)
     assert [where(d) for d in diagnostics] == [
         ("E101", "unexpected `true`", 3, 18),
@@ -100,9 +107,17 @@ def test_errors_in_two_files_come_together() -> None:
     from annexa.language import RuleSource, compile_rules
 
     with pytest.raises(DiagnosticError) as caught:
-        compile_rules([RuleSource("b.rule", control("  rule r { require 1 @ 2 }")),
-                       RuleSource("a.rule", control("  rule r { require x. }"))], registry())
-    assert [(d.span.path, d.code) for d in caught.value.diagnostics] == [("a.rule", "E101"), ("b.rule", "E100")]
+        compile_rules(
+            [
+                RuleSource("b.rule", control("  rule r { require 1 @ 2 }")),
+                RuleSource("a.rule", control("  rule r { require x. }")),
+            ],
+            registry(),
+        )
+    assert [(d.span.path, d.code) for d in caught.value.diagnostics] == [
+        ("a.rule", "E101"),
+        ("b.rule", "E100"),
+    ]
 
 
 BROKEN = [
@@ -128,14 +143,16 @@ BROKEN = [
     "param p 3",
     "param p = ",
     "{ } ( ) [ ] , .",
-    'rule r { require true }',
+    "rule r { require true }",
     'control A.6.2.8 "t" { rule r { require 1 == == 2 } }',
     'control A.6.2.8 "t" { rule r { require not } }',
     'control A.6.2.8 "t" { rule r { severity } }',
     '"unterminated',
     "$",
 ]
-_LARK_JARGON = re.compile(r"\$END|\b(?:LBRACE|RBRACE|LPAR|RPAR|LSQB|RSQB|COMMA|DOT|EQUAL|__ANON\w*|_[A-Z]+)\b|__")
+_LARK_JARGON = re.compile(
+    r"\$END|\b(?:LBRACE|RBRACE|LPAR|RPAR|LSQB|RSQB|COMMA|DOT|EQUAL|__ANON\w*|_[A-Z]+)\b|__"
+)
 
 
 @pytest.mark.parametrize("text", BROKEN)
@@ -156,30 +173,46 @@ def test_unclosed_brace_in_message() -> None:
 
 
 def test_message_hole_positions_point_into_the_string() -> None:
-    (d,) = diagnostics_of(control('  rule r { for each x in svc require x.on message "v={x.tags[\\"a\\"] @}" }'))
+    (d,) = diagnostics_of(
+        control('  rule r { for each x in svc require x.on message "v={x.tags[\\"a\\"] @}" }')
+    )
     assert where(d) == ("E100", "unexpected character `@`", 2, 69)
 
 
 def test_syntax_tree_shapes_and_precedence() -> None:
-    expr = parse_expression('not a.b == 1 and c or d in [1, 2]')
-    assert isinstance(expr, s.Binary) and expr.op == "or"
+    expr = parse_expression("not a.b == 1 and c or d in [1, 2]")
+    assert isinstance(expr, s.Binary)
+    assert expr.op == "or"
     left = expr.left
-    assert isinstance(left, s.Binary) and left.op == "and"
-    assert isinstance(left.left, s.Unary) and left.left.op == "not"
-    assert isinstance(left.left.operand, s.Binary) and left.left.operand.op == "=="
+    assert isinstance(left, s.Binary)
+    assert left.op == "and"
+    assert isinstance(left.left, s.Unary)
+    assert left.left.op == "not"
+    assert isinstance(left.left.operand, s.Binary)
+    assert left.left.operand.op == "=="
     right = expr.right
-    assert isinstance(right, s.Binary) and right.op == "in" and isinstance(right.right, s.ListExpr)
+    assert isinstance(right, s.Binary)
+    assert right.op == "in"
+    assert isinstance(right.right, s.ListExpr)
     minus = parse_expression("1 - 2 - 3")
-    assert isinstance(minus, s.Binary) and isinstance(minus.left, s.Binary)  # left-associative
+    assert isinstance(minus, s.Binary)
+    assert isinstance(minus.left, s.Binary)
     assert s.path_text(parse_expression('x.tags["env"].y')) == 'x.tags["env"].y'
     assert isinstance(parse_expression("x not in y"), s.Binary)
     assert parse_expression("x not in y").op == "not in"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("30d", 30 * 86400.0), ("12h", 12 * 3600.0), ("1w", 7 * 86400.0), ("90m", 5400.0), ("45s", 45.0),
-    ("1.5d", 1.5 * 86400),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("30d", 30 * 86400.0),
+        ("12h", 12 * 3600.0),
+        ("1w", 7 * 86400.0),
+        ("90m", 5400.0),
+        ("45s", 45.0),
+        ("1.5d", 1.5 * 86400),
+    ],
+)
 def test_duration_literals(text: str, value: float) -> None:
     expr = parse_expression(text)
     assert isinstance(expr, s.Literal)
@@ -194,10 +227,13 @@ def test_keywords_usable_as_field_names() -> None:
 
 def test_quantifier_forms() -> None:
     expr = parse_expression("all i in x.items where i.on satisfy i.v > 1")
-    assert isinstance(expr, s.Quantifier) and expr.quantifier == "all" and expr.where is not None
+    assert isinstance(expr, s.Quantifier)
+    assert expr.quantifier == "all"
+    assert expr.where is not None
     assert expr.predicate is not None
     counted = parse_expression("count(i in x.items)")
-    assert isinstance(counted, s.Quantifier) and counted.where is None
+    assert isinstance(counted, s.Quantifier)
+    assert counted.where is None
 
 
 def test_spans_are_one_based_and_cover_the_node() -> None:
@@ -211,6 +247,7 @@ def test_spans_are_one_based_and_cover_the_node() -> None:
 
 
 def test_comments_and_multiline_strings_concatenate() -> None:
-    rule_file = parse('# header\ncontrol A.6.2.8 "t" { # c\n rule r { require true remediation "a" "b" } }',
-                      "p.rule")
+    rule_file = parse(
+        '# header\ncontrol A.6.2.8 "t" { # c\n rule r { require true remediation "a" "b" } }', "p.rule"
+    )
     assert rule_file.controls[0].rules[0].remediation == "ab"
