@@ -97,8 +97,9 @@ def condition(depth: int, var: str | None = None) -> st.SearchStrategy[str]:
     sub = condition(depth - 1, var)
     return st.one_of(
         base,
-        st.builds(lambda a, b: f"({a} and {b})", sub, sub),
-        st.builds(lambda a, b: f"({a} or {b})", sub, sub),
+        # Operands are parenthesised: a quantifier's `where` extends as far right as it can.
+        st.builds(lambda a, b: f"(({a}) and ({b}))", sub, sub),
+        st.builds(lambda a, b: f"(({a}) or ({b}))", sub, sub),
         st.builds(lambda a: f"not ({a})", sub),
     )
 
