@@ -1,8 +1,10 @@
-"""Meta-tests of the built-in Annex A rule pack as a whole (the fixture runner tests each rule's verdicts).
+"""Meta-tests of the built-in Annex A rule pack as a whole (test_fixtures.py checks each rule's verdicts).
 
-The pack must compile cleanly against the evidence kinds annexa can collect today, every rule must have a
-pass and a fail fixture, and every Annex A control must be either ruled or listed with a reason in
-NOT_AUTOMATED.yaml: no silent gaps.
+The base pack (``builtin:annex_a``) must compile cleanly against the evidence kinds of the built-in
+collectors alone, every rule must have a pass and a fail fixture, and every Annex A control must be either
+ruled or listed with a reason in NOT_AUTOMATED.yaml: no silent gaps. The optional inventory add-on
+(``builtin:annex_a/inventory``) reads the example plugin's ``inventory.ai_system`` kind; it is compiled on
+top of the base pack and its fixtures are run here, because the generic runner knows only the base pack.
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ import pytest
 import yaml
 
 from annexa.catalog import load_catalog
-from annexa.language import KindRegistry, RuleSet, compile_rules, load_rule_sources
-from annexa.plugins.manager import PluginHost, make_plugin_manager
+from annexa.kinds import KindRegistry
+from annexa.language import RuleSet, compile_rules, load_rule_sources
+from annexa.ruletest import discover, run_case
+from annexa.wiring import kind_registry, make_host
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "annex_a"
+BASE_FIXTURES = Path(__file__).resolve().parent / "annex_a"
+ADDON_FIXTURES = Path(__file__).resolve().parent / "annex_a_inventory"
 EXAMPLE_PLUGIN = REPO / "plugins" / "example" / "annexa_inventory" / "__init__.py"
-PACK = "builtin:annex_a"
+BASE = "builtin:annex_a"
+ADDON = "builtin:annex_a/inventory"
 CONTROL_ID = re.compile(r"\bA\.\d+(?:\.\d+)+\b")
+ADDON_CASES = discover([str(ADDON_FIXTURES)]) if ADDON_FIXTURES.is_dir() else []
 
 
 def _example_plugin_kinds() -> Mapping[str, Mapping[str, Any]]:
@@ -42,23 +49,32 @@ def _example_plugin_kinds() -> Mapping[str, Mapping[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def kinds() -> KindRegistry:
-    host = PluginHost(make_plugin_manager(autoload=False))
-    schemas: dict[str, Mapping[str, Any]] = {}
-    for spec in host.collectors().values():
-        schemas.update(spec.kinds)
-    assert {"document", "attestation"} <= schemas.keys(), "built-in collectors must declare these kinds"
-    schemas.update(_example_plugin_kinds())
-    return KindRegistry(schemas)
+def builtin_kinds() -> KindRegistry:
+    return kind_registry(make_host(autoload=False))
 
 
 @pytest.fixture(scope="module")
-def ruleset(kinds: KindRegistry) -> RuleSet:
-    return compile_rules(load_rule_sources([PACK]), kinds)
+def inventory_kinds() -> KindRegistry:
+    return kind_registry(make_host(autoload=False), extra=_example_plugin_kinds())
+
+
+@pytest.fixture(scope="module")
+def ruleset(builtin_kinds: KindRegistry) -> RuleSet:
+    return compile_rules(load_rule_sources([BASE]), builtin_kinds)
+
+
+@pytest.fixture(scope="module")
+def with_addon(inventory_kinds: KindRegistry) -> RuleSet:
+    return compile_rules(load_rule_sources([BASE, ADDON]), inventory_kinds)
 
 
 def _pack_folder() -> Path:
     return Path(str(resources.files("annexa.rules").joinpath("annex_a")))
+
+
+def _rule_files() -> list[Path]:
+    folder = _pack_folder()
+    return sorted([*folder.glob("*.rule"), *(folder / "inventory").glob("*.rule")])
 
 
 def _not_automated() -> list[dict[str, Any]]:
@@ -67,19 +83,30 @@ def _not_automated() -> list[dict[str, Any]]:
     return entries
 
 
-def test_pack_compiles_without_diagnostics(ruleset: RuleSet) -> None:
+def test_base_pack_compiles_without_diagnostics(ruleset: RuleSet) -> None:
     # Errors raise DiagnosticError in the fixture; warnings (unused bindings, missing messages) land here.
     assert [str(d) for d in ruleset.diagnostics] == []
     assert len(ruleset.rules) >= 38
 
 
-def test_pack_reads_only_kinds_that_exist_today(ruleset: RuleSet) -> None:
-    assert ruleset.kinds_read == {"document", "attestation", "inventory.ai_system"}
+def test_base_pack_reads_only_builtin_kinds(ruleset: RuleSet, builtin_kinds: KindRegistry) -> None:
+    """A default install (no plugins) must be able to run the whole base pack."""
+    assert ruleset.kinds_read == {"document", "attestation"}
+    assert ruleset.kinds_read <= set(builtin_kinds.kinds)
 
 
-def test_every_rule_names_a_valid_control(ruleset: RuleSet) -> None:
+def test_addon_compiles_on_top_of_the_base_pack(with_addon: RuleSet, ruleset: RuleSet) -> None:
+    assert [str(d) for d in with_addon.diagnostics] == []
+    added = [rule for rule in with_addon.rules if rule.id not in {r.id for r in ruleset.rules}]
+    assert added, "the inventory add-on defines rules"
+    for rule in added:
+        assert "inventory.ai_system" in rule.kinds, f"{rule.id} belongs in the base pack"
+        assert rule.name.startswith("inventory_"), f"{rule.id}: add-on rule names start with inventory_"
+
+
+def test_every_rule_names_a_valid_control(with_addon: RuleSet) -> None:
     valid = set(load_catalog().ids)
-    assert sorted({rule.control_id for rule in ruleset.rules} - valid) == []
+    assert sorted({rule.control_id for rule in with_addon.rules} - valid) == []
 
 
 def test_rule_texts_mention_only_valid_control_ids() -> None:
@@ -87,7 +114,7 @@ def test_rule_texts_mention_only_valid_control_ids() -> None:
     valid = set(load_catalog().ids)
     wrong = {
         (path.name, found)
-        for path in sorted(_pack_folder().glob("*.rule"))
+        for path in _rule_files()
         for found in CONTROL_ID.findall(path.read_text(encoding="utf-8"))
         if found not in valid
     }
@@ -95,19 +122,21 @@ def test_rule_texts_mention_only_valid_control_ids() -> None:
 
 
 def test_attestation_rules_ask_for_their_own_control() -> None:
-    for path in sorted(_pack_folder().glob("a_*.rule")):
-        text = path.read_text(encoding="utf-8")
+    for path in _rule_files():
+        if path.name == "params.rule":
+            continue
         control = "A." + ".".join(path.stem.split("_")[1:])
-        for asked in re.findall(r'\.control == "([^"]+)"', text):
+        for asked in re.findall(r'\.control == "([^"]+)"', path.read_text(encoding="utf-8")):
             assert asked == control, f"{path.name} asks for attestations of {asked}"
 
 
 def test_one_control_per_file_and_params_in_one_place() -> None:
-    for path in sorted(_pack_folder().glob("*.rule")):
+    for path in _rule_files():
         text = path.read_text(encoding="utf-8")
         controls = re.findall(r"^control\s+(\S+)", text, flags=re.MULTILINE)
         params = re.findall(r"^param\s+(\w+)", text, flags=re.MULTILINE)
         if path.name == "params.rule":
+            assert path.parent == _pack_folder()
             assert controls == [], "params.rule holds parameters only"
             assert params, "params.rule declares the pack's parameters"
         else:
@@ -116,13 +145,14 @@ def test_one_control_per_file_and_params_in_one_place() -> None:
             assert params == [], f"{path.name}: declare parameters in params.rule"
 
 
-def test_every_rule_is_documented(ruleset: RuleSet) -> None:
-    for rule in ruleset.rules:
+def test_every_rule_is_documented(with_addon: RuleSet) -> None:
+    for rule in with_addon.rules:
         assert rule.title != rule.name.replace("_", " "), f"{rule.id} has no title"
         assert rule.remediation, f"{rule.id} has no remediation"
 
 
 def test_every_catalog_control_is_ruled_or_explained(ruleset: RuleSet) -> None:
+    # The base pack alone must cover the catalog: the add-on is optional.
     catalog_ids = set(load_catalog().ids)
     assert len(catalog_ids) == 38
     ruled = set(ruleset.rules_by_control())
@@ -136,21 +166,34 @@ def test_every_catalog_control_is_ruled_or_explained(ruleset: RuleSet) -> None:
     assert sorted(catalog_ids - ruled - explained) == []
 
 
-def test_every_rule_has_pass_and_fail_fixtures(ruleset: RuleSet) -> None:
+def test_every_rule_has_pass_and_fail_fixtures(with_addon: RuleSet, ruleset: RuleSet) -> None:
+    base = {rule.id for rule in ruleset.rules}
     missing = [
         f"{rule.id}: {name}"
-        for rule in ruleset.rules
+        for rule in with_addon.rules
         for name in ("pass.yaml", "fail.yaml")
-        if not (FIXTURES / rule.control_id / rule.name / name).is_file()
+        if not (
+            (BASE_FIXTURES if rule.id in base else ADDON_FIXTURES) / rule.control_id / rule.name / name
+        ).is_file()
     ]
     assert missing == []
 
 
-def test_fixtures_belong_to_existing_rules(ruleset: RuleSet) -> None:
+@pytest.mark.parametrize("folder", [BASE_FIXTURES, ADDON_FIXTURES], ids=["base", "inventory"])
+def test_fixtures_belong_to_existing_rules(folder: Path, with_addon: RuleSet) -> None:
     """A renamed rule must take its fixtures along; stale fixture folders would test nothing."""
-    known = {rule.id for rule in ruleset.rules}
-    for path in sorted(FIXTURES.glob("*/*/*.yaml")):
+    known = {rule.id for rule in with_addon.rules}
+    for path in sorted(folder.glob("*/*/*.yaml")):
         assert path.stem in ("pass", "fail", "not_applicable", "inconclusive"), path
         declared = yaml.safe_load(path.read_text(encoding="utf-8"))["rule"]
         assert declared == f"{path.parent.parent.name}/{path.parent.name}", path
         assert declared in known, f"{path} tests unknown rule {declared}"
+
+
+@pytest.mark.parametrize("case", ADDON_CASES, ids=[str(p.relative_to(ADDON_FIXTURES)) for p in ADDON_CASES])
+def test_inventory_addon_case(case: Path, inventory_kinds: KindRegistry) -> None:
+    result = run_case(case, [BASE, ADDON], inventory_kinds, _ADDON_CACHE)
+    assert result.passed, "\n".join(result.problems)
+
+
+_ADDON_CACHE: dict[Any, RuleSet] = {}  # one compile of base + add-on per parameter set, shared by the cases
