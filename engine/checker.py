@@ -25,6 +25,7 @@ MAX_REGEX_LENGTH = 500
 # name -> (argument count, result type); argument types are checked in _call.
 BUILTIN_FUNCTIONS: dict[str, tuple[int, Type]] = {
     "age": (1, DURATION),
+    "days": (1, DURATION),
     "len": (1, NUMBER),
     "lower": (1, STRING),
 }
@@ -411,6 +412,7 @@ class Checker:
             "age": {"datetime", "string"},
             "len": {"list", "string", "map", "record"},
             "lower": {"string"},
+            "days": {"number"},
         }
         allowed = accepts.get(expr.function)
         if allowed is not None and args[0].name not in allowed | {"any", "null"}:

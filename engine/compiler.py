@@ -45,6 +45,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_sub": runtime.subtract,
     "_age": runtime.age,
     "_len": runtime.length,
+    "_days": runtime.days,
     "_lower": runtime.lower,
     "_iter": runtime.iterate,
     "_exists": runtime.exists,
@@ -124,6 +125,8 @@ class CodeGenerator:
                 where = self.span(expr.span)
                 if function == "age":
                     return f"_age({values[0]}, NOW, {where})"
+                if function == "days":
+                    return f"_days({values[0]}, {where})"
                 if function == "len":
                     return f"_len({values[0]}, {where})"
                 if function == "lower":

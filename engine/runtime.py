@@ -215,6 +215,15 @@ def age(value: Any, now: datetime, span: Span) -> timedelta | None:
     return None if moment is None else now - moment
 
 
+def days(value: Any, span: Span) -> timedelta | None:
+    """A number of days as a duration, so that `review_interval_days` can be compared with `age(...)`."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(days=value)
+    raise RuleFault(f"days() needs a number, found {type_name(value)}", span)
+
+
 def length(value: Any, span: Span) -> int | None:
     if value is None:
         return None

@@ -196,6 +196,22 @@ def apply_policy(findings: tuple[Finding, ...], config: Config, now: datetime) -
     return sort_findings(result)
 
 
+def policy_warnings(config: Config, ruleset: RuleSet) -> list[str]:
+    """Exceptions that name no selected rule waive nothing: say so rather than let a typo go unseen."""
+    from annexa.diagnostics import did_you_mean
+
+    rule_ids = [rule.id for rule in ruleset.rules]
+    warnings = []
+    for exception in config.exceptions:
+        if exception.rule not in rule_ids:
+            hint = did_you_mean(exception.rule, rule_ids)
+            warnings.append(
+                f"{config.path}: exception for {exception.rule} waives nothing: no selected rule has that id"
+                + (f"; {hint}" if hint else "")
+            )
+    return warnings
+
+
 def evaluate_collection(ruleset: RuleSet, collection: Bundle, now: datetime) -> tuple[Finding, ...]:
     return evaluate(ruleset, collection.evidence, now=now, collected=collection.collected)
 

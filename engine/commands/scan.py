@@ -41,7 +41,7 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
     from annexa.evidence import parse_timestamp
     from annexa.exitcodes import ExitCode
     from annexa.plugins.config import load_config, read_disabled_plugins
-    from annexa.scan import compile_for, utc_now
+    from annexa.scan import compile_for, policy_warnings, utc_now
     from annexa.wiring import make_host
 
     if not args.config.is_file():
@@ -58,6 +58,8 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
     except DiagnosticError as error:
         print(error.render(), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
+    for warning in policy_warnings(config, ruleset):
+        print(f"annexa: warning: {warning}", file=sys.stderr)
     now = parse_timestamp(args.now) if args.now else utc_now()
     return host, config, ruleset, now
 
