@@ -301,18 +301,27 @@ class CodeGenerator:
         """
         conjuncts = _conjuncts(expr.where) if expr.where is not None else []
         for candidate in conjuncts:
-            if not (isinstance(candidate, s.Binary) and candidate.op == "=="):
+            if not (isinstance(candidate, s.Binary) and candidate.op in ("==", "in")):
                 continue
-            for mine, theirs in ((candidate.left, candidate.right), (candidate.right, candidate.left)):
+            member = candidate.op == "in"  # `outer in inner.list`: index every element of the list
+            pairs = [(candidate.right, candidate.left)]
+            if not member:
+                pairs.append((candidate.left, candidate.right))
+            for mine, theirs in pairs:
                 keys = _literal_path(mine, expr.var)
                 if keys is None or _mentions(theirs, expr.var) or _is_null(theirs):
                     continue
-                types = {t.name for t in (self.type(mine), self.type(theirs)) if t is not None}
+                mine_type, theirs_type = self.type(mine), self.type(theirs)
+                if member:
+                    if mine_type is not None and mine_type.name not in ("list", "any"):
+                        continue
+                    mine_type = mine_type.element if mine_type is not None else None
+                types = {t.name for t in (mine_type, theirs_type) if t is not None}
                 if not types <= _JOINABLE:
                     continue
                 self.unit.joins.append((kind, keys))
                 lookup = self.value(theirs, outer)
-                iterable = f"_join(INDEX({kind!r}, {keys!r}), ITEMS[{kind!r}], {lookup})"
+                iterable = f"_join(INDEX({kind!r}, {keys!r}, {member!r}), ITEMS[{kind!r}], {lookup})"
                 if ":=" in iterable:
                     iterable = f"(lambda: {iterable})()"
                 return iterable, expr.where

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from annexa.evidence import Evidence, EvidenceRef
 from annexa.findings import Finding, Status, sort_findings
-from annexa.runtime import RuleFault, witness_value
+from annexa.runtime import UNINDEXED, RuleFault, witness_value
 
 if TYPE_CHECKING:
     from annexa.language import CompiledRule, RuleSet
@@ -21,27 +21,43 @@ Pair = tuple[Mapping[str, Any], Evidence]
 
 
 class _Index:
-    """Hash indexes over one evaluation's evidence, built on first use: (kind, path) -> value -> items."""
+    """Hash indexes over one evaluation's evidence, built on first use and shared by every rule.
+
+    ``(kind, path)`` maps each scalar value at ``path`` to the items holding it; with ``member`` the value
+    is a list and every scalar element is a key (for ``outer in inner.list``). Items whose value cannot
+    be a key (null, an object) are left out; :func:`annexa.runtime.join_candidates` keeps them as
+    candidates so that three-valued results stay right.
+    """
 
     def __init__(self, items: Mapping[str, list[Pair]]) -> None:
         self._items = items
-        self._built: dict[tuple[str, tuple[str | int, ...]], dict[Any, list[Pair]]] = {}
+        self._built: dict[tuple[str, tuple[str | int, ...], bool], dict[Any, list[Pair]]] = {}
 
-    def __call__(self, kind: str, keys: tuple[str | int, ...]) -> dict[Any, list[Pair]]:
-        index = self._built.get((kind, keys))
+    def __call__(self, kind: str, keys: tuple[str | int, ...], member: bool = False) -> dict[Any, list[Pair]]:
+        index = self._built.get((kind, keys, member))
         if index is None:
             index = {}
+            unknown: list[Pair] = []  # null or unusable key: the join's condition decides on these
             for pair in self._items.get(kind, ()):
                 value: Any = pair[0]
                 for key in keys:
                     value = value.get(key) if isinstance(value, Mapping) and isinstance(key, str) else None
                     if value is None:
                         break
-                # null never equals anything, and lists/objects are not join keys
-                if value is not None and isinstance(value, str | int | float | bool):
+                if member and isinstance(value, list):
+                    for element in dict.fromkeys(v for v in value if isinstance(v, _KEY_TYPES)):
+                        index.setdefault(element, []).append(pair)
+                elif not member and isinstance(value, _KEY_TYPES):
                     index.setdefault(value, []).append(pair)
-            self._built[(kind, keys)] = index
+                else:
+                    unknown.append(pair)
+            if unknown:
+                index[UNINDEXED] = unknown
+            self._built[(kind, keys, member)] = index
         return index
+
+
+_KEY_TYPES = (str, int, float, bool)
 
 
 def evaluate(

@@ -272,20 +272,17 @@ def count(conditions: Iterable[bool | None]) -> int:
     return sum(1 for condition in conditions if condition is True)
 
 
-_UNINDEXED = object()  # key under which a join index keeps the items it could not index
+UNINDEXED = object()  # key under which a join index keeps the items it could not index
 
 
 def join_candidates(index: dict[Any, list[Any]], items: list[Any], lookup: Any) -> list[Any]:
-    """The items an equality join may select: those indexed under ``lookup`` plus those without a
-    usable key (null, a list or an object), which the caller's condition then decides on. A null or
-    non-scalar lookup visits every item, so the condition can say "unknown" rather than "false"."""
+    """The items a join may select: those indexed under ``lookup`` plus those whose key is unknown
+    (null or not a key), which the caller's condition then decides on. A null or non-scalar lookup
+    visits every item, so the condition can say "unknown" rather than "false"."""
     if lookup is None or not isinstance(lookup, str | int | float | bool):
         return items
-    rest = index.get(_UNINDEXED)
-    if rest is None:
-        indexed = {id(pair) for key, bucket in index.items() if key is not _UNINDEXED for pair in bucket}
-        rest = index[_UNINDEXED] = [pair for pair in items if id(pair) not in indexed]
     matched = index.get(lookup, ())
+    rest = index.get(UNINDEXED, ())
     return [*matched, *rest] if rest else matched  # type: ignore[return-value]  # a list in practice
 
 
