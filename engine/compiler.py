@@ -300,6 +300,9 @@ class CodeGenerator:
         false, when a key is missing).
         """
         conjuncts = _conjuncts(expr.where) if expr.where is not None else []
+        # A key that varies with the outer item (`x in d.ai_systems`) narrows far more than a constant
+        # one (`d.type == "policy"`), so such candidates are tried first.
+        conjuncts.sort(key=lambda c: 0 if self._reads_outer(c, expr.var) else 1)
         for candidate in conjuncts:
             if not (isinstance(candidate, s.Binary) and candidate.op in ("==", "in")):
                 continue
@@ -326,6 +329,12 @@ class CodeGenerator:
                     iterable = f"(lambda: {iterable})()"
                 return iterable, expr.where
         return f"ITEMS[{kind!r}]", expr.where
+
+    def _reads_outer(self, expr: s.Expr, inner: str) -> bool:
+        """Whether ``expr`` reads a binding other than ``inner`` (not only literals and parameters)."""
+        if isinstance(expr, s.Name):
+            return expr.name != inner and id(expr) not in self.unit.resolution.params
+        return any(self._reads_outer(child, inner) for child in s.children(expr))
 
     # --- messages ----------------------------------------------------------------------------------
 
