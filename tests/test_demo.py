@@ -1,0 +1,133 @@
+"""The demo estate (examples/) scans to the intended, believable mix of results.
+
+The examples folder is copied into tmp_path first: the scan's store then lands there, and the documents
+collector finds no git repository, so the result does not depend on the checkout's history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annexa.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NOW = "2026-11-23T00:00:00Z"
+
+EXPECTED_CONTROLS = {
+    "A.2.2": "pass",
+    "A.2.3": "fail",  # the data governance policy the AI policy relies on is overdue for review
+    "A.2.4": "pass",
+    "A.3.2": "pass",
+    "A.3.3": "fail",  # the concern-reporting procedure is still a draft
+    "A.4.2": "pass",
+    "A.4.3": "pass",
+    "A.4.4": "pass",
+    "A.4.5": "pass",
+    "A.4.6": "pass",
+    "A.5.2": "pass",
+    "A.5.3": "pass",  # the chatbot's overdue impact assessment is waived
+    "A.5.4": "pass",
+    "A.5.5": "fail",  # the chatbot impact assessment's societal section says TBD
+    "A.6.1.2": "pass",
+    "A.6.1.3": "pass",
+    "A.6.2.2": "pass",
+    "A.6.2.3": "pass",
+    "A.6.2.4": "pass",
+    "A.6.2.5": "pass",
+    "A.6.2.6": "fail",  # no operations runbook for the chatbot
+    "A.6.2.7": "pass",
+    "A.6.2.8": "fail",  # the logging standard was last reviewed in 2024
+    "A.7.2": "pass",
+    "A.7.3": "fail",  # the conversation dataset has no legal basis yet
+    "A.7.4": "pass",
+    "A.7.5": "pass",
+    "A.7.6": "pass",
+    "A.8.2": "fail",  # the chatbot's user information has a TBD limitations section
+    "A.8.3": "fail",  # the external-reporting attestation expired
+    "A.8.4": "fail",  # an incident that affected customers was not communicated
+    "A.8.5": "pass",
+    "A.9.2": "pass",
+    "A.9.3": "pass",
+    "A.9.4": "fail",  # the chatbot record states no out-of-scope use
+    "A.10.2": "pass",
+    "A.10.3": "fail",  # the language model supplier's assessment is overdue
+    "A.10.4": "not_applicable",  # declared in the configuration's applicability section
+}
+
+# For each failing control, a subject one of its failing findings must name: the failure is for the
+# intended reason, not an accident of the estate. None: a whole-estate finding (nothing found at all).
+INTENDED_FAILURES = {
+    "A.2.3": "file:governance/policies/ai-policy.md",
+    "A.3.3": None,
+    "A.5.5": "file:governance/systems/support-chatbot-impact-assessment.md",
+    "A.6.2.6": "file:governance/systems/support-chatbot-record.md",
+    "A.6.2.8": "file:governance/policies/ai-logging-standard.md",
+    "A.7.3": "file:governance/data/support-conversations-dataset-record.md",
+    "A.8.2": "file:governance/systems/support-chatbot-user-information.md",
+    "A.8.3": None,
+    "A.8.4": "file:governance/incidents/INC-2026-011-chatbot-refund-answers.md",
+    "A.9.4": "file:governance/systems/support-chatbot-record.md",
+    "A.10.3": "file:governance/systems/support-chatbot-record.md",
+}
+
+# A finding without evidence must say why: nothing matched, or a note (not applicable, expired waiver).
+_SAYS_WHY_NOT = re.compile(r"\b(?:no|none|found 0)\b", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path]:
+    root = tmp_path_factory.mktemp("demo") / "examples"
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("out", "__pycache__"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # capsys is function-scoped; one scan serves every test here
+        code = main(["scan", "-c", str(root / "annexa.yaml"), "--now", NOW, "--format", "json"])
+    return code, json.loads(out.getvalue()), root
+
+
+def test_every_control_has_its_intended_status(demo: tuple[int, dict[str, Any], Path]) -> None:
+    code, result, _ = demo
+    assert {c["id"]: c["status"] for c in result["controls"]} == EXPECTED_CONTROLS
+    assert code == 1  # nonconformities
+    assert result["collection"]["problems"] == []  # every demo document and attestation reads cleanly
+
+
+def test_failures_are_the_intended_ones(demo: tuple[int, dict[str, Any], Path]) -> None:
+    _, result, _ = demo
+    for control, subject in INTENDED_FAILURES.items():
+        failing = {
+            f["subject"] for f in result["findings"] if f["control"] == control and f["status"] == "fail"
+        }
+        assert subject in failing, (control, failing)
+
+
+def test_exactly_the_chatbot_impact_assessment_is_waived(demo: tuple[int, dict[str, Any], Path]) -> None:
+    _, result, _ = demo
+    waived = [f for f in result["findings"] if f["waiver"] is not None]
+    assert [(f["rule"], f["subject"], f["status"]) for f in waived] == [
+        ("A.5.3/impact_assessment_per_system", "file:governance/systems/support-chatbot-record.md", "fail")
+    ]
+    assert waived[0]["waiver"]["approved_by"] == "Chief Risk Officer"
+    assert waived[0]["waiver"]["expires"] == "2027-03-31"
+    assert result["summary"]["waived"] == 1
+
+
+def test_non_pass_findings_cite_evidence_or_say_why_not(demo: tuple[int, dict[str, Any], Path]) -> None:
+    _, result, root = demo
+    non_pass = [f for f in result["findings"] if f["status"] != "pass"]
+    assert non_pass
+    for finding in non_pass:
+        if finding["evidence"]:
+            for item in finding["evidence"]:
+                # a cited item is a real file of the estate (attestation sources add "#<id>")
+                assert item["source"].startswith("file:"), item
+                assert (root / item["source"].removeprefix("file:").split("#")[0]).is_file(), item
+        else:
+            assert finding["note"] or _SAYS_WHY_NOT.search(finding["message"]), finding
