@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
+
+from annexa.evidence import Bundle
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,7 +25,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PATH",
         help="rule files or folders, or builtin:annex_a (default; repeatable)",
     )
-    parser.add_argument("--evidence", required=True, type=Path, metavar="FILE.jsonl", help="evidence bundle")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--evidence", type=Path, metavar="FILE.jsonl", help="evidence bundle")
+    source.add_argument(
+        "--scan",
+        metavar="REF",
+        help="a recorded scan (latest, latest~N, an id or digest prefix) to re-evaluate",
+    )
+    parser.add_argument("--store", default=".annexa", help="store of --scan (default: .annexa)")
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        help="with --scan: apply this configuration's exceptions and applicability",
+    )
     parser.add_argument(
         "--param",
         action="append",
@@ -45,15 +61,21 @@ def run(args: argparse.Namespace) -> int:
     from annexa.atomic import atomic_write_text
     from annexa.commands.rules import parse_params
     from annexa.diagnostics import DiagnosticError
+    from annexa.errors import EngineError
     from annexa.evidence import EvidenceFormatError, parse_timestamp, read_bundle
     from annexa.exitcodes import ExitCode
     from annexa.language import evaluate
     from annexa.result import build_result, render_text
     from annexa.wiring import compile_pack, kind_registry, make_host
 
+    clock: datetime | None = None  # a stored scan's own clock
+    recorded_digest: str | None = None  # the rule pack a stored scan was evaluated with
     try:
-        bundle = read_bundle(args.evidence)
-    except EvidenceFormatError as error:
+        if args.evidence:
+            bundle = read_bundle(args.evidence)
+        else:
+            bundle, clock, recorded_digest = stored_scan(args.store, args.scan)
+    except (EvidenceFormatError, EngineError) as error:
         print(f"annexa: error: {error}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     host = None if args.no_plugins else make_host()
@@ -75,12 +97,29 @@ def run(args: argparse.Namespace) -> int:
         print(f"annexa: warning: evidence breaks its schema and is not evaluated: {problem}", file=sys.stderr)
     if args.now:
         now = parse_timestamp(args.now)
+    elif clock is not None:
+        now = clock
     elif bundle.evidence:
         now = max(item.collected_at for item in bundle.evidence)
     else:
         print("annexa: error: --now is needed for an empty bundle", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
+    if recorded_digest is not None and recorded_digest != ruleset.digest:
+        print(
+            f"annexa: warning: the scan was evaluated with rule pack {recorded_digest[:12]}, these rules are "
+            f"{ruleset.digest[:12]}: findings may differ",
+            file=sys.stderr,
+        )
     findings = evaluate(ruleset, valid, now=now, collected=bundle.collected)
+    if args.scan and args.config:
+        from annexa.plugins.config import load_config
+        from annexa.scan import apply_policy
+
+        try:
+            findings = apply_policy(findings, load_config(args.config, host or make_host()), now)
+        except DiagnosticError as error:
+            print(error.render(), file=sys.stderr)
+            return int(ExitCode.USAGE_ERROR)
     result = build_result(
         findings,
         ruleset.rules_by_control(),
@@ -94,3 +133,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(text)
     return int(result["summary"]["exit_code"])
+
+
+def stored_scan(store_path: str, reference: str) -> tuple[Bundle, datetime, str]:
+    """A recorded scan as a bundle (its evidence and what was collected), its clock and its rule digest."""
+    from annexa.store import Store
+
+    with Store.open(store_path, create=False) as store:
+        scan = store.load_scan(reference)
+        bundle = Bundle(evidence=store.evidence_of(scan), collected=scan.record.collected_by_kind())
+        return bundle, scan.record.started_at, scan.record.rule_pack_digest

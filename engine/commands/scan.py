@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         return loaded
     host, config, ruleset, now = loaded
     progress = default_progress()
-    started = utc_now()
+    started = now  # the scan's clock: `annexa evaluate --scan` re-evaluates at this moment
     planned = plan(ruleset, config, host.collectors())
     if progress:
         progress(

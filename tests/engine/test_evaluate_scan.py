@@ -1,0 +1,55 @@
+"""`annexa evaluate --scan` re-evaluates a recorded scan offline and gets the scan's own findings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from annexa.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def findings_of(output: str) -> list[tuple[str, str, bool]]:
+    result = json.loads(output)
+    return [(f["id"], f["status"], f["waiver"] is not None) for f in result["findings"]]
+
+
+def test_recorded_scan_re_evaluates_to_the_same_findings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(EXAMPLES / "governance", tmp_path / "governance")
+    shutil.copytree(EXAMPLES / "attestations", tmp_path / "attestations")
+    shutil.copy(EXAMPLES / "annexa.yaml", tmp_path / "annexa.yaml")
+    config = str(tmp_path / "annexa.yaml")
+    store = str(tmp_path / "out" / ".annexa")
+
+    assert main(["scan", "-c", config, "--now", "2026-11-23T00:00:00Z", "--format", "json"]) == 1
+    scanned = findings_of(capsys.readouterr().out)
+
+    # months later, offline: the store alone (plus the configuration for waivers) gives the same verdicts
+    assert main(["evaluate", "--scan", "latest", "--store", store, "-c", config, "--format", "json"]) == 1
+    captured = capsys.readouterr()
+    assert findings_of(captured.out) == scanned
+    assert "warning" not in captured.err
+    assert any(waived for _, _, waived in scanned)
+
+    # other rules than the scan's: still evaluated, but the reader is told the verdicts may differ
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a_2_2.rule").write_text(
+        'control A.2.2 "AI policy" { rule any_policy {\n'
+        '  require exists d in document where d.type == "ai-policy"\n  message "none" } }\n',
+        encoding="utf-8",
+    )
+    other = ["evaluate", "--scan", "latest", "--store", store, "--rules", str(rules), "--format", "json"]
+    assert main(other) == 0
+    assert "findings may differ" in capsys.readouterr().err
+
+
+def test_unknown_scan_reference_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "--scan", "latest", "--store", str(tmp_path / "nothing")]) == 4
+    assert "no annexa store" in capsys.readouterr().err
