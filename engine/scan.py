@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from annexa.evidence import Bundle, Evidence, canonical_json
 from annexa.findings import Finding, Status, Waiver, sort_findings
-from annexa.language import RuleSet, evaluate
+from annexa.language import RuleSet
 from annexa.redaction import redact_all
 from annexa.wiring import compile_pack, kind_registry
 
@@ -210,10 +210,6 @@ def policy_warnings(config: Config, ruleset: RuleSet) -> list[str]:
                 + (f"; {hint}" if hint else "")
             )
     return warnings
-
-
-def evaluate_collection(ruleset: RuleSet, collection: Bundle, now: datetime) -> tuple[Finding, ...]:
-    return evaluate(ruleset, collection.evidence, now=now, collected=collection.collected)
 
 
 def default_progress() -> Progress | None:

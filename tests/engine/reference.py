@@ -19,6 +19,9 @@ from annexa.evidence import Evidence
 from annexa.findings import Status, control_sort_key
 from annexa.parser import parse
 
+# Message formatting is presentation, not the semantics under test: share it with the engine.
+from annexa.runtime import render
+
 
 class Fault(Exception):
     """A run-time type clash: the rule gives an error finding for this subject."""
@@ -33,31 +36,6 @@ class RefFinding:
 
     def sort_key(self) -> tuple[str, str, str]:
         return (control_sort_key(self.rule_id.split("/")[0]), self.rule_id, self.subject or "")
-
-
-def render(value: Any) -> str:
-    if value is None:
-        return "<missing>"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-        if seconds % 86400 == 0:
-            return f"{int(seconds // 86400)}d"
-        if seconds % 3600 == 0:
-            return f"{int(seconds // 3600)}h"
-        return f"{int(seconds)}s"
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str | int | float):
-        return str(value)
-    import json
-
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _is_number(value: Any) -> bool:

@@ -23,10 +23,11 @@ import yaml
 
 from annexa.cli import main
 from annexa.findings import Status
+from annexa.language import evaluate
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
 from annexa.plugins.manager import PluginHost, PluginSource, make_plugin_manager
-from annexa.scan import apply_policy, collect, compile_for, evaluate_collection, plan
+from annexa.scan import apply_policy, collect, compile_for, plan
 from annexa.store import Store
 
 NOW = "2026-11-23T00:00:00Z"
@@ -357,7 +358,9 @@ def test_a_collector_that_crashes_does_not_sink_the_scan(project: Project) -> No
     assert not any(item.kind == "vault.secret_store" for item in collection.evidence)
     [problem] = collection.problems
     assert (problem.collector, problem.code) == ("vault", "collector_error")
-    findings = apply_policy(evaluate_collection(ruleset, collection.bundle(), NOW_DT), config, NOW_DT)
+    findings = apply_policy(
+        evaluate(ruleset, collection.evidence, now=NOW_DT, collected=collection.collected), config, NOW_DT
+    )
     statuses = {f.rule_id: f.status for f in findings}
     assert statuses == {
         POLICY_RULE: Status.PASS,
