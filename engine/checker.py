@@ -50,6 +50,8 @@ class Resolution:
     kind_sources: dict[int, str] = field(default_factory=dict)  # source expr -> evidence kind
     param_values: dict[str, LiteralValue] = field(default_factory=dict)
     regexes: dict[int, re.Pattern[str]] = field(default_factory=dict)  # literal pattern node -> compiled
+    # rule node -> evidence kind -> the top-level data fields the rule reads (None: the whole item)
+    fields_read: dict[int, dict[str, set[str] | None]] = field(default_factory=dict)
 
 
 def literal_type(value: LiteralValue) -> Type:
@@ -85,6 +87,8 @@ class Checker:
         self.resolution = Resolution()
         self.param_types: dict[str, Type] = {}
         self._kind_types: dict[str, Type] = {}
+        self._fields: dict[str, set[str] | None] = {}  # of the rule being checked
+        self._member_bases: set[int] = set()  # Name nodes read only through a field access
 
     # --- reporting -------------------------------------------------------------------------------
 
@@ -205,6 +209,7 @@ class Checker:
                 rule.name_span,
                 "every rule states what must hold, e.g. `require x.enabled`",
             )
+        self._fields = self.resolution.fields_read.setdefault(id(rule), {})
         scope: dict[str, Binding] = {}
         if rule.for_each is not None:
             loop = rule.for_each
@@ -321,8 +326,11 @@ class Checker:
                 return list_of(types.pop() if len(types) == 1 else ANY)
             case s.Name(name=name, span=span):
                 if name in scope:
-                    scope[name].used = True
-                    return scope[name].type
+                    binding = scope[name]
+                    binding.used = True
+                    if binding.kind is not None and id(expr) not in self._member_bases:
+                        self._fields[binding.kind] = None  # the item as a whole: every field counts
+                    return binding.type
                 if name in self.param_types:
                     self.resolution.params[id(expr)] = name
                     return self.param_types[name]
@@ -333,9 +341,12 @@ class Checker:
                 self.error("E202", f"unknown name `{name}`", span, hint)
                 return ANY
             case s.Attr(target=target, name=name, span=span):
+                self._note_field(target, name, scope)
                 base = self.expr(target, scope)
                 return self._member(base, name, expr, span)
             case s.Index(target=target, key=key):
+                if isinstance(key, s.Literal) and isinstance(key.value, str):
+                    self._note_field(target, key.value, scope)
                 base = self.expr(target, scope)
                 key_type = self.expr(key, scope)
                 if base.name == "list":
@@ -369,6 +380,18 @@ class Checker:
             case s.Quantifier():
                 return self._quantifier(expr, scope)
         raise AssertionError(f"unchecked syntax node {type(expr).__name__}")
+
+    def _note_field(self, target: s.Expr, name: str, scope: dict[str, Binding]) -> None:
+        """Record ``item.name`` read from an evidence-bound variable, so collectors can skip other fields."""
+        if not isinstance(target, s.Name) or target.name not in scope:
+            return
+        kind = scope[target.name].kind
+        if kind is None:
+            return
+        self._member_bases.add(id(target))
+        fields = self._fields.setdefault(kind, set())
+        if fields is not None:
+            fields.add(name)
 
     def _member(self, base: Type, name: str, expr: s.Expr, span: Span) -> Type:
         if base.name == "record":

@@ -49,6 +49,8 @@ class CompiledRule:
     severity: Severity
     span: Span
     kinds: frozenset[str]  # every evidence kind the rule reads
+    # kind -> the top-level data fields the rule reads; None when it uses an item as a whole
+    fields: Mapping[str, frozenset[str] | None]
     subject_kind: str | None  # the kind of `for each`, whose items are the subjects
     expect_at_least: int | None
     remediation: str | None
@@ -66,6 +68,17 @@ class RuleSet:
     @property
     def kinds_read(self) -> frozenset[str]:
         return frozenset().union(*(rule.kinds for rule in self.rules)) if self.rules else frozenset()
+
+    @property
+    def fields_read(self) -> dict[str, frozenset[str] | None]:
+        """Kind -> the top-level data fields any rule reads (None: all), so collectors fetch no more."""
+        merged: dict[str, frozenset[str] | None] = {}
+        for rule in self.rules:
+            for kind, fields in rule.fields.items():
+                if kind in merged and merged[kind] is None:
+                    continue
+                merged[kind] = None if fields is None else (merged.get(kind) or frozenset()) | fields
+        return merged
 
     def rules_by_control(self) -> dict[str, tuple[str, ...]]:
         grouped: dict[str, list[str]] = {}
@@ -186,6 +199,7 @@ def _compile(
         resolution.kind_sources[id(node)] for node in _sources(rule) if id(node) in resolution.kind_sources
     )
     subject_kind = resolution.kind_sources.get(id(rule.for_each.source)) if rule.for_each else None
+    fields_read = resolution.fields_read.get(id(rule), {})
     return CompiledRule(
         id=f"{control.id}/{rule.name}",
         name=rule.name,
@@ -194,11 +208,16 @@ def _compile(
         severity=Severity(rule.severity[0]) if rule.severity else Severity.MEDIUM,
         span=rule.name_span,
         kinds=kinds,
+        fields={kind: _frozen(fields_read.get(kind, set())) for kind in kinds},
         subject_kind=subject_kind,
         expect_at_least=rule.expect_at_least[0] if rule.expect_at_least else None,
         remediation=rule.remediation,
         code=compile_rule(rule, resolution, functions, f"rule_{number}"),
     )
+
+
+def _frozen(fields: set[str] | None) -> frozenset[str] | None:
+    return None if fields is None else frozenset(fields)
 
 
 def _sources(rule: s.RuleDecl) -> list[s.Expr]:

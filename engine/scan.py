@@ -83,7 +83,10 @@ def collect(
     *,
     now: datetime,
     progress: Progress | None = None,
+    fields: Mapping[str, frozenset[str] | None] | None = None,
 ) -> Collection:
+    """Run the planned collectors concurrently; ``fields`` (kind -> fields read, see
+    :attr:`RuleSet.fields_read`) lets them skip what no rule reads, and None asks for everything."""
     from annexa.plugins.manager import CollectionOutcome, CollectionProblem, collect_checked
     from annexa.plugins.types import CollectRequest
 
@@ -97,6 +100,7 @@ def collect(
             now=now,
             base_path=config.base_path,
             open_document=host.open_document,
+            fields={kind: fields.get(kind) for kind in planned[name]} if fields is not None else {},
         )
         started = time.perf_counter()
         try:

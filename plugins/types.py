@@ -43,6 +43,10 @@ class CollectRequest:
     kinds: frozenset[str]  # the kinds the selected rules read; collect only these
     now: datetime  # the scan's clock; collectors never read the wall clock themselves
     base_path: str = "."  # folder of the configuration file, for relative paths
+    # kind -> the top-level ``data`` fields the selected rules read. A kind missing here, or None, means
+    # every field. Collectors may skip the API calls that only fill unread fields; schemas must then
+    # leave those fields optional.
+    fields: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
     open_document: Callable[[str], DocumentReader | None] = field(default=lambda uri: None)
     report_problem: Callable[[str, str], None] = field(default=lambda source, message: None)
     """Report a non-fatal problem with one source (a corrupt PDF, bad front matter): source, message."""
