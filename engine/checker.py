@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import PurePath
 
+import regex
+
 from annexa import syntax as s
 from annexa.catalog import Catalog
 from annexa.diagnostics import Diagnostic, Level, Position, Span, did_you_mean
 from annexa.kinds import ANY, BOOL, DATETIME, DURATION, NULL, NUMBER, STRING, KindRegistry, Type, list_of
+from annexa.runtime import compile_pattern
 from annexa.syntax import LiteralValue
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -49,7 +52,7 @@ class Resolution:
     params: dict[int, str] = field(default_factory=dict)  # Name node -> param name
     kind_sources: dict[int, str] = field(default_factory=dict)  # source expr -> evidence kind
     param_values: dict[str, LiteralValue] = field(default_factory=dict)
-    regexes: dict[int, re.Pattern[str]] = field(default_factory=dict)  # literal pattern node -> compiled
+    regexes: dict[int, regex.Pattern[str]] = field(default_factory=dict)  # literal pattern node -> compiled
     # rule node -> evidence kind -> the top-level data fields the rule reads (None: the whole item)
     fields_read: dict[int, dict[str, set[str] | None]] = field(default_factory=dict)
 
@@ -508,9 +511,10 @@ class Checker:
             self.error("E103", f"regular expression longer than {MAX_REGEX_LENGTH} characters", pattern.span)
             return
         try:
-            self.resolution.regexes[id(pattern)] = re.compile(value)
-        except re.error as exc:
-            self.error("E103", f"invalid regular expression: {exc.msg}", pattern.span)
+            self.resolution.regexes[id(pattern)] = compile_pattern(value)
+        except regex.error as exc:
+            reason = getattr(exc, "msg", None) or str(exc)  # the stubs lack `msg`; the position is the span
+            self.error("E103", f"invalid regular expression: {reason}", pattern.span)
 
 
 _NOT_CONSTANT = object()

@@ -8,14 +8,16 @@ nothing here reaches attributes of Python objects, so a rule cannot get at anyth
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import regex
+
 from annexa.diagnostics import Span
 
 MAX_MATCH_INPUT = 100_000  # characters; bounds the work a `matches` can do on hostile evidence
+MATCH_TIMEOUT = 0.5  # seconds one `matches` may take before it becomes an error finding
 MAX_EVIDENCE_PER_FINDING = 50
 
 
@@ -164,20 +166,37 @@ def startswith(text: Any, prefix: Any, span: Span) -> bool | None:
     return text.startswith(prefix)
 
 
-_PATTERNS: dict[str, re.Pattern[str]] = {}
+_PATTERNS: dict[str, regex.Pattern[str]] = {}
+
+
+def compile_pattern(pattern: str) -> regex.Pattern[str]:
+    """Rule patterns use the ``regex`` engine: unlike ``re`` it can stop a search after a timeout."""
+    return regex.compile(pattern, regex.VERSION0)
 
 
 def matches(text: Any, pattern: Any, span: Span) -> bool | None:
     if text is None or pattern is None:
         return None
-    if not isinstance(text, str) or not isinstance(pattern, str | re.Pattern):
+    if not isinstance(text, str) or not isinstance(pattern, str | regex.Pattern):
         raise RuleFault(f"matches works on strings, found {type_name(text)}", span)
     if isinstance(pattern, str):
         compiled = _PATTERNS.get(pattern)
         if compiled is None:
-            compiled = _PATTERNS[pattern] = re.compile(pattern)
+            try:
+                compiled = _PATTERNS[pattern] = compile_pattern(pattern)
+            except regex.error as exc:
+                raise RuleFault(f"invalid regular expression {pattern!r}: {exc}", span) from None
         pattern = compiled
-    return pattern.search(text[:MAX_MATCH_INPUT]) is not None
+    try:
+        # Bounded input and time: a pattern that backtracks catastrophically on hostile evidence gives an
+        # error finding for that subject instead of hanging the scan.
+        return pattern.search(text[:MAX_MATCH_INPUT], timeout=MATCH_TIMEOUT) is not None
+    except TimeoutError:
+        raise RuleFault(
+            f"the regular expression gave no answer within {MATCH_TIMEOUT} s on a "
+            f"{min(len(text), MAX_MATCH_INPUT)}-character value; simplify the pattern",
+            span,
+        ) from None
 
 
 def negate(value: Any, span: Span) -> Any:

@@ -423,3 +423,21 @@ def test_durations_in_witness_are_rendered() -> None:
     assert dict(finding.witness) == {"x.seen": "2026-11-23T00:00:00Z", "x.on": False}
     assert timedelta(hours=12) == NOW - NOW.replace(hour=0)
     assert ALL_COLLECTED["svc"] is None
+
+
+def test_a_backtracking_pattern_on_hostile_evidence_is_an_error_not_a_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from annexa import runtime
+
+    monkeypatch.setattr(runtime, "MATCH_TIMEOUT", 0.2)
+    hostile = ev("svc", "s1", {"name": "a" * 40 + "!"})
+    benign = ev("svc", "s2", {"name": "aaaa"})
+    started = time.perf_counter()
+    bad, good = run(one_rule('x.name matches "^(a|a)*$"'), [hostile, benign])
+    assert time.perf_counter() - started < 5
+    assert bad.status is E
+    assert "gave no answer within 0.2 s on a 41-character value" in bad.message
+    assert good.status is P
