@@ -17,6 +17,7 @@ import regex
 from annexa.diagnostics import Span
 
 MAX_MATCH_INPUT = 100_000  # characters; bounds the work a `matches` can do on hostile evidence
+MAX_CLOCK_SKEW = timedelta(days=1)  # how far past the scan's clock an age() argument may lie
 MATCH_TIMEOUT = 0.5  # seconds one `matches` may take before it becomes an error finding
 MAX_EVIDENCE_PER_FINDING = 50
 
@@ -230,8 +231,18 @@ def subtract(left: Any, right: Any, span: Span) -> Any:
 
 
 def age(value: Any, now: datetime, span: Span) -> timedelta | None:
+    """How long ago ``value`` was. A moment further ahead than clock skew explains is an error: a review
+    dated next year must not count as "reviewed within the period"."""
     moment = to_datetime(value, span)
-    return None if moment is None else now - moment
+    if moment is None:
+        return None
+    if moment - now > MAX_CLOCK_SKEW:
+        raise RuleFault(
+            f"age() of {value!r}, which lies {(moment - now).days} day(s) after the scan's clock "
+            f"({now.isoformat()}); a past date was expected: check the date or the source's clock",
+            span,
+        )
+    return now - moment
 
 
 def days(value: Any, span: Span) -> timedelta | None:

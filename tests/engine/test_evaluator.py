@@ -441,3 +441,14 @@ def test_a_backtracking_pattern_on_hostile_evidence_is_an_error_not_a_hang(
     assert bad.status is E
     assert "gave no answer within 0.2 s on a 41-character value" in bad.message
     assert good.status is P
+
+
+@pytest.mark.parametrize(
+    ("reviewed", "status"),
+    [("2026-11-23T18:00:00Z", P), ("2026-11-20", P), ("2027-02-01", E), ("2031-01-01", E)],
+)
+def test_a_date_ahead_of_the_scan_clock_is_an_error_not_a_fresh_review(reviewed: str, status: Status) -> None:
+    (finding,) = run(one_rule("age(x.seen) <= 365d"), [ev("svc", "s1", {"seen": reviewed})])
+    assert finding.status is status
+    if status is E:
+        assert "after the scan's clock" in finding.message
