@@ -6,7 +6,8 @@ are built once per evaluation and shared by every rule that joins on the same fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -66,12 +67,15 @@ def evaluate(
     *,
     now: datetime,
     collected: Mapping[str, str | None] | None = None,
+    gaps: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[Finding, ...]:
     """Evaluate every rule of ``ruleset``.
 
     ``collected`` maps each evidence kind that collection attempted to None (collected) or to the
     collector's error. Kinds missing from it were not collected, so rules reading them are inconclusive.
-    When ``collected`` is None, every kind present in ``evidence`` counts as collected.
+    When ``collected`` is None, every kind present in ``evidence`` counts as collected. ``gaps`` maps a
+    kind to the parts of it that could not be collected (one account, one unreadable item): a rule reading
+    it can still fail on what was collected, but its passes become inconclusive.
     """
     wanted = ruleset.kinds_read
     items: dict[str, list[Pair]] = {kind: [] for kind in wanted}
@@ -86,8 +90,24 @@ def evaluate(
     index = _Index(items)
     findings: list[Finding] = []
     for rule in ruleset.rules:
-        findings.extend(_evaluate_rule(rule, items, index, now, collected))
+        found = _evaluate_rule(rule, items, index, now, collected)
+        gapped = {kind: gaps[kind] for kind in sorted(rule.kinds) if gaps and gaps.get(kind)}
+        if gapped:
+            found = _distrust_passes(found, gapped)
+        findings.extend(found)
     return sort_findings(findings)
+
+
+def _distrust_passes(findings: list[Finding], gaps: Mapping[str, Sequence[str]]) -> list[Finding]:
+    """A pass (or "nothing to check") over partly collected evidence may hide what is missing."""
+    why = "; ".join(f"{kind}: {'; '.join(reasons)}" for kind, reasons in gaps.items())
+    note = f"evidence incomplete ({why}); absence of evidence is never a pass"
+    return [
+        dataclasses.replace(finding, status=Status.INCONCLUSIVE, note=note)
+        if finding.status in (Status.PASS, Status.NOT_APPLICABLE)
+        else finding
+        for finding in findings
+    ]
 
 
 def _evaluate_rule(

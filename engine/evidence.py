@@ -153,12 +153,14 @@ class Bundle:
 
     On disk it is JSON Lines; an optional first line ``{"annexa_bundle": 1, "collected": {...},
     "schemas": {...}}`` says which kinds were collected (kind -> null, or the collector's error) and
-    carries the JSON Schemas of the kinds, so a bundle can be re-evaluated offline, anywhere.
+    carries the JSON Schemas of the kinds, so a bundle can be re-evaluated offline, anywhere. Its optional
+    ``"gaps"`` map a kind to the parts of it that could not be collected.
     """
 
     evidence: tuple[Evidence, ...]
     collected: Mapping[str, str | None] | None = None
     schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    gaps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 BUNDLE_HEADER_KEY = "annexa_bundle"
@@ -196,14 +198,27 @@ def read_bundle(path: Path) -> Bundle:
         raise EvidenceFormatError(f"{path}:1: header 'collected' must map kinds to null or an error message")
     if not isinstance(schemas, dict):
         raise EvidenceFormatError(f"{path}:1: header 'schemas' must map kinds to JSON Schemas")
-    return Bundle(evidence=tuple(items), collected=collected, schemas=schemas)
+    gaps = header.get("gaps") or {}
+    if not (
+        isinstance(gaps, dict)
+        and all(isinstance(v, list) and all(isinstance(r, str) for r in v) for v in gaps.values())
+    ):
+        raise EvidenceFormatError(f"{path}:1: header 'gaps' must map kinds to lists of reasons")
+    return Bundle(
+        evidence=tuple(items),
+        collected=collected,
+        schemas=schemas,
+        gaps={kind: tuple(reasons) for kind, reasons in gaps.items()},
+    )
 
 
 def write_bundle(path: Path, bundle: Bundle) -> int:
     """Write a bundle (header line, then items) atomically; returns the number of items."""
     from annexa.atomic import atomic_write_text
 
-    header = {BUNDLE_HEADER_KEY: 1, "collected": bundle.collected, "schemas": bundle.schemas}
+    header: dict[str, Any] = {BUNDLE_HEADER_KEY: 1, "collected": bundle.collected, "schemas": bundle.schemas}
+    if bundle.gaps:
+        header["gaps"] = {kind: list(reasons) for kind, reasons in bundle.gaps.items()}
     lines = [json.dumps(header, sort_keys=True, ensure_ascii=False)]
     lines += [json.dumps(item.to_dict(), sort_keys=True, ensure_ascii=False) for item in bundle.evidence]
     atomic_write_text(path, "".join(line + "\n" for line in lines))

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from annexa.plugins.config import Config
     from annexa.plugins.manager import CollectionProblem, PluginHost
     from annexa.plugins.types import CollectorSpec
+    from annexa.store import CollectionStatus
 
 MAX_COLLECTOR_WORKERS = 8
 
@@ -53,9 +54,35 @@ class Collection:
     problems: tuple[CollectionProblem, ...]
     redactions: int
     schemas: Mapping[str, Mapping[str, Any]]
+    gaps: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # kind -> what is missing
+
+    def statuses(self) -> tuple[CollectionStatus, ...]:
+        """What the scan's manifest records: each run's kinds, then each gap with the part it left out."""
+        from annexa.store import CollectionStatus
+
+        by_run = (
+            CollectionStatus(collector=run.collector, scope={}, kind=kind, error=self.collected.get(kind))
+            for run in self.runs
+            for kind in run.kinds
+        )
+        gaps = (
+            CollectionStatus(
+                collector=problem.collector,
+                scope={"part": problem.source or ""},
+                kind=kind,
+                error=problem.message,
+                gap=True,
+            )
+            for problem in self.problems
+            if problem.leaves_gap
+            for kind in problem.kinds
+        )
+        return (*by_run, *gaps)
 
     def bundle(self) -> Bundle:
-        return Bundle(evidence=self.evidence, collected=dict(self.collected), schemas=dict(self.schemas))
+        return Bundle(
+            evidence=self.evidence, collected=dict(self.collected), schemas=dict(self.schemas), gaps=self.gaps
+        )
 
 
 def config_digest(config: Config) -> str:
@@ -155,7 +182,15 @@ def collect(
         kind: spec.kinds[kind] for name, spec in specs.items() if name in planned for kind in planned[name]
     }
     unique = {item.id: item for item in redacted}
+    gaps: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.leaves_gap:
+            for kind in problem.kinds:
+                gaps.setdefault(kind, []).append(
+                    f"{problem.collector} {problem.source or ''}: {problem.message}"
+                )
     return Collection(
+        gaps={kind: tuple(sorted(reasons)) for kind, reasons in sorted(gaps.items())},
         evidence=tuple(sorted(unique.values(), key=lambda e: (e.kind, e.source, e.id))),
         collected=collected,
         runs=tuple(sorted(runs, key=lambda r: r.collector)),

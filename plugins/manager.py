@@ -300,8 +300,10 @@ class CollectionProblem:
     """Something that went wrong while running one collector; not tied to a file position.
 
     ``code`` is ``collector_error`` (the collector raised CollectorError: its kinds are not collected),
-    ``invalid_evidence`` (an item broke the contract and was dropped) or ``source_problem`` (the
-    collector reported a non-fatal problem with one source through ``request.report_problem``).
+    ``invalid_evidence`` (an item broke the contract and was dropped), ``collection_gap`` (the collector
+    could not collect one scope of a kind, through ``request.report_gap``) or ``source_problem`` (the
+    collector reported a non-fatal problem with one source through ``request.report_problem``). The
+    first three leave ``kinds`` incomplete: see :attr:`leaves_gap`.
     """
 
     code: str
@@ -310,6 +312,11 @@ class CollectionProblem:
     message: str
     hint: str | None = None
     kinds: tuple[str, ...] = ()
+
+    @property
+    def leaves_gap(self) -> bool:
+        """Evidence of ``kinds`` is missing because of this problem (a dropped item, a failed scope)."""
+        return self.code in ("invalid_evidence", "collection_gap") and bool(self.kinds)
 
     def __str__(self) -> str:
         where = f" {self.source}" if self.source else ""
@@ -339,7 +346,14 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
             CollectionProblem(code="source_problem", collector=spec.name, source=source, message=message)
         )
 
-    def invalid(source: str | None, message: str) -> None:
+    def report_gap(kind: str, scope: str, message: str) -> None:
+        problems.append(
+            CollectionProblem(
+                code="collection_gap", collector=spec.name, source=scope, message=message, kinds=(kind,)
+            )
+        )
+
+    def invalid(source: str | None, message: str, kind: str | None = None) -> None:
         problems.append(
             CollectionProblem(
                 code="invalid_evidence",
@@ -347,10 +361,11 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
                 source=source,
                 message=message,
                 hint=REPORT_TO_AUTHOR,
+                kinds=(kind,) if kind else (),
             )
         )
 
-    request = dataclasses.replace(request, report_problem=report_problem)
+    request = dataclasses.replace(request, report_problem=report_problem, report_gap=report_gap)
     validators = {
         kind: jsonschema.validators.validator_for(schema)(schema) for kind, schema in spec.kinds.items()
     }
@@ -369,7 +384,7 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
                 invalid(item.source, f"yielded kind {item.kind!r}, which was not requested")
                 continue
             if not isinstance(item.collected_at, datetime) or item.collected_at.utcoffset() is None:
-                invalid(item.source, "collected_at is not a timezone-aware datetime")
+                invalid(item.source, "collected_at is not a timezone-aware datetime", item.kind)
                 continue
             errors = sorted(validators[item.kind].iter_errors(item.data), key=lambda e: list(e.absolute_path))
             if errors:
@@ -377,7 +392,7 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
                     f"{'.'.join(str(p) for p in e.absolute_path) or '(data)'}: {e.message}"
                     for e in errors[:5]
                 )
-                invalid(item.source, f"{item.kind} data does not match its schema: {detail}")
+                invalid(item.source, f"{item.kind} data does not match its schema: {detail}", item.kind)
                 continue
             evidence.append(item)
     except CollectorError as exc:

@@ -50,6 +50,9 @@ class CollectRequest:
     open_document: Callable[[str], DocumentReader | None] = field(default=lambda uri: None)
     report_problem: Callable[[str, str], None] = field(default=lambda source, message: None)
     """Report a non-fatal problem with one source (a corrupt PDF, bad front matter): source, message."""
+    report_gap: Callable[[str, str, str], None] = field(default=lambda kind, scope, message: None)
+    """Report that part of a kind could not be collected: kind, scope (``"222222222222/eu-west-1"``), why.
+    Rules over that kind can still fail on what was collected, but none of them passes."""
 
 
 class Collector(Protocol):

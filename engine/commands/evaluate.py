@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             f"{ruleset.digest[:12]}: findings may differ",
             file=sys.stderr,
         )
-    findings = evaluate(ruleset, valid, now=now, collected=bundle.collected)
+    findings = evaluate(ruleset, valid, now=now, collected=bundle.collected, gaps=bundle.gaps)
     if args.scan and args.config:
         from annexa.plugins.config import load_config
         from annexa.scan import apply_policy
@@ -141,5 +141,9 @@ def stored_scan(store_path: str, reference: str) -> tuple[Bundle, datetime, str]
 
     with Store.open(store_path, create=False) as store:
         scan = store.load_scan(reference)
-        bundle = Bundle(evidence=store.evidence_of(scan), collected=scan.record.collected_by_kind())
+        bundle = Bundle(
+            evidence=store.evidence_of(scan),
+            collected=scan.record.collected_by_kind(),
+            gaps=scan.record.gaps_by_kind(),
+        )
         return bundle, scan.record.started_at, scan.record.rule_pack_digest

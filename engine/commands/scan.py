@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from annexa.drift import compare
     from annexa.result import build_result, render_text
     from annexa.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
-    from annexa.store import CollectionStatus, ScanRecord, Store
+    from annexa.store import ScanRecord, Store
     from annexa.store.manifest import new_scan_id
 
     loaded = load(args)
@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
     with Store.open(config.store_path) as store:
         stored = store.put_evidence(collection.evidence)
         findings = apply_policy(
-            evaluate(ruleset, stored, now=now, collected=collection.collected), config, now
+            evaluate(ruleset, stored, now=now, collected=collection.collected, gaps=collection.gaps),
+            config,
+            now,
         )
         controls = roll_up(findings, ruleset.rules_by_control())
         previous = store.scans()[-1].scan_id if store.scans() else None
@@ -104,13 +106,7 @@ def run(args: argparse.Namespace) -> int:
             evidence_ids=tuple(item.id for item in stored),
             findings=findings,
             controls=controls,
-            collection=tuple(
-                CollectionStatus(
-                    collector=run.collector, scope={}, kind=kind, error=collection.collected.get(kind)
-                )
-                for run in collection.runs
-                for kind in run.kinds
-            ),
+            collection=collection.statuses(),
             collector_versions={run.collector: run.version for run in collection.runs},
         )
         digest = store.record_scan(record)
@@ -141,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
                     for r in collection.runs
                 ],
                 "not_collected": {k: v for k, v in sorted(collection.collected.items()) if v},
+                "gaps": {kind: list(reasons) for kind, reasons in collection.gaps.items()},
                 "problems": [str(p) for p in collection.problems],
                 "redactions": collection.redactions,
             },

@@ -28,19 +28,24 @@ class StoreError(EngineError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CollectionStatus:
-    """Whether one collector delivered one evidence kind for one scope (``error`` None: collected)."""
+    """Whether one collector delivered one evidence kind for one scope (``error`` None: collected).
+
+    A ``gap`` is a part of a kind that could not be collected while the rest was: the kind counts as
+    collected, and the gap keeps rules over it from passing.
+    """
 
     collector: str
     scope: Mapping[str, str]
     kind: str
     error: str | None = None
+    gap: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "collector": self.collector,
             "scope": dict(self.scope),
             "kind": self.kind,
-            "status": "collected" if self.error is None else "error",
+            "status": "collected" if self.error is None else "gap" if self.gap else "error",
             "error": self.error,
         }
 
@@ -62,14 +67,29 @@ class ScanRecord:
     annexa_version: str = __version__
 
     def collected_by_kind(self) -> dict[str, str | None]:
-        """The ``collected`` argument of ``evaluate``: kind -> None, or the first error for that kind."""
+        """The ``collected`` argument of ``evaluate``: kind -> None, or the first error for that kind.
+
+        A gap leaves its kind collected (see :meth:`gaps_by_kind`).
+        """
         result: dict[str, str | None] = {}
         for status in self.collection:
-            if status.error is not None and result.get(status.kind) is None:
+            if status.gap:
+                result.setdefault(status.kind, None)
+            elif status.error is not None and result.get(status.kind) is None:
                 result[status.kind] = f"{status.collector} {dict(status.scope)}: {status.error}"
             else:
                 result.setdefault(status.kind, None)
         return result
+
+    def gaps_by_kind(self) -> dict[str, tuple[str, ...]]:
+        """The ``gaps`` argument of ``evaluate``: kind -> the parts that could not be collected, and why
+        (worded as :attr:`annexa.scan.Collection.gaps` words them, so a re-evaluation matches the scan)."""
+        gaps: dict[str, list[str]] = {}
+        for status in self.collection:
+            if status.gap and status.error is not None:
+                part = status.scope.get("part", "")
+                gaps.setdefault(status.kind, []).append(f"{status.collector} {part}: {status.error}")
+        return {kind: tuple(sorted(reasons)) for kind, reasons in sorted(gaps.items())}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,7 +203,13 @@ def record_from_manifest(raw: Mapping[str, Any]) -> ScanRecord:
         config_digest=raw["config_digest"],
         evidence_ids=tuple(raw["evidence"]),
         collection=tuple(
-            CollectionStatus(collector=c["collector"], scope=c["scope"], kind=c["kind"], error=c["error"])
+            CollectionStatus(
+                collector=c["collector"],
+                scope=c["scope"],
+                kind=c["kind"],
+                error=c["error"],
+                gap=c.get("status") == "gap",
+            )
             for c in raw["collection"]
         ),
         findings=tuple(finding_from_manifest(f) for f in raw["findings"]),
