@@ -468,7 +468,7 @@ def test_sigkilled_scans_leave_a_store_that_verifies(tmp_path: Path) -> None:
     assert first.returncode == 1, first.stderr
     rng = random.Random(20261123)
     killed_running = 0
-    for _ in range(6):
+    for _ in range(20):  # at least 20 kill points, as the reliability brief asks
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         time.sleep(rng.uniform(0.05, full_scan * 0.95))
         killed_running += process.poll() is None
@@ -483,7 +483,7 @@ def test_sigkilled_scans_leave_a_store_that_verifies(tmp_path: Path) -> None:
             check=False,
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert killed_running >= 3, f"only {killed_running} kill(s) hit a running scan ({full_scan:.2f} s)"
+    assert killed_running >= 12, f"only {killed_running} kill(s) hit a running scan ({full_scan:.2f} s)"
     last = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert last.returncode == 1, last.stderr
     result = json.loads(last.stdout)
