@@ -170,11 +170,17 @@ def read_bundle(path: Path) -> Bundle:
     header: dict[str, Any] = {}
     items: list[Evidence] = []
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")  # bytes, so that a line that is not UTF-8 is reported with its number
     except OSError as exc:
         raise EvidenceFormatError(f"{path}: cannot read evidence bundle: {exc.strerror}") from exc
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw_line in enumerate(handle, start=1):
+            try:
+                line = raw_line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise EvidenceFormatError(
+                    f"{path}:{number}:{exc.start + 1}: not UTF-8 text (byte 0x{raw_line[exc.start]:02x})"
+                ) from None
             if not line.strip():
                 continue
             try:
