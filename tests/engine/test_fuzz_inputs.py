@@ -90,5 +90,5 @@ def test_random_bytes_as_bundle(scratch: Path, data: bytes) -> None:
 def test_a_bundle_line_that_is_not_utf8_is_located(scratch: Path) -> None:
     path = scratch / "latin1.jsonl"
     path.write_bytes(BUNDLE.encode() + b'{"kind": "caf\xe9"}\n')
-    with pytest.raises(EvidenceFormatError, match=r"latin1\.jsonl:3:13: not UTF-8 text \(byte 0xe9\)"):
+    with pytest.raises(EvidenceFormatError, match=r"latin1\.jsonl:3:14: not UTF-8 text \(byte 0xe9\)"):
         read_bundle(path)
