@@ -49,6 +49,7 @@ TRACE_ENV = "ANNEXA_TRACE_PLUGINS"
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "annexa.collectors.docstore",
     "annexa.collectors.attestations",
+    "annexa.collectors.modelcards",
 )
 
 # Top-level module of an optional dependency -> how to install it.
