@@ -1,0 +1,289 @@
+"""The ``modelcards`` collector: one ``model_card`` or ``dataset_card`` item per card file."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from annexa.collectors.modelcards.history import FileHistory, find_work_tree, read_history
+from annexa.collectors.modelcards.markdown import UnreadableCard, read_card
+from annexa.collectors.modelcards.schema import DATASET_CARD, MODEL_CARD
+from annexa.collectors.modelcards.sections import DATASET_SECTIONS, MODEL_SECTIONS, assess
+from annexa.evidence import Evidence, JSONValue
+from annexa.plugins import CollectorError, CollectRequest
+
+NAME = "modelcards"
+VERSION = "0.1.0"
+DEFAULT_FILE_NAMES = ("README.md", "MODEL_CARD.md", "DATASET_CARD.md")
+
+# Metadata keys only dataset cards use (Hugging Face dataset card specification) and only model cards use.
+_DATASET_KEYS = frozenset({
+    "task_categories", "task_ids", "size_categories", "source_datasets", "annotations_creators",
+    "language_creators", "multilinguality", "pretty_name", "dataset_info", "configs", "dataset_name",
+})  # fmt: skip
+_MODEL_KEYS = frozenset({"model-index", "model_name", "base_model", "pipeline_tag", "library_name"})
+_COMMON_KEYS = frozenset({"license", "language", "tags", "owner", "last_reviewed", "card_type"})
+_MODEL_FIELDS = frozenset({*_MODEL_KEYS, "datasets", "metrics"})
+_DATASET_FIELDS = frozenset(
+    {"dataset_name", "pretty_name", "task_categories", "size_categories", "source_datasets"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    given: str  # as written in the configuration: the evidence scope
+    root: Path
+    label: str  # the root folder's name, which prefixes every evidence source
+    git_required: bool
+
+
+class ModelCardsCollector:
+    """Reads model and dataset cards; judges none of it."""
+
+    def collect(self, request: CollectRequest) -> Iterator[Evidence]:
+        wanted = request.kinds or frozenset({MODEL_CARD, DATASET_CARD})  # empty: every kind
+        if not wanted & {MODEL_CARD, DATASET_CARD}:
+            return
+        names = {name.lower() for name in request.config.get("file_names", DEFAULT_FILE_NAMES)}
+        # Resolve every source before yielding anything, so a bad path fails the run cleanly.
+        sources = [_resolve(entry, request.base_path) for entry in request.config["sources"]]
+        seen: dict[tuple[str, str], str] = {}
+        for source in sources:
+            for item in _collect_source(source, names, request):
+                if item.kind not in wanted:
+                    continue
+                key = (item.kind, str(item.data["model_name" if item.kind == MODEL_CARD else "dataset_name"]))
+                if key in seen:
+                    request.report_problem(
+                        item.source, f"second {item.kind} for {key[1]!r} (the first is {seen[key]})"
+                    )
+                seen.setdefault(key, item.source)
+                yield item
+
+
+def _resolve(entry: Mapping[str, Any], base_path: str) -> Source:
+    git_required = "git" in entry
+    given = str(entry["git"] if git_required else entry["path"])
+    root = Path(given) if Path(given).is_absolute() else Path(base_path) / given
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is not a folder"
+        raise CollectorError(
+            f"model card source {given!r} {what} (looked at {root})",
+            hint="paths are relative to the folder of the configuration file",
+        )
+    if git_required and find_work_tree(root.resolve()) is None:
+        raise CollectorError(
+            f"model card source {given!r} is not inside a git repository (no .git at {root} or above)",
+            hint="use {path: ...} for a plain folder",
+        )
+    return Source(given=given, root=root, label=root.resolve().name or "root", git_required=git_required)
+
+
+def _collect_source(
+    source: Source, names: frozenset[str] | set[str], request: CollectRequest
+) -> Iterator[Evidence]:
+    is_git = find_work_tree(source.root.resolve()) is not None
+    history: dict[str, FileHistory] = {}
+    if is_git:
+        try:
+            history = read_history(source.root)
+        except CollectorError as exc:
+            if source.git_required:
+                raise
+            request.report_problem(f"file:{source.label}", f"{exc.message}; commit history left out")
+    for folder, dirs, files in os.walk(source.root):
+        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+        for name in sorted(files):
+            if name.lower() in names:
+                rel = (Path(folder) / name).relative_to(source.root).as_posix()
+                item = _card(source, rel, history.get(rel), is_git, request)
+                if item is not None:
+                    yield item
+
+
+def _card(
+    source: Source, rel: str, found: FileHistory | None, is_git: bool, request: CollectRequest
+) -> Evidence | None:
+    source_id = f"file:{source.label}/{rel}"
+    path = source.root / rel
+    try:
+        payload = path.read_bytes()
+        card = read_card(payload, rel)
+    except UnreadableCard as exc:
+        request.report_problem(source_id, exc.message)
+        return None
+    except OSError as exc:
+        request.report_problem(source_id, f"{rel}: cannot be read ({exc.strerror or exc})")
+        return None
+
+    def report(message: str) -> None:
+        request.report_problem(source_id, f"{rel}: {message}")
+
+    meta = card.metadata
+    folder_name = path.parent.name if path.parent != source.root else source.root.resolve().name
+    kind = _card_kind(meta, path.name, report)
+    last_reviewed = _date(meta.get("last_reviewed"))
+    if meta.get("last_reviewed") is not None and last_reviewed is None:
+        report(f"last_reviewed {_json(meta['last_reviewed'])!r} is not a date (expected YYYY-MM-DD)")
+    data: dict[str, JSONValue] = {
+        "path": rel,
+        "title": card.title,
+        "license": _text(meta.get("license")),
+        "language": _strings(meta.get("language")),
+        "tags": _strings(meta.get("tags")),
+        "owner": _text(meta.get("owner")),
+        "last_reviewed": last_reviewed,
+        "headings": list(card.headings),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size_bytes": len(payload),
+        "store": "git" if is_git else "folder",
+        "git": None
+        if found is None
+        else {"last_commit_at": found.last_commit_at, "last_commit_author": found.last_commit_author,
+              "commits": found.commits},
+    }  # fmt: skip
+    if kind == MODEL_CARD:
+        results = _evaluation_results(meta.get("model-index"), report)
+        index_name = next((r["model"] for r in results if r["model"]), None)
+        data.update(
+            model_name=_text(meta.get("model_name")) or index_name or folder_name,
+            datasets=_strings(meta.get("datasets")),
+            base_model=_strings(meta.get("base_model")),
+            library_name=_text(meta.get("library_name")),
+            pipeline_tag=_text(meta.get("pipeline_tag")),
+            metrics=_metric_names(meta.get("metrics"), results),
+            evaluation_results=list(results),
+            **assess(card.blocks, MODEL_SECTIONS),
+        )
+        known = _COMMON_KEYS | _MODEL_FIELDS
+    else:
+        data.update(
+            dataset_name=_text(meta.get("dataset_name")) or folder_name,
+            pretty_name=_text(meta.get("pretty_name")),
+            task_categories=_strings(meta.get("task_categories")),
+            size_categories=_strings(meta.get("size_categories")),
+            source_datasets=_strings(meta.get("source_datasets")),
+            **assess(card.blocks, DATASET_SECTIONS),
+        )
+        known = _COMMON_KEYS | _DATASET_FIELDS
+    data["extra"] = {key: _json(value) for key, value in sorted(meta.items()) if key not in known}
+    return Evidence(
+        kind=kind,
+        source=source_id,
+        scope={"store": source.given},
+        collector=f"{NAME} {VERSION}",
+        collected_at=request.now,
+        data=data,
+    )
+
+
+def _card_kind(meta: Mapping[str, Any], file_name: str, report: Any) -> str:
+    declared = meta.get("card_type")
+    if declared in ("model", "dataset"):
+        return MODEL_CARD if declared == "model" else DATASET_CARD
+    if declared is not None:
+        report(f"card_type {declared!r} is neither 'model' nor 'dataset'; guessed from the metadata")
+    upper = file_name.upper()
+    if upper in ("MODEL_CARD.MD", "DATASET_CARD.MD"):
+        return MODEL_CARD if upper == "MODEL_CARD.MD" else DATASET_CARD
+    keys = set(meta)
+    return DATASET_CARD if keys & _DATASET_KEYS and not keys & _MODEL_KEYS else MODEL_CARD
+
+
+def _evaluation_results(index: Any, report: Any) -> list[dict[str, JSONValue]]:
+    """Flatten model-index (``[{name, results: [{task, dataset, metrics: [{type, value}]}]}]``)."""
+    if index is None:
+        return []
+    if not isinstance(index, list):
+        report("model-index must be a list of models; ignored")
+        return []
+    results: list[dict[str, JSONValue]] = []
+    for model in index:
+        if not isinstance(model, dict):
+            report("model-index entry is not a mapping; skipped")
+            continue
+        for result in model.get("results") or ():
+            if not isinstance(result, dict):
+                continue
+            task = result.get("task") if isinstance(result.get("task"), dict) else {}
+            dataset = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+            for metric in result.get("metrics") or ():
+                if not isinstance(metric, dict) or not (metric.get("type") or metric.get("name")):
+                    report("model-index metric without a type; skipped")
+                    continue
+                value = metric.get("value")
+                results.append({
+                    "model": _text(model.get("name")),
+                    "task": _text(task.get("type") or task.get("name")),
+                    "dataset": _text(dataset.get("name") or dataset.get("type")),
+                    "metric": str(metric.get("type") or metric.get("name")),
+                    "value": value if isinstance(value, int | float) and not isinstance(value, bool)
+                    and math.isfinite(value) else _text(value),
+                })  # fmt: skip
+    return results
+
+
+def _metric_names(metrics: Any, results: list[dict[str, JSONValue]]) -> list[JSONValue]:
+    names: list[JSONValue] = []
+    for entry in [*_strings_or_dicts(metrics), *(r["metric"] for r in results)]:
+        if entry not in names:
+            names.append(entry)
+    return names
+
+
+def _strings_or_dicts(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    names = []
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("type") or item.get("name")
+        if isinstance(item, str | int | float) and not isinstance(item, bool) and str(item).strip():
+            names.append(str(item).strip())
+    return names
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, dict):
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value if item is not None) or None
+    return str(value).strip() or None
+
+
+def _strings(value: Any) -> list[JSONValue]:
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    return [str(item).strip() for item in items if not isinstance(item, dict | list) and str(item).strip()]
+
+
+def _date(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def _json(value: Any) -> JSONValue:
+    """A JSON-safe copy of a YAML value: dates become ISO strings, other objects text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): _json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json(item) for item in value]
+    return str(value)
