@@ -150,7 +150,12 @@ def _card(
     }  # fmt: skip
     if kind == MODEL_CARD:
         results = _evaluation_results(meta.get("model-index"), report)
-        index_name = next((r["model"] for r in results if r["model"]), None)
+        index = meta.get("model-index")
+        index_name = (
+            _text(index[0].get("name"))
+            if isinstance(index, list) and index and isinstance(index[0], dict)
+            else None
+        )
         data.update(
             model_name=_text(meta.get("model_name")) or index_name or folder_name,
             datasets=_strings(meta.get("datasets")),
@@ -211,8 +216,8 @@ def _evaluation_results(index: Any, report: Any) -> list[dict[str, JSONValue]]:
         for result in model.get("results") or ():
             if not isinstance(result, dict):
                 continue
-            task = result.get("task") if isinstance(result.get("task"), dict) else {}
-            dataset = result.get("dataset") if isinstance(result.get("dataset"), dict) else {}
+            task = _mapping(result.get("task"))
+            dataset = _mapping(result.get("dataset"))
             for metric in result.get("metrics") or ():
                 if not isinstance(metric, dict) or not (metric.get("type") or metric.get("name")):
                     report("model-index metric without a type; skipped")
@@ -227,6 +232,10 @@ def _evaluation_results(index: Any, report: Any) -> list[dict[str, JSONValue]]:
                     and math.isfinite(value) else _text(value),
                 })  # fmt: skip
     return results
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _metric_names(metrics: Any, results: list[dict[str, JSONValue]]) -> list[JSONValue]:

@@ -43,13 +43,20 @@ _HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _MARKUP = re.compile(r"^\s*(?:[-*+>|]|\d+[.)])\s*")
 # "**Developed by:** value", "Language(s) (NLP): value": the label is not content, its value is.
-_LABEL = re.compile(r"^\W*[\w][\w ()/,'&-]{0,60}?\s*:\W*\s+(?=\S)|^\W*[\w][\w ()/,'&-]{0,60}:\W*$")
+_LABEL = re.compile(r"^\W*\w[\w ()\[\]/,'&-]{0,60}?\s*:\W*\s+(?=\S)|^\W*\w[\w ()\[\]/,'&-]{0,60}:\W*$")
 _PLACEHOLDER = re.compile(
     r"^[\s\[(*_`]*(?:tbd|todo|tba|n/?a|more information needed|needs more information|"
     r"more info needed|to be (?:added|completed|determined))\b",
     re.IGNORECASE,
 )
 _BRACKETED = re.compile(r"^[\s*_`]*[\[<][^\]>]*[\]>][\s*_`.]*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# Sentences the Hugging Face template fills in by itself.
+_BOILERPLATE = frozenset({
+    "users (both direct and downstream) should be made aware of the risks, biases and limitations of the "
+    "model.",
+    "use the code below to get started with the model.",
+})  # fmt: skip
 
 
 def read_card(data: bytes, where: str) -> ParsedCard:
@@ -122,18 +129,39 @@ def _blocks(lines: Sequence[str]) -> list[Block]:
 
 def has_content(lines: Iterable[str]) -> bool:
     """True when some line says something that is not template residue."""
+    return any(_says_something(line) for line in _lines(lines))
+
+
+def _lines(lines: Iterable[str]) -> list[str]:
+    """Body text without comments and Jinja holes; table rows split into cells, header rows dropped."""
     text = _JINJA.sub("", _HTML_COMMENT.sub("", "\n".join(lines)))
+    items: list[str | list[str]] = []
     for line in text.splitlines():
-        stripped = line
-        while _MARKUP.match(stripped) and stripped.strip():
-            stripped = _MARKUP.sub("", stripped, count=1)
-        label = _LABEL.match(stripped)
-        if label is not None:
-            stripped = stripped[label.end() :]
-        stripped = stripped.strip()
-        if not re.search(r"\w", stripped) or re.fullmatch(r"[-|: ]+", stripped):
-            continue
-        if _PLACEHOLDER.match(stripped) or _BRACKETED.match(stripped) or "lorem ipsum" in stripped.lower():
-            continue
-        return True
-    return False
+        if _TABLE_RULE.match(line) and items and isinstance(items[-1], list):
+            items.pop()  # the row above a |---| rule is the header: column names, not content
+        elif line.lstrip().startswith("|"):
+            items.append(line.strip().strip("|").split("|"))
+        else:
+            items.append(line)
+    return [cell for item in items for cell in (item if isinstance(item, list) else [item])]
+
+
+def _says_something(line: str) -> bool:
+    stripped = line
+    while _MARKUP.match(stripped) and stripped.strip():
+        stripped = _MARKUP.sub("", stripped, count=1)
+    if _is_residue(stripped.strip()):
+        return False
+    label = _LABEL.match(stripped)
+    if label is not None:
+        stripped = stripped[label.end() :]
+    return not _is_residue(stripped.strip())
+
+
+def _is_residue(text: str) -> bool:
+    return (
+        not re.search(r"\w", text)
+        or bool(_PLACEHOLDER.match(text) or _BRACKETED.match(text))
+        or "lorem ipsum" in text.lower()
+        or " ".join(text.lower().split()) in _BOILERPLATE
+    )

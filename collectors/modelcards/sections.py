@@ -41,10 +41,14 @@ DATASET_SECTIONS: Mapping[str, tuple[str, ...]] = {
 
 def assess(blocks: Sequence[Block], expected: Mapping[str, tuple[str, ...]]) -> dict[str, JSONValue]:
     """``sections`` (canonical name -> heading and filled), and the filled, empty and missing names."""
+    headings = [index for index, (level, _) in enumerate(blocks) if level]
+    # A first level-1 heading is the card's title ("Credit risk model"): it stands for no section.
+    title = headings[0] if headings and blocks[headings[0]][0] == 1 else None
     names = {
-        index: {name for name, patterns in expected.items() if _matches(text, patterns)}
-        for index, (level, text) in enumerate(blocks)
-        if level
+        index: set()
+        if index == title
+        else {name for name, patterns in expected.items() if _matches(blocks[index][1], patterns)}
+        for index in headings
     }
     found: dict[str, JSONValue] = {}
     lists: dict[str, list[JSONValue]] = {"filled_sections": [], "empty_sections": [], "missing_sections": []}
