@@ -1,11 +1,16 @@
-"""The Annex A control catalog (ids, short titles, paraphrased objectives) shipped with the engine."""
+"""The Annex A control catalog (ids, short titles, paraphrased objectives) shipped with the engine.
+
+It also carries the main-body clauses (4 to 10) whose documented information the ``builtin:clauses``
+pack checks, reported apart from Annex A, and each control's EU AI Act and NIST AI RMF mappings.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -21,6 +26,26 @@ from annexa.findings import (
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FrameworkMapping:
+    """One edge of the cross-framework view: a control bears on an item of another framework."""
+
+    framework: str  # "eu-ai-act", "nist-ai-rmf"
+    item: str  # "Art. 10", "MEASURE"
+    title: str  # the item's title in that framework
+    relationship: str  # "supports" or "related"
+    source: str  # key of ``mapping_sources``: who says so
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "framework": self.framework,
+            "item": self.item,
+            "title": self.title,
+            "relationship": self.relationship,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Control:
     id: str
     group: str
@@ -28,6 +53,19 @@ class Control:
     objective: str
     automation: str
     expected_documents: tuple[str, ...]
+    mappings: tuple[FrameworkMapping, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clause:
+    """A main-body clause (``CL.9.2``) whose documented information a rule pack checks."""
+
+    id: str
+    title: str
+    expected_documents: tuple[str, ...]
+
+
+CLAUSE_GROUP = "CL"  # the group of every clause result, so they never mix with Annex A groups
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +80,9 @@ class Catalog:
     groups: tuple[Group, ...]
     controls: tuple[Control, ...]
     invalid_ids_seen: tuple[str, ...]
+    clauses: tuple[Clause, ...] = ()
+    frameworks: Mapping[str, str] = field(default_factory=dict)  # framework id -> title
+    mapping_sources: Mapping[str, str] = field(default_factory=dict)  # source id -> what it is
 
     def control(self, control_id: str) -> Control | None:
         return self._index().get(control_id)
@@ -53,15 +94,54 @@ class Catalog:
     def ids(self) -> tuple[str, ...]:
         return tuple(control.id for control in self.controls)
 
+    @property
+    def clause_ids(self) -> tuple[str, ...]:
+        return tuple(clause.id for clause in self.clauses)
+
+    @property
+    def rule_target_ids(self) -> tuple[str, ...]:
+        """Every id a rule may name: the Annex A controls, then the main-body clauses."""
+        return self.ids + self.clause_ids
+
+    def clause(self, clause_id: str) -> Clause | None:
+        return next((clause for clause in self.clauses if clause.id == clause_id), None)
+
+    def expected_document_types(self) -> tuple[str, ...]:
+        """Every document type the controls and clauses expect, sorted: what `annexa init` scaffolds."""
+        types = {t for c in self.controls for t in c.expected_documents}
+        types |= {t for c in self.clauses for t in c.expected_documents}
+        return tuple(sorted(types))
+
     def group_of(self, control_id: str) -> Group | None:
         control = self.control(control_id)
         return next((g for g in self.groups if control and g.id == control.group), None)
 
 
+def _read_data(name: str) -> Any:
+    return yaml.safe_load(resources.files("annexa").joinpath(f"data/{name}").read_text(encoding="utf-8"))
+
+
+def _mappings(raw: Mapping[str, Any], control_id: str) -> tuple[FrameworkMapping, ...]:
+    items = {name: framework["items"] for name, framework in raw["frameworks"].items()}
+    edges = []
+    for framework, pairs in sorted((raw.get("mappings") or {}).get(control_id, {}).items()):
+        for item, relationship in pairs:
+            edges.append(
+                FrameworkMapping(
+                    framework=framework,
+                    item=item,
+                    title=items[framework][item],
+                    relationship=relationship,
+                    source="annexa-editorial",
+                )
+            )
+    return tuple(edges)
+
+
 @cache
 def load_catalog() -> Catalog:
-    text = resources.files("annexa").joinpath("data/annex_a.yaml").read_text(encoding="utf-8")
-    raw = yaml.safe_load(text)
+    raw = _read_data("annex_a.yaml")
+    clauses = _read_data("clauses.yaml")
     return Catalog(
         groups=tuple(Group(id=g["id"], title=g["title"], objective=g["objective"]) for g in raw["groups"]),
         controls=tuple(
@@ -72,10 +152,17 @@ def load_catalog() -> Catalog:
                 objective=c["objective"],
                 automation=c.get("automation") or "manual",
                 expected_documents=tuple(c.get("expected_documents") or ()),
+                mappings=_mappings(raw, c["id"]),
             )
             for c in raw["controls"]
         ),
         invalid_ids_seen=tuple(raw.get("invalid_ids_seen_in_the_wild") or ()),
+        clauses=tuple(
+            Clause(id=c["id"], title=c["title"], expected_documents=tuple(c["expected_documents"]))
+            for c in clauses["clauses"]
+        ),
+        frameworks={name: framework["title"] for name, framework in raw["frameworks"].items()},
+        mapping_sources=dict(raw["mapping_sources"]),
     )
 
 
@@ -84,12 +171,32 @@ def roll_up(
 ) -> tuple[ControlResult, ...]:
     """One status per Annex A control from its rules' findings; controls with no rules are not assessed."""
     catalog = catalog or load_catalog()
+    targets = [(control.id, control.title, control.group) for control in catalog.controls]
+    return _roll_up(targets, findings, rules_by_control)
+
+
+def roll_up_clauses(
+    findings: Iterable[Finding], rules_by_control: Mapping[str, Iterable[str]], catalog: Catalog | None = None
+) -> tuple[ControlResult, ...]:
+    """One status per main-body clause, kept apart from Annex A (empty when no clause rule was selected)."""
+    catalog = catalog or load_catalog()
+    if not any(clause.id in rules_by_control for clause in catalog.clauses):
+        return ()
+    targets = [(clause.id, clause.title, CLAUSE_GROUP) for clause in catalog.clauses]
+    return _roll_up(targets, findings, rules_by_control)
+
+
+def _roll_up(
+    targets: Iterable[tuple[str, str, str]],
+    findings: Iterable[Finding],
+    rules_by_control: Mapping[str, Iterable[str]],
+) -> tuple[ControlResult, ...]:
     by_control: dict[str, list[Finding]] = {}
     for finding in findings:
         by_control.setdefault(finding.control_id, []).append(finding)
     results = []
-    for control in catalog.controls:
-        mine = by_control.get(control.id, [])
+    for target_id, title, group in targets:
+        mine = by_control.get(target_id, [])
         counts = {status.value: 0 for status in Status}
         counts["waived"] = 0
         for finding in mine:
@@ -97,18 +204,11 @@ def roll_up(
             if finding.waived:
                 counts["waived"] += 1
         status = rollup_status(effective_status(f) for f in mine)
-        rules = tuple(sorted(rules_by_control.get(control.id, ())))
+        rules = tuple(sorted(rules_by_control.get(target_id, ())))
         if not mine and rules:
             status = ControlStatus.INCONCLUSIVE
         results.append(
-            ControlResult(
-                id=control.id,
-                title=control.title,
-                group=control.group,
-                status=status,
-                rules=rules,
-                counts=counts,
-            )
+            ControlResult(id=target_id, title=title, group=group, status=status, rules=rules, counts=counts)
         )
     return tuple(sorted(results, key=lambda r: control_sort_key(r.id)))
 

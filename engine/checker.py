@@ -155,7 +155,7 @@ class Checker:
         return _NOT_CONSTANT
 
     def check_controls(self, files: Iterable[s.RuleFile]) -> None:
-        valid = self.catalog.ids
+        valid = self.catalog.rule_target_ids  # Annex A controls and the main-body clauses
         rule_ids: dict[str, Span] = {}
         for rule_file in files:
             expected_id = _control_from_file_name(rule_file.path)
