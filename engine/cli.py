@@ -26,6 +26,10 @@ COMMAND_MODULES = (
     "verify",
     "history",
     "diff",
+    "controls",
+    "soa",
+    "nonconformities",
+    "init",
 )
 
 
