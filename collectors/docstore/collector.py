@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from annexa.collectors.docstore.fields import RawField, UnreadableFile, build_data, load_yaml_mapping
-from annexa.collectors.docstore.formats import (
-    FORMAT_BY_SUFFIX,
-    ParsedFile,
-    decode_text,
-    read_docx,
-    read_markdown,
-    read_pdf,
-)
+from annexa.collectors.docstore.confluence import collect_confluence, confluence_scope
+from annexa.collectors.docstore.document import document_data, format_of, parse_payload
+from annexa.collectors.docstore.fields import RawField, UnreadableFile, load_yaml_mapping
+from annexa.collectors.docstore.formats import decode_text
 from annexa.collectors.docstore.history import FileHistory, find_work_tree, read_history
+from annexa.collectors.docstore.s3 import collect_s3
 from annexa.collectors.docstore.schema import KIND
-from annexa.evidence import Evidence, JSONValue
+from annexa.evidence import Evidence
 from annexa.plugins import CollectorError, CollectRequest
 
 NAME = "documents"
 VERSION = "0.1.0"
 SIDECAR_SUFFIX = ".meta.yaml"
-
-_READERS: dict[str, Callable[[bytes, str], ParsedFile]] = {
-    "markdown": read_markdown,
-    "pdf": read_pdf,
-    "docx": read_docx,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +37,32 @@ class DocumentsCollector:
     def collect(self, request: CollectRequest) -> Iterator[Evidence]:
         if request.kinds and KIND not in request.kinds:  # an empty set asks for every kind
             return
-        # Resolve every source before yielding anything, so a bad path fails the run cleanly.
-        sources = [_resolve(entry, request.base_path) for entry in request.config.get("sources", ())]
-        for source in sources:
-            yield from _collect_source(source, request)
+        entries = list(request.config.get("sources", ()))
+        # Resolve every folder before yielding anything, so a bad path fails the run cleanly.
+        folders = {
+            index: _resolve(entry, request.base_path)
+            for index, entry in enumerate(entries)
+            if "path" in entry or "git" in entry
+        }
+        for index, entry in enumerate(entries):
+            if index in folders:
+                yield from _collect_source(folders[index], request)
+            else:
+                yield from _collect_remote(entry, request)
+
+
+def _collect_remote(entry: Mapping[str, Any], request: CollectRequest) -> Iterator[Evidence]:
+    if "s3" in entry:
+        scope, items = str(entry["s3"]), collect_s3(entry, request)
+    else:
+        settings = entry["confluence"]
+        scope, items = confluence_scope(settings), collect_confluence(settings, request)
+    try:
+        yield from items
+    except CollectorError as exc:
+        # One unreachable store must not sink the others. Its documents become a gap: rules over
+        # documents can still fail on what was read, but none passes on a partial view.
+        request.report_gap(KIND, scope, exc.message + (f" ({exc.hint})" if exc.hint else ""))
 
 
 def _resolve(entry: Mapping[str, Any], base_path: str) -> Source:
@@ -143,10 +154,10 @@ def _document(
     if path.is_symlink() and not path.resolve().is_relative_to(source.root.resolve()):
         request.report_problem(source_id, f"{rel}: symbolic link to a file outside the source; skipped")
         return None
-    fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower(), "other")
+    fmt = format_of(rel)
     try:
         payload = path.read_bytes()
-        parsed = _READERS[fmt](payload, rel) if fmt in _READERS else ParsedFile(fields={})
+        parsed = parse_payload(payload, rel, fmt)
         fields = dict(parsed.fields)
         if sidecar is not None:
             sidecar_rel = sidecar.relative_to(source.root).as_posix()
@@ -161,27 +172,17 @@ def _document(
     def report(message: str) -> None:
         request.report_problem(source_id, f"{rel}: {message}")
 
-    data = build_data(fields, report)
-    if data["title"] is None:
-        data["title"] = parsed.title or path.stem
+    data = document_data(
+        parsed=parsed, fields=fields, rel=rel, fmt=fmt, payload=payload,
+        store="git" if is_git else "folder", fallback_title=path.stem, report=report,
+    )  # fmt: skip
     found = history.get(rel)
-    git: JSONValue = None
     if found is not None:
-        git = {
+        data["git"] = {
             "last_commit_at": found.last_commit_at,
             "last_commit_author": found.last_commit_author,
             "commits": found.commits,
         }
-    data.update(
-        path=rel,
-        format=fmt,
-        sha256=hashlib.sha256(payload).hexdigest(),
-        size_bytes=len(payload),
-        headings=list(parsed.headings),
-        empty_sections=list(parsed.empty_sections),
-        store="git" if is_git else "folder",
-        git=git,
-    )
     return Evidence(
         kind=KIND,
         source=source_id,

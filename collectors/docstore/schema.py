@@ -7,7 +7,82 @@ from typing import Any
 KIND = "document"
 
 STATUSES = ("draft", "in-review", "approved", "retired")
-FORMATS = ("markdown", "pdf", "docx", "other")
+FORMATS = ("markdown", "pdf", "docx", "confluence", "other")
+STORES = ("folder", "git", "s3", "confluence")
+
+_ENV_NAME: dict[str, Any] = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+_RETRY_SETTINGS: dict[str, Any] = {
+    "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 30},
+    "retries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 4},
+    "backoff_seconds": {
+        "type": "number",
+        "minimum": 0,
+        "default": 0.5,
+        "description": "First retry delay; doubled per attempt.",
+    },
+    "max_retry_wait_seconds": {
+        "type": "number",
+        "minimum": 0,
+        "default": 60,
+        "description": "Cap on one wait, including a server's Retry-After.",
+    },
+}
+
+S3_SOURCE: dict[str, Any] = {
+    "type": "object",
+    "description": "Objects under an S3 prefix; credentials and endpoint come from the usual AWS chain.",
+    "properties": {
+        "s3": {"type": "string", "pattern": "^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"},
+        "region": {"type": "string", "minLength": 1},
+        "max_object_bytes": {"type": "integer", "minimum": 1, "default": 26214400},
+        **{key: value for key, value in _RETRY_SETTINGS.items() if key in ("timeout_seconds", "retries")},
+    },
+    "required": ["s3"],
+    "additionalProperties": False,
+}
+
+CONFLUENCE_SOURCE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "confluence": {
+            "type": "object",
+            "description": "The pages of one Confluence Cloud space, over REST API v2.",
+            "properties": {
+                "base_url": {
+                    "type": "string",
+                    "pattern": "^https?://[^\\s/]+",
+                    "description": "Site URL, e.g. https://acme.atlassian.net; /wiki/api/v2 is appended.",
+                },
+                "space": {"type": "string", "minLength": 1, "description": "Space key, e.g. GOV."},
+                "token_env": {
+                    **_ENV_NAME,
+                    "description": "NAME of the variable holding the API token (never the token itself).",
+                },
+                "email_env": {
+                    **_ENV_NAME,
+                    "description": "NAME of the variable holding the account email: with it the token is "
+                    "sent as basic auth (Atlassian API tokens), without it as a bearer token (OAuth).",
+                },
+                "labels": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "description": "Only pages with at least one of these labels.",
+                },
+                "type_label_prefix": {
+                    "type": "string",
+                    "default": "doctype-",
+                    "description": "A label with this prefix names the document type (doctype-ai-policy).",
+                },
+                "page_size": {"type": "integer", "minimum": 1, "maximum": 250, "default": 250},
+                **_RETRY_SETTINGS,
+            },
+            "required": ["base_url", "space", "token_env"],
+            "additionalProperties": False,
+        }
+    },
+    "required": ["confluence"],
+    "additionalProperties": False,
+}
 
 CONFIG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -33,6 +108,8 @@ CONFIG_SCHEMA: dict[str, Any] = {
                         "required": ["git"],
                         "additionalProperties": False,
                     },
+                    S3_SOURCE,
+                    CONFLUENCE_SOURCE,
                 ]
             },
         }
@@ -48,7 +125,8 @@ _STRINGS: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
 DOCUMENT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "document",
-    "description": "One governance document in a folder or git repository: metadata, structure, history.",
+    "description": "One governance document in a folder, git repository, S3 prefix or Confluence space: "
+    "metadata, structure, history.",
     "type": "object",
     "properties": {
         "id": {**_TEXT_OR_NULL, "description": "Stable document id from the metadata, e.g. POL-AI-001."},
@@ -68,7 +146,11 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
         "ai_systems": _STRINGS,
         "controls": _STRINGS,
         "related_policies": _STRINGS,
-        "path": {"type": "string", "description": "POSIX path relative to the source root."},
+        "path": {
+            "type": "string",
+            "description": "POSIX path relative to the source root (S3: key under the prefix; Confluence: "
+            "SPACE/page id).",
+        },
         "format": {"enum": list(FORMATS)},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "size_bytes": {"type": "integer", "minimum": 0},
@@ -77,7 +159,29 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
             **_STRINGS,
             "description": "Headings whose section holds no text or only placeholder text (TBD, TODO, ...).",
         },
-        "store": {"enum": ["folder", "git"]},
+        "store": {"enum": list(STORES)},
+        "uri": {
+            "type": "string",
+            "description": "Where the document lives outside a folder: s3://bucket/key, or the page's URL.",
+        },
+        "revisions": {
+            "type": "object",
+            "description": "How the store keeps the document's history (S3 versioning, Confluence page "
+            "versions); absent for folders, whose history is in git.",
+            "properties": {
+                "retained": {
+                    "type": "boolean",
+                    "description": "The store keeps earlier versions (bucket versioning Enabled; always for "
+                    "Confluence).",
+                },
+                "count": {"type": ["integer", "null"], "minimum": 1, "description": "Versions held."},
+                "current_version": _TEXT_OR_NULL,
+                "last_changed_at": {"type": ["string", "null"], "format": "date-time"},
+                "last_changed_by": _TEXT_OR_NULL,
+            },
+            "required": ["retained", "count", "current_version", "last_changed_at", "last_changed_by"],
+            "additionalProperties": False,
+        },
         "git": {
             "oneOf": [
                 {"type": "null"},
