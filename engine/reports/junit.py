@@ -1,0 +1,90 @@
+"""``--format junit``: JUnit XML for CI dashboards, one test suite per control, one test case per finding.
+
+``fail`` is a failure, ``inconclusive`` and ``error`` are errors (the check could not decide), a waived
+failure and ``not_applicable`` are skipped with the reason. Each test case carries its stable finding id as
+a property, so a dashboard tracks it across scans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from annexa.reports.document import controls_and_clauses
+
+# Characters XML 1.0 cannot hold at all, even escaped; evidence may contain them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: object) -> str:
+    """Text safe for an XML 1.0 attribute or element (ElementTree escapes the rest)."""
+    return _NOT_XML.sub("\ufffd", "" if value is None else str(value))
+
+
+def _case_name(finding: Mapping[str, Any]) -> str:
+    subject = f" [{finding['subject']}]" if finding["subject"] else ""
+    return xml_text(f"{finding['rule']}{subject}")
+
+
+def _details(finding: Mapping[str, Any]) -> str:
+    lines = [finding["message"]]
+    lines += [f"finding: {finding['id']}", f"severity: {finding['severity']}", f"rule: {finding['location']}"]
+    lines += [f"evidence: {ref['source']} sha256:{ref['id']}" for ref in finding["evidence"]]
+    if finding["missing"]:
+        lines.append(f"missing: {', '.join(finding['missing'])}")
+    if finding["remediation"]:
+        lines.append(f"remediation: {finding['remediation']}")
+    if finding["note"]:
+        lines.append(f"note: {finding['note']}")
+    return xml_text("\n".join(lines))
+
+
+def render_junit(document: Mapping[str, Any]) -> str:
+    """JUnit XML (the schema Jenkins, GitLab and most CI dashboards read)."""
+    by_control: dict[str, list[Mapping[str, Any]]] = {}
+    for finding in document["findings"]:
+        by_control.setdefault(finding["control"], []).append(finding)
+    root = ET.Element("testsuites", name="annexa", timestamp=document["evaluated_at"])
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for control in controls_and_clauses(document):
+        findings = by_control.get(control["id"])
+        if not findings:
+            continue
+        suite = ET.SubElement(root, "testsuite", name=xml_text(f"{control['id']} {control['title']}"))
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        for finding in findings:
+            counts["tests"] += 1
+            case = ET.SubElement(
+                suite, "testcase", classname=control["id"], name=_case_name(finding), time="0"
+            )
+            properties = ET.SubElement(case, "properties")
+            ET.SubElement(properties, "property", name="finding_id", value=finding["id"])
+            ET.SubElement(properties, "property", name="severity", value=finding["severity"])
+            status = finding["status"]
+            message = xml_text(finding["message"])
+            if finding["waiver"] is not None:
+                counts["skipped"] += 1
+                waiver = finding["waiver"]
+                ET.SubElement(case, "skipped", message=xml_text(
+                    f"waived until {waiver['expires']} by {waiver['approved_by']}: {waiver['justification']}"
+                ))  # fmt: skip
+            elif status == "fail":
+                counts["failures"] += 1
+                ET.SubElement(case, "failure", message=message, type=finding["severity"]).text = _details(
+                    finding
+                )
+            elif status in ("inconclusive", "error"):
+                counts["errors"] += 1
+                ET.SubElement(case, "error", message=message, type=status).text = _details(finding)
+            elif status == "not_applicable":
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=xml_text(finding["note"] or message))
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

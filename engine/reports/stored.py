@@ -1,0 +1,70 @@
+"""The canonical result of a scan read back from the store (``annexa report SCAN``).
+
+The manifest holds the findings, control results and collection statuses; it does not hold collector
+timings, per-source problems or redaction counts, so those read as 0 and empty in a re-rendered report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from annexa.drift import compare
+from annexa.result import build_result
+from annexa.store import Store, StoredScan
+
+
+def stored_result(store: Store, reference: str = "latest", *, organization: str = "") -> dict[str, Any]:
+    """Rebuild the result document of a recorded scan, with its drift from the scan before it."""
+    scan = store.load_scan(reference)
+    record = scan.record
+    rules_by_control: Mapping[str, tuple[str, ...]] = {c.id: c.rules for c in record.controls}
+    drift = None
+    if scan.previous is not None:
+        before = store.load_scan(scan.previous).record
+        drift = compare(
+            before.findings, record.findings, old_controls=before.controls, new_controls=record.controls
+        ).to_dict()
+    return build_result(
+        record.findings,
+        rules_by_control,
+        now=record.started_at,
+        ruleset_digest=record.rule_pack_digest,
+        extra={
+            "organization": organization,
+            "scan": {"id": record.scan_id, "manifest": scan.digest, "store": str(store.root)},
+            "collection": _collection(store, scan),
+            "drift": drift,
+        },
+    )
+
+
+def _collection(store: Store, scan: StoredScan) -> dict[str, Any]:
+    record = scan.record
+    kinds: dict[str, set[str]] = {}
+    errors: dict[str, str] = {}
+    for status in record.collection:
+        kinds.setdefault(status.collector, set()).add(status.kind)
+        if status.error is not None and not status.gap:
+            errors.setdefault(status.collector, status.error)
+    items: dict[str, int] = {}
+    for item in store.evidence_of(scan):
+        name = item.collector.split(" ")[0]
+        items[name] = items.get(name, 0) + 1
+    return {
+        "runs": [
+            {
+                "collector": name,
+                "version": record.collector_versions.get(name, ""),
+                "kinds": sorted(kinds[name]),
+                "items": items.get(name, 0),
+                "seconds": 0,
+                "error": errors.get(name),
+            }
+            for name in sorted(kinds)
+        ],
+        "not_collected": {k: v for k, v in sorted(record.collected_by_kind().items()) if v},
+        "gaps": {kind: list(reasons) for kind, reasons in record.gaps_by_kind().items()},
+        "problems": [],
+        "redactions": 0,
+    }
