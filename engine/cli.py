@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "soa",
     "nonconformities",
     "init",
+    "report",
 )
 
 

@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "annexa.collectors.docstore",
     "annexa.collectors.attestations",
     "annexa.collectors.modelcards",
+    "annexa.reports.formats",
 )
 
 # Top-level module of an optional dependency -> how to install it.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "store it, evaluate, record the scan in the tamper-evident store and print a report.",
     )
     add_config_arguments(parser)
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="what to print")
-    parser.add_argument("--output", type=Path, help="also write the JSON result to this file")
+    from annexa.commands.report import add_output_arguments
+
+    add_output_arguments(parser)
+    parser.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST the drift since the previous scan to this webhook (repeatable); a failure is reported, "
+        "never fatal",
+    )
+    parser.add_argument(
+        "--notify-format",
+        choices=("json", "slack"),
+        default="json",
+        help='webhook body: json (default) or slack ({"text": ...}, Slack-compatible)',
+    )
     parser.set_defaults(run=run)
 
 
@@ -67,7 +81,7 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
 def run(args: argparse.Namespace) -> int:
     from annexa.catalog import roll_up
     from annexa.drift import compare
-    from annexa.result import build_result, render_text
+    from annexa.result import build_result
     from annexa.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
     from annexa.store import ScanRecord, Store
     from annexa.store.manifest import new_scan_id
@@ -76,6 +90,12 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     host, config, ruleset, now = loaded
+    from annexa.commands.report import prepare_outputs
+
+    prepared = prepare_outputs(args, host)
+    if isinstance(prepared, int):
+        return prepared
+    output_plan, fail_on = prepared
     progress = default_progress()
     started = now  # the scan's clock: `annexa evaluate --scan` re-evaluates at this moment
     planned = plan(ruleset, config, host.collectors())
@@ -144,15 +164,44 @@ def run(args: argparse.Namespace) -> int:
             "drift": drift,
         },
     )
-    if args.output:
-        from annexa.atomic import atomic_write_text
+    return _report(args, host, config, result, record.scan_id, output_plan, fail_on, collection, digest)
 
-        atomic_write_text(args.output, json.dumps(result, indent=2) + "\n")
-    if args.format == "json":
-        print(json.dumps(result, indent=2))
+
+def _report(
+    args: argparse.Namespace,
+    host: Any,
+    config: Any,
+    result: dict[str, Any],
+    scan_id: str,
+    output_plan: Any,
+    fail_on: Any,
+    collection: Any,
+    digest: str,
+) -> int:
+    """Print and write the reports, notify, and return the exit code (``--fail-on`` or the result's)."""
+    from annexa.commands.report import deliver
+    from annexa.reports import report_document
+    from annexa.store import Store
+
+    if output_plan.needs_store:
+        with Store.open(config.store_path) as store:
+            document = report_document(result, store=store, scan=scan_id)
     else:
-        print(render_text(result))
-        for problem in collection.problems:
-            print(f"problem: {problem}")
-        print(f"scan {record.scan_id} recorded in {config.store_path} (manifest {digest[:12]})")
-    return int(result["summary"]["exit_code"])
+        document = report_document(result)
+    after_text = [f"problem: {problem}" for problem in collection.problems]
+    after_text.append(f"scan {scan_id} recorded in {config.store_path} (manifest {digest[:12]})")
+    code = deliver(output_plan, document, fail_on, after_text=after_text)
+    if args.notify:
+        from annexa.notify import notify
+
+        for url in args.notify:
+            outcome = notify(url, result, payload_format=args.notify_format)
+            if not outcome.ok:
+                print(
+                    f"annexa: warning: notification to {outcome.url} failed after {outcome.attempts} "
+                    f"attempt(s): {outcome.message}",
+                    file=sys.stderr,
+                )
+    for failure in host.scan_finished(result):
+        print(f"annexa: warning: {failure}", file=sys.stderr)
+    return code
