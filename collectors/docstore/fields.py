@@ -61,7 +61,10 @@ def load_yaml_mapping(text: str, *, where: str, first_line: int) -> dict[str, Ra
     ``first_line`` is the 1-based file line on which ``text`` starts, so messages point into the
     file the user edits (front matter starts on line 2 of a Markdown file).
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters before any parsing
+        raise UnreadableFile(f"{where}:{first_line}: not valid YAML: {' '.join(str(exc).split())}") from exc
     try:
         node = loader.get_single_node()
         if node is None:
