@@ -1,0 +1,188 @@
+"""Confluence Cloud spaces as document sources, against a local server speaking REST API v2."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluence_fake import FakeConfluence, Page
+
+from annexa.collectors import docstore
+from annexa.plugins import CollectorSpec
+from annexa.plugins.testing import CollectorRun, execute_collector
+
+SPEC: CollectorSpec = next(iter(docstore.annexa_collectors()))
+TOKEN = "secret-token-4711"
+
+USER_DOC = """
+<ac:structured-macro ac:name="details" ac:schema-version="1" ac:macro-id="a1"><ac:rich-text-body>
+<table><tbody>
+<tr><th><p>Document ID</p></th><td><p>UDOC-FRAUD</p></td></tr>
+<tr><th><p>Approver</p></th><td><p>Chief Risk Officer</p></td></tr>
+<tr><th><p>Status</p></th><td><p>Approved</p></td></tr>
+<tr><th><p>Last reviewed</p></th><td><p><time datetime="2026-06-15" /></p></td></tr>
+<tr><th><p>AI systems</p></th><td><p>fraud-scoring, support-chatbot</p></td></tr>
+</tbody></table></ac:rich-text-body></ac:structured-macro>
+<h1>Fraud scoring: information for users</h1>
+<h2>Intended use</h2><p>Analysts triage card transactions &amp; alerts with the score.</p>
+<h2>Known limitations</h2><ul><li>EU transactions only.</li></ul>
+<h2>Human oversight</h2><p>Every hold is reviewed by an analyst.</p>
+<h2>Contact</h2><p><ac:placeholder>Who users can contact</ac:placeholder></p>
+"""
+
+
+@pytest.fixture
+def confluence(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeConfluence]:
+    monkeypatch.setenv("CONF_TOKEN", TOKEN)
+    monkeypatch.setenv("CONF_EMAIL", "ada@example.com")
+    with FakeConfluence(token=TOKEN) as server:
+        yield server
+
+
+def source(server: FakeConfluence, space: str = "GOV", **settings: Any) -> dict[str, Any]:
+    return {"confluence": {"base_url": server.url, "space": space, "token_env": "CONF_TOKEN",
+                           "backoff_seconds": 0, **settings}}  # fmt: skip
+
+
+def run(tmp_path: Path, *sources: dict[str, Any]) -> CollectorRun:
+    return execute_collector(SPEC, config={"sources": list(sources)}, base_path=tmp_path)
+
+
+def gaps(result: CollectorRun) -> list[tuple[str | None, str]]:
+    return [(d.source, d.message) for d in result.diagnostics if d.code == "collection_gap"]
+
+
+def test_pages_become_documents_with_labels_properties_and_versions(
+    confluence: FakeConfluence, tmp_path: Path
+) -> None:
+    confluence.add_space("GOV", [
+        Page("101", "Fraud scoring user guide", USER_DOC, labels=("doctype-ai-user-documentation", "fraud"),
+             properties={"owner": "Head of Fraud Analytics", "review-interval-days": 365},
+             version=7, version_at="2026-06-15T10:00:00.000Z"),
+        Page("102", "Old AI policy", "<p>Superseded.</p>", labels=("ai-policy",), status="archived"),
+        Page("103", "Meeting notes", "<p>Nothing.</p>", labels=("notes", "misc")),
+        Page("104", "Chatbot record", "<p>x</p>", labels=("doctype-ai-system-record",),
+             properties={"status": "draft", "ai_systems": ["support-chatbot"]}),
+    ], space_id="65537")  # fmt: skip
+    result = run(tmp_path, source(confluence, page_size=2))
+    result.assert_kinds({"document": 4})
+    guide = result.by_source(f"{confluence.url}/wiki/spaces/GOV/pages/101").data
+    assert guide["id"] == "UDOC-FRAUD"
+    assert guide["type"] == "ai-user-documentation"
+    assert guide["title"] == "Fraud scoring user guide"
+    assert guide["status"] == "approved"
+    assert guide["approver"] == "Chief Risk Officer"
+    assert guide["owner"] == "Head of Fraud Analytics"
+    assert guide["last_reviewed"] == "2026-06-15"
+    assert guide["review_interval_days"] == 365
+    assert guide["ai_systems"] == ["fraud-scoring", "support-chatbot"]
+    assert guide["headings"] == [
+        "Fraud scoring: information for users", "Intended use", "Known limitations", "Human oversight",
+        "Contact",
+    ]  # fmt: skip
+    assert guide["empty_sections"] == ["Contact"]  # only template placeholder text
+    assert guide["store"] == "confluence"
+    assert guide["format"] == "confluence"
+    assert guide["path"] == "GOV/101"
+    assert guide["git"] is None
+    assert guide["uri"] == f"{confluence.url}/wiki/spaces/GOV/pages/101/Fraud+scoring+user+guide"
+    assert guide["revisions"] == {
+        "retained": True, "count": 7, "current_version": "7",
+        "last_changed_at": "2026-06-15T10:00:00Z", "last_changed_by": "557058:0f1e2d3c",
+    }  # fmt: skip
+    assert guide["extra"]["labels"] == ["doctype-ai-user-documentation", "fraud"]
+    assert guide["extra"]["confluence_status"] == "current"
+    by_path = {item.data["path"]: item.data for item in result.evidence}
+    assert by_path["GOV/102"]["type"] == "ai-policy"  # the only label
+    assert by_path["GOV/102"]["status"] == "retired"  # archived
+    assert by_path["GOV/103"]["type"] is None  # two labels, neither with the prefix
+    assert by_path["GOV/104"]["status"] == "draft"  # the property wins over the page status
+    assert by_path["GOV/104"]["ai_systems"] == ["support-chatbot"]
+    # Four pages two at a time: the second list request followed the cursor of _links.next.
+    listed = list(confluence.pages_requested())
+    assert len(listed) == 2
+    assert "cursor=" in listed[1]
+    assert result.diagnostics == ()
+
+
+def test_token_goes_as_bearer_or_basic_and_never_into_evidence(
+    confluence: FakeConfluence, tmp_path: Path
+) -> None:
+    confluence.add_space("GOV", [Page("1", "P", "<p>x</p>", labels=("ai-policy",))])
+    bearer = run(tmp_path, source(confluence))
+    basic = run(tmp_path, source(confluence, email_env="CONF_EMAIL"))
+    assert len(bearer.evidence) == len(basic.evidence) == 1
+    assert {auth.split()[0] for _, auth in confluence.requests if auth} == {"Bearer", "Basic"}
+    dumped = json.dumps([item.to_dict() for item in (*bearer.evidence, *basic.evidence)], default=str)
+    assert TOKEN not in dumped
+
+
+def test_a_refused_token_is_a_precise_gap_and_other_sources_still_count(
+    confluence: FakeConfluence, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    confluence.add_space("GOV", [Page("1", "P", "<p>x</p>", labels=("ai-policy",))])
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "policy.md").write_text("---\ntype: ai-policy\n---\n# Policy\n", encoding="utf-8")
+    monkeypatch.setenv("CONF_TOKEN", "wrong-token")
+    result = run(tmp_path, source(confluence), {"path": "docs"})
+    assert [item.data["path"] for item in result.evidence] == ["policy.md"]
+    host = confluence.url.removeprefix("http://")
+    assert gaps(result) == [
+        (f"confluence:{host}/GOV", f"confluence:{host}/GOV: GET /wiki/api/v2/spaces was refused (HTTP 401) "
+         "(check the token (and email) in the configured variables, and the space permission)"),
+    ]  # fmt: skip
+    assert all("wrong-token" not in d.message for d in result.diagnostics)
+    assert result.diagnostics[0].kinds == ("document",)
+
+
+def test_missing_token_variable(
+    confluence: FakeConfluence, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONF_TOKEN")
+    result = run(tmp_path, source(confluence))
+    assert result.evidence == ()
+    assert "environment variable CONF_TOKEN (token_env) is not set" in gaps(result)[0][1]
+    assert confluence.requests == []
+
+
+def test_throttling_is_retried_after_the_servers_delay(confluence: FakeConfluence, tmp_path: Path) -> None:
+    confluence.add_space("GOV", [Page("1", "P", "<p>x</p>", labels=("ai-policy",))], space_id="5")
+    confluence.fail("/wiki/api/v2/spaces/5/pages", 429, times=2, headers={"Retry-After": "0"})
+    confluence.fail("/wiki/api/v2/pages/1/labels", 503, times=1)
+    result = run(tmp_path, source(confluence))
+    assert len(result.evidence) == 1
+    assert result.evidence[0].data["type"] == "ai-policy"
+    assert sum(1 for path, _ in confluence.requests if path.startswith("/wiki/api/v2/spaces/5/pages")) == 3
+
+
+def test_a_server_that_keeps_failing_gives_up_after_the_retries(
+    confluence: FakeConfluence, tmp_path: Path
+) -> None:
+    confluence.add_space("GOV", [Page("1", "P", "<p>x</p>")], space_id="5")
+    confluence.add_space("OPS", [Page("2", "Runbook", "<p>x</p>", labels=("ai-operations-runbook",))])
+    confluence.fail("/wiki/api/v2/spaces/5/pages", 500, times=-1)
+    result = run(tmp_path, source(confluence, retries=2), source(confluence, space="OPS"))
+    # The broken space is a gap; the other space still yields its page.
+    assert [item.data["path"] for item in result.evidence] == ["OPS/2"]
+    (gap,) = gaps(result)
+    assert gap[1].endswith("GET /wiki/api/v2/spaces/5/pages failed with HTTP 500 after 3 attempts")
+    assert sum(1 for path, _ in confluence.requests if path.startswith("/wiki/api/v2/spaces/5/pages")) == 3
+
+
+def test_unknown_space_and_label_filter(confluence: FakeConfluence, tmp_path: Path) -> None:
+    confluence.add_space("GOV", [
+        Page("1", "Policy", "<p>x</p>", labels=("ai-policy", "governance")),
+        Page("2", "Lunch menu", "<p>x</p>", labels=("social",)),
+    ])  # fmt: skip
+    result = run(tmp_path, source(confluence, labels=["governance"]), source(confluence, space="NOPE"))
+    assert [item.data["title"] for item in result.evidence] == ["Policy"]
+    assert gaps(result)[0][1].endswith("no space with key 'NOPE' is visible to this token")
+
+
+def test_config_schema_rejects_a_token_value(tmp_path: Path) -> None:
+    settings = {"base_url": "https://acme.atlassian.net", "space": "GOV", "token_env": "ATATT3xFfGF0-x"}
+    with pytest.raises(pytest.fail.Exception, match="token_env"):
+        execute_collector(SPEC, config={"sources": [{"confluence": settings}]})
