@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from annexa import __version__
-from annexa.catalog import group_summary, load_catalog, roll_up
+from annexa.catalog import group_summary, load_catalog, roll_up, roll_up_clauses
 from annexa.evidence import format_timestamp
 from annexa.exitcodes import ExitCode
 from annexa.findings import ControlResult, ControlStatus, Finding, Status, effective_status
@@ -34,6 +34,8 @@ def build_result(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     controls = roll_up(findings, rules_by_control)
+    # Clause findings stay in `findings`; their roll-up is reported apart from the Annex A controls.
+    clauses = roll_up_clauses(findings, rules_by_control)
     return {
         "schema_version": RESULT_SCHEMA_VERSION,
         "annexa_version": __version__,
@@ -43,6 +45,7 @@ def build_result(
         "groups": group_summary(controls),
         "controls": [control.to_dict() for control in controls],
         "findings": [finding.to_dict() for finding in findings],
+        **({"clauses": [clause.to_dict() for clause in clauses]} if clauses else {}),
         **(extra or {}),
     }
 
@@ -78,6 +81,10 @@ def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
     """A terminal summary: one line per control, then the findings that need attention."""
     lines = [f"{'control':<10} {'status':<13} title"]
     lines += [f"{c['id']:<10} {_MARK[c['status']]:<13} {c['title']}" for c in result["controls"]]
+    if result.get("clauses"):
+        lines.append("")
+        lines.append(f"{'clause':<10} {'status':<13} title (main body, apart from Annex A)")
+        lines += [f"{c['id']:<10} {_MARK[c['status']]:<13} {c['title']}" for c in result["clauses"]]
     attention = [f for f in result["findings"] if f["status"] != "pass" or verbose]
     if attention:
         lines.append("")

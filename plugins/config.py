@@ -34,8 +34,13 @@ _CONTROL_ID = {
 }
 _RULE_ID = {
     "type": "string",
-    "pattern": r"^A\.[0-9]+(\.[0-9]+)*/[a-z_][a-z0-9_]*$",
+    "pattern": r"^(A|CL)\.[0-9]+(\.[0-9]+)*/[a-z_][a-z0-9_]*$",  # CL: the main-body clauses pack
     EXPECTED_ANNOTATION: "a rule id such as A.6.2.8/endpoint_data_capture",
+}
+_TARGET_ID = {
+    "type": "string",
+    "pattern": r"^(A|CL)\.[0-9]+(\.[0-9]+)*$",
+    EXPECTED_ANNOTATION: "an Annex A control or clause id such as A.6.2.8 or CL.9.2",
 }
 _TEXT = {"type": "string", "minLength": 1}
 _DATE = {
@@ -108,6 +113,25 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                     },
                 },
             },
+            "nonconformities": {
+                # Corrective actions for the register of `annexa nonconformities`: who owns a
+                # nonconformity, what will be done and by when. Matched by rule (and subject), else control.
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["owner", "action", "due"],
+                    "oneOf": [{"required": ["rule"]}, {"required": ["control"]}],
+                    "properties": {
+                        "rule": _RULE_ID,
+                        "control": _TARGET_ID,
+                        "subject": _TEXT,
+                        "owner": _TEXT,
+                        "action": _TEXT,
+                        "due": _DATE,
+                    },
+                },
+            },
             "store": {"type": "object", "additionalProperties": False, "properties": {"path": _TEXT}},
             "plugins": {
                 "type": "object",
@@ -141,6 +165,18 @@ class RuleException:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectiveAction:
+    """The owner, action and due date of the nonconformities of ``rule`` (or of any rule of ``control``)."""
+
+    rule: str | None
+    control: str | None
+    subject: str | None
+    owner: str
+    action: str
+    due: dt.date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     path: str  # the configuration file, as given
     base_path: str  # its folder: relative paths inside it resolve against this
@@ -151,6 +187,7 @@ class Config:
     params: Mapping[str, str]  # rule parameter overrides, as rule-language literal text
     applicability: tuple[Applicability, ...] = ()
     exceptions: tuple[RuleException, ...] = ()
+    corrective_actions: tuple[CorrectiveAction, ...] = ()
     store_path: str = DEFAULT_STORE
     disabled_plugins: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -223,6 +260,17 @@ def config_from_document(document: YamlDocument, collectors: Mapping[str, Collec
                 expires=_as_date(e["expires"]),
             )
             for e in raw.get("exceptions") or ()
+        ),
+        corrective_actions=tuple(
+            CorrectiveAction(
+                rule=e.get("rule"),
+                control=e.get("control"),
+                subject=e.get("subject"),
+                owner=e["owner"],
+                action=e["action"],
+                due=_as_date(e["due"]),
+            )
+            for e in raw.get("nonconformities") or ()
         ),
         store_path=resolve_path(base_path, (raw.get("store") or {}).get("path", DEFAULT_STORE)),
         disabled_plugins=tuple((raw.get("plugins") or {}).get("disabled", ())),

@@ -1,0 +1,65 @@
+"""``annexa nonconformities``: the register of nonconformities and corrective actions, from the history."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "nonconformities",
+        help="the nonconformity register and management-review figures, from the scan history",
+        description="Build the nonconformity register from every recorded scan: each failing finding opens "
+        "a nonconformity (stable id, first and last seen, age, severity, and the owner, corrective action "
+        "and due date from the configuration's `nonconformities` section), which closes when a later scan "
+        "shows it fixed and reopens if it regresses. Markdown adds the figures a management review asks "
+        "for: readiness per group, open nonconformities by age, mean time to close.",
+    )
+    parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
+    parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file (atomically) instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.atomic import atomic_write_text
+    from annexa.diagnostics import DiagnosticError
+    from annexa.exitcodes import ExitCode
+    from annexa.nonconformities import (
+        Action,
+        build_register,
+        render_csv,
+        render_json,
+        render_markdown,
+        scan_view,
+    )
+    from annexa.plugins.config import load_config, read_disabled_plugins
+    from annexa.store import Store
+    from annexa.wiring import make_host
+
+    if not args.config.is_file():
+        print(f"annexa: error: no configuration file {args.config} (see `annexa nonconformities --help`)",
+              file=sys.stderr)  # fmt: skip
+        return int(ExitCode.USAGE_ERROR)
+    try:
+        config = load_config(args.config, make_host(blocked=read_disabled_plugins(args.config)))
+    except DiagnosticError as error:
+        print(error.render(), file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    actions = tuple(
+        Action(rule=a.rule, control=a.control, subject=a.subject, owner=a.owner, action=a.action, due=a.due)
+        for a in config.corrective_actions
+    )
+    # A missing store is a StoreError, which main() prints (exit 4).
+    with Store.open(config.store_path, create=False) as store:
+        views = [scan_view(store.load_scan(summary.digest).record) for summary in store.scans()]
+    register = build_register(views, actions)
+    render = {"markdown": render_markdown, "csv": render_csv, "json": render_json}[args.format]
+    text = render(register)
+    if args.output:
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return int(ExitCode.CONFORMANT)

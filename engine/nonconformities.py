@@ -1,0 +1,373 @@
+"""The nonconformity register (ISO/IEC 42001 clauses 9.3 and 10.2), rebuilt from the scan history.
+
+Each failing finding that is not waived opens a nonconformity. Its id comes from the finding's stable id
+(same rule, same subject: same nonconformity), so the register is the same however often it is rebuilt.
+It closes by itself in the first later scan where the rule ran and the finding passed, became not
+applicable, or disappeared (the subject no longer exists); it reopens, under the same id, if the finding
+fails again. A scan in which the rule did not run, or in which the finding is inconclusive, errored or
+waived, changes nothing: lack of evidence proves neither a fix nor a regression.
+
+All ages are measured at the latest scan's clock, never the wall clock, so the register is reproducible.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from annexa.catalog import Catalog, group_summary
+from annexa.evidence import format_timestamp
+from annexa.findings import ControlResult, Finding, Status, control_sort_key
+from annexa.tablecell import csv_cell, markdown_cell
+
+REGISTER_SCHEMA_VERSION = 1
+# Upper bounds (days, inclusive) of the age bands a management review looks at; the last band is open.
+AGE_BANDS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"))
+OLDEST_BAND = "over 180 days"
+_CLOSING = (Status.PASS, Status.NOT_APPLICABLE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanView:
+    """What the register needs of one recorded scan."""
+
+    scan_id: str
+    at: datetime  # the scan's clock
+    findings: tuple[Finding, ...]
+    rules_run: frozenset[str]  # rule ids the scan evaluated (from its control results)
+    controls: tuple[ControlResult, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Action:
+    """Owner, corrective action and due date from the configuration (``nonconformities``)."""
+
+    rule: str | None
+    control: str | None
+    subject: str | None
+    owner: str
+    action: str
+    due: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Episode:
+    opened_at: datetime
+    opened_in: str  # scan id
+    closed_at: datetime | None = None
+    closed_in: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Nonconformity:
+    id: str  # "NC-" + the finding's stable id
+    rule: str
+    control: str
+    subject: str | None
+    severity: str
+    message: str  # from the latest failing scan
+    first_seen: datetime
+    last_seen: datetime  # the last scan in which it failed
+    episodes: tuple[Episode, ...]
+    action: Action | None
+    as_of: datetime  # the latest scan's clock: ages and overdue are measured here
+
+    @property
+    def is_open(self) -> bool:
+        return self.episodes[-1].closed_at is None
+
+    @property
+    def state(self) -> str:
+        if not self.is_open:
+            return "closed"
+        return "reopened" if len(self.episodes) > 1 else "open"
+
+    @property
+    def age_days(self) -> int:
+        """Open: days since the current episode opened. Closed: how long the last episode lasted."""
+        episode = self.episodes[-1]
+        end = episode.closed_at or self.as_of
+        return (end - episode.opened_at).days
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.action is not None and self.action.due < self.as_of.date()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": self.state,
+            "rule": self.rule,
+            "control": self.control,
+            "subject": self.subject,
+            "severity": self.severity,
+            "message": self.message,
+            "first_seen": format_timestamp(self.first_seen),
+            "last_seen": format_timestamp(self.last_seen),
+            "closed_at": None if self.is_open else format_timestamp(_closed(self.episodes[-1])),
+            "age_days": self.age_days,
+            "reopened": len(self.episodes) - 1,
+            "owner": None if self.action is None else self.action.owner,
+            "corrective_action": None if self.action is None else self.action.action,
+            "due": None if self.action is None else self.action.due.isoformat(),
+            "overdue": self.is_overdue,
+            "episodes": [
+                {
+                    "opened_at": format_timestamp(e.opened_at),
+                    "opened_in": e.opened_in,
+                    "closed_at": None if e.closed_at is None else format_timestamp(e.closed_at),
+                    "closed_in": e.closed_in,
+                }
+                for e in self.episodes
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Register:
+    as_of: datetime | None  # the latest scan's clock; None for an empty history
+    latest_scan: str | None
+    scans: int
+    nonconformities: tuple[Nonconformity, ...]
+    groups: tuple[Mapping[str, Any], ...] = ()  # readiness per Annex A group in the latest scan
+    figures: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": REGISTER_SCHEMA_VERSION,
+            "as_of": None if self.as_of is None else format_timestamp(self.as_of),
+            "latest_scan": self.latest_scan,
+            "scans": self.scans,
+            "figures": dict(self.figures),
+            "groups": [dict(group) for group in self.groups],
+            "nonconformities": [nc.to_dict() for nc in self.nonconformities],
+        }
+
+
+def build_register(
+    scans: Sequence[ScanView], actions: Iterable[Action] = (), catalog: Catalog | None = None
+) -> Register:
+    """Replay the scan history (oldest first) into a register with management-review figures."""
+    action_list = tuple(actions)
+    episodes: dict[str, list[Episode]] = {}
+    latest: dict[str, Finding] = {}
+    first_seen: dict[str, datetime] = {}
+    last_seen: dict[str, datetime] = {}
+    for scan in scans:
+        present = {finding.id: finding for finding in scan.findings}
+        for key, finding in sorted(present.items()):
+            if finding.status is Status.FAIL and finding.waiver is None:
+                history = episodes.setdefault(key, [])
+                if not history or history[-1].closed_at is not None:
+                    history.append(Episode(opened_at=scan.at, opened_in=scan.scan_id))
+                first_seen.setdefault(key, scan.at)
+                last_seen[key] = scan.at
+                latest[key] = finding
+        for key, history in episodes.items():
+            if history[-1].closed_at is not None or latest[key].rule_id not in scan.rules_run:
+                continue
+            seen = present.get(key)
+            if seen is None or seen.status in _CLOSING:
+                history[-1] = Episode(
+                    opened_at=history[-1].opened_at,
+                    opened_in=history[-1].opened_in,
+                    closed_at=scan.at,
+                    closed_in=scan.scan_id,
+                )
+    as_of = scans[-1].at if scans else None
+    register = tuple(
+        sorted(
+            (
+                Nonconformity(
+                    id=f"NC-{key}",
+                    rule=finding.rule_id,
+                    control=finding.control_id,
+                    subject=finding.subject,
+                    severity=finding.severity.value,
+                    message=finding.message,
+                    first_seen=first_seen[key],
+                    last_seen=last_seen[key],
+                    episodes=tuple(episodes[key]),
+                    action=match_action(finding, action_list),
+                    as_of=scans[-1].at,  # findings exist, so the history is not empty
+                )
+                for key, finding in latest.items()
+            ),
+            key=lambda nc: (nc.first_seen, control_sort_key(nc.control), nc.rule, nc.subject or ""),
+        )
+    )
+    groups = tuple(group_summary(scans[-1].controls, catalog)) if scans and scans[-1].controls else ()
+    return Register(
+        as_of=as_of,
+        latest_scan=scans[-1].scan_id if scans else None,
+        scans=len(scans),
+        nonconformities=register,
+        groups=groups,
+        figures=figures(register),
+    )
+
+
+def match_action(finding: Finding, actions: Sequence[Action]) -> Action | None:
+    """The most specific configured action: rule and subject, then rule, then control."""
+    ranked = []
+    for action in actions:
+        if action.rule is not None and action.rule == finding.rule_id:
+            if action.subject is None:
+                ranked.append((1, action))
+            elif action.subject == finding.subject:
+                ranked.append((0, action))
+        elif action.control == finding.control_id and action.subject in (None, finding.subject):
+            ranked.append((2, action))
+    return min(ranked, key=lambda pair: pair[0])[1] if ranked else None
+
+
+def age_band(days: int) -> str:
+    for upper, label in AGE_BANDS:
+        if days <= upper:
+            return label
+    return OLDEST_BAND
+
+
+def figures(register: Sequence[Nonconformity]) -> dict[str, Any]:
+    """What a management review asks for: open by age and severity, overdue, mean time to close."""
+    open_ncs = [nc for nc in register if nc.is_open]
+    by_band = {label: 0 for _, label in AGE_BANDS} | {OLDEST_BAND: 0}
+    for nc in open_ncs:
+        by_band[age_band(nc.age_days)] += 1
+    by_severity: dict[str, int] = {}
+    for nc in open_ncs:
+        by_severity[nc.severity] = by_severity.get(nc.severity, 0) + 1
+    durations = [
+        (_closed(episode) - episode.opened_at).total_seconds() / 86400
+        for nc in register
+        for episode in nc.episodes
+        if episode.closed_at is not None
+    ]
+    return {
+        "total": len(register),
+        "open": len(open_ncs),
+        "closed": len(register) - len(open_ncs),
+        "reopened": sum(1 for nc in register if len(nc.episodes) > 1),
+        "overdue": sum(1 for nc in register if nc.is_overdue),
+        "without_owner": sum(1 for nc in open_ncs if nc.action is None),
+        "open_by_age": by_band,
+        "open_by_severity": dict(sorted(by_severity.items())),
+        "closed_episodes": len(durations),
+        "mean_days_to_close": round(sum(durations) / len(durations), 1) if durations else None,
+    }
+
+
+def _closed(episode: Episode) -> datetime:
+    assert episode.closed_at is not None  # only called on closed episodes
+    return episode.closed_at
+
+
+def scan_view(record: Any) -> ScanView:
+    """A :class:`ScanView` of a store ``ScanRecord``."""
+    return ScanView(
+        scan_id=record.scan_id,
+        at=record.started_at,
+        findings=tuple(record.findings),
+        rules_run=frozenset(rule for control in record.controls for rule in control.rules)
+        | frozenset(finding.rule_id for finding in record.findings),
+        controls=tuple(record.controls),
+    )
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "id",
+    "state",
+    "control",
+    "rule",
+    "subject",
+    "severity",
+    "first_seen",
+    "last_seen",
+    "closed_at",
+    "age_days",
+    "reopened",
+    "owner",
+    "corrective_action",
+    "due",
+    "overdue",
+    "message",
+)
+
+
+def render_json(register: Register) -> str:
+    return json.dumps(register.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def render_csv(register: Register) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for nc in register.nonconformities:
+        row = nc.to_dict()
+        writer.writerow([csv_cell(_text(row[column])) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def render_markdown(register: Register) -> str:
+    numbers = register.figures
+    lines = ["# Nonconformities and corrective actions (ISO/IEC 42001 clauses 9.3, 10.2)", ""]
+    if register.as_of is None:
+        return "\n".join([*lines, "No scan recorded yet.", ""])
+    lines += [
+        f"As of scan `{register.latest_scan}` at {format_timestamp(register.as_of)} "
+        f"({register.scans} scan(s) in the history).",
+        "",
+        "## Management review figures",
+        "",
+        f"- Nonconformities: {numbers['total']} ({numbers['open']} open, {numbers['closed']} closed, "
+        f"{numbers['reopened']} reopened at least once)",
+        f"- Overdue corrective actions: {numbers['overdue']}; "
+        f"open without an owner: {numbers['without_owner']}",
+        "- Mean time to close: "
+        + ("n/a" if numbers["mean_days_to_close"] is None else f"{numbers['mean_days_to_close']} days")
+        + f" over {numbers['closed_episodes']} closed episode(s)",
+        "- Open by age: " + ", ".join(f"{band}: {count}" for band, count in numbers["open_by_age"].items()),
+        "",
+    ]
+    if register.groups:
+        lines += ["| Group | Title | Controls | Pass | Fail | Readiness |", "|---|---|---|---|---|---|"]
+        for group in register.groups:
+            readiness = "n/a" if group["readiness"] is None else f"{round(group['readiness'] * 100)}%"
+            lines.append(
+                f"| {group['id']} | {markdown_cell(str(group['title']))} | {group['controls']} | "
+                f"{group['counts']['pass']} | {group['counts']['fail']} | {readiness} |"
+            )
+        lines.append("")
+    lines += [
+        "## Register",
+        "",
+        "| Id | State | Control | Rule | Subject | Severity | First seen | Last seen | Age (days) "
+        "| Owner | Action | Due |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for nc in register.nonconformities:
+        row = nc.to_dict()
+        due = "-" if row["due"] is None else row["due"] + (" (overdue)" if row["overdue"] else "")
+        lines.append(
+            f"| {nc.id} | {nc.state} | {nc.control} | `{nc.rule}` "
+            f"| {markdown_cell(nc.subject or '-')} | {nc.severity} "
+            f"| {row['first_seen'][:10]} | {row['last_seen'][:10]} | {nc.age_days} "
+            f"| {markdown_cell(row['owner'] or '-')} "
+            f"| {markdown_cell(row['corrective_action'] or '-')} | {due} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
