@@ -186,3 +186,66 @@ def test_config_schema_rejects_a_token_value(tmp_path: Path) -> None:
     settings = {"base_url": "https://acme.atlassian.net", "space": "GOV", "token_env": "ATATT3xFfGF0-x"}
     with pytest.raises(pytest.fail.Exception, match="token_env"):
         execute_collector(SPEC, config={"sources": [{"confluence": settings}]})
+
+
+RULES = Path(__file__).resolve().parents[2] / "rules" / "annex_a"
+SECTIONS = {
+    "Intended use": "Analysts triage alerts.",
+    "Limitations": "EU only.",
+    "Human oversight": "An analyst reviews every hold.",
+    "Contact": "ai-help@acme.example",
+}
+
+
+def test_one_rule_gives_the_same_verdict_over_folder_s3_and_confluence(
+    aws_env: str, confluence: FakeConfluence, tmp_path: Path
+) -> None:
+    """The same two user documents, one complete and one with a placeholder contact section, kept
+    as Markdown files, as S3 objects described by tags, and as Confluence pages."""
+    import boto3
+
+    from annexa.plugins.testing import evaluate_rule
+
+    def sections(contact: str) -> dict[str, str]:
+        return {**SECTIONS, "Contact": contact}
+
+    docs = {"good": sections(SECTIONS["Contact"]), "bad": sections("TBD")}
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="same-verdict")
+    pages = []
+    for number, (name, body) in enumerate(docs.items(), start=1):
+        markdown = f"# {name}\n\n" + "".join(f"## {h}\n\n{t}\n\n" for h, t in body.items())
+        front = f"---\nid: {name}\ntype: ai-user-documentation\nstatus: approved\n---\n"
+        (folder / f"{name}.md").write_text(front + markdown, encoding="utf-8")
+        tags = f"annexa%3Aid={name}&annexa%3Atype=ai-user-documentation&annexa%3Astatus=approved"
+        s3.put_object(Bucket="same-verdict", Key=f"users/{name}.md", Body=markdown.encode(), Tagging=tags)
+        storage = (
+            '<ac:structured-macro ac:name="details"><ac:rich-text-body><table><tbody>'
+            f"<tr><th>Document ID</th><td>{name}</td></tr><tr><th>Status</th><td>approved</td></tr>"
+            "</tbody></table></ac:rich-text-body></ac:structured-macro>"
+            + "".join(f"<h2>{h}</h2><p>{t}</p>" for h, t in body.items())
+        )
+        pages.append(Page(str(number), name, storage, labels=("doctype-ai-user-documentation",)))
+    confluence.add_space("GOV", pages)
+
+    rule_text = (RULES / "params.rule").read_text() + (RULES / "a_8_2.rule").read_text()
+    verdicts = {}
+    for store, config in {
+        "folder": {"path": "docs"},
+        "s3": {"s3": "s3://same-verdict/users"},
+        "confluence": source(confluence),
+    }.items():
+        collected = run(tmp_path, config)
+        assert collected.diagnostics == (), store
+        by_source = {item.source: item.data["id"] for item in collected.evidence}
+        result = evaluate_rule(rule_text, collected.evidence, kinds=[SPEC])
+        verdicts[store] = {
+            by_source[f.subject]: f.status.value
+            for f in result.findings
+            if f.rule_id == "A.8.2/user_documentation_sections_filled" and f.subject
+        }
+    assert verdicts["folder"] == {"good": "pass", "bad": "fail"}
+    assert verdicts["s3"] == verdicts["folder"]
+    assert verdicts["confluence"] == verdicts["folder"]
