@@ -88,7 +88,7 @@ def trend_svg(history: Sequence[Mapping[str, Any]]) -> str:
     """A stacked bar chart of control statuses per scan, as inline SVG (no script, no fetch)."""
     if not history:
         return '<p class="muted">No scan history in the store.</p>'
-    bar, gap, height, top, bottom, left = 22, 8, 160, 10, 40, 34
+    bar, gap, height, top, bottom, left = 26, 14, 160, 10, 40, 34
     total = max(sum(point["controls"].values()) for point in history) or 1
     width = left + len(history) * (bar + gap) + 10
     parts = [

@@ -1,0 +1,102 @@
+"""Helpers of the report tests: a recorded demo estate with drift and an HTML attack in its evidence."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from annexa.cli import main
+from annexa.reports import report_document
+from annexa.reports.stored import stored_result
+from annexa.store import Store
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+FIRST_SCAN = "2026-11-16T09:00:00Z"
+SECOND_SCAN = "2026-11-23T09:00:00Z"
+XSS = "<img src=x onerror=alert(1)>"
+RECORD = "governance/systems/support-chatbot-record.md"
+FRAUD = "governance/systems/fraud-scoring-record.md"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoProject:
+    root: Path
+    config: Path
+    store: Path
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    """``annexa`` in-process, with its standard output captured (session fixtures have no capsys)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        code = main(list(args))
+    return code, out.getvalue()
+
+
+def copy_demo(root: Path) -> DemoProject:
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("out", "__pycache__", "*.py"))
+    return DemoProject(root=root, config=root / "annexa.yaml", store=root / "out" / ".annexa")
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path} no longer contains {old!r}: update the reports fixture"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def build_demo(root: Path) -> DemoProject:
+    """Scan 1: the chatbot record states its out-of-scope use, the fraud-scoring record does not.
+    Scan 2: the demo estate as shipped (A.9.4 fails newly for the chatbot, is fixed for fraud scoring),
+    with an HTML attack in an evidence value that also reaches a finding message."""
+    project = copy_demo(root)
+    record = project.root / RECORD
+    fraud = project.root / FRAUD
+    original_record = record.read_text(encoding="utf-8")
+    original_fraud = fraud.read_text(encoding="utf-8")
+    edit(
+        record, "suppliers: [Parla Labs]\n", "suppliers: [Parla Labs]\nout_of_scope_use: Refund decisions.\n"
+    )
+    edit(fraud, "out_of_scope_use:", "out_of_scope_note:")
+    code, _ = run_cli("scan", "-c", str(project.config), "--now", FIRST_SCAN, "--format", "json")
+    assert code == 1
+    record.write_text(original_record, encoding="utf-8")
+    fraud.write_text(original_fraud, encoding="utf-8")
+    edit(
+        record,
+        "intended_use: Customer self-service",
+        f'review_tag: "{XSS}"\nintended_use: {XSS} Customer self-service',
+    )
+    code, _ = run_cli("scan", "-c", str(project.config), "--now", SECOND_SCAN, "--format", "json")
+    assert code == 1
+    return project
+
+
+def load_document(store: Path, scan: str = "latest", organization: str = "Acme AI (demo)") -> dict[str, Any]:
+    with Store.open(store, create=False) as opened:
+        return report_document(
+            stored_result(opened, scan, organization=organization), store=opened, scan=scan
+        )
+
+
+def normalised(document: Mapping[str, Any]) -> dict[str, Any]:
+    """What varies between runs (scan ids, digests, paths, versions) replaced by fixed values."""
+    names = {
+        point["scan"]: f"2026111{n}T090000Z-0000000{n}" for n, point in enumerate(document["history"], 1)
+    }
+    fixed = dict(document)
+    fixed["annexa_version"] = "0.0.0"
+    fixed["ruleset_digest"] = "1" * 64
+    fixed["scan"] = {"id": names[document["scan"]["id"]], "manifest": "2" * 64, "store": "out/.annexa"}
+    fixed["history"] = [{**point, "scan": names[point["scan"]]} for point in document["history"]]
+    fixed["collection"] = {
+        **document["collection"],
+        "runs": [{**run, "version": "0.0.0", "seconds": 0} for run in document["collection"]["runs"]],
+    }
+    fixed["evidence_items"] = [{**item, "collector": item["collector"].split(" ")[0] + " 0.0.0"}
+                               for item in document["evidence_items"]]  # fmt: skip
+    return fixed

@@ -1,0 +1,154 @@
+"""Every format on the demo estate: golden files, schema validation, and stable finding ids everywhere.
+
+Regenerate the golden files after an intended change (a rule message, the demo estate) with
+``ANNEXA_UPDATE_GOLDEN=1 pytest tests/reports/test_report_formats.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import jsonschema
+import pytest
+
+from annexa.plugins import ReporterSpec
+from annexa.reports.formats import annexa_reporters
+
+GOLDEN = Path(__file__).parent / "golden"
+DATA = Path(__file__).parent / "data"
+REPORTERS = {spec.name: spec for spec in annexa_reporters()}
+
+
+def render(name: str, document: dict[str, Any]) -> str:
+    spec: ReporterSpec = REPORTERS[name]
+    return spec.render(document)
+
+
+@pytest.mark.parametrize("name", sorted(REPORTERS))
+def test_golden(name: str, document: dict[str, Any]) -> None:
+    spec = REPORTERS[name]
+    path = GOLDEN / f"demo{spec.suffix}"
+    text = render(name, document)
+    if os.environ.get("ANNEXA_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8", newline="")
+    assert path.is_file(), f"no golden file {path}; run with ANNEXA_UPDATE_GOLDEN=1"
+    expected = path.read_bytes().decode("utf-8")
+    assert text == expected, f"{name} output differs from {path.name} (ANNEXA_UPDATE_GOLDEN=1 to regenerate)"
+
+
+def test_rendering_is_deterministic(document: dict[str, Any]) -> None:
+    for name in REPORTERS:
+        assert render(name, document) == render(name, json.loads(json.dumps(document))), name
+
+
+def test_json_matches_the_result_schema(document: dict[str, Any]) -> None:
+    schema = json.loads(resources.files("annexa").joinpath("data/result.schema.json").read_text())
+    rendered = json.loads(render("json", document))
+    jsonschema.Draft202012Validator(schema).validate(rendered)
+    assert rendered["evidence_items"]
+    assert len(rendered["history"]) == 2
+    assert rendered["drift"]["counts"]["new_failure"] >= 1
+    assert rendered["drift"]["counts"]["fixed"] >= 1
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(document: dict[str, Any]) -> None:
+    schema = json.loads((DATA / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    sarif = json.loads(render("sarif", document))
+    errors = [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(sarif)]
+    assert errors == []
+    run = sarif["runs"][0]
+    rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    for result in run["results"]:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+    waived = [r for r in run["results"] if r.get("suppressions")]
+    assert waived
+    assert all(r["kind"] == "fail" for r in waived)
+    assert {r["kind"] for r in run["results"]} >= {"pass", "fail", "notApplicable"}
+
+
+def test_oscal_validates_against_nist_oscal_models(document: dict[str, Any]) -> None:
+    from trestle.oscal.assessment_results import Model
+
+    raw = json.loads(render("oscal", document))
+    model = Model.model_validate(raw)
+    result = model.assessment_results.results[0]
+    assert result.observations is not None
+    assert result.findings is not None
+    assert len(result.observations) == len(document["findings"])
+    states = {f.target.target_id: f.target.status.state.value for f in result.findings if f.target.status}
+    assert states["A.9.4_obj"] == "not-satisfied"
+    assert states["A.2.2_obj"] == "satisfied"
+    observation_ids = {o.uuid for o in result.observations}
+    for finding in result.findings:
+        assert {r.observation_uuid for r in finding.related_observations or []} <= observation_ids
+
+
+def test_junit_has_a_case_per_finding_grouped_by_control(document: dict[str, Any]) -> None:
+    root = ET.fromstring(render("junit", document))
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == len(document["findings"])
+    failing = [f for f in document["findings"] if f["status"] == "fail" and not f["waiver"]]
+    assert int(root.get("failures", "-1")) == len(failing) == len(root.findall(".//failure"))
+    for suite in root.findall("testsuite"):
+        control = suite.get("name", "").split(" ")[0]
+        assert {case.get("classname") for case in suite.findall("testcase")} == {control}
+        assert int(suite.get("tests", "-1")) == len(suite.findall("testcase"))
+    waived = [f for f in document["findings"] if f["waiver"]]
+    assert len(root.findall(".//skipped")) >= len(waived) >= 1
+
+
+def test_every_format_carries_the_stable_finding_ids(document: dict[str, Any]) -> None:
+    ids = {f["id"] for f in document["findings"]}
+    failing = {f["id"] for f in document["findings"] if f["status"] == "fail" and not f["waiver"]}
+    sarif = json.loads(render("sarif", document))
+    assert {r["fingerprints"]["annexaFindingId/v1"] for r in sarif["runs"][0]["results"]} == ids
+    junit = ET.fromstring(render("junit", document))
+    assert {p.get("value") for p in junit.iter("property") if p.get("name") == "finding_id"} == ids
+    oscal = json.loads(render("oscal", document))["assessment-results"]["results"][0]
+    assert {p["value"] for o in oscal["observations"] for p in o["props"] if p["name"] == "finding-id"} == ids
+    rows = list(csv.DictReader(io.StringIO(render("csv", document))))
+    assert {row["finding_id"] for row in rows} == ids
+    assert {f["id"] for f in json.loads(render("json", document))["findings"]} == ids
+    html = render("html", document)
+    assert all(f'id="finding-{i}"' in html for i in ids)
+    markdown = render("markdown", document)
+    assert all(f"`{i}`" in markdown for i in failing)
+
+
+def test_evidence_values_are_escaped_in_every_format(document: dict[str, Any]) -> None:
+    html = render("html", document)
+    assert "<img" not in html.lower().replace("&lt;img", "")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<img" not in render("markdown", document)
+    junit = render("junit", document)
+    assert "<img" not in junit
+    assert "&lt;img src=x onerror=alert(1)&gt;" in junit
+
+
+def test_csv_neutralises_spreadsheet_formulas(document: dict[str, Any]) -> None:
+    first = dict(document["findings"][0])
+    first["message"] = '=HYPERLINK("http://x","click")'
+    first["subject"] = "@SUM(1)"
+    tampered = {**document, "findings": [first]}
+    row = next(csv.DictReader(io.StringIO(render("csv", tampered))))
+    assert row["message"].startswith("'=")
+    assert row["subject"].startswith("'@")
+
+
+def test_markdown_cannot_mention_or_inject(document: dict[str, Any]) -> None:
+    first = dict(document["findings"][0])
+    first.update(status="fail", waiver=None, message="ping @security-team | <script>x</script> [a](http://x)")
+    text = render("markdown", {**document, "findings": [first]})
+    line = next(line for line in text.splitlines() if first["id"] in line)
+    assert "@security-team" not in line
+    assert "@\u200bsecurity-team" in line
+    assert "<script>" not in line
+    assert "\\|" in line
+    assert "\\[a\\]\\(http://x\\)" in line
