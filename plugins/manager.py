@@ -50,6 +50,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "annexa.collectors.docstore",
     "annexa.collectors.attestations",
     "annexa.collectors.modelcards",
+    "annexa.collectors.mlflow",
     "annexa.reports.formats",
 )
 
