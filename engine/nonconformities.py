@@ -152,7 +152,7 @@ class Register:
 def build_register(
     scans: Sequence[ScanView], actions: Iterable[Action] = (), catalog: Catalog | None = None
 ) -> Register:
-    """Replay the scan history (oldest first) into a register with management-review figures."""
+    """Replay the scan history (oldest first) into a register (open first, then oldest) with figures."""
     action_list = tuple(actions)
     episodes: dict[str, list[Episode]] = {}
     latest: dict[str, Finding] = {}
@@ -198,7 +198,13 @@ def build_register(
                 )
                 for key, finding in latest.items()
             ),
-            key=lambda nc: (nc.first_seen, control_sort_key(nc.control), nc.rule, nc.subject or ""),
+            key=lambda nc: (
+                not nc.is_open,
+                nc.first_seen,
+                control_sort_key(nc.control),
+                nc.rule,
+                nc.subject or "",
+            ),
         )
     )
     groups = tuple(group_summary(scans[-1].controls, catalog)) if scans and scans[-1].controls else ()

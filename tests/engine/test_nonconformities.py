@@ -1,0 +1,304 @@
+"""The nonconformity register, replayed from a real store holding several recorded scans."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annexa.cli import main
+from annexa.diagnostics import Position, Span
+from annexa.evidence import Evidence
+from annexa.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
+from annexa.nonconformities import Action, age_band, build_register, scan_view
+from annexa.store import ScanRecord, Store, new_scan_id
+
+T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
+CAPTURE = "A.6.2.8/endpoint_data_capture"
+POLICY = "A.2.2/ai_policy_current"
+SPAN = Span("rules/annex_a/a_6_2_8.rule", Position(1, 1), Position(2, 1))
+
+
+def _evidence(subject: str, at: datetime) -> Evidence:
+    return Evidence(
+        kind="document", source=subject, scope={}, collector="test 1", collected_at=at, data={"id": subject}
+    )
+
+
+def _finding(
+    rule: str, subject: str | None, status: Status, at: datetime, *, waived: bool = False
+) -> Finding:
+    return Finding(
+        rule_id=rule,
+        control_id=rule.split("/")[0],
+        status=status,
+        severity=Severity.HIGH if rule == CAPTURE else Severity.MEDIUM,
+        message=f"{rule} {subject} is {status.value}",
+        subject=subject,
+        rule_span=SPAN,
+        evidence=(_evidence(subject or rule, at).ref(),),
+        waiver=Waiver(justification="accepted", approved_by="CRO", expires="2027-01-01") if waived else None,
+    )
+
+
+def _record(
+    at: datetime, findings: Iterable[Finding], rules: Iterable[str] = (CAPTURE, POLICY)
+) -> ScanRecord:
+    found = tuple(findings)
+    controls = []
+    for rule in sorted(set(rules)):
+        mine = [f for f in found if f.rule_id == rule]
+        status = ControlStatus.FAIL if any(f.status is Status.FAIL for f in mine) else ControlStatus.PASS
+        group = rule.split("/")[0].rsplit(".", 1)[0] if rule.count(".") == 2 else "A.6"
+        controls.append(
+            ControlResult(
+                id=rule.split("/")[0], title="t", group=group, status=status, rules=(rule,), counts={}
+            )
+        )
+    return ScanRecord(
+        scan_id=new_scan_id(at),
+        started_at=at,
+        finished_at=at + timedelta(seconds=2),
+        rule_pack_digest="a" * 64,
+        config_digest="b" * 64,
+        evidence_ids=(),
+        findings=found,
+        controls=tuple(controls),
+    )
+
+
+def _history(store: Store, records: Iterable[ScanRecord]) -> list[Any]:
+    for record in records:
+        store.put_evidence([_evidence(f.subject or f.rule_id, T0) for f in record.findings])
+        store.record_scan(record)
+    return [scan_view(store.load_scan(s.digest).record) for s in store.scans()]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterable[Store]:
+    with Store.open(tmp_path / ".annexa") as opened:
+        yield opened
+
+
+def test_open_close_reopen_across_recorded_scans(store: Store) -> None:
+    day = timedelta(days=1)
+    ep1, ep2 = "arn:endpoint/fraud", "arn:endpoint/chat"
+    views = _history(
+        store,
+        [
+            _record(T0, [_finding(CAPTURE, ep1, Status.FAIL, T0), _finding(CAPTURE, ep2, Status.PASS, T0)]),
+            _record(
+                T0 + 10 * day,
+                [_finding(CAPTURE, ep1, Status.PASS, T0), _finding(CAPTURE, ep2, Status.FAIL, T0)],
+            ),
+            _record(
+                T0 + 20 * day,
+                [_finding(CAPTURE, ep1, Status.FAIL, T0), _finding(CAPTURE, ep2, Status.FAIL, T0)],
+            ),
+        ],
+    )
+    register = build_register(views)
+    by_subject = {nc.subject: nc for nc in register.nonconformities}
+    fraud, chat = by_subject[ep1], by_subject[ep2]
+    # the fraud endpoint: opened, fixed 10 days later, regressed: reopened under the same id
+    assert fraud.state == "reopened"
+    assert [(e.opened_at, e.closed_at) for e in fraud.episodes] == [
+        (T0, T0 + 10 * day),
+        (T0 + 20 * day, None),
+    ]
+    assert fraud.first_seen == T0
+    assert fraud.last_seen == T0 + 20 * day
+    assert fraud.age_days == 0  # the current episode opened at the latest scan
+    assert chat.state == "open"
+    assert chat.age_days == 10
+    assert fraud.id == f"NC-{_finding(CAPTURE, ep1, Status.FAIL, T0).id}"
+    figures = register.figures
+    assert (figures["total"], figures["open"], figures["closed"], figures["reopened"]) == (2, 2, 0, 1)
+    assert figures["mean_days_to_close"] == 10.0
+    assert figures["open_by_age"]["0-30 days"] == 2
+    assert register.as_of == T0 + 20 * day
+
+
+def test_closed_when_the_subject_disappears_but_not_when_the_rule_did_not_run(store: Store) -> None:
+    day = timedelta(days=1)
+    views = _history(
+        store,
+        [
+            _record(
+                T0,
+                [
+                    _finding(CAPTURE, "arn:endpoint/old", Status.FAIL, T0),
+                    _finding(POLICY, None, Status.FAIL, T0),
+                ],
+            ),
+            # the capture rule was not part of this scan: its nonconformity stays open
+            _record(T0 + 5 * day, [_finding(POLICY, None, Status.INCONCLUSIVE, T0)], rules=(POLICY,)),
+            # the endpoint is gone (the rule ran, the subject vanished); the policy is still unproven
+            _record(T0 + 40 * day, [_finding(POLICY, None, Status.INCONCLUSIVE, T0)]),
+        ],
+    )
+    register = build_register(views)
+    by_rule = {nc.rule: nc for nc in register.nonconformities}
+    assert by_rule[CAPTURE].state == "closed"
+    assert by_rule[CAPTURE].episodes[-1].closed_at == T0 + 40 * day
+    assert by_rule[POLICY].state == "open"  # inconclusive proves nothing: still open
+    assert by_rule[POLICY].age_days == 40
+    assert register.figures["open_by_age"] == {
+        "0-30 days": 0,
+        "31-90 days": 1,
+        "91-180 days": 0,
+        "over 180 days": 0,
+    }
+
+
+def test_waived_failures_open_nothing(store: Store) -> None:
+    views = _history(store, [_record(T0, [_finding(CAPTURE, "arn:x", Status.FAIL, T0, waived=True)])])
+    assert build_register(views).nonconformities == ()
+
+
+def test_actions_match_rule_and_subject_first_then_rule_then_control(store: Store) -> None:
+    views = _history(
+        store,
+        [
+            _record(
+                T0,
+                [
+                    _finding(CAPTURE, "arn:a", Status.FAIL, T0),
+                    _finding(CAPTURE, "arn:b", Status.FAIL, T0),
+                    _finding(POLICY, None, Status.FAIL, T0),
+                ],
+            )
+        ],
+    )
+    actions = (
+        Action(
+            rule=None,
+            control="A.2.2",
+            subject=None,
+            owner="CRO",
+            action="approve the policy",
+            due=date(2025, 12, 1),
+        ),
+        Action(
+            rule=CAPTURE,
+            control=None,
+            subject=None,
+            owner="ML lead",
+            action="enable capture",
+            due=date(2026, 3, 1),
+        ),
+        Action(
+            rule=CAPTURE,
+            control=None,
+            subject="arn:b",
+            owner="Chat team",
+            action="retire it",
+            due=date(2026, 2, 1),
+        ),
+    )
+    register = build_register(views, actions)
+    owners = {
+        (nc.rule, nc.subject): (nc.action.owner if nc.action else None) for nc in register.nonconformities
+    }
+    assert owners == {(CAPTURE, "arn:a"): "ML lead", (CAPTURE, "arn:b"): "Chat team", (POLICY, None): "CRO"}
+    overdue = {nc.rule for nc in register.nonconformities if nc.is_overdue}
+    assert overdue == {POLICY}  # due 2025-12-01, before the scan of 2026-01-10
+    assert register.figures["overdue"] == 1
+    assert register.figures["without_owner"] == 0
+
+
+def test_age_bands() -> None:
+    assert [age_band(d) for d in (0, 30, 31, 90, 91, 180, 181)] == [
+        "0-30 days",
+        "0-30 days",
+        "31-90 days",
+        "31-90 days",
+        "91-180 days",
+        "91-180 days",
+        "over 180 days",
+    ]
+
+
+def test_empty_history_gives_an_empty_register() -> None:
+    register = build_register([])
+    assert register.nonconformities == ()
+    assert register.as_of is None
+    assert register.figures["mean_days_to_close"] is None
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(list(args))
+    return code, out.getvalue()
+
+
+def test_command_reads_the_store_and_the_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "annexa.yaml"
+    config.write_text(
+        "version: 1\n"
+        "nonconformities:\n"
+        "  - rule: A.6.2.8/endpoint_data_capture\n"
+        "    owner: Head of ML | Platform\n"
+        "    action: Enable data capture\n"
+        "    due: 2026-02-01\n"
+        "store:\n  path: ./.annexa\n",
+        encoding="utf-8",
+    )
+    with Store.open(tmp_path / ".annexa") as store:
+        _history(
+            store,
+            [
+                _record(
+                    T0, [_finding(CAPTURE, "arn:a", Status.FAIL, T0), _finding(POLICY, None, Status.FAIL, T0)]
+                ),
+                _record(
+                    T0 + timedelta(days=3),
+                    [_finding(CAPTURE, "arn:a", Status.FAIL, T0), _finding(POLICY, None, Status.PASS, T0)],
+                ),
+            ],
+        )
+    code, text = _cli("nonconformities", "-c", str(config), "--format", "json")
+    assert code == 0
+    payload = json.loads(text)
+    assert payload["scans"] == 2
+    rows = {row["rule"]: row for row in payload["nonconformities"]}
+    assert rows[CAPTURE]["owner"] == "Head of ML | Platform"
+    assert rows[CAPTURE]["due"] == "2026-02-01"
+    assert rows[CAPTURE]["age_days"] == 3
+    assert rows[POLICY]["state"] == "closed"
+    assert payload["figures"]["mean_days_to_close"] == 3.0
+    code, text = _cli("nonconformities", "-c", str(config), "--format", "csv")
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert [row["state"] for row in parsed] == ["open", "closed"]
+    code, text = _cli("nonconformities", "-c", str(config))
+    assert "Head of ML \\| Platform" in text  # escaped inside the Markdown table
+    assert "Mean time to close: 3.0 days over 1 closed episode(s)" in text
+    again = _cli("nonconformities", "-c", str(config), "--format", "json")[1]
+    assert again == _cli("nonconformities", "-c", str(config), "--format", "json")[1]  # deterministic
+
+
+def test_config_rejects_an_action_naming_neither_rule_nor_control(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "annexa.yaml"
+    config.write_text(
+        "version: 1\nnonconformities:\n  - owner: someone\n    action: fix it\n    due: 2026-02-01\n",
+        encoding="utf-8",
+    )
+    assert main(["nonconformities", "-c", str(config)]) == 4
+    assert "nonconformities" in capsys.readouterr().err
+
+
+def test_without_a_store_the_command_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "annexa.yaml"
+    config.write_text("version: 1\n", encoding="utf-8")
+    assert main(["nonconformities", "-c", str(config)]) == 4
+    assert "no annexa store" in capsys.readouterr().err
