@@ -197,3 +197,91 @@ def test_inventory_addon_case(case: Path, inventory_kinds: KindRegistry) -> None
 
 
 _ADDON_CACHE: dict[Any, RuleSet] = {}  # one compile of base + add-on per parameter set, shared by the cases
+
+
+# --- issue 6: coverage of the 38 controls, not-applicable fixtures, the main-body clauses pack ----------
+
+CLAUSES = "builtin:clauses"
+CLAUSE_FIXTURES = Path(__file__).resolve().parent / "clauses"
+CLAUSE_CASES = discover([str(CLAUSE_FIXTURES)]) if CLAUSE_FIXTURES.is_dir() else []
+_CLAUSE_CACHE: dict[Any, RuleSet] = {}
+
+
+def _can_be_not_applicable(rule: Any) -> bool:
+    """`not_applicable` needs a `for each` that may select nothing; `expect at least` makes that a failure."""
+    return rule.subject_kind is not None and rule.expect_at_least is None
+
+
+def test_every_annex_a_control_has_a_rule(ruleset: RuleSet) -> None:
+    missing = sorted(set(load_catalog().ids) - set(ruleset.rules_by_control()))
+    assert missing == [], f"Annex A controls without any rule: {missing}"
+
+
+def test_every_rule_that_can_be_not_applicable_has_a_not_applicable_fixture(ruleset: RuleSet) -> None:
+    """Each rule file's owner adds the fixture; the list names the file to look at."""
+    missing = [
+        f"{rule.id} (rules/annex_a/{rule.control_id.lower().replace('.', '_')}.rule): "
+        f"tests/rules/annex_a/{rule.control_id}/{rule.name}/not_applicable.yaml"
+        for rule in ruleset.rules
+        if _can_be_not_applicable(rule)
+        and not (BASE_FIXTURES / rule.control_id / rule.name / "not_applicable.yaml").is_file()
+    ]
+    assert missing == [], "rules without a not_applicable fixture:\n  " + "\n  ".join(missing)
+
+
+def test_rules_that_cannot_be_not_applicable_fail_on_absence(ruleset: RuleSet) -> None:
+    """The other rules (`expect at least`, whole-estate checks) are never vacuously fine: with nothing
+    collected of what they look for, they fail. A control that does not apply is declared so in the
+    configuration's `applicability` section, which the SoA shows with its justification."""
+    from annexa.evaluator import evaluate
+    from annexa.ruletest import DEFAULT_NOW
+
+    findings = evaluate(ruleset, (), now=DEFAULT_NOW, collected=dict.fromkeys(ruleset.kinds_read))
+    status = {finding.rule_id: finding.status.value for finding in findings}
+    wrong = {
+        rule.id: status.get(rule.id)
+        for rule in ruleset.rules
+        if not _can_be_not_applicable(rule) and status.get(rule.id) != "fail"
+    }
+    assert wrong == {}
+    stale = [
+        rule.id
+        for rule in ruleset.rules
+        if not _can_be_not_applicable(rule)
+        and (BASE_FIXTURES / rule.control_id / rule.name / "not_applicable.yaml").is_file()
+    ]
+    assert stale == [], "these rules can never be not_applicable; their fixture cannot pass"
+
+
+@pytest.fixture(scope="module")
+def with_clauses(builtin_kinds: KindRegistry) -> RuleSet:
+    return compile_rules(load_rule_sources([BASE, CLAUSES]), builtin_kinds)
+
+
+def test_clauses_pack_compiles_and_names_only_clauses(with_clauses: RuleSet, ruleset: RuleSet) -> None:
+    assert [str(d) for d in with_clauses.diagnostics] == []
+    base = {rule.id for rule in ruleset.rules}
+    clause_rules = [rule for rule in with_clauses.rules if rule.id not in base]
+    assert {rule.control_id for rule in clause_rules} == set(load_catalog().clause_ids)
+    assert all(rule.title and rule.remediation for rule in clause_rules)
+    assert not set(load_catalog().clause_ids) & {rule.control_id for rule in ruleset.rules}
+
+
+def test_every_clause_rule_has_pass_and_fail_fixtures(with_clauses: RuleSet, ruleset: RuleSet) -> None:
+    base = {rule.id for rule in ruleset.rules}
+    missing = [
+        f"{rule.id}: {name}"
+        for rule in with_clauses.rules
+        if rule.id not in base
+        for name in ("pass.yaml", "fail.yaml")
+        if not (CLAUSE_FIXTURES / rule.control_id / rule.name / name).is_file()
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "case", CLAUSE_CASES, ids=[str(p.relative_to(CLAUSE_FIXTURES)) for p in CLAUSE_CASES]
+)
+def test_clause_case(case: Path, builtin_kinds: KindRegistry) -> None:
+    result = run_case(case, [BASE, CLAUSES], builtin_kinds, _CLAUSE_CACHE)
+    assert result.passed, "\n".join(result.problems)
