@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
-import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +22,7 @@ from annexa.redaction import redact_all
 from annexa.wiring import compile_pack, kind_registry
 
 if TYPE_CHECKING:
+    from annexa.executors import CollectionExecutor, CollectionTask
     from annexa.plugins.config import Config
     from annexa.plugins.manager import CollectionProblem, PluginHost
     from annexa.plugins.types import CollectorSpec
@@ -103,6 +102,32 @@ def plan(ruleset: RuleSet, config: Config, specs: Mapping[str, CollectorSpec]) -
     return planned
 
 
+def collection_tasks(
+    config: Config,
+    specs: Mapping[str, CollectorSpec],
+    planned: Mapping[str, frozenset[str]],
+    *,
+    now: datetime,
+    fields: Mapping[str, frozenset[str] | None] | None = None,
+) -> tuple[CollectionTask, ...]:
+    """One task per planned collector, as plain data an executor can ship to another process."""
+    from annexa.executors import CollectionTask
+
+    return tuple(
+        CollectionTask(
+            collector=name,
+            version=specs[name].version,
+            scope="",
+            config=config.collectors.get(name) or {},
+            kinds=planned[name],
+            now=now,
+            base_path=config.base_path,
+            fields={kind: fields.get(kind) for kind in planned[name]} if fields is not None else {},
+        )
+        for name in planned
+    )
+
+
 def collect(
     config: Config,
     host: PluginHost,
@@ -111,72 +136,43 @@ def collect(
     now: datetime,
     progress: Progress | None = None,
     fields: Mapping[str, frozenset[str] | None] | None = None,
+    executor: CollectionExecutor | None = None,
 ) -> Collection:
     """Run the planned collectors concurrently; ``fields`` (kind -> fields read, see
-    :attr:`RuleSet.fields_read`) lets them skip what no rule reads, and None asks for everything."""
-    from annexa.plugins.manager import CollectionOutcome, CollectionProblem, collect_checked
-    from annexa.plugins.types import CollectRequest
+    :attr:`RuleSet.fields_read`) lets them skip what no rule reads, and None asks for everything.
+
+    ``executor`` says where the collectors run (default: a local thread pool, see
+    :mod:`annexa.executors`); every executor gives the same evidence for the same configuration.
+    """
+    from annexa.executors import LocalExecutor
 
     specs = host.collectors()
-
-    def run_one(name: str) -> tuple[str, CollectionOutcome, float]:
-        spec = specs[name]
-        request = CollectRequest(
-            config=config.collectors.get(name) or {},
-            kinds=planned[name],
-            now=now,
-            base_path=config.base_path,
-            open_document=host.open_document,
-            fields={kind: fields.get(kind) for kind in planned[name]} if fields is not None else {},
-        )
-        started = time.perf_counter()
-        try:
-            outcome = collect_checked(spec, request)
-        except Exception as exc:  # a collector bug must not sink the scan; it is reported instead
-            message = f"collector crashed: {type(exc).__name__}: {exc}"
-            outcome = CollectionOutcome(
-                evidence=(),
-                problems=(
-                    CollectionProblem(
-                        code="collector_error",
-                        collector=name,
-                        source=None,
-                        message=message,
-                        kinds=tuple(sorted(planned[name])),
-                    ),
-                ),
-                failed_kinds=dict.fromkeys(planned[name], message),
-            )
-        return name, outcome, time.perf_counter() - started
-
+    tasks = collection_tasks(config, specs, planned, now=now, fields=fields)
     evidence: list[Evidence] = []
     collected: dict[str, str | None] = {}
     runs: list[CollectorRun] = []
     problems: list[CollectionProblem] = []
-    workers = max(1, min(MAX_COLLECTOR_WORKERS, len(planned)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annexa-collect") as pool:
-        futures = [pool.submit(run_one, name) for name in planned]
-        for future in as_completed(futures):
-            name, outcome, seconds = future.result()
-            evidence.extend(outcome.evidence)
-            problems.extend(outcome.problems)
-            for kind in planned[name]:
-                error = outcome.failed_kinds.get(kind)
-                collected[kind] = f"{name}: {error}" if error else collected.get(kind)
-            error_text = "; ".join(sorted(set(outcome.failed_kinds.values()))) or None
-            runs.append(
-                CollectorRun(
-                    collector=name,
-                    version=specs[name].version,
-                    kinds=tuple(sorted(planned[name])),
-                    items=len(outcome.evidence),
-                    seconds=seconds,
-                    error=error_text,
-                )
+    for result in (executor or LocalExecutor(MAX_COLLECTOR_WORKERS)).run(tasks, host):
+        name, outcome, seconds = result.task.collector, result.outcome, result.seconds
+        evidence.extend(outcome.evidence)
+        problems.extend(outcome.problems)
+        for kind in planned[name]:
+            error = outcome.failed_kinds.get(kind)
+            collected[kind] = f"{name}: {error}" if error else collected.get(kind)
+        error_text = "; ".join(sorted(set(outcome.failed_kinds.values()))) or None
+        runs.append(
+            CollectorRun(
+                collector=name,
+                version=specs[name].version,
+                kinds=tuple(sorted(planned[name])),
+                items=len(outcome.evidence),
+                seconds=seconds,
+                error=error_text,
             )
-            if progress:
-                state = f"failed: {error_text}" if error_text else f"{len(outcome.evidence)} item(s)"
-                progress(f"collected {name} in {seconds:.1f}s: {state}")
+        )
+        if progress:
+            state = f"failed: {error_text}" if error_text else f"{len(outcome.evidence)} item(s)"
+            progress(f"collected {name} in {seconds:.1f}s: {state}")
     redacted, count = redact_all(evidence)
     schemas = {
         kind: spec.kinds[kind] for name, spec in specs.items() if name in planned for kind in planned[name]
