@@ -46,6 +46,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default="json",
         help='webhook body: json (default) or slack ({"text": ...}, Slack-compatible)',
     )
+    parser.add_argument(
+        "--executor",
+        default="local",
+        metavar="local|local:N|dask://HOST:PORT",
+        help="where collectors run: a local thread pool (default), or the workers of a Dask scheduler "
+        "(needs annexa[dask])",
+    )
     parser.set_defaults(run=run)
 
 
@@ -105,7 +112,15 @@ def run(args: argparse.Namespace) -> int:
             f"running {len(planned)} collector(s)"
         )
     # Only the fields the rules read: a recorded scan proves these rules, and collecting less is faster.
-    collection = collect(config, host, planned, now=now, progress=progress, fields=ruleset.fields_read)
+    from annexa.executors import open_executor
+
+    executor = open_executor(args.executor)
+    try:
+        collection = collect(
+            config, host, planned, now=now, progress=progress, fields=ruleset.fields_read, executor=executor
+        )
+    finally:
+        executor.close()
     from annexa.language import evaluate
 
     with Store.open(config.store_path) as store:
