@@ -59,8 +59,8 @@ def parse_fail_on(values: Iterable[str]) -> tuple[Condition, ...] | None:
     for text in texts:
         if text == "none":
             continue
-        state, _, severity = text.partition(":")
-        severity = severity or "info"
+        state, colon, severity = text.partition(":")
+        severity = severity if colon else "info"
         if state not in _STATES or severity not in _SEVERITY_RANK:
             raise FailOnError(
                 f"bad --fail-on condition {text!r}: write STATE[:SEVERITY] with STATE one of "

@@ -1,0 +1,147 @@
+"""The webhook notifier against a real HTTP server on 127.0.0.1: bodies, retries, Slack text, failures."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reportkit import FIRST_SCAN, SECOND_SCAN, copy_demo, run_cli
+
+from annexa.notify import notify, redact_url, slack_text
+
+SECRET_PATH = "/services/T000/B000/s3cr3t-token"
+
+
+class Hook:
+    """A webhook receiver that answers with scripted statuses (then 200) and records every body."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+        self.bodies: list[Any] = []
+        self.paths: list[str] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                hook.bodies.append(json.loads(self.rfile.read(length)))
+                hook.paths.append(self.path)
+                status = hook.statuses.pop(0) if hook.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    receiver = Hook()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+        thread.join(timeout=10)
+
+
+def scan_result(drift: Any = None) -> dict[str, Any]:
+    return {
+        "organization": "Acme <AI>",
+        "scan": {"id": "20261123T090000Z-00000001", "manifest": "0" * 64, "store": "s"},
+        "evaluated_at": "2026-11-23T09:00:00Z",
+        "summary": {"exit_code": 1, "controls": {"pass": 3, "fail": 1, "inconclusive": 0, "error": 0}},
+        "drift": drift,
+    }
+
+
+DRIFT = {
+    "counts": {"new_failure": 1, "fixed": 1, "still_failing": 2},
+    "findings": [
+        {
+            "id": "a" * 16,
+            "rule": "A.9.4/intended_use_documented",
+            "subject": "file:x.md",
+            "change": "new_failure",
+        },
+        {"id": "b" * 16, "rule": "A.2.2/ai_policy_current", "subject": None, "change": "fixed"},
+        {"id": "c" * 16, "rule": "A.3.3/x", "subject": None, "change": "still_failing"},
+    ],
+}
+
+
+def test_json_body_carries_the_drift(hook: Hook) -> None:
+    outcome = notify(hook.url, scan_result(DRIFT), sleep=lambda s: None)
+    assert outcome.ok
+    assert outcome.attempts == 1
+    body = hook.bodies[0]
+    assert body["event"] == "annexa.scan.finished"
+    assert body["drift"] == DRIFT
+    assert [c["id"] for c in body["new_failures"]] == ["a" * 16]
+
+
+def test_retries_transient_failures_with_backoff(hook: Hook) -> None:
+    hook.statuses = [503, 429]
+    waits: list[float] = []
+    outcome = notify(hook.url, scan_result(), sleep=waits.append, backoff=0.25)
+    assert outcome.ok
+    assert outcome.attempts == 3
+    assert waits == [0.25, 0.5]
+    assert len(hook.bodies) == 3
+
+
+def test_a_client_error_is_not_retried_and_the_url_is_not_shown(hook: Hook) -> None:
+    hook.statuses = [404]
+    outcome = notify(hook.url, scan_result(), sleep=lambda s: None)
+    assert not outcome.ok
+    assert outcome.attempts == 1
+    assert outcome.message == "HTTP 404"
+    assert "s3cr3t" not in outcome.url
+    assert redact_url(hook.url).endswith("/...")
+
+
+def test_an_unreachable_receiver_is_reported_never_raised() -> None:
+    outcome = notify("http://127.0.0.1:9/hook", scan_result(), attempts=2, sleep=lambda s: None, timeout=2)
+    assert not outcome.ok
+    assert outcome.attempts == 2
+    assert outcome.message == "ConnectionError"
+
+
+def test_slack_payload_is_text_with_the_changes_escaped(hook: Hook) -> None:
+    assert notify(hook.url, scan_result(DRIFT), payload_format="slack", sleep=lambda s: None).ok
+    body = hook.bodies[0]
+    assert list(body) == ["text"]
+    assert "Acme &lt;AI&gt;" in body["text"]
+    assert "1 new failure(s), 1 fixed, 2 still failing" in body["text"]
+    assert "new failure: A.9.4/intended_use_documented [file:x.md]" in body["text"]
+    assert "first recorded scan" in slack_text(scan_result())
+
+
+def test_scan_notifies_and_a_failing_webhook_changes_nothing(
+    hook: Hook, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from annexa.cli import main
+
+    project = copy_demo(tmp_path / "demo")
+    assert run_cli("scan", "-c", str(project.config), "--now", FIRST_SCAN, "--notify", hook.url)[0] == 1
+    assert hook.bodies[0]["drift"] is None
+    capsys.readouterr()
+    code = main(["scan", "-c", str(project.config), "--now", SECOND_SCAN, "--notify", hook.url,
+                 "--notify", "http://127.0.0.1:9/down", "--notify-format", "slack"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1  # as without notifications
+    assert "notification to http://127.0.0.1:9/... failed after 3 attempt(s): ConnectionError" in err
+    assert hook.paths[-1] == SECRET_PATH
+    assert hook.bodies[-1] == {"text": hook.bodies[-1]["text"]}
+    assert "0 new failure(s), 0 fixed" in hook.bodies[-1]["text"]
