@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench bench-aws clean venv mlflow
+.PHONY: demo test lint typecheck pytest browser bench bench-aws clean venv mlflow
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,14 @@ typecheck: $(STAMP)
 	ln -s "$(CURDIR)/collectors" $(TYPECHECK)/collectors
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p annexa
 
-pytest: $(STAMP) $(MLFLOW_STAMP)
+# The HTML readiness report is tested in a real headless browser: Debian's chromium, driven through its
+# chromedriver (tests/reports/test_report_browser.py). Installed only when missing; CI runs as root.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+pytest: $(STAMP) $(MLFLOW_STAMP) browser
 	$(BIN)/pytest
 
 bench: $(STAMP)
