@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import shutil
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +103,46 @@ def normalised(document: Mapping[str, Any]) -> dict[str, Any]:
     fixed["evidence_items"] = [{**item, "collector": item["collector"].split(" ")[0] + " 0.0.0"}
                                for item in document["evidence_items"]]  # fmt: skip
     return fixed
+
+
+SECRET_PATH = "/services/T000/B000/s3cr3t-token"
+
+
+class Hook:
+    """A webhook receiver that answers with scripted statuses (then 200) and records every body."""
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+        self.bodies: list[Any] = []
+        self.paths: list[str] = []
+        hook = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                hook.bodies.append(json.loads(self.rfile.read(length)))
+                hook.paths.append(self.path)
+                status = hook.statuses.pop(0) if hook.statuses else 200
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
+
+
+@contextlib.contextmanager
+def serve_hook() -> Iterator[Hook]:
+    """A :class:`Hook` serving on 127.0.0.1 for the duration of the block."""
+    receiver = Hook()
+    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+        thread.join(timeout=10)

@@ -2,58 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reportkit import FIRST_SCAN, SECOND_SCAN, copy_demo, run_cli
+from reportkit import FIRST_SCAN, SECOND_SCAN, SECRET_PATH, Hook, copy_demo, run_cli, serve_hook
 
 from annexa.notify import notify, redact_url, slack_text
-
-SECRET_PATH = "/services/T000/B000/s3cr3t-token"
-
-
-class Hook:
-    """A webhook receiver that answers with scripted statuses (then 200) and records every body."""
-
-    def __init__(self) -> None:
-        self.statuses: list[int] = []
-        self.bodies: list[Any] = []
-        self.paths: list[str] = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                hook.bodies.append(json.loads(self.rfile.read(length)))
-                hook.paths.append(self.path)
-                status = hook.statuses.pop(0) if hook.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{SECRET_PATH}"
 
 
 @pytest.fixture
 def hook() -> Iterator[Hook]:
-    receiver = Hook()
-    thread = threading.Thread(target=receiver.server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_hook() as receiver:
         yield receiver
-    finally:
-        receiver.server.shutdown()
-        receiver.server.server_close()
-        thread.join(timeout=10)
 
 
 def scan_result(drift: Any = None) -> dict[str, Any]:
