@@ -51,6 +51,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "annexa.collectors.attestations",
     "annexa.collectors.modelcards",
     "annexa.collectors.mlflow",
+    "annexa.collectors.aws",
     "annexa.reports.formats",
 )
 
