@@ -91,7 +91,9 @@ def test_base_pack_compiles_without_diagnostics(ruleset: RuleSet) -> None:
 
 def test_base_pack_reads_only_builtin_kinds(ruleset: RuleSet, builtin_kinds: KindRegistry) -> None:
     """A default install (no plugins) must be able to run the whole base pack."""
-    assert ruleset.kinds_read == {"document", "attestation", "model_card"}
+    assert ruleset.kinds_read == {
+        "document", "attestation", "model_card", "mlflow.registered_model", "mlflow.model_version", "mlflow.run"
+    }
     assert ruleset.kinds_read <= set(builtin_kinds.kinds)
 
 
