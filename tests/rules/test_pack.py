@@ -92,7 +92,8 @@ def test_base_pack_compiles_without_diagnostics(ruleset: RuleSet) -> None:
 def test_base_pack_reads_only_builtin_kinds(ruleset: RuleSet, builtin_kinds: KindRegistry) -> None:
     """A default install (no plugins) must be able to run the whole base pack."""
     assert ruleset.kinds_read == {
-        "document", "attestation", "model_card", "mlflow.registered_model", "mlflow.model_version", "mlflow.run"
+        "document", "attestation", "model_card", "mlflow.registered_model", "mlflow.model_version",
+        "mlflow.run", "aws.sagemaker_model_package",
     }
     assert ruleset.kinds_read <= set(builtin_kinds.kinds)
 
