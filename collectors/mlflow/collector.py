@@ -45,6 +45,7 @@ class Settings:
     """The ``collectors.mlflow`` block with its defaults filled in."""
 
     tracking_uri: str
+    name: str | None
     filter: str | None
     production_aliases: frozenset[str]
     owner_tag: str
@@ -57,6 +58,7 @@ class Settings:
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         return cls(
             tracking_uri=str(config["tracking_uri"]).rstrip("/"),
+            name=config.get("name"),
             filter=config.get("filter"),
             production_aliases=frozenset(config.get("production_aliases", DEFAULT_PRODUCTION_ALIASES)),
             owner_tag=str(config.get("owner_tag", "owner")),
@@ -114,7 +116,7 @@ class _Collection:
         self.client = client
         self.request = request
         self.wanted = wanted
-        self.host = urlsplit(settings.tracking_uri).netloc
+        self.host = settings.name or urlsplit(settings.tracking_uri).netloc
         self.scope = {"registry": settings.tracking_uri}
 
     def run(self) -> list[Evidence]:

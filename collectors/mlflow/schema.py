@@ -25,6 +25,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Base URL of the tracking server, e.g. http://127.0.0.1:5000 or "
             "https://dbc-1234.cloud.databricks.com; /api/2.0/mlflow is appended.",
         },
+        "name": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+            "description": "Registry name in subjects (mlflow://<name>/models/...); default the host "
+            "and port of tracking_uri. Set it so subjects (and the exceptions naming them) survive a move.",
+        },
         "token_env": {
             **_ENV_NAME,
             "description": "NAME of the environment variable holding a bearer token (never the token).",

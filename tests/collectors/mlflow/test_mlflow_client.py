@@ -182,3 +182,10 @@ def test_the_host_marks_the_kinds_not_collected(
     assert run.evidence == ()
     assert [d.code for d in run.diagnostics] == ["collector_error"]
     assert "is unavailable" in run.diagnostics[0].message
+
+
+def test_registry_name_makes_subjects_independent_of_the_url(scripted: Any, mlkit: Any) -> None:
+    scripted.on(MODELS, mlkit.Reply(body={"registered_models": [model("fraud scoring/eu")]}))
+    items, _ = run_collect({"tracking_uri": scripted.url, "name": "acme-registry"})
+    assert [i.source for i in items] == ["mlflow://acme-registry/models/fraud%20scoring%2Feu"]
+    assert items[0].scope == {"registry": scripted.url}
