@@ -93,7 +93,9 @@ def test_base_pack_reads_only_builtin_kinds(ruleset: RuleSet, builtin_kinds: Kin
     """A default install (no plugins) must be able to run the whole base pack."""
     assert ruleset.kinds_read == {
         "document", "attestation", "model_card", "mlflow.registered_model", "mlflow.model_version",
-        "mlflow.run", "aws.sagemaker_model_package",
+        "mlflow.run", "aws.sagemaker_model_package", "aws.sagemaker_model", "aws.sagemaker_endpoint",
+        "aws.sagemaker_monitoring_schedule", "aws.sagemaker_training_job", "aws.s3_bucket", "aws.account",
+        "aws.cloudtrail_trail", "aws.log_group",
     }
     assert ruleset.kinds_read <= set(builtin_kinds.kinds)
 
