@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from confluence_fake import FakeConfluence, Page
 
-from annexa.collectors import docstore
+from annexa.collectors import docstore, modelcards
 from annexa.plugins import CollectorSpec
 from annexa.plugins.testing import CollectorRun, execute_collector
 
@@ -240,7 +240,7 @@ def test_one_rule_gives_the_same_verdict_over_folder_s3_and_confluence(
         collected = run(tmp_path, config)
         assert collected.diagnostics == (), store
         by_source = {item.source: item.data["id"] for item in collected.evidence}
-        result = evaluate_rule(rule_text, collected.evidence, kinds=[SPEC])
+        result = evaluate_rule(rule_text, collected.evidence, kinds=[SPEC, *modelcards.annexa_collectors()])
         verdicts[store] = {
             by_source[f.subject]: f.status.value
             for f in result.findings
