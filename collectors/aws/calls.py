@@ -64,10 +64,12 @@ class AwsCallError(Exception):
         self.message = text
 
 
-def iam_action(client: Any, operation: str) -> str:
-    """The IAM action an operation (``GetBucketEncryption``) of ``client``'s service needs."""
-    prefix = str(client.meta.service_model.signing_name)
-    return _ACTION_OVERRIDES.get((prefix, operation), f"{prefix}:{operation}")
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action of an API operation: ``("s3", "GetBucketEncryption")`` -> s3:GetEncryptionConfiguration.
+
+    ``service`` is botocore's signing name (``client.meta.service_model.signing_name``).
+    """
+    return _ACTION_OVERRIDES.get((service, operation), f"{service}:{operation}")
 
 
 def _operation(client: Any, method: str) -> str:
@@ -77,7 +79,7 @@ def _operation(client: Any, method: str) -> str:
 def _wrap(client: Any, method: str, exc: Exception) -> AwsCallError:
     from botocore.exceptions import ClientError
 
-    action = iam_action(client, _operation(client, method))
+    action = iam_action(str(client.meta.service_model.signing_name), _operation(client, method))
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?"))
