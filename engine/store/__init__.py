@@ -22,7 +22,8 @@ collected=scan.record.collected_by_kind())`` with the rule pack whose digest is
 
 from __future__ import annotations
 
-from annexa.store.directory import DEFAULT_STORE, Store
+from annexa.store.base import DEFAULT_STORE, Store
+from annexa.store.directory import DirectoryStore
 from annexa.store.manifest import (
     SCHEMA_VERSION,
     CollectionStatus,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_STORE",
     "SCHEMA_VERSION",
     "CollectionStatus",
+    "DirectoryStore",
     "ScanRecord",
     "ScanSummary",
     "Store",

@@ -1,31 +1,22 @@
-"""The store directory: content-addressed files plus the SQLite index, and the writes into them."""
+"""The embedded store: content-addressed files in a directory plus the SQLite index."""
 
 from __future__ import annotations
 
-import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Final
 
 from annexa.atomic import atomic_write_bytes
-from annexa.evidence import Evidence, EvidenceFormatError, canonical_json, format_timestamp, sha256_hex
+from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
 from annexa.findings import Status
 from annexa.redaction import redact_evidence
-from annexa.store.manifest import (
-    ScanRecord,
-    ScanSummary,
-    StoredScan,
-    StoreError,
-    build_manifest,
-    record_from_manifest,
-)
+from annexa.store.base import DEFAULT_STORE, Area, Store, like_prefix
+from annexa.store.manifest import ScanRecord, ScanSummary, StoreError, build_manifest
 
-if TYPE_CHECKING:
-    from annexa.store.verification import VerifyReport
-
-DEFAULT_STORE: Final = ".annexa"
+_DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 _BUSY_TIMEOUT_S: Final = 60.0
 
 _SCHEMA = """
@@ -64,15 +55,20 @@ CREATE TABLE IF NOT EXISTS scan_evidence (
 """
 
 
-class Store:
+class DirectoryStore(Store):
     """One store directory. Safe for several processes at once (SQLite locking, atomic renames)."""
+
+    index_name = "index.sqlite"
 
     def __init__(self, root: Path, connection: sqlite3.Connection) -> None:
         self.root = root
+        self.location = str(root)
         self._db = connection
 
     @classmethod
-    def open(cls, path: str | Path = DEFAULT_STORE, *, create: bool = True) -> Store:
+    def open(  # type: ignore[override]  # a folder only: Store.open is the one that dispatches on URLs
+        cls, path: str | Path = DEFAULT_STORE, *, create: bool = True
+    ) -> DirectoryStore:
         root = Path(path)
         if not create and not (root / "index.sqlite").is_file():
             raise StoreError(f"no annexa store at {root} (run `annexa scan` first, or pass --store)")
@@ -100,12 +96,6 @@ class Store:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -148,26 +138,6 @@ class Store:
             )
         return stored
 
-    def load_evidence(self, digest: str) -> Evidence:
-        path = self.evidence_path(digest)
-        try:
-            payload = path.read_bytes()
-        except OSError as exc:
-            raise StoreError(f"evidence {digest} is not in the store ({self.relative(path)})") from exc
-        actual = sha256_hex(payload)
-        if actual != digest:
-            raise StoreError(
-                f"{self.relative(path)}: content digest is {actual}, expected {digest} (tampered?)"
-            )
-        try:
-            return Evidence.from_dict(json.loads(payload))
-        except (ValueError, EvidenceFormatError) as exc:
-            raise StoreError(f"{self.relative(path)}: not an evidence item: {exc}") from exc
-
-    def evidence_of(self, scan: StoredScan) -> tuple[Evidence, ...]:
-        """The evidence a scan rested on, to re-evaluate it offline."""
-        return tuple(self.load_evidence(digest) for digest in scan.record.evidence_ids)
-
     # -- scans ---------------------------------------------------------------------------------------
 
     def record_scan(self, record: ScanRecord) -> str:
@@ -177,22 +147,7 @@ class Store:
         queue up and the chain stays linear. The commit is the last step; a crash before it leaves an
         orphan manifest file and no trace in the history.
         """
-        ids = [finding.id for finding in record.findings]
-        if len(set(ids)) != len(ids):
-            twice = next(f for f in record.findings if ids.count(f.id) > 1)
-            # Drift and the index key findings by id (rule + subject); two verdicts on one subject by one
-            # rule would make both ambiguous.
-            raise StoreError(f"scan {record.scan_id} has two findings for rule {twice.rule_id} and subject "
-                             f"{twice.subject!r}")  # fmt: skip
-        referenced = set(record.evidence_ids)
-        for finding in record.findings:
-            referenced.update(ref.id for ref in finding.evidence)
-        missing = sorted(d for d in referenced if not self.evidence_path(d).is_file())
-        if missing:
-            raise StoreError(
-                f"scan {record.scan_id} cites {len(missing)} evidence item(s) not in the store, "
-                f"first {missing[0]}; call put_evidence first"
-            )
+        referenced = self.check_record(record)
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM scans WHERE scan_id = ?", (record.scan_id,)).fetchone():
                 raise StoreError(f"scan {record.scan_id} is already recorded")
@@ -257,7 +212,7 @@ class Store:
         rows = self._db.execute(
             "SELECT seq, manifest FROM scans WHERE scan_id = ? OR manifest = ?"
             " OR scan_id LIKE ? ESCAPE '\\' OR manifest LIKE ? ESCAPE '\\'",
-            (reference, reference, _like_prefix(reference), _like_prefix(reference)),
+            (reference, reference, like_prefix(reference), like_prefix(reference)),
         ).fetchall()
         if not rows:
             raise StoreError(f"no scan matches {reference!r} (see `annexa history`)")
@@ -265,35 +220,52 @@ class Store:
             raise StoreError(f"{reference!r} matches {len(rows)} scans; give more characters")
         return int(rows[0][0]), str(rows[0][1])
 
-    def load_scan(self, reference: str = "latest") -> StoredScan:
-        seq, digest = self.resolve(reference)
-        raw = self._read_manifest(digest)
-        return StoredScan(seq=seq, digest=digest, previous=raw["previous"], record=record_from_manifest(raw))
+    # -- primitives for verification ------------------------------------------------------------------
 
-    def _read_manifest(self, digest: str) -> dict[str, Any]:
-        path = self.manifest_path(digest)
+    def chain_rows(self) -> list[tuple[int, str, str, str | None]]:
+        return [
+            (int(r[0]), str(r[1]), str(r[2]), r[3])
+            for r in self._db.execute("SELECT seq, scan_id, manifest, previous FROM scans ORDER BY seq")
+        ]
+
+    def indexed_findings(self, seq: int) -> set[tuple[str, str]]:
+        rows = self._db.execute("SELECT finding_id, status FROM findings WHERE scan_seq = ?", (seq,))
+        return {(str(r[0]), str(r[1])) for r in rows}
+
+    def indexed_evidence(self) -> set[str]:
+        return {str(row[0]) for row in self._db.execute("SELECT id FROM evidence")}
+
+    def _object_path(self, area: Area, digest: str) -> Path:
+        return self.evidence_path(digest) if area == "evidence" else self.manifest_path(digest)
+
+    def read_object(self, area: Area, digest: str) -> bytes | None:
         try:
-            payload = path.read_bytes()
-        except OSError as exc:
-            raise StoreError(f"manifest {self.relative(path)} is missing") from exc
-        actual = sha256_hex(payload)
-        if actual != digest:
-            raise StoreError(
-                f"{self.relative(path)}: content digest is {actual}, expected {digest} (tampered?)"
-            )
-        raw: dict[str, Any] = json.loads(payload)
-        return raw
+            return self._object_path(area, digest).read_bytes()
+        except OSError:
+            return None
 
-    def verify(self, scan: str | None = None) -> VerifyReport:
-        """Recompute every manifest digest, the chain, and the digest of every evidence file.
+    def has_object(self, area: Area, digest: str) -> bool:
+        return self._object_path(area, digest).is_file()
 
-        With ``scan`` the chain is checked up to that scan and only its evidence is rehashed. Orphans
-        left by interrupted writes are notes, not problems.
-        """
-        from annexa.store.verification import verify_store
+    def object_label(self, area: Area, digest: str) -> str:
+        return self.relative(self._object_path(area, digest))
 
-        return verify_store(self, scan)
+    def object_digests(self, area: Area) -> set[str]:
+        return {
+            path.stem
+            for path in (self.root / area).glob("*/*")
+            if _DIGEST.match(path.stem) and path.suffix == ".json"
+        }
 
+    def read_head(self) -> str | None:
+        try:
+            return (self.root / "HEAD").read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
 
-def _like_prefix(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    def leftover_notes(self) -> list[str]:
+        temporary = sorted(p for p in self.root.glob("*/*/.*.tmp"))
+        if not temporary:
+            return []
+        return [f"{len(temporary)} temporary file(s) left by interrupted writes, "
+                f"e.g. {self.relative(temporary[0])}"]  # fmt: skip

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from annexa.errors import EngineError
 from annexa.evidence import Evidence, EvidenceFormatError, sha256_hex
 from annexa.store.manifest import SCHEMA_VERSION, record_from_manifest
 
 if TYPE_CHECKING:
-    from annexa.store.directory import Store
-
-_DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
+    from annexa.store.base import Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,15 +59,14 @@ class VerifyReport:
 
 
 def verify_store(store: Store, scan: str | None = None) -> VerifyReport:
-    """Recompute every manifest digest, the chain, and the digest of every evidence file.
+    """Recompute every manifest digest, the chain, and the digest of every evidence object.
 
-    With ``scan`` the chain is checked up to that scan and only its evidence is rehashed.
+    With ``scan`` the chain is checked up to that scan and only its evidence is rehashed. Works through
+    the primitives of :class:`~annexa.store.base.Store`, so every backend is checked the same way.
     """
     problems: list[VerifyProblem] = []
     notes: list[str] = []
-    rows = store.connection.execute(
-        "SELECT seq, scan_id, manifest, previous FROM scans ORDER BY seq"
-    ).fetchall()
+    rows = store.chain_rows()
     if scan is not None:
         last_seq, _ = store.resolve(scan)
         rows = [row for row in rows if row[0] <= last_seq]
@@ -80,11 +75,11 @@ def verify_store(store: Store, scan: str | None = None) -> VerifyReport:
     for position, (seq, scan_id, digest, previous) in enumerate(rows, start=1):
         where = f"scan #{seq} {scan_id}"
         if seq != position:
-            problems.append(VerifyProblem(path="index.sqlite", message=f"{where}: gap in the sequence "
+            problems.append(VerifyProblem(path=store.index_name, message=f"{where}: gap in the sequence "
                                           "(an index row was deleted?)", expected=str(position),
                                           actual=str(seq)))  # fmt: skip
         if previous != expected_previous:
-            problems.append(VerifyProblem(path="index.sqlite", message=f"{where}: index link to the "
+            problems.append(VerifyProblem(path=store.index_name, message=f"{where}: index link to the "
                                           "previous manifest is wrong", expected=expected_previous,
                                           actual=previous))  # fmt: skip
         raw = _verify_manifest(store, digest, where, problems)
@@ -97,7 +92,7 @@ def verify_store(store: Store, scan: str | None = None) -> VerifyReport:
         expected_previous = digest
     if scan is None:
         _verify_head(store, rows, problems, notes)
-        evidence_files = _files(store, "evidence")
+        evidence_files = store.object_digests("evidence")
         notes.extend(_orphan_notes(store, rows, evidence_files))
         to_check = sorted(set(evidence_files) | referenced)
     else:
@@ -111,11 +106,9 @@ def verify_store(store: Store, scan: str | None = None) -> VerifyReport:
 def _verify_manifest(
     store: Store, digest: str, where: str, problems: list[VerifyProblem]
 ) -> dict[str, Any] | None:
-    path = store.manifest_path(digest)
-    rel = store.relative(path)
-    try:
-        payload = path.read_bytes()
-    except OSError:
+    rel = store.object_label("manifests", digest)
+    payload = store.read_object("manifests", digest)
+    if payload is None:
         problems.append(VerifyProblem(path=rel, message=f"{where}: manifest file is missing"))
         return None
     actual = sha256_hex(payload)
@@ -135,7 +128,7 @@ def _verify_manifest(
 
 def _verify_links(store: Store, raw: Mapping[str, Any], where: str, digest: str, seq: int, scan_id: str,
                   expected_previous: str | None, problems: list[VerifyProblem]) -> None:  # fmt: skip
-    rel = store.relative(store.manifest_path(digest))
+    rel = store.object_label("manifests", digest)
     if raw.get("previous") != expected_previous:
         problems.append(VerifyProblem(path=rel, message=f"{where}: chain broken: the manifest's previous "
                                       "link does not name the scan before it in the history",
@@ -151,21 +144,19 @@ def _verify_links(store: Store, raw: Mapping[str, Any], where: str, digest: str,
 
 def _verify_index_findings(store: Store, seq: int, raw: Mapping[str, Any], where: str, digest: str,
                            problems: list[VerifyProblem]) -> None:  # fmt: skip
-    indexed = {(r[0], r[1]) for r in store.connection.execute(
-        "SELECT finding_id, status FROM findings WHERE scan_seq = ?", (seq,))}  # fmt: skip
+    indexed = store.indexed_findings(seq)
     recorded = {(f["id"], f["status"]) for f in raw["findings"]}
     if indexed != recorded:
         changed = sorted(indexed ^ recorded)[0]
-        problems.append(VerifyProblem(path="index.sqlite", message=f"{where}: indexed findings differ from "
+        problems.append(VerifyProblem(path=store.index_name, message=f"{where}: indexed findings differ from "
                                       f"manifest {digest[:12]} (first: finding {changed[0]})",
                                       expected=f"{len(recorded)} findings as recorded",
                                       actual=f"{len(indexed)} in the index"))  # fmt: skip
 
 
 def _verify_head(store: Store, rows: list[Any], problems: list[VerifyProblem], notes: list[str]) -> None:
-    try:
-        head = (store.root / "HEAD").read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    head = store.read_head()
+    if head is None:
         if rows:
             notes.append("HEAD file is missing (a writer was interrupted after its commit)")
         return
@@ -178,38 +169,24 @@ def _verify_head(store: Store, rows: list[Any], problems: list[VerifyProblem], n
         notes.append(f"HEAD lags the index ({head[:12]}): a writer was interrupted after its commit")
 
 
-def _files(store: Store, folder: str) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for path in sorted((store.root / folder).glob("*/*")):
-        if _DIGEST.match(path.stem) and path.suffix == ".json":
-            found[path.stem] = path
-    return found
-
-
-def _orphan_notes(store: Store, rows: list[Any], evidence_files: Mapping[str, Path]) -> list[str]:
+def _orphan_notes(store: Store, rows: list[Any], evidence_files: set[str]) -> list[str]:
     notes: list[str] = []
     chained = {row[2] for row in rows}
-    orphans = sorted(set(_files(store, "manifests")) - chained)
+    orphans = sorted(store.object_digests("manifests") - chained)
     if orphans:
         notes.append(f"{len(orphans)} manifest file(s) without an index row (interrupted scans, not part "
-                     f"of the history), e.g. {store.relative(store.manifest_path(orphans[0]))}")  # fmt: skip
-    indexed = {row[0] for row in store.connection.execute("SELECT id FROM evidence")}
-    unindexed = sorted(set(evidence_files) - indexed)
+                     f"of the history), e.g. {store.object_label('manifests', orphans[0])}")  # fmt: skip
+    unindexed = sorted(evidence_files - store.indexed_evidence())
     if unindexed:
         notes.append(f"{len(unindexed)} evidence file(s) not in the index (interrupted writes)")
-    temporary = sorted(p for p in store.root.glob("*/*/.*.tmp"))
-    if temporary:
-        notes.append(f"{len(temporary)} temporary file(s) left by interrupted writes, "
-                     f"e.g. {store.relative(temporary[0])}")  # fmt: skip
+    notes.extend(store.leftover_notes())
     return notes
 
 
 def _verify_evidence(store: Store, digest: str, referenced: bool, problems: list[VerifyProblem]) -> None:
-    path = store.evidence_path(digest)
-    rel = store.relative(path)
-    try:
-        payload = path.read_bytes()
-    except OSError:
+    rel = store.object_label("evidence", digest)
+    payload = store.read_object("evidence", digest)
+    if payload is None:
         if referenced:
             problems.append(VerifyProblem(path=rel, message="evidence file cited by a scan is missing"))
         return

@@ -1,0 +1,195 @@
+"""The store interface every backend implements, and opening a store by its location.
+
+A store is two things: an **index** that orders scans into a hash chain and finds them (SQLite in the
+embedded directory store, PostgreSQL in the shared store), and a **locker** of content-addressed objects
+(evidence items and scan manifests, named by their SHA-256) plus a ``HEAD`` witness of the newest scan
+(files in the directory store; files or S3 objects in the shared store). The commands use only the
+public methods of :class:`Store`; :mod:`annexa.store.verification` uses the primitives below it, so
+``annexa verify`` checks every backend the same way.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from annexa.evidence import Evidence, EvidenceFormatError, sha256_hex
+from annexa.store.manifest import ScanRecord, ScanSummary, StoredScan, StoreError, record_from_manifest
+
+if TYPE_CHECKING:
+    from annexa.store.verification import VerifyReport
+
+DEFAULT_STORE: Final = ".annexa"
+SHARED_SCHEMES: Final = ("postgresql://", "postgres://")
+
+Area = Literal["evidence", "manifests"]
+
+
+class Store(abc.ABC):
+    """A tamper-evident evidence store and scan history; safe for several writers at once."""
+
+    #: Where the store is, as ``--store`` and the configuration name it (a folder or a URL).
+    location: str
+    #: How verify names the index in its problems (``index.sqlite`` for a directory store).
+    index_name: str
+
+    @staticmethod
+    def open(
+        location: str | Path = DEFAULT_STORE, *, create: bool = True, evidence: str | None = None
+    ) -> Store:
+        """Open the store at ``location``: a folder (the embedded store) or ``postgresql://...`` (the
+        shared store, whose evidence locker ``evidence`` names: ``s3://bucket/prefix`` or a folder;
+        needed only when the store is created, as the index remembers it).
+
+        :raises StoreError: no store there (with ``create=False``), or it cannot be opened.
+        """
+        text = str(location)
+        if text.startswith(SHARED_SCHEMES):
+            from annexa.store.postgres import PostgresStore
+
+            return PostgresStore.open_url(text, create=create, evidence=evidence)
+        if evidence is not None:
+            raise StoreError(
+                f"store.evidence ({evidence}) needs a shared store: set store.url to postgresql://..."
+            )
+        from annexa.store.directory import DirectoryStore
+
+        return DirectoryStore.open(text, create=create)
+
+    # -- the interface the commands use ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_evidence(self, items: Iterable[Evidence]) -> tuple[Evidence, ...]:
+        """Store items (idempotent) after redacting secrets; returns the items exactly as stored.
+
+        Evaluate over the returned items so that findings cite the ids of stored evidence.
+        """
+
+    @abc.abstractmethod
+    def record_scan(self, record: ScanRecord) -> str:
+        """Append a scan to the chain; returns its manifest digest. Concurrent writers queue up."""
+
+    @abc.abstractmethod
+    def scans(self) -> tuple[ScanSummary, ...]:
+        """The history, oldest first."""
+
+    @abc.abstractmethod
+    def resolve(self, reference: str = "latest") -> tuple[int, str]:
+        """``latest``, ``latest~N`` (N scans before latest), a scan id, a manifest digest, or a prefix."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def load_evidence(self, digest: str) -> Evidence:
+        payload = self.read_object("evidence", digest)
+        label = self.object_label("evidence", digest)
+        if payload is None:
+            raise StoreError(f"evidence {digest} is not in the store ({label})")
+        actual = sha256_hex(payload)
+        if actual != digest:
+            raise StoreError(f"{label}: content digest is {actual}, expected {digest} (tampered?)")
+        try:
+            return Evidence.from_dict(json.loads(payload))
+        except (ValueError, EvidenceFormatError) as exc:
+            raise StoreError(f"{label}: not an evidence item: {exc}") from exc
+
+    def evidence_of(self, scan: StoredScan) -> tuple[Evidence, ...]:
+        """The evidence a scan rested on, to re-evaluate it offline."""
+        return tuple(self.load_evidence(digest) for digest in scan.record.evidence_ids)
+
+    def load_scan(self, reference: str = "latest") -> StoredScan:
+        seq, digest = self.resolve(reference)
+        raw = self.read_manifest(digest)
+        return StoredScan(seq=seq, digest=digest, previous=raw["previous"], record=record_from_manifest(raw))
+
+    def read_manifest(self, digest: str) -> dict[str, Any]:
+        label = self.object_label("manifests", digest)
+        payload = self.read_object("manifests", digest)
+        if payload is None:
+            raise StoreError(f"manifest {label} is missing")
+        actual = sha256_hex(payload)
+        if actual != digest:
+            raise StoreError(f"{label}: content digest is {actual}, expected {digest} (tampered?)")
+        raw: dict[str, Any] = json.loads(payload)
+        return raw
+
+    def verify(self, scan: str | None = None) -> VerifyReport:
+        """Recompute every manifest digest, the chain, and the digest of every evidence object.
+
+        With ``scan`` the chain is checked up to that scan and only its evidence is rehashed. Orphans
+        left by interrupted writes are notes, not problems.
+        """
+        from annexa.store.verification import verify_store
+
+        return verify_store(self, scan)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def check_record(self, record: ScanRecord) -> set[str]:
+        """Refuse a record the history could not hold; returns every evidence digest it cites."""
+        ids = [finding.id for finding in record.findings]
+        if len(set(ids)) != len(ids):
+            twice = next(f for f in record.findings if ids.count(f.id) > 1)
+            # Drift and the index key findings by id (rule + subject); two verdicts on one subject by one
+            # rule would make both ambiguous.
+            raise StoreError(f"scan {record.scan_id} has two findings for rule {twice.rule_id} and subject "
+                             f"{twice.subject!r}")  # fmt: skip
+        referenced = set(record.evidence_ids)
+        for finding in record.findings:
+            referenced.update(ref.id for ref in finding.evidence)
+        missing = sorted(d for d in referenced if not self.has_object("evidence", d))
+        if missing:
+            raise StoreError(
+                f"scan {record.scan_id} cites {len(missing)} evidence item(s) not in the store, "
+                f"first {missing[0]}; call put_evidence first"
+            )
+        return referenced
+
+    # -- primitives for verification ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def chain_rows(self) -> list[tuple[int, str, str, str | None]]:
+        """Every indexed scan as (seq, scan_id, manifest digest, previous digest), by seq."""
+
+    @abc.abstractmethod
+    def indexed_findings(self, seq: int) -> set[tuple[str, str]]:
+        """(finding id, status) of every finding the index holds for scan ``seq``."""
+
+    @abc.abstractmethod
+    def indexed_evidence(self) -> set[str]:
+        """Digests of every evidence item the index knows."""
+
+    @abc.abstractmethod
+    def read_object(self, area: Area, digest: str) -> bytes | None:
+        """The stored bytes of one object, or None when there is none."""
+
+    def has_object(self, area: Area, digest: str) -> bool:
+        return self.read_object(area, digest) is not None
+
+    @abc.abstractmethod
+    def object_label(self, area: Area, digest: str) -> str:
+        """How problems name one object (a path relative to the store, or a URL)."""
+
+    @abc.abstractmethod
+    def object_digests(self, area: Area) -> set[str]:
+        """Digests of every object in one area of the locker, indexed or not."""
+
+    @abc.abstractmethod
+    def read_head(self) -> str | None:
+        """The manifest digest ``HEAD`` names, or None when there is no HEAD."""
+
+    def leftover_notes(self) -> list[str]:
+        """Notes on debris that interrupted writes can leave (temporary files); none by default."""
+        return []
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern for "starts with ``text``" (escape character ``\\``), for scan references."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -1,0 +1,270 @@
+"""The shared store: a PostgreSQL index and an evidence locker (S3 or a shared folder).
+
+For several scanners writing one history (CI jobs, Dask clients, teams). The index has the tables of
+the embedded store's SQLite index plus ``settings``, which remembers the locker the store was created
+with, so every later client (``annexa verify --store postgresql://...``) finds the evidence from the
+URL alone. ``record_scan`` takes a table lock that queues writers, so the chain stays linear; objects go
+to the locker before the index row that makes them part of the history commits, so a writer killed at
+any moment leaves orphans that verify notes, never a broken chain. Needs ``annexa[postgres]`` (psycopg 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
+from annexa.findings import Status
+from annexa.redaction import redact_evidence
+from annexa.store.base import Area, Store, like_prefix
+from annexa.store.locker import open_locker
+from annexa.store.manifest import ScanRecord, ScanSummary, StoreError, build_manifest
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from annexa.store.locker import Locker
+
+# One advisory lock key (any constant) serialises creating the schema: CREATE TABLE IF NOT EXISTS
+# races between two first clients in PostgreSQL.
+_SCHEMA_LOCK: Final = 4242001
+_CONNECT_TIMEOUT_S: Final = 10
+
+_SCHEMA: Final = (
+    """CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS scans (
+        seq INTEGER PRIMARY KEY,
+        scan_id TEXT NOT NULL UNIQUE,
+        manifest TEXT NOT NULL UNIQUE,
+        previous TEXT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        rule_pack_digest TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS findings (
+        scan_seq INTEGER NOT NULL REFERENCES scans(seq),
+        finding_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        control_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        subject TEXT,
+        waived INTEGER NOT NULL,
+        PRIMARY KEY (scan_seq, finding_id))""",
+    """CREATE INDEX IF NOT EXISTS findings_by_id ON findings(finding_id)""",
+    """CREATE TABLE IF NOT EXISTS evidence (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, source TEXT NOT NULL, collected_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS scan_evidence (
+        scan_seq INTEGER NOT NULL REFERENCES scans(seq),
+        evidence_id TEXT NOT NULL,
+        PRIMARY KEY (scan_seq, evidence_id))""",
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password: the location is printed, and credentials never are."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresStore(Store):
+    """A store whose index is a PostgreSQL database and whose objects are in a locker."""
+
+    index_name = "postgresql index"
+
+    def __init__(self, url: str, connection: psycopg.Connection[Any], locker: Locker) -> None:
+        self.location = redact_url(url)
+        self.locker = locker
+        self._db = connection
+
+    @classmethod
+    def open_url(cls, url: str, *, create: bool = True, evidence: str | None = None) -> PostgresStore:
+        """Connect to the index at ``url``; ``evidence`` names the locker when the store is created.
+
+        :raises StoreError: the server is unreachable, there is no store (``create=False``), or
+            ``evidence`` differs from the locker the store was created with.
+        """
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise StoreError(
+                f"a PostgreSQL store needs psycopg: pip install 'annexa[postgres]' ({exc})"
+            ) from exc
+        where = redact_url(url)
+        try:
+            connection = psycopg.connect(url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot open store {where}: {_first_line(exc)}") from exc
+        try:
+            locker_location = _prepare(connection, where, create=create, evidence=evidence)
+        except psycopg.Error as exc:
+            connection.close()
+            raise StoreError(f"cannot open store {where}: {_first_line(exc)}") from exc
+        except StoreError:
+            connection.close()
+            raise
+        return cls(url, connection, open_locker(locker_location))
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writes --------------------------------------------------------------------------------------
+
+    def put_evidence(self, items: Iterable[Evidence]) -> tuple[Evidence, ...]:
+        stored = tuple(redact_evidence(item).evidence for item in items)
+        for item in stored:
+            self.locker.put("evidence", item.id, item.canonical())
+        with self._db.transaction(), self._db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO evidence(id, kind, source, collected_at) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (id) DO NOTHING",
+                [(i.id, i.kind, i.source, format_timestamp(i.collected_at)) for i in stored],
+            )
+        return stored
+
+    def record_scan(self, record: ScanRecord) -> str:
+        """Append a scan to the chain under a table lock that queues concurrent writers."""
+        referenced = self.check_record(record)
+        with self._db.transaction(), self._db.cursor() as db:
+            # SHARE ROW EXCLUSIVE conflicts with itself, not with readers: writers queue, reads go on.
+            db.execute("LOCK TABLE scans IN SHARE ROW EXCLUSIVE MODE")
+            if db.execute("SELECT 1 FROM scans WHERE scan_id = %s", (record.scan_id,)).fetchone():
+                raise StoreError(f"scan {record.scan_id} is already recorded")
+            head = db.execute("SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, previous = (1, None) if head is None else (head[0] + 1, head[1])
+            payload = canonical_json(build_manifest(record, sequence=seq, previous=previous))
+            digest = sha256_hex(payload)
+            self.locker.put("manifests", digest, payload)
+            db.execute(
+                "INSERT INTO scans(seq, scan_id, manifest, previous, started_at, finished_at,"
+                " rule_pack_digest) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                (seq, record.scan_id, digest, previous, format_timestamp(record.started_at),
+                 format_timestamp(record.finished_at), record.rule_pack_digest),
+            )  # fmt: skip
+            db.executemany(
+                "INSERT INTO findings VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (scan_seq, finding_id) DO NOTHING",
+                [(seq, f.id, f.rule_id, f.control_id, f.status.value, f.severity.value, f.subject,
+                  int(f.waived)) for f in record.findings],
+            )  # fmt: skip
+            db.executemany(
+                "INSERT INTO scan_evidence VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(seq, d) for d in sorted(referenced)],
+            )
+        self._write_head()
+        return digest
+
+    def _write_head(self) -> None:
+        # Under the writers' lock, so concurrent writers cannot leave HEAD naming an older scan.
+        with self._db.transaction(), self._db.cursor() as db:
+            db.execute("LOCK TABLE scans IN SHARE ROW EXCLUSIVE MODE")
+            row = db.execute("SELECT manifest FROM scans ORDER BY seq DESC LIMIT 1").fetchone()
+            if row is not None:
+                self.locker.put_head(str(row[0]))
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def scans(self) -> tuple[ScanSummary, ...]:
+        rows = self._db.execute(
+            "SELECT seq, scan_id, manifest, previous, started_at, finished_at FROM scans ORDER BY seq"
+        ).fetchall()
+        counts: dict[int, dict[str, int]] = {row[0]: {s.value: 0 for s in Status} for row in rows}
+        for seq, status, number in self._db.execute(
+            "SELECT scan_seq, status, COUNT(*) FROM findings GROUP BY scan_seq, status"
+        ).fetchall():
+            counts.setdefault(seq, {})[status] = int(number)
+        return tuple(
+            ScanSummary(seq=r[0], scan_id=r[1], digest=r[2], previous=r[3], started_at=r[4], finished_at=r[5],
+                        counts=counts.get(r[0], {}))
+            for r in rows
+        )  # fmt: skip
+
+    def resolve(self, reference: str = "latest") -> tuple[int, str]:
+        if reference == "latest" or reference.startswith("latest~"):
+            back_text = reference.removeprefix("latest").removeprefix("~") or "0"
+            if not back_text.isdigit():
+                raise StoreError(f"bad scan reference {reference!r}: write latest or latest~N (N >= 0)")
+            row = self._db.execute(
+                "SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1 OFFSET %s", (int(back_text),)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"no scan {reference!r}: the store has fewer scans")
+            return int(row[0]), str(row[1])
+        prefix = like_prefix(reference)
+        rows = self._db.execute(
+            "SELECT seq, manifest FROM scans WHERE scan_id = %s OR manifest = %s"
+            " OR scan_id LIKE %s ESCAPE '\\' OR manifest LIKE %s ESCAPE '\\'",
+            (reference, reference, prefix, prefix),
+        ).fetchall()
+        if not rows:
+            raise StoreError(f"no scan matches {reference!r} (see `annexa history`)")
+        if len(rows) > 1:
+            raise StoreError(f"{reference!r} matches {len(rows)} scans; give more characters")
+        return int(rows[0][0]), str(rows[0][1])
+
+    # -- primitives for verification ------------------------------------------------------------------
+
+    def chain_rows(self) -> list[tuple[int, str, str, str | None]]:
+        rows = self._db.execute("SELECT seq, scan_id, manifest, previous FROM scans ORDER BY seq").fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+    def indexed_findings(self, seq: int) -> set[tuple[str, str]]:
+        query = "SELECT finding_id, status FROM findings WHERE scan_seq = %s"
+        rows = self._db.execute(query, (seq,)).fetchall()
+        return {(str(r[0]), str(r[1])) for r in rows}
+
+    def indexed_evidence(self) -> set[str]:
+        return {str(row[0]) for row in self._db.execute("SELECT id FROM evidence").fetchall()}
+
+    def read_object(self, area: Area, digest: str) -> bytes | None:
+        return self.locker.get(area, digest)
+
+    def has_object(self, area: Area, digest: str) -> bool:
+        return self.locker.exists(area, digest)
+
+    def object_label(self, area: Area, digest: str) -> str:
+        return self.locker.label(area, digest)
+
+    def object_digests(self, area: Area) -> set[str]:
+        return self.locker.digests(area)
+
+    def read_head(self) -> str | None:
+        return self.locker.get_head()
+
+    def leftover_notes(self) -> list[str]:
+        return self.locker.notes()
+
+
+def _prepare(connection: psycopg.Connection[Any], where: str, *, create: bool, evidence: str | None) -> str:
+    """Create the schema if asked, check the locker setting, and return the locker's location."""
+    with connection.transaction():
+        exists = connection.execute("SELECT to_regclass('settings') IS NOT NULL").fetchone()
+        if not (exists and exists[0]):
+            if not create:
+                raise StoreError(f"no annexa store at {where} (run `annexa scan` first, or pass --store)")
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            for statement in _SCHEMA:
+                connection.execute(statement)
+        row = connection.execute("SELECT value FROM settings WHERE key = 'evidence'").fetchone()
+        if row is None:
+            if evidence is None:
+                raise StoreError(f"store {where} has no evidence locker yet: set store.evidence "
+                                 "(s3://BUCKET/PREFIX or a folder) in the configuration")  # fmt: skip
+            connection.execute(
+                "INSERT INTO settings VALUES ('evidence', %s) ON CONFLICT (key) DO NOTHING", (evidence,)
+            )
+            row = connection.execute("SELECT value FROM settings WHERE key = 'evidence'").fetchone()
+        if row is None:
+            raise StoreError(f"store {where}: the evidence locker setting vanished while opening")
+        recorded = str(row[0])
+        if evidence is not None and evidence != recorded:
+            raise StoreError(f"store {where} keeps its evidence in {recorded}, not {evidence}: one history "
+                             "has one locker")  # fmt: skip
+        return recorded
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
