@@ -32,7 +32,7 @@ def stored_result(store: Store, reference: str = "latest", *, organization: str 
         ruleset_digest=record.rule_pack_digest,
         extra={
             "organization": organization,
-            "scan": {"id": record.scan_id, "manifest": scan.digest, "store": str(store.root)},
+            "scan": {"id": record.scan_id, "manifest": scan.digest, "store": store.location},
             "collection": _collection(store, scan),
             "drift": drift,
         },
