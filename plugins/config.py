@@ -132,7 +132,23 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                     },
                 },
             },
-            "store": {"type": "object", "additionalProperties": False, "properties": {"path": _TEXT}},
+            "store": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "path": _TEXT,
+                    # The shared store: a PostgreSQL index and an evidence locker (s3://BUCKET/PREFIX or a
+                    # folder); either path or url, and evidence only with url.
+                    "url": {
+                        "type": "string",
+                        "pattern": "^postgres(ql)?://",
+                        EXPECTED_ANNOTATION: "a PostgreSQL URL such as postgresql://annexa@db.example/annexa",
+                    },
+                    "evidence": _TEXT,
+                },
+                "not": {"required": ["path", "url"]},
+                "dependentRequired": {"evidence": ["url"]},
+            },
             "plugins": {
                 "type": "object",
                 "additionalProperties": False,
@@ -188,7 +204,8 @@ class Config:
     applicability: tuple[Applicability, ...] = ()
     exceptions: tuple[RuleException, ...] = ()
     corrective_actions: tuple[CorrectiveAction, ...] = ()
-    store_path: str = DEFAULT_STORE
+    store_path: str = DEFAULT_STORE  # a folder, or the shared store's postgresql:// URL
+    store_evidence: str | None = None  # the shared store's evidence locker: s3://BUCKET/PREFIX or a folder
     disabled_plugins: tuple[str, ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -272,10 +289,23 @@ def config_from_document(document: YamlDocument, collectors: Mapping[str, Collec
             )
             for e in raw.get("nonconformities") or ()
         ),
-        store_path=resolve_path(base_path, (raw.get("store") or {}).get("path", DEFAULT_STORE)),
+        store_path=_store_location(base_path, raw.get("store") or {}),
+        store_evidence=_evidence_location(base_path, raw.get("store") or {}),
         disabled_plugins=tuple((raw.get("plugins") or {}).get("disabled", ())),
         raw=raw,
     )
+
+
+def _store_location(base_path: str, store: Mapping[str, Any]) -> str:
+    url = store.get("url")
+    return str(url) if url else resolve_path(base_path, store.get("path", DEFAULT_STORE))
+
+
+def _evidence_location(base_path: str, store: Mapping[str, Any]) -> str | None:
+    evidence = store.get("evidence")
+    if evidence is None:
+        return None
+    return str(evidence) if str(evidence).startswith("s3://") else resolve_path(base_path, str(evidence))
 
 
 def _semantic_problems(document: YamlDocument) -> list[Diagnostic]:
