@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         executor.close()
     from annexa.language import evaluate
 
-    with Store.open(config.store_path) as store:
+    with Store.open(config.store_path, evidence=config.store_evidence) as store:
         stored = store.put_evidence(collection.evidence)
         findings = apply_policy(
             evaluate(ruleset, stored, now=now, collected=collection.collected, gaps=collection.gaps),
