@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,25 +45,65 @@ def collect_s3(entry: Mapping[str, Any], request: CollectRequest) -> Iterator[Ev
     objects = _list(given, client, bucket, prefix)
     counts = _version_counts(given, client, bucket, prefix) if status != "Disabled" else {}
     limit = int(entry.get("max_object_bytes", 26214400))
+    readable: list[str] = []
     for key, size in objects:
         rel = key[len(prefix) :]
         if rel.endswith(SIDECAR_SUFFIX):
             request.report_problem(
                 f"s3://{bucket}/{key}", f"{rel}: sidecars are not read from S3; use object metadata or tags"
             )
-            continue
-        if size > limit:
+        elif size > limit:
             request.report_gap(
                 KIND, given, f"s3://{bucket}/{key}: {size} bytes, over max_object_bytes ({limit})"
             )
-            continue
+        else:
+            readable.append(key)
+
+    def fetch(key: str) -> _Fetched | str:
         try:
-            item = _document(client, bucket, key, rel, status, counts.get(key), given, request)
+            return _fetch(client, bucket, key)
         except CollectorError as exc:
-            request.report_gap(KIND, given, exc.message)
-            continue
-        if item is not None:
-            yield item
+            return exc.message
+
+    workers = int(entry.get("max_workers", 8))
+    # Objects are read a few batches ahead of parsing, never all at once: payloads can be large.
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3-documents") as pool:
+        for start in range(0, len(readable), workers * 4):
+            batch = readable[start : start + workers * 4]
+            for key, fetched in zip(batch, pool.map(fetch, batch), strict=True):
+                if isinstance(fetched, str):
+                    request.report_gap(KIND, given, fetched)  # a document left unread is a gap
+                    continue
+                item = _document(
+                    fetched, bucket, key, key[len(prefix) :], status, counts.get(key), given, request
+                )
+                if item is not None:
+                    yield item
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    payload: bytes
+    metadata: Mapping[str, str]
+    tags: tuple[Mapping[str, str], ...]
+    version_id: str | None
+    last_modified: datetime | None
+
+
+def _fetch(client: Any, bucket: str, key: str) -> _Fetched:
+    uri = f"s3://{bucket}/{key}"
+    got = _call(uri, "read", lambda: client.get_object(Bucket=bucket, Key=key))
+    payload = _call(uri, "read", lambda: got["Body"].read())
+    tagging = _call(uri, "read the tags of", lambda: client.get_object_tagging(Bucket=bucket, Key=key))
+    modified = got.get("LastModified")
+    version_id = got.get("VersionId")
+    return _Fetched(
+        payload=payload,
+        metadata=dict(got.get("Metadata") or {}),
+        tags=tuple(tagging.get("TagSet") or ()),
+        version_id=None if version_id in (None, "null") else str(version_id),
+        last_modified=modified if isinstance(modified, datetime) else None,
+    )
 
 
 def _client(entry: Mapping[str, Any]) -> Any:
@@ -128,7 +170,7 @@ def _version_counts(given: str, client: Any, bucket: str, prefix: str) -> dict[s
 
 
 def _document(
-    client: Any,
+    fetched: _Fetched,
     bucket: str,
     key: str,
     rel: str,
@@ -138,35 +180,26 @@ def _document(
     request: CollectRequest,
 ) -> Evidence | None:
     uri = f"s3://{bucket}/{key}"
-    got = _call(uri, "read", lambda: client.get_object(Bucket=bucket, Key=key))
-    payload = got["Body"].read()
-    tagging = _call(uri, "read the tags of", lambda: client.get_object_tagging(Bucket=bucket, Key=key))
     fmt = format_of(rel)
     try:
-        parsed = parse_payload(payload, rel, fmt)
+        parsed = parse_payload(fetched.payload, rel, fmt)
     except UnreadableFile as exc:
         request.report_problem(uri, exc.message)
         return None
-    fields = {
-        **parsed.fields,
-        **_metadata_fields(got.get("Metadata") or {}),
-        **_tag_fields(tagging.get("TagSet") or ()),
-    }
+    fields = {**parsed.fields, **_metadata_fields(fetched.metadata), **_tag_fields(fetched.tags)}
 
     def report(message: str) -> None:
         request.report_problem(uri, f"{rel}: {message}")
 
     data = document_data(
-        parsed=parsed, fields=fields, rel=rel, fmt=fmt, payload=payload, store="s3",
+        parsed=parsed, fields=fields, rel=rel, fmt=fmt, payload=fetched.payload, store="s3",
         fallback_title=rel.rsplit("/", 1)[-1].rsplit(".", 1)[0], report=report,
     )  # fmt: skip
-    version_id = got.get("VersionId")
-    modified = got.get("LastModified")
     revisions: dict[str, JSONValue] = {
         "retained": versioning == "Enabled",
         "count": count if count else 1,
-        "current_version": None if version_id in (None, "null") else str(version_id),
-        "last_changed_at": _timestamp(modified) if isinstance(modified, datetime) else None,
+        "current_version": fetched.version_id,
+        "last_changed_at": _timestamp(fetched.last_modified) if fetched.last_modified else None,
         "last_changed_by": None,  # S3 does not record who wrote an object
     }
     data.update(uri=uri, revisions=revisions)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,8 +49,11 @@ class Fault:
 class FakeConfluence:
     """Spaces and pages in memory; ``url`` is the site base URL to configure."""
 
-    def __init__(self, *, token: str = "secret-token", page_limit_cap: int = 250) -> None:
+    def __init__(
+        self, *, token: str = "secret-token", page_limit_cap: int = 250, delay_seconds: float = 0
+    ) -> None:
         self.token = token
+        self.delay_seconds = delay_seconds  # per request: a remote site's round trip, for benchmarks
         self.page_limit_cap = page_limit_cap
         self.spaces: dict[str, tuple[str, list[Page]]] = {}  # key -> (id, pages)
         self.faults: list[Fault] = []
@@ -89,6 +93,8 @@ class FakeConfluence:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 fake.requests.append((self.path, self.headers.get("Authorization")))
+                if fake.delay_seconds:
+                    time.sleep(fake.delay_seconds)
                 status, headers, body = fake.answer(self.path, self.headers.get("Authorization"))
                 payload = json.dumps(body).encode()
                 self.send_response(status)
