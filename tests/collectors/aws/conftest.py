@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
-import botocore.client
 import pytest
-from awskit import NOW, REGION, ROOT, CallLog, Collected
+from awskit import REGION, ROOT, CallLog, Collected, aws_spec, collect_with, record_calls
 from botocore.stub import Stubber
 
-from annexa.plugins import CollectorSpec, CollectRequest
-from annexa.plugins.manager import PluginHost, collect_checked, make_plugin_manager
+from annexa.plugins import CollectorSpec
 
 # The fault proxy lives with the fault tests; import it by path so these tests can use it too.
 sys.path.insert(0, str(ROOT / "tests" / "faults"))
@@ -21,51 +19,31 @@ sys.path.insert(0, str(ROOT / "tests" / "faults"))
 
 @pytest.fixture
 def call_log(monkeypatch: pytest.MonkeyPatch) -> CallLog:
-    log = CallLog()
-    real = botocore.client.BaseClient._make_api_call
+    return record_calls(monkeypatch)
 
-    def recording(self: Any, operation_name: str, api_params: Any) -> Any:
-        log.calls.append((self.meta.service_model.signing_name, operation_name))
-        return real(self, operation_name, api_params)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return log
+@pytest.fixture(scope="module")
+def aws_spec_module() -> CollectorSpec:
+    return aws_spec()
 
 
 @pytest.fixture
-def aws_spec() -> CollectorSpec:
-    return PluginHost(make_plugin_manager(autoload=False)).collectors()["aws"]
-
-
-@pytest.fixture
-def collect(aws_spec: CollectorSpec) -> Callable[..., Collected]:
+def collect(aws_spec_module: CollectorSpec) -> Callable[..., Collected]:
     """``collect(config, kinds=..., fields=...)``: the collector run exactly as the host runs it."""
-
-    def run(
-        config: Mapping[str, Any] | None = None,
-        *,
-        kinds: Iterable[str] = (),
-        fields: Mapping[str, frozenset[str] | None] | None = None,
-    ) -> Collected:
-        settings = {"max_attempts": 1, **(config or {})}
-        request = CollectRequest(config=settings, kinds=frozenset(kinds), now=NOW, fields=fields or {})
-        outcome = collect_checked(aws_spec, request)
-        return Collected(evidence=outcome.evidence, problems=outcome.problems)
-
-    return run
+    return lambda config=None, **kw: collect_with(aws_spec_module, config, **kw)
 
 
 @pytest.fixture
 def stub(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Stubber]]:
-    """``stub("sagemaker")`` -> a Stubber that every client of that service the collector makes uses;
-    other services still reach moto."""
+    """``stub("sagemaker")`` -> a Stubber that the clients of that service the collector makes answer
+    from; other services still reach moto. Unused answers fail the test."""
     stubbers: dict[str, Stubber] = {}
     real = boto3.session.Session.client
 
     def make(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
         made = real(self, service, *args, **kwargs)
         if service in stubbers:
-            # Queue the same answers on this client: share the Stubber's queue by swapping its client.
+            # The Stubber was made on a probe client; move its queue of answers onto this one.
             stubbers[service].client = made
             stubbers[service].activate()
         return made
