@@ -131,3 +131,11 @@ def load_estate() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def policy_actions() -> set[str]:
+    """Every action collectors/aws/iam-policy.json allows."""
+    import json
+
+    policy = json.loads((ROOT / "collectors" / "aws" / "iam-policy.json").read_text(encoding="utf-8"))
+    return {action for statement in policy["Statement"] for action in statement["Action"]}

@@ -151,6 +151,10 @@ def test_every_action_called_is_in_the_shipped_policy(estate: Collected) -> None
     called = CallLog(estate.calls).actions()
     assert called, "no API call was recorded"
     assert called - allowed == set()
-    assert {"s3:GetEncryptionConfiguration", "sagemaker:DescribeEndpointConfig", "iam:GetCredentialReport"} <= called
+    assert {
+        "s3:GetEncryptionConfiguration",
+        "sagemaker:DescribeEndpointConfig",
+        "iam:GetCredentialReport",
+    } <= called
     assert not any("*" in action for action in allowed), "the policy grants no wildcard actions"
     assert all(statement["Effect"] == "Allow" for statement in policy["Statement"])
