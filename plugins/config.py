@@ -148,6 +148,7 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                 },
                 "not": {"required": ["path", "url"]},
                 "dependentRequired": {"evidence": ["url"]},
+                EXPECTED_ANNOTATION: "either path (a folder) or url (postgresql://...) with evidence",
             },
             "plugins": {
                 "type": "object",
