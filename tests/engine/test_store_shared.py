@@ -194,7 +194,8 @@ def test_verify_names_tampering_in_the_locker_and_in_the_index(
     scan(config, capsys)
     with Store.open(database, create=False) as store:
         assert store.verify().notes == (
-            "bucket plain-evidence has no Object Lock retention: its objects are protected by their digests only",
+            "bucket plain-evidence has no Object Lock retention: its objects are protected by their "
+            "digests only",
         )
         target = store.load_scan().record.evidence_ids[3]
     key = f"evidence/{target[:2]}/{target}.json"
@@ -217,10 +218,10 @@ def test_verify_names_tampering_in_the_locker_and_in_the_index(
 def test_opening_a_shared_store_says_what_is_wrong(tmp_path: Path, database: str) -> None:
     with pytest.raises(StoreError, match="no annexa store at"):
         Store.open(database, create=False)
-    with pytest.raises(StoreError, match="has no evidence locker yet: set store.evidence"):
+    with pytest.raises(StoreError, match=r"has no evidence locker yet: set store\.evidence"):
         Store.open(database)
     Store.open(database, evidence=str(tmp_path / "locker")).close()
-    with pytest.raises(StoreError, match="keeps its evidence in .*locker, not s3://elsewhere"):
+    with pytest.raises(StoreError, match=r"keeps its evidence in .*locker, not s3://elsewhere"):
         Store.open(database, evidence="s3://elsewhere")
     with Store.open(database) as store:  # the index remembers its locker
         assert store.scans() == ()
