@@ -91,23 +91,48 @@ def evaluate(
     findings: list[Finding] = []
     for rule in ruleset.rules:
         found = _evaluate_rule(rule, items, index, now, collected)
-        gapped = {kind: gaps[kind] for kind in sorted(rule.kinds) if gaps and gaps.get(kind)}
-        if gapped:
-            found = _distrust_passes(found, gapped)
+        if gaps and any(gaps.get(kind) for kind in rule.kinds):
+            found = _account_for_gaps(rule, found, gaps)
         findings.extend(found)
     return sort_findings(findings)
 
 
-def _distrust_passes(findings: list[Finding], gaps: Mapping[str, Sequence[str]]) -> list[Finding]:
-    """A pass (or "nothing to check") over partly collected evidence may hide what is missing."""
-    why = "; ".join(f"{kind}: {'; '.join(reasons)}" for kind, reasons in gaps.items())
-    note = f"evidence incomplete ({why}); absence of evidence is never a pass"
-    return [
-        dataclasses.replace(finding, status=Status.INCONCLUSIVE, note=note)
-        if finding.status in (Status.PASS, Status.NOT_APPLICABLE)
-        else finding
-        for finding in findings
-    ]
+def _account_for_gaps(
+    rule: CompiledRule, findings: list[Finding], gaps: Mapping[str, Sequence[str]]
+) -> list[Finding]:
+    """Findings over partly collected evidence, made honest about what is missing.
+
+    A kind that ``exists``, ``all`` or ``count`` ranges over may lack the very item that decides, so
+    every verdict of the rule becomes inconclusive. A gap in the ``for each`` kind leaves the verdicts on
+    the collected subjects standing (each rests on its own item) but the missing subjects are unassessed:
+    an inconclusive finding says so, and replaces "nothing to check" or a short ``expect at least``.
+    """
+    inner = {kind: gaps[kind] for kind in sorted(rule.quantified_kinds) if gaps.get(kind)}
+    if inner:
+        note = f"evidence incomplete ({_gap_text(inner)}); the missing items may decide this rule"
+        return [
+            dataclasses.replace(finding, status=Status.INCONCLUSIVE, note=note)
+            if finding.status in (Status.PASS, Status.FAIL, Status.NOT_APPLICABLE)
+            else finding
+            for finding in findings
+        ]
+    assert rule.subject_kind is not None  # a gapped kind the rule reads but does not quantify over
+    why = _gap_text({rule.subject_kind: gaps[rule.subject_kind]})
+    kept = [finding for finding in findings if finding.subject is not None]
+    kept.append(
+        _finding(
+            rule,
+            Status.INCONCLUSIVE,
+            f"some {rule.subject_kind} items could not be collected, so they were not assessed ({why})",
+            None,
+            note="absence of evidence is never a pass",
+        )
+    )
+    return kept
+
+
+def _gap_text(gaps: Mapping[str, Sequence[str]]) -> str:
+    return "; ".join(f"{kind}: {'; '.join(reasons)}" for kind, reasons in gaps.items())
 
 
 def _evaluate_rule(

@@ -52,6 +52,7 @@ class CompiledRule:
     # kind -> the top-level data fields the rule reads; None when it uses an item as a whole
     fields: Mapping[str, frozenset[str] | None]
     subject_kind: str | None  # the kind of `for each`, whose items are the subjects
+    quantified_kinds: frozenset[str]  # kinds read by exists / all / count inside the rule
     expect_at_least: int | None
     remediation: str | None
     code: RuleCode
@@ -195,10 +196,17 @@ def _compile(
     number: int,
 ) -> CompiledRule:
     resolution = checker.resolution
+    sources = _sources(rule)
     kinds = frozenset(
-        resolution.kind_sources[id(node)] for node in _sources(rule) if id(node) in resolution.kind_sources
+        resolution.kind_sources[id(node)] for node in sources if id(node) in resolution.kind_sources
     )
     subject_kind = resolution.kind_sources.get(id(rule.for_each.source)) if rule.for_each else None
+    loop_source = rule.for_each.source if rule.for_each else None
+    quantified = frozenset(
+        resolution.kind_sources[id(node)]
+        for node in sources
+        if node is not loop_source and id(node) in resolution.kind_sources
+    )
     fields_read = resolution.fields_read.get(id(rule), {})
     return CompiledRule(
         id=f"{control.id}/{rule.name}",
@@ -208,6 +216,7 @@ def _compile(
         severity=Severity(rule.severity[0]) if rule.severity else Severity.MEDIUM,
         span=rule.name_span,
         kinds=kinds,
+        quantified_kinds=quantified,
         fields={kind: _frozen(fields_read.get(kind, set())) for kind in kinds},
         subject_kind=subject_kind,
         expect_at_least=rule.expect_at_least[0] if rule.expect_at_least else None,

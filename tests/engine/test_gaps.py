@@ -33,6 +33,11 @@ RULES = """control A.7.5 "t" {
     require exists b in bucket where b.name == "logs"
     message "no log bucket"
   }
+  rule unencrypted_listed {
+    for each b in bucket where not b.encrypted
+    require exists o in bucket where o.name != b.name and o.encrypted
+    message "{b.name} has no encrypted sibling"
+  }
 }
 """
 
@@ -99,13 +104,20 @@ def test_gaps_turn_passes_inconclusive_and_keep_failures(tmp_path: Path) -> None
         gaps=collection.gaps,  # type: ignore[attr-defined]
     )
     by_subject = {(f.rule_id, f.subject): f for f in findings}
+    # The verdicts on collected buckets rest on their own items and stand; the missing ones are unassessed.
     assert by_subject[("A.7.5/encrypted", "arn:aws:s3:::raw")].status is Status.FAIL
-    logs = by_subject[("A.7.5/encrypted", "arn:aws:s3:::logs")]
-    assert logs.status is Status.INCONCLUSIVE
-    assert logs.note is not None
-    assert "222222222222/eu-west-1" in logs.note
-    assert "never a pass" in logs.note
-    assert by_subject[("A.7.5/some_bucket", None)].status is Status.INCONCLUSIVE
+    assert by_subject[("A.7.5/encrypted", "arn:aws:s3:::logs")].status is Status.PASS
+    unassessed = by_subject[("A.7.5/encrypted", None)]
+    assert unassessed.status is Status.INCONCLUSIVE
+    assert "222222222222/eu-west-1" in unassessed.message
+    assert "arn:aws:s3:::broken" in unassessed.message
+    # `exists` over an incomplete kind: the missing bucket might be the one sought.
+    some = by_subject[("A.7.5/some_bucket", None)]
+    assert some.status is Status.INCONCLUSIVE
+    assert some.note is not None
+    assert "the missing items may decide this rule" in some.note
+    # A verdict that an `exists` over the incomplete kind decided may be wrong either way: inconclusive.
+    assert by_subject[("A.7.5/unencrypted_listed", "arn:aws:s3:::raw")].status is Status.INCONCLUSIVE
     clean = evaluate(ruleset, collection.evidence, now=NOW, collected=collection.collected)  # type: ignore[arg-type, attr-defined]
     assert {f.status for f in clean} == {Status.PASS, Status.FAIL}
 
