@@ -13,6 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from annexa.cli import main
 from annexa.reports import report_document
 from annexa.reports.stored import stored_result
@@ -22,6 +24,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FIRST_SCAN = "2026-11-16T09:00:00Z"
 SECOND_SCAN = "2026-11-23T09:00:00Z"
 XSS = "<img src=x onerror=alert(1)>"
+SERVICE_COLLECTORS = ("aws", "mlflow")
 RECORD = "governance/systems/support-chatbot-record.md"
 FRAUD = "governance/systems/fraud-scoring-record.md"
 
@@ -42,8 +45,18 @@ def run_cli(*args: str) -> tuple[int, str]:
 
 
 def copy_demo(root: Path) -> DemoProject:
+    """The demo estate's offline part: its collectors of local files (documents, attestations, cards).
+
+    The collectors of services (AWS, MLflow) are dropped from the copied configuration: `make demo` starts
+    those servers, these tests do not, and reports are about rendering, not collecting.
+    """
     shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("out", "__pycache__", "*.py"))
-    return DemoProject(root=root, config=root / "annexa.yaml", store=root / "out" / ".annexa")
+    config = root / "annexa.yaml"
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    for name in SERVICE_COLLECTORS:
+        raw["collectors"].pop(name, None)
+    config.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return DemoProject(root=root, config=config, store=root / "out" / ".annexa")
 
 
 def edit(path: Path, old: str, new: str) -> None:

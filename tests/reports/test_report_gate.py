@@ -78,17 +78,20 @@ def test_inconclusive_exits_2_and_a_failure_outranks_it() -> None:
 
 def test_exit_codes_of_real_scans(tmp_path: Path) -> None:
     project: DemoProject = copy_demo(tmp_path / "demo")
-    config = str(project.config)
+    config, store = str(project.config), str(project.store)
     # First scan: every failure is new, and the demo has high-severity failures but no critical one.
     assert run_cli("scan", "-c", config, "--now", SECOND_SCAN, "--fail-on", "new:high")[0] == 1
-    assert run_cli("scan", "-c", config, "--now", SECOND_SCAN, "--fail-on", "new:high")[0] == 0
-    assert run_cli("scan", "-c", config, "--now", SECOND_SCAN, "--fail-on", "fail:critical")[0] == 0
-    assert run_cli("scan", "-c", config, "--now", SECOND_SCAN, "--fail-on", "fail:high")[0] == 1
-    assert run_cli("scan", "-c", config, "--now", SECOND_SCAN, "--fail-on", "none")[0] == 0
+    # `annexa report` applies the same gate to the recorded scan without collecting again.
+    assert run_cli("report", "--store", store, "--fail-on", "fail:critical")[0] == 0
+    assert run_cli("report", "--store", store, "--fail-on", "fail:high")[0] == 1
+    assert run_cli("report", "--store", store, "--fail-on", "inconclusive:info")[0] == 2
+    assert run_cli("report", "--store", store, "--fail-on", "none")[0] == 0
+    assert run_cli("report", "--store", store)[0] == 1  # the result's own exit code
     scans_before = len(list((project.store / "manifests").rglob("*.json")))
     assert run_cli("scan", "-c", config, "--fail-on", "fail:urgent")[0] == ExitCode.USAGE_ERROR
     # A bad gate is refused before collecting: no scan was recorded.
     assert len(list((project.store / "manifests").rglob("*.json"))) == scans_before
+    assert run_cli("scan", "-c", config, "--now", SECOND_SCAN, "--fail-on", "new:high")[0] == 0
     # The fraud-scoring record loses its out-of-scope use: a new high-severity failure fails the gate again.
     record = project.root / "governance/systems/fraud-scoring-record.md"
     text = record.read_text(encoding="utf-8")

@@ -57,12 +57,14 @@ def test_cron_line_is_well_formed() -> None:
     calls = [parse(argv) for argv in annexa_calls(command)]
     assert [call.command for call in calls] == ["verify", "scan"]
     assert calls[1].formats == ["html", "json", "markdown"]
+    assert command in (RECIPES.parent / "scheduling.md").read_text(encoding="utf-8"), "docs show another line"
 
 
 def test_cron_command_twice_keeps_history_and_drift(tmp_path: Path) -> None:
     project = copy_demo(tmp_path / "srv")
-    config = project.config.read_text(encoding="utf-8")
-    project.config.write_text(config.replace("path: ./out/.annexa", "path: .annexa"), encoding="utf-8")
+    config = yaml.safe_load(project.config.read_text(encoding="utf-8"))
+    config["store"]["path"] = ".annexa"
+    project.config.write_text(yaml.safe_dump(config), encoding="utf-8")
     [(_, _, command)] = cron_entries()
     log = tmp_path / "scan.log"
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
