@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest browser bench bench-aws clean venv mlflow
+.PHONY: demo test lint typecheck pytest browser postgres bench bench-aws clean venv mlflow
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,13 @@ browser:
 		apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
-pytest: $(STAMP) $(MLFLOW_STAMP) browser
+# The shared-store tests start a PostgreSQL server of their own from Debian's package (binaries in
+# /usr/lib/postgresql/*/bin); install it when it is missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+pytest: $(STAMP) $(MLFLOW_STAMP) browser postgres
 	$(BIN)/pytest
 
 bench: $(STAMP)
