@@ -55,7 +55,7 @@ class AwsCallError(Exception):
         self.denied = denied
         self.unavailable = unavailable
         if denied:
-            text = f"access denied to {action} ({code})"
+            text = f"access denied to {action} ({code}); {GRANT_HINT}"
         elif unavailable:
             text = f"{action} is not available here ({code}: {detail})"
         else:

@@ -137,8 +137,7 @@ def _execute(task: Task) -> Batch:
     try:
         task.run(batch)
     except AwsCallError as exc:
-        hint = f"; {GRANT_HINT}" if exc.denied else ""
-        batch.gap(exc.message + hint)
+        batch.gap(exc.message)
     except Exception as exc:  # one malformed answer must not sink the other accounts and kinds
         batch.gap(f"unexpected {type(exc).__name__} while collecting: {exc}")
     return batch
