@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from annexa.plugins.config import Config
+    from annexa.plugins.manager import PluginHost
+    from annexa.reports import OutputPlan
+    from annexa.reports.gate import Condition
+    from annexa.scan import Collection
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -184,13 +191,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(
     args: argparse.Namespace,
-    host: Any,
-    config: Any,
+    host: PluginHost,
+    config: Config,
     result: dict[str, Any],
     scan_id: str,
-    output_plan: Any,
-    fail_on: Any,
-    collection: Any,
+    output_plan: OutputPlan,
+    fail_on: tuple[Condition, ...] | None,
+    collection: Collection,
     digest: str,
 ) -> int:
     """Print and write the reports, notify, and return the exit code (``--fail-on`` or the result's)."""
