@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from annexa.catalog import Catalog, group_summary
+from annexa.catalog import CLAUSE_GROUP, Catalog, group_summary, roll_up_clauses
 from annexa.evidence import format_timestamp
-from annexa.findings import ControlResult, Finding, Status, control_sort_key
+from annexa.findings import ControlResult, ControlStatus, Finding, Status, control_sort_key
 from annexa.tablecell import csv_cell, markdown_cell
 
 REGISTER_SCHEMA_VERSION = 1
@@ -41,6 +41,7 @@ class ScanView:
     findings: tuple[Finding, ...]
     rules_run: frozenset[str]  # rule ids the scan evaluated (from its control results)
     controls: tuple[ControlResult, ...] = ()
+    clauses: tuple[ControlResult, ...] = ()  # main-body clauses, when the scan ran builtin:clauses
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +136,7 @@ class Register:
     scans: int
     nonconformities: tuple[Nonconformity, ...]
     groups: tuple[Mapping[str, Any], ...] = ()  # readiness per Annex A group in the latest scan
+    clauses: Mapping[str, Any] | None = None  # the same figure for the main-body clauses, if checked
     figures: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,6 +147,7 @@ class Register:
             "scans": self.scans,
             "figures": dict(self.figures),
             "groups": [dict(group) for group in self.groups],
+            "clauses": None if self.clauses is None else dict(self.clauses),
             "nonconformities": [nc.to_dict() for nc in self.nonconformities],
         }
 
@@ -214,8 +217,23 @@ def build_register(
         scans=len(scans),
         nonconformities=register,
         groups=groups,
+        clauses=_clause_readiness(scans[-1].clauses) if scans and scans[-1].clauses else None,
         figures=figures(register),
     )
+
+
+def _clause_readiness(clauses: Sequence[ControlResult]) -> dict[str, Any]:
+    counts = {status.value: 0 for status in ControlStatus}
+    for clause in clauses:
+        counts[clause.status.value] += 1
+    assessed = len(clauses) - counts["not_applicable"] - counts["not_assessed"]
+    return {
+        "id": CLAUSE_GROUP,
+        "title": "Main-body clauses 4 to 10",
+        "controls": len(clauses),
+        "counts": counts,
+        "readiness": round(counts["pass"] / assessed, 3) if assessed else None,
+    }
 
 
 def match_action(finding: Finding, actions: Sequence[Action]) -> Action | None:
@@ -282,7 +300,15 @@ def scan_view(record: Any) -> ScanView:
         rules_run=frozenset(rule for control in record.controls for rule in control.rules)
         | frozenset(finding.rule_id for finding in record.findings),
         controls=tuple(record.controls),
+        clauses=roll_up_clauses(record.findings, _rules_of(record.findings)),
     )
+
+
+def _rules_of(findings: Iterable[Finding]) -> dict[str, tuple[str, ...]]:
+    rules: dict[str, set[str]] = {}
+    for finding in findings:
+        rules.setdefault(finding.control_id, set()).add(finding.rule_id)
+    return {control: tuple(sorted(ids)) for control, ids in rules.items()}
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -344,7 +370,7 @@ def render_markdown(register: Register) -> str:
     ]
     if register.groups:
         lines += ["| Group | Title | Controls | Pass | Fail | Readiness |", "|---|---|---|---|---|---|"]
-        for group in register.groups:
+        for group in (*register.groups, *([register.clauses] if register.clauses else [])):
             readiness = "n/a" if group["readiness"] is None else f"{round(group['readiness'] * 100)}%"
             lines.append(
                 f"| {group['id']} | {markdown_cell(str(group['title']))} | {group['controls']} | "

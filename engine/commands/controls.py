@@ -39,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from annexa.catalog import roll_up_clauses
     from annexa.coverage import coverage
     from annexa.exitcodes import ExitCode
 
@@ -48,11 +49,18 @@ def run(args: argparse.Namespace) -> int:
     ruleset, latest = loaded
     statuses = {} if latest is None else {c.id: c for c in latest.record.controls}
     rows = coverage(ruleset.rules, statuses=statuses)
+    # Main-body clauses (builtin:clauses), when selected: listed apart from the 38 Annex A controls.
+    clauses = roll_up_clauses(() if latest is None else latest.record.findings, ruleset.rules_by_control())
+    clause_status = {c.id: (c.status.value if latest is not None else None) for c in clauses}
     if args.format == "json":
         payload: dict[str, Any] = {
             "schema_version": 1,
             "scan": None if latest is None else latest.record.scan_id,
             "controls": [row.to_dict() for row in rows],
+            "clauses": [
+                {"id": c.id, "title": c.title, "rules": list(c.rules), "status": clause_status[c.id]}
+                for c in clauses
+            ],
         }
         print(json.dumps(payload, indent=2, sort_keys=True))
         return int(ExitCode.CONFORMANT)
@@ -60,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         status = _STATUS_MARK.get(row.status, row.status or "-")
         print(f"{row.id:<9} {row.automation.value:<11} {status:<13} {len(row.rules):>5}  {row.title}")
+    if clauses:
+        print()
+        print(f"{'clause':<9} {'':<11} {'status':<13} {'rules':>5}  title (main body, apart from Annex A)")
+        for clause in clauses:
+            status = _STATUS_MARK.get(clause_status[clause.id], "-")
+            print(f"{clause.id:<9} {'documents':<11} {status:<13} {len(clause.rules):>5}  {clause.title}")
     levels: dict[str, int] = {}
     for row in rows:
         levels[row.automation.value] = levels.get(row.automation.value, 0) + 1

@@ -9,6 +9,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 from annexa.catalog import load_catalog
@@ -63,9 +64,29 @@ def test_first_scan_of_the_scaffold_shows_what_is_still_to_do(tmp_path: Path) ->
     statuses = {c["id"]: c["status"] for c in result["controls"]}
     assert "pass" not in statuses.values()
     assert sum(1 for status in statuses.values() if status == "fail") >= 30
+    schema = json.loads(
+        resources.files("annexa").joinpath("data/result.schema.json").read_text(encoding="utf-8")
+    )
+    jsonschema.Draft202012Validator(schema).validate(result)  # the clauses list is part of the contract
+    assert [c["group"] for c in result["clauses"]] == ["CL"] * len(load_catalog().clause_ids)
     assert {c["id"]: c["status"] for c in result["clauses"]} == dict.fromkeys(
         load_catalog().clause_ids, "fail"
     )
+
+
+def test_controls_lists_the_clauses_apart_after_a_scan_of_the_scaffold(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path)]) == 0
+    config = str(tmp_path / "annexa.yaml")
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["scan", "-c", config, "--now", NOW])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["controls", "-c", config, "--format", "json"]) == 0
+    payload = json.loads(out.getvalue())
+    assert len(payload["controls"]) == 38
+    assert [(c["id"], c["status"]) for c in payload["clauses"]] == [
+        (clause_id, "fail") for clause_id in load_catalog().clause_ids
+    ]
 
 
 def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from annexa.cli import main
 from annexa.diagnostics import Position, Span
 from annexa.evidence import Evidence
 from annexa.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
-from annexa.nonconformities import Action, age_band, build_register, scan_view
+from annexa.nonconformities import Action, age_band, build_register, render_markdown, scan_view
 from annexa.store import ScanRecord, Store, new_scan_id
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
@@ -212,6 +212,21 @@ def test_actions_match_rule_and_subject_first_then_rule_then_control(store: Stor
     assert overdue == {POLICY}  # due 2025-12-01, before the scan of 2026-01-10
     assert register.figures["overdue"] == 1
     assert register.figures["without_owner"] == 0
+
+
+def test_clause_findings_get_their_own_readiness_line(store: Store) -> None:
+    audit = "CL.9.2/internal_audit_performed"
+    views = _history(
+        store,
+        [_record(T0, [_finding(audit, None, Status.FAIL, T0), _finding(POLICY, None, Status.PASS, T0)])],
+    )
+    register = build_register(views)
+    assert [nc.rule for nc in register.nonconformities] == [audit]
+    assert register.clauses is not None
+    assert register.clauses["counts"]["fail"] == 1
+    assert register.clauses["counts"]["not_assessed"] == 8  # the other clauses' rules did not run here
+    assert register.clauses["readiness"] == 0.0
+    assert "| CL | Main-body clauses 4 to 10 | 9 | 0 | 1 | 0% |" in render_markdown(register)
 
 
 def test_age_bands() -> None:
