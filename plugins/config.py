@@ -120,8 +120,7 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                 "items": {
                     "type": "object",
                     "additionalProperties": False,
-                    "required": ["owner", "action", "due"],
-                    "oneOf": [{"required": ["rule"]}, {"required": ["control"]}],
+                    "required": ["owner", "action", "due"],  # and rule or control: _semantic_problems
                     "properties": {
                         "rule": _RULE_ID,
                         "control": _TARGET_ID,
@@ -310,9 +309,16 @@ def _evidence_location(base_path: str, store: Mapping[str, Any]) -> str | None:
 
 
 def _semantic_problems(document: YamlDocument) -> list[Diagnostic]:
-    """What a schema cannot say: the same control declared applicable twice."""
+    """What a schema cannot say well: a control declared applicable twice; an action for no or two targets."""
     value = document.value
-    entries = value.get("applicability") if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return []
+    return _duplicate_applicability(document, value.get("applicability")) + _action_targets(
+        document, value.get("nonconformities")
+    )
+
+
+def _duplicate_applicability(document: YamlDocument, entries: Any) -> list[Diagnostic]:
     if not isinstance(entries, list):
         return []
     problems = []
@@ -332,6 +338,29 @@ def _semantic_problems(document: YamlDocument) -> list[Diagnostic]:
             )
         else:
             seen[control] = index
+    return problems
+
+
+def _action_targets(document: YamlDocument, entries: Any) -> list[Diagnostic]:
+    """Each corrective action names exactly one of `rule` and `control` (a JSON Schema oneOf says this
+    only as "a value of another form")."""
+    if not isinstance(entries, list):
+        return []
+    problems = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        given = [key for key in ("rule", "control") if key in entry]
+        if len(given) == 1:
+            continue
+        code, message = (
+            ("E602", f"`nonconformities[{index}]` needs `rule` or `control`: which findings it covers")
+            if not given
+            else ("E606", f"`nonconformities[{index}]` names both `rule` and `control`; keep one")
+        )
+        problems.append(
+            Diagnostic(code=code, message=message, span=document.span_of(("nonconformities", index)))
+        )
     return problems
 
 

@@ -309,7 +309,7 @@ def test_config_rejects_an_action_naming_neither_rule_nor_control(
         encoding="utf-8",
     )
     assert main(["nonconformities", "-c", str(config)]) == 4
-    assert "nonconformities" in capsys.readouterr().err
+    assert "error[E602]: `nonconformities[0]` needs `rule` or `control`" in capsys.readouterr().err
 
 
 def test_without_a_store_the_command_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
