@@ -11,12 +11,14 @@ import io
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from annexa.cli import main
+from annexa.plugins.servers import MlflowServer, MotoServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NOW = "2026-11-23T00:00:00Z"
@@ -30,7 +32,7 @@ EXPECTED_CONTROLS = {
     "A.4.2": "pass",
     "A.4.3": "pass",
     "A.4.4": "pass",
-    "A.4.5": "pass",
+    "A.4.5": "fail",  # the chatbot's SageMaker endpoint carries no owner or system tags
     "A.4.6": "pass",
     "A.5.2": "pass",
     "A.5.3": "pass",  # the chatbot's overdue impact assessment is waived
@@ -40,15 +42,15 @@ EXPECTED_CONTROLS = {
     "A.6.1.3": "pass",
     "A.6.2.2": "pass",
     "A.6.2.3": "pass",
-    "A.6.2.4": "pass",
-    "A.6.2.5": "pass",
+    "A.6.2.4": "fail",  # the chatbot model has no validation report (MLflow) and no evaluated package
+    "A.6.2.5": "fail",  # the chatbot endpoint serves a model that no approved package backs
     "A.6.2.6": "fail",  # no operations runbook for the chatbot
     "A.6.2.7": "pass",
     "A.6.2.8": "fail",  # the logging standard was last reviewed in 2024
     "A.7.2": "pass",
     "A.7.3": "fail",  # the conversation dataset has no legal basis yet
-    "A.7.4": "pass",
-    "A.7.5": "pass",
+    "A.7.4": "fail",  # the chatbot's training data was logged without schema or profile
+    "A.7.5": "fail",  # the chatbot was trained on an unversioned upload bucket
     "A.7.6": "pass",
     "A.8.2": "fail",  # the chatbot's user information has a TBD limitations section
     "A.8.3": "fail",  # the external-reporting attestation expired
@@ -64,7 +66,14 @@ EXPECTED_CONTROLS = {
 
 # For each failing control, a subject one of its failing findings must name: the failure is for the
 # intended reason, not an accident of the estate. None: a whole-estate finding (nothing found at all).
+CHATBOT_ENDPOINT = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/support-chatbot-intent-prod"
+CHATBOT_VERSION = "mlflow://acme-registry/models/support-chatbot-intent/versions/1"
 INTENDED_FAILURES = {
+    "A.4.5": CHATBOT_ENDPOINT,
+    "A.6.2.4": CHATBOT_VERSION,
+    "A.6.2.5": CHATBOT_ENDPOINT,
+    "A.7.4": CHATBOT_VERSION,
+    "A.7.5": "arn:aws:sagemaker:us-east-1:123456789012:training-job/support-chatbot-intent-train-v3",
     "A.2.3": "file:governance/policies/ai-policy.md",
     "A.3.3": None,
     "A.5.5": "file:governance/systems/support-chatbot-impact-assessment.md",
@@ -83,12 +92,35 @@ _SAYS_WHY_NOT = re.compile(r"\b(?:no|none|found 0)\b", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any], Path]:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer
+) -> tuple[int, dict[str, Any], Path]:
     root = tmp_path_factory.mktemp("demo") / "examples"
     shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns("out", "__pycache__"))
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):  # capsys is function-scoped; one scan serves every test here
-        code = main(["scan", "-c", str(root / "annexa.yaml"), "--now", NOW, "--format", "json"])
+    sys.path.insert(0, str(root))
+    from estate import aws, mlflow
+
+    # A registry of its own: the session's shared MLflow server may hold models of the same names.
+    with (
+        MlflowServer(tmp_path_factory.mktemp("demo-mlflow")) as registry,
+        pytest.MonkeyPatch.context() as env,
+    ):
+        moto_server.reset()
+        aws.seed(moto_server.url)
+        mlflow.seed(registry.url)
+        config = root / "annexa.yaml"
+        config.write_text(
+            config.read_text(encoding="utf-8")
+            .replace("http://127.0.0.1:5055", moto_server.url)
+            .replace("http://127.0.0.1:5100", registry.url),
+            encoding="utf-8",
+        )
+        env.setenv("AWS_ACCESS_KEY_ID", "demo")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "demo")
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):  # capsys is function-scoped; one scan serves every test here
+            code = main(["scan", "-c", str(config), "--now", NOW, "--format", "json"])
+    sys.path.remove(str(root))
     return code, json.loads(out.getvalue()), root
 
 
@@ -96,7 +128,15 @@ def test_every_control_has_its_intended_status(demo: tuple[int, dict[str, Any], 
     code, result, _ = demo
     assert {c["id"]: c["status"] for c in result["controls"]} == EXPECTED_CONTROLS
     assert code == 1  # nonconformities
-    assert result["collection"]["problems"] == []  # every demo document and attestation reads cleanly
+    # Every document, attestation and card reads cleanly; what moto cannot serve and the chatbot's legacy
+    # MLflow stage are the only problems, and the missing monitoring schedules leave a gap, not a verdict.
+    assert [p.split(": ")[1] for p in result["collection"]["problems"]] == [
+        "collection_gap",
+        "source_problem",
+    ]
+    assert list(result["collection"]["gaps"]) == ["aws.sagemaker_monitoring_schedule"]
+    undecided = {(f["rule"], f["status"]) for f in result["findings"] if f["status"] == "inconclusive"}
+    assert undecided == {("A.6.2.6/production_endpoints_monitored", "inconclusive")}
 
 
 def test_failures_are_the_intended_ones(demo: tuple[int, dict[str, Any], Path]) -> None:
@@ -126,8 +166,12 @@ def test_non_pass_findings_cite_evidence_or_say_why_not(demo: tuple[int, dict[st
     for finding in non_pass:
         if finding["evidence"]:
             for item in finding["evidence"]:
-                # a cited item is a real file of the estate (attestation sources add "#<id>")
-                assert item["source"].startswith("file:"), item
-                assert (root / item["source"].removeprefix("file:").split("#")[0]).is_file(), item
+                # a cited item is a real file of the estate (attestation sources add "#<id>"), or a
+                # resource of the demo's AWS account or MLflow registry
+                source = item["source"]
+                if source.startswith("file:"):
+                    assert (root / source.removeprefix("file:").split("#")[0]).is_file(), item
+                else:
+                    assert source.startswith(("arn:aws:", "mlflow://acme-registry/")), item
         else:
             assert finding["note"] or _SAYS_WHY_NOT.search(finding["message"]), finding
