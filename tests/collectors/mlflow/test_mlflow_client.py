@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from registry_fakes import Reply, ScriptedServer
 
 from annexa.collectors import mlflow as mlflow_plugin
 from annexa.collectors.mlflow import MlflowCollector
@@ -21,6 +23,12 @@ from annexa.plugins.servers import free_port
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MODELS = "/registered-models/search"
 FAST = {"retries": 2, "backoff_seconds": 0.01}
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as server:
+        yield server
 
 
 def model(name: str, aliases: dict[str, str] | None = None) -> dict[str, Any]:
@@ -44,11 +52,11 @@ def run_collect(
     return list(MlflowCollector(environ=environ or {}).collect(request)), problems
 
 
-def test_sends_connection_close_and_drains_pages(scripted: Any, mlkit: Any) -> None:
+def test_sends_connection_close_and_drains_pages(scripted: ScriptedServer) -> None:
     scripted.on(
         MODELS,
-        mlkit.Reply(body={"registered_models": [model("a")], "next_page_token": "p2"}),
-        mlkit.Reply(body={"registered_models": [model("b")]}),
+        Reply(body={"registered_models": [model("a")], "next_page_token": "p2"}),
+        Reply(body={"registered_models": [model("b")]}),
     )
     items, _ = run_collect({"tracking_uri": scripted.url + "/"})
     assert [i.data["name"] for i in items] == ["a", "b"]
@@ -57,22 +65,22 @@ def test_sends_connection_close_and_drains_pages(scripted: Any, mlkit: Any) -> N
     assert "Authorization" not in scripted.seen[0].headers
 
 
-def test_bearer_token_from_the_named_variable(scripted: Any, mlkit: Any) -> None:
-    scripted.on(MODELS, mlkit.Reply(body={"registered_models": []}))
+def test_bearer_token_from_the_named_variable(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(body={"registered_models": []}))
     config = {"tracking_uri": scripted.url, "token_env": "ACME_MLFLOW_TOKEN"}
     run_collect(config, {"ACME_MLFLOW_TOKEN": "dapi-s3cr3t"})
     assert scripted.seen[0].headers["Authorization"] == "Bearer dapi-s3cr3t"
 
 
-def test_basic_auth_from_the_named_variables(scripted: Any, mlkit: Any) -> None:
-    scripted.on(MODELS, mlkit.Reply(body={"registered_models": []}))
+def test_basic_auth_from_the_named_variables(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(body={"registered_models": []}))
     config = {"tracking_uri": scripted.url, "username_env": "ML_USER", "password_env": "ML_PASS"}
     run_collect(config, {"ML_USER": "annexa", "ML_PASS": "pa:ss"})
     expected = "Basic " + base64.b64encode(b"annexa:pa:ss").decode()
     assert scripted.seen[0].headers["Authorization"] == expected
 
 
-def test_unset_token_variable_is_named_and_nothing_is_sent(scripted: Any) -> None:
+def test_unset_token_variable_is_named_and_nothing_is_sent(scripted: ScriptedServer) -> None:
     with pytest.raises(CollectorError, match=r"environment variable ACME_MLFLOW_TOKEN .* is not set"):
         run_collect({"tracking_uri": scripted.url, "token_env": "ACME_MLFLOW_TOKEN"}, {})
     assert scripted.seen == []
@@ -83,8 +91,8 @@ def test_credentials_in_the_url_are_refused() -> None:
         run_collect({"tracking_uri": "http://user:secret@127.0.0.1:9"})
 
 
-def test_401_is_a_precise_error_without_the_token(scripted: Any, mlkit: Any) -> None:
-    scripted.on(MODELS, mlkit.Reply(401, {"error_code": "UNAUTHENTICATED", "message": "bad token"}))
+def test_401_is_a_precise_error_without_the_token(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(401, {"error_code": "UNAUTHENTICATED", "message": "bad token"}))
     with pytest.raises(CollectorError) as caught:
         run_collect({"tracking_uri": scripted.url, "token_env": "T", **FAST}, {"T": "dapi-s3cr3t"})
     message = caught.value.message
@@ -96,11 +104,11 @@ def test_401_is_a_precise_error_without_the_token(scripted: Any, mlkit: Any) -> 
     assert len(scripted.seen) == 1  # an auth failure is not retried
 
 
-def test_429_waits_for_retry_after(scripted: Any, mlkit: Any) -> None:
+def test_429_waits_for_retry_after(scripted: ScriptedServer) -> None:
     scripted.on(
         MODELS,
-        mlkit.Reply(429, {"error_code": "REQUEST_LIMIT_EXCEEDED"}, {"Retry-After": "1"}),
-        mlkit.Reply(body={"registered_models": [model("a")]}),
+        Reply(429, {"error_code": "REQUEST_LIMIT_EXCEEDED"}, {"Retry-After": "1"}),
+        Reply(body={"registered_models": [model("a")]}),
     )
     started = time.monotonic()
     items, _ = run_collect({"tracking_uri": scripted.url, "retries": 2, "backoff_seconds": 0})
@@ -109,8 +117,8 @@ def test_429_waits_for_retry_after(scripted: Any, mlkit: Any) -> None:
     assert len(scripted.seen) == 2
 
 
-def test_persistent_500_makes_the_registry_unavailable(scripted: Any, mlkit: Any) -> None:
-    scripted.on(MODELS, mlkit.Reply(500, {"error_code": "INTERNAL_ERROR", "message": "db locked"}))
+def test_persistent_500_makes_the_registry_unavailable(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(500, {"error_code": "INTERNAL_ERROR", "message": "db locked"}))
     with pytest.raises(CollectorError) as caught:
         run_collect({"tracking_uri": scripted.url, **FAST})
     assert caught.value.message == (
@@ -120,24 +128,24 @@ def test_persistent_500_makes_the_registry_unavailable(scripted: Any, mlkit: Any
     assert len(scripted.seen) == 3
 
 
-def test_a_failure_while_fetching_versions_fails_the_whole_registry(scripted: Any, mlkit: Any) -> None:
+def test_a_failure_while_fetching_versions_fails_the_whole_registry(scripted: ScriptedServer) -> None:
     """Half a registry would read as a complete one: no item is yielded."""
-    scripted.on(MODELS, mlkit.Reply(body={"registered_models": [model(f"m{i}") for i in range(4)]}))
-    scripted.on("/model-versions/search", mlkit.Reply(503, b"upstream down"))
+    scripted.on(MODELS, Reply(body={"registered_models": [model(f"m{i}") for i in range(4)]}))
+    scripted.on("/model-versions/search", Reply(503, b"upstream down"))
     kinds = frozenset({"mlflow.registered_model", "mlflow.model_version"})
     with pytest.raises(CollectorError, match=r"HTTP 503 .*3 attempts"):
         run_collect({"tracking_uri": scripted.url, **FAST}, kinds=kinds)
 
 
-def test_garbage_body_is_a_precise_error(scripted: Any, mlkit: Any) -> None:
-    scripted.on(MODELS, mlkit.Reply(200, b"<html>Sign in to continue</html>"))
+def test_garbage_body_is_a_precise_error(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(200, b"<html>Sign in to continue</html>"))
     with pytest.raises(CollectorError) as caught:
         run_collect({"tracking_uri": scripted.url, **FAST})
     assert "answered HTTP 200 with a body that is not a JSON object" in caught.value.message
     assert "<html>Sign in to continue</html>" in caught.value.message
 
 
-def test_wrong_base_path_says_so(scripted: Any) -> None:
+def test_wrong_base_path_says_so(scripted: ScriptedServer) -> None:
     with pytest.raises(
         CollectorError, match="has no MLflow REST API: GET /registered-models/search answered HTTP 404"
     ):
@@ -153,13 +161,13 @@ def test_unreachable_port() -> None:
         run_collect({"tracking_uri": url, "retries": 1, "backoff_seconds": 0})
 
 
-def test_deleted_run_behind_production_is_reported_not_fatal(scripted: Any, mlkit: Any) -> None:
-    scripted.on(MODELS, mlkit.Reply(body={"registered_models": [model("fraud", {"production": "1"})]}))
+def test_deleted_run_behind_production_is_reported_not_fatal(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(body={"registered_models": [model("fraud", {"production": "1"})]}))
     version = {"name": "fraud", "version": "1", "source": "s3://m/fraud", "run_id": "gone", "status": "READY"}
-    scripted.on("/model-versions/search", mlkit.Reply(body={"model_versions": [version]}))
+    scripted.on("/model-versions/search", Reply(body={"model_versions": [version]}))
     scripted.on(
         "/runs/get",
-        mlkit.Reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Run 'gone' not found"}),
+        Reply(404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Run 'gone' not found"}),
     )
     items, problems = run_collect(
         {"tracking_uri": scripted.url, **FAST}, kinds=frozenset({"mlflow.model_version", "mlflow.run"})
@@ -173,19 +181,19 @@ def test_deleted_run_behind_production_is_reported_not_fatal(scripted: Any, mlki
 
 
 def test_the_host_marks_the_kinds_not_collected(
-    scripted: Any, mlkit: Any, annexa_host: Any, register_plugin: Any, run_collector: Any
+    scripted: ScriptedServer, annexa_host: Any, register_plugin: Any, run_collector: Any
 ) -> None:
     register_plugin(mlflow_plugin, name="mlflow-under-test")
     spec = annexa_host.collectors()["mlflow"]
-    scripted.on(MODELS, mlkit.Reply(500))
+    scripted.on(MODELS, Reply(500))
     run = run_collector(spec, config={"tracking_uri": scripted.url, "retries": 0})
     assert run.evidence == ()
     assert [d.code for d in run.diagnostics] == ["collector_error"]
     assert "is unavailable" in run.diagnostics[0].message
 
 
-def test_registry_name_makes_subjects_independent_of_the_url(scripted: Any, mlkit: Any) -> None:
-    scripted.on(MODELS, mlkit.Reply(body={"registered_models": [model("fraud scoring/eu")]}))
+def test_registry_name_makes_subjects_independent_of_the_url(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(body={"registered_models": [model("fraud scoring/eu")]}))
     items, _ = run_collect({"tracking_uri": scripted.url, "name": "acme-registry"})
     assert [i.source for i in items] == ["mlflow://acme-registry/models/fraud%20scoring%2Feu"]
     assert items[0].scope == {"registry": scripted.url}

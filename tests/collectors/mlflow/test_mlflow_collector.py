@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
 import pytest
+from registry_fakes import Seeder, dataset
 
 from annexa.collectors import mlflow as mlflow_plugin
 from annexa.collectors.mlflow import CONFIG_SCHEMA, KIND_SCHEMAS, MlflowCollector
@@ -17,6 +19,12 @@ from annexa.plugins.testing import check_collector_spec
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 ALL_KINDS = frozenset(KIND_SCHEMAS)
+
+
+@pytest.fixture
+def seeder(mlflow_server: MlflowServer) -> Seeder:
+    """A seeder with a prefix of its own: the server is shared by the whole session."""
+    return Seeder(mlflow_server.api, f"t{uuid.uuid4().hex[:10]}")
 
 
 def collect(
@@ -70,16 +78,16 @@ def test_config_schema(config: dict[str, Any], valid: bool) -> None:
 
 
 def test_collects_models_versions_and_the_runs_behind_production(
-    mlflow_server: MlflowServer, seeder: Any, mlkit: Any
+    mlflow_server: MlflowServer, seeder: Seeder
 ) -> None:
     good_run = seeder.run(
         metrics={"auc": 0.93, "broken": "NaN"},
         params={"learning_rate": "0.1"},
         tags={"purpose": "evaluation"},
         datasets=[
-            mlkit.dataset("loans", source='{"uri": "s3://data/loans.parquet"}', profile='{"num_rows": 1200}',
+            dataset("loans", source='{"uri": "s3://data/loans.parquet"}', profile='{"num_rows": 1200}',
                           schema='{"mlflow_colspec": []}'),
-            mlkit.dataset("holdout", context="evaluation", digest=""),
+            dataset("holdout", context="evaluation", digest=""),
         ],
     )  # fmt: skip
     staging_run = seeder.run(metrics={"auc": 0.5})
@@ -140,7 +148,7 @@ def test_collects_models_versions_and_the_runs_behind_production(
     assert (holdout["context"], holdout["digest"], holdout["has_schema"]) == ("evaluation", None, False)
 
 
-def test_pagination_is_drained_and_requests_are_counted(mlflow_server: MlflowServer, seeder: Any) -> None:
+def test_pagination_is_drained_and_requests_are_counted(mlflow_server: MlflowServer, seeder: Seeder) -> None:
     names = [seeder.model(f"m{i}") for i in range(5)]
     for name in names:
         for _ in range(3):
@@ -162,7 +170,7 @@ def test_pagination_is_drained_and_requests_are_counted(mlflow_server: MlflowSer
     assert requests_made == 3 + 5 * 2
 
 
-def test_asks_only_for_the_requested_kinds(mlflow_server: MlflowServer, seeder: Any) -> None:
+def test_asks_only_for_the_requested_kinds(mlflow_server: MlflowServer, seeder: Seeder) -> None:
     name = seeder.model("only")
     seeder.alias(name, "production", seeder.version(name, run_id=seeder.run()))
 
@@ -182,7 +190,7 @@ def test_unknown_kinds_ask_nothing(mlflow_server: MlflowServer) -> None:
     assert (items, requests_made) == ({}, 0)
 
 
-def test_concurrent_and_sequential_collection_agree(mlflow_server: MlflowServer, seeder: Any) -> None:
+def test_concurrent_and_sequential_collection_agree(mlflow_server: MlflowServer, seeder: Seeder) -> None:
     for i in range(6):
         name = seeder.model(f"c{i}", tags={"owner": f"team{i}"})
         seeder.alias(name, "production", seeder.version(name, run_id=seeder.run(metrics={"acc": i / 10})))

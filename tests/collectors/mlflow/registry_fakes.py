@@ -1,4 +1,7 @@
-"""Fixtures for the MLflow collector tests: a seeder for the shared real server, and a scripted fake one.
+"""Helpers for the MLflow collector tests: a seeder for the shared real server, and a scripted fake one.
+
+A helper module rather than a conftest.py: a second conftest module would shadow the one other test
+modules import by name (``from conftest import ...``).
 
 The real MLflow server (``mlflow_server``, one per session) answers everything a registry should; the
 scripted server on 127.0.0.1 answers what a real one will not do on cue: 401, 429 with Retry-After, 500,
@@ -9,18 +12,13 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
-
-from annexa.plugins.servers import MlflowServer
 
 
 class Seeder:
@@ -108,12 +106,6 @@ def dataset(name: str, *, context: str = "training", digest: str = "d1g3st", **f
     }
 
 
-@pytest.fixture
-def seeder(mlflow_server: MlflowServer) -> Seeder:
-    """A seeder with a prefix of its own: the server is shared by the whole session."""
-    return Seeder(mlflow_server.api, f"t{uuid.uuid4().hex[:10]}")
-
-
 @dataclass
 class Reply:
     status: int = 200
@@ -173,20 +165,13 @@ class ScriptedServer:
     def start(self) -> None:
         self._thread.start()
 
+    def __enter__(self) -> ScriptedServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-@pytest.fixture
-def scripted() -> Iterator[ScriptedServer]:
-    server = ScriptedServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mlkit() -> SimpleNamespace:
-    """Test modules do not import conftest: the helpers travel through this fixture."""
-    return SimpleNamespace(Reply=Reply, dataset=dataset)
