@@ -282,6 +282,7 @@ class Run:
 
     label: str
     wall: float
+    cpu: float  # the child's user + system seconds: far less sensitive to a busy machine than wall time
     peak_mb: float
     failing: list[str]
     server: Counter[str]
@@ -291,8 +292,10 @@ class Run:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def run_child(command: list[str], env: dict[str, str], logs: Path, label: str) -> tuple[float, float, str]:
-    """Run ``command`` to completion: (wall seconds, peak RSS in MB, stdout). Exits on failure."""
+def run_child(
+    command: list[str], env: dict[str, str], logs: Path, label: str
+) -> tuple[float, float, float, str]:
+    """Run ``command`` to completion: (wall s, CPU s, peak RSS in MB, stdout). Exits on failure."""
     logs.mkdir(parents=True, exist_ok=True)
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
     out_path, err_path = logs / f"{slug}.out", logs / f"{slug}.err"
@@ -308,7 +311,7 @@ def run_child(command: list[str], env: dict[str, str], logs: Path, label: str) -
             f"{label} failed with exit code {process.returncode}; see {err_path}:\n"
             + "\n".join(err_path.read_text(errors="replace").splitlines()[-25:])
         )
-    return wall, usage.ru_maxrss / 1024, out_path.read_text()
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out_path.read_text()
 
 
 def run_custodian(custodian: Path, env: dict[str, str], workdir: Path, log: Path) -> Run:
@@ -317,12 +320,13 @@ def run_custodian(custodian: Path, env: dict[str, str], workdir: Path, log: Path
     command = [
         str(custodian), "run", "--cache-period", "0", "--region", REGION, "-s", str(output), str(POLICY)
     ]  # fmt: skip
-    wall, peak, _ = run_child(command, env, workdir / "logs", "custodian")
+    wall, cpu, peak, _ = run_child(command, env, workdir / "logs", "custodian")
     resources = json.loads((output / POLICY_NAME / "resources.json").read_text())
     time.sleep(0.2)  # let the server flush its last log lines
     return Run(
         label="Cloud Custodian",
         wall=wall,
+        cpu=cpu,
         peak_mb=peak,
         failing=sorted(resource["Name"] for resource in resources),
         server=server_requests(log, offset),
@@ -332,12 +336,13 @@ def run_custodian(custodian: Path, env: dict[str, str], workdir: Path, log: Path
 def run_python_child(label: str, args: list[str], env: dict[str, str], workdir: Path, log: Path) -> Run:
     offset = log.stat().st_size
     command = [sys.executable, str(Path(__file__).resolve()), "child", *args]
-    wall, peak, stdout = run_child(command, env, workdir / "logs", label)
+    wall, cpu, peak, stdout = run_child(command, env, workdir / "logs", label)
     result = json.loads(stdout.strip().splitlines()[-1])
     time.sleep(0.2)
     return Run(
         label=label,
         wall=wall,
+        cpu=cpu,
         peak_mb=peak,
         failing=result.pop("failing"),
         server=server_requests(log, offset),
@@ -353,19 +358,33 @@ def custodian_version(custodian: Path) -> str:
     return answer.stdout.strip() or "?"
 
 
+def ratio_line(label: str, annexa: float, other: float, target: float | None) -> str:
+    verdict = (
+        "" if target is None else f"  (target <= {target}: {'met' if annexa / other <= target else 'MISSED'})"
+    )
+    return f"{label:40} {annexa / other:5.2f}{verdict}"
+
+
 def report(
     runs: list[Run], expected: set[str], seeding: tuple[float, int], buckets: int, version: str
 ) -> bool:
-    """Print the figures; True when every contender decided exactly the expected buckets."""
+    """Print the figures; True when every contender decided exactly the expected buckets.
+
+    ``runs`` are, in order: Cloud Custodian, the sequential floor, the threaded floor, annexa.
+    """
+    custodian, _sequential, floor, annexa = runs
     seconds, calls = seeding
     print(
         f"\nseeded {buckets} buckets ({len(expected)} nonconformant) with {calls} calls "
         f"in {seconds:.1f} s ({SEED_THREADS} threads)"
     )
-    print(f"Cloud Custodian {version}; moto server on 127.0.0.1; region {REGION}\n")
+    print(
+        f"Cloud Custodian {version}; moto server on 127.0.0.1; region {REGION}; "
+        f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n"
+    )
     header = (
-        f"{'contender':34} {'wall s':>7} {'work s':>7} {'API calls':>9} {'HTTP seen':>9} {'peak MB':>8} "
-        f"{'failing':>7}"
+        f"{'contender':30} {'wall s':>7} {'work s':>7} {'CPU s':>6} {'API calls':>9} {'HTTP seen':>9} "
+        f"{'peak MB':>7} {'failing':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -373,37 +392,29 @@ def report(
     for run in runs:
         calls = sum(run.calls.values()) if run.calls else "-"
         work = f"{run.work:.2f}" if run.work is not None else "-"
-        same = set(run.failing) == expected and len(run.failing) == len(expected)
+        same = sorted(run.failing) == sorted(expected)
         agree &= same
         print(
-            f"{run.label:34} {run.wall:7.2f} {work:>7} {calls!s:>9} {sum(run.server.values()):9d} "
-            f"{run.peak_mb:8.0f} {len(run.failing):7d}{'' if same else '  MISMATCH'}"
+            f"{run.label:30} {run.wall:7.2f} {work:>7} {run.cpu:6.2f} {calls!s:>9} "
+            f"{sum(run.server.values()):9d} {run.peak_mb:7.0f} {len(run.failing):7d}"
+            + ("" if same else "  MISMATCH")
         )
-    by_label = {run.label.split(",")[0].split(" (")[0]: run for run in runs}
-    annexa = next(run for run in runs if run.label.startswith("annexa"))
-    custodian = by_label["Cloud Custodian"]
-    floor = next(run for run in runs if run.label.startswith("floor") and "sequential" not in run.label)
+    detail = annexa.detail
     print(
-        f"\nannexa: prepare {annexa.detail['prepare']:.2f} s, collect {annexa.detail['collect']:.2f} s, "
-        f"evaluate {annexa.detail['evaluate']:.3f} s; {annexa.detail['evidence']} evidence items; "
-        f"statuses {annexa.detail['statuses']}; fields read {annexa.detail['fields']}"
+        f"\nannexa: prepare {detail['prepare']:.2f} s (plugin host, configuration, rules), "
+        f"collect {detail['collect']:.2f} s, evaluate {detail['evaluate']:.3f} s; "
+        f"{detail['evidence']} evidence items; statuses {detail['statuses']}; fields read {detail['fields']}"
     )
     for key in ("problems", "not_collected"):
-        if annexa.detail[key]:
-            print(f"annexa {key}: {annexa.detail[key]}")
-    ratio_c7n = annexa.wall / custodian.wall
-    ratio_floor = annexa.wall / floor.wall
+        if detail[key]:
+            print(f"annexa {key}: {detail[key]}")
     assert annexa.work is not None
     assert floor.work is not None
-    print(
-        f"\nannexa / Cloud Custodian (wall): {ratio_c7n:.2f}  (target <= {TARGET_VS_CUSTODIAN})"
-        f"  {'met' if ratio_c7n <= TARGET_VS_CUSTODIAN else 'MISSED'}"
-    )
-    print(
-        f"annexa / floor (wall):           {ratio_floor:.2f}  (target <= {TARGET_VS_FLOOR})"
-        f"  {'met' if ratio_floor <= TARGET_VS_FLOOR else 'MISSED'}"
-    )
-    print(f"annexa / floor (work only):      {annexa.work / floor.work:.2f}")
+    print()
+    print(ratio_line("annexa / Cloud Custodian, wall", annexa.wall, custodian.wall, TARGET_VS_CUSTODIAN))
+    print(ratio_line(f"annexa / {floor.label}, wall", annexa.wall, floor.wall, TARGET_VS_FLOOR))
+    print(ratio_line("annexa / floor, work (after imports)", annexa.work, floor.work, None))
+    print(ratio_line("annexa / floor, CPU", annexa.cpu, floor.cpu, None))
     print("\nAPI calls by operation (botocore hook):")
     for run in runs:
         if run.calls:
@@ -434,8 +445,11 @@ def main(argv: list[str]) -> int:
     from annexa.plugins.servers import MotoServer
     from annexa.wiring import make_host
 
+    aws = make_host().collectors().get("aws")
+    if aws is None:
+        sys.exit("annexa's aws collector is not installed or not registered (annexa plugins lists it)")
     # The floor gets as many threads as annexa's collector uses by default (its declared config default).
-    workers = int(make_host().collectors()["aws"].config_schema["properties"]["max_workers"]["default"])
+    workers = int(aws.config_schema["properties"]["max_workers"]["default"])
 
     with tempfile.TemporaryDirectory(prefix="bench-aws-") as scratch:
         workdir = args.workdir or Path(scratch)
