@@ -114,7 +114,6 @@ KINDS: dict[str, dict[str, Any]] = {
         },
         "name",
         "trusted_services",
-        "can_reach",
     ),
     S3_BUCKET: _kind(
         "An S3 bucket and its data-protection settings. A setting never configured is configured: false.",

@@ -3,6 +3,7 @@ cannot be reached (a gap for that account, the others still collected)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from awskit import ACCOUNT, Collected, client
@@ -68,3 +69,18 @@ def test_no_reachable_account_fails_the_collector(aws_env: str, collect: Callabl
     error = run.problems[-1]
     assert f"the current credentials are for account {ACCOUNT}, not {SECOND}" in error.message
     assert error.kinds == (BUCKETS,)
+
+
+def test_role_reach_is_computed_only_when_read(aws_env: str, collect: Callable[..., Collected]) -> None:
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "sagemaker.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    client("iam").create_role(RoleName="trainer", AssumeRolePolicyDocument=trust)
+    run = collect(kinds=["aws.iam_role"], fields={"aws.iam_role": frozenset({"trusted_services"})})
+    assert run.problems == ()
+    role = run.data(f"arn:aws:iam::{ACCOUNT}:role/trainer")
+    assert role["trusted_services"] == ["sagemaker.amazonaws.com"]
+    assert "can_reach" not in role
