@@ -220,15 +220,15 @@ def annexa_child(workdir: Path, endpoint: str) -> dict[str, Any]:
             }
         )
     )
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     host = make_host()
     config = load_config(config_path, host)
     ruleset = compile_for(config, host)
     now = utc_now()
     planned = plan(ruleset, config, host.collectors())
-    prepared = time.perf_counter()
+    prepared, cpu_prepared = time.perf_counter(), time.process_time()
     collection = collect(config, host, planned, now=now, fields=ruleset.fields_read)
-    collected = time.perf_counter()
+    collected, cpu_collected = time.perf_counter(), time.process_time()
     findings = evaluate(ruleset, collection.evidence, now=now, collected=collection.collected)
     evaluated = time.perf_counter()
     statuses = Counter(finding.status.value for finding in findings)
@@ -238,6 +238,8 @@ def annexa_child(workdir: Path, endpoint: str) -> dict[str, Any]:
         "prepare": prepared - started,
         "collect": collected - prepared,
         "evaluate": evaluated - collected,
+        "cpu_prepare": cpu_prepared - cpu_started,
+        "cpu_collect": cpu_collected - cpu_prepared,
         "evidence": len(collection.evidence),
         "problems": [str(problem) for problem in collection.problems],
         "not_collected": {kind: why for kind, why in collection.collected.items() if why},
@@ -401,8 +403,9 @@ def report(
         )
     detail = annexa.detail
     print(
-        f"\nannexa: prepare {detail['prepare']:.2f} s (plugin host, configuration, rules), "
-        f"collect {detail['collect']:.2f} s, evaluate {detail['evaluate']:.3f} s; "
+        f"\nannexa: prepare {detail['prepare']:.2f} s, {detail['cpu_prepare']:.2f} s CPU (plugin host, "
+        f"configuration, rules); collect {detail['collect']:.2f} s, {detail['cpu_collect']:.2f} s CPU; "
+        f"evaluate {detail['evaluate']:.3f} s; "
         f"{detail['evidence']} evidence items; statuses {detail['statuses']}; fields read {detail['fields']}"
     )
     for key in ("problems", "not_collected"):
