@@ -8,10 +8,11 @@ from typing import Any
 
 import boto3
 import pytest
-from awskit import REGION, ROOT, CallLog, Collected, aws_spec, collect_with, record_calls
 from botocore.stub import Stubber
 
 from annexa.plugins import CollectorSpec
+
+from .awskit import REGION, ROOT, CallLog, Collected, aws_spec, collect_with, record_calls
 
 # The fault proxy lives with the fault tests; import it by path so these tests can use it too.
 sys.path.insert(0, str(ROOT / "tests" / "faults"))

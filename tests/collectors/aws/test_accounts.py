@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from awskit import ACCOUNT, Collected, client
+from .awskit import ACCOUNT, Collected, client
 
 SECOND, THIRD = "222222222222", "333333333333"
 BUCKETS = "aws.s3_bucket"

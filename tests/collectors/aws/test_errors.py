@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from awskit import ACCOUNT, ROOT, Collected, client
 from faultproxy import Fault, FaultProxy
 
 from annexa.cli import main
 from annexa.plugins.servers import MotoServer
+
+from .awskit import ACCOUNT, ROOT, Collected, client
 
 NOW = "2026-11-23T09:00:00Z"
 PACK = ROOT / "rules" / "annex_a"  # one control's rules and the pack's parameters: a quick scan

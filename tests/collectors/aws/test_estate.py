@@ -8,11 +8,12 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from awskit import ACCOUNT, ROOT, CallLog, Collected, collect_with, load_estate, point_at_moto, record_calls
 
 from annexa.plugins import CollectorSpec
 from annexa.plugins.servers import MotoServer
 from annexa.redaction import redact_all
+
+from .awskit import ACCOUNT, ROOT, CallLog, Collected, collect_with, load_estate, point_at_moto, record_calls
 
 SM = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}"
 POLICY = ROOT / "collectors" / "aws" / "iam-policy.json"

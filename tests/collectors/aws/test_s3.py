@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from awskit import ACCOUNT, CallLog, Collected, client
+from .awskit import ACCOUNT, CallLog, Collected, client
 
 KIND = "aws.s3_bucket"
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from awskit import ACCOUNT, NOW, CallLog, Collected, policy_actions
 from botocore.stub import Stubber
+
+from .awskit import ACCOUNT, NOW, CallLog, Collected, policy_actions
 
 SM = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}"
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
