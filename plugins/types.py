@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -71,6 +71,10 @@ class CollectorSpec:
     config_schema: Mapping[str, Any]
     factory: Callable[[], Collector]
     description: str = ""
+    # Splits a validated configuration into independent parts, each (scope label, configuration), that
+    # can be collected apart: on separate Dask workers, or side by side. None: the configuration is one
+    # scope. Only for parts that share nothing (no cross-part checks such as duplicate detection).
+    scopes: Callable[[Mapping[str, Any]], Sequence[tuple[str, Mapping[str, Any]]]] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
