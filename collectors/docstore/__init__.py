@@ -6,7 +6,8 @@ sidecars all map onto the field set of the catalog's ``conventions.document_meta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from annexa.collectors.docstore.collector import NAME, VERSION, DocumentsCollector
 from annexa.collectors.docstore.schema import CONFIG_SCHEMA, DOCUMENT_SCHEMA, KIND
@@ -24,4 +25,14 @@ def annexa_collectors() -> Iterator[CollectorSpec]:
         config_schema=CONFIG_SCHEMA,
         factory=DocumentsCollector,
         description="Governance documents (Markdown, PDF, DOCX) in folders and git repositories.",
+        scopes=source_scopes,
     )
+
+
+def source_scopes(config: Mapping[str, Any]) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    """Each configured source is a scope: sources share nothing, so they can be collected apart."""
+    return tuple(
+        (str(entry.get("path") or entry.get("git") or entry.get("s3") or f"source {index}"),
+         {**config, "sources": [entry]})
+        for index, entry in enumerate(config.get("sources", ()))
+    )  # fmt: skip
