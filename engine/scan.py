@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from annexa.redaction import redact_all
 from annexa.wiring import compile_pack, kind_registry
 
 if TYPE_CHECKING:
-    from annexa.executors import CollectionExecutor, CollectionTask
+    from annexa.executors import CollectionExecutor, CollectionTask, TaskResult
     from annexa.plugins.config import Config
     from annexa.plugins.manager import CollectionProblem, PluginHost
     from annexa.plugins.types import CollectorSpec
@@ -110,22 +111,40 @@ def collection_tasks(
     now: datetime,
     fields: Mapping[str, frozenset[str] | None] | None = None,
 ) -> tuple[CollectionTask, ...]:
-    """One task per planned collector, as plain data an executor can ship to another process."""
+    """One task per (planned collector, scope), as plain data an executor can ship to another process.
+
+    A collector whose spec declares ``scopes`` is split into its independent parts; any other is one task.
+    """
     from annexa.executors import CollectionTask
 
-    return tuple(
-        CollectionTask(
-            collector=name,
-            version=specs[name].version,
-            scope="",
-            config=config.collectors.get(name) or {},
-            kinds=planned[name],
-            now=now,
-            base_path=config.base_path,
-            fields={kind: fields.get(kind) for kind in planned[name]} if fields is not None else {},
-        )
-        for name in planned
-    )
+    tasks = []
+    for name in planned:
+        spec = specs[name]
+        whole = config.collectors.get(name) or {}
+        for scope, part in _scopes(spec, whole):
+            tasks.append(
+                CollectionTask(
+                    collector=name,
+                    version=spec.version,
+                    scope=scope,
+                    config=part,
+                    kinds=planned[name],
+                    now=now,
+                    base_path=config.base_path,
+                    fields={kind: fields.get(kind) for kind in planned[name]} if fields is not None else {},
+                )
+            )
+    return tuple(tasks)
+
+
+def _scopes(spec: CollectorSpec, whole: Mapping[str, Any]) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    if spec.scopes is None:
+        return (("", whole),)
+    try:
+        parts = tuple((str(scope), part) for scope, part in spec.scopes(whole))
+    except Exception:  # a broken splitter costs only the parallelism: collect the configuration whole
+        return (("", whole),)
+    return parts or (("", whole),)
 
 
 def collect(
@@ -152,27 +171,35 @@ def collect(
     collected: dict[str, str | None] = {}
     runs: list[CollectorRun] = []
     problems: list[CollectionProblem] = []
+    remaining = Counter(task.collector for task in tasks)
+    done: dict[str, list[TaskResult]] = {}
     for result in (executor or LocalExecutor(MAX_COLLECTOR_WORKERS)).run(tasks, host):
-        name, outcome, seconds = result.task.collector, result.outcome, result.seconds
+        name, outcome = result.task.collector, result.outcome
         evidence.extend(outcome.evidence)
         problems.extend(outcome.problems)
         for kind in planned[name]:
             error = outcome.failed_kinds.get(kind)
             collected[kind] = f"{name}: {error}" if error else collected.get(kind)
-        error_text = "; ".join(sorted(set(outcome.failed_kinds.values()))) or None
-        runs.append(
-            CollectorRun(
-                collector=name,
-                version=specs[name].version,
-                kinds=tuple(sorted(planned[name])),
-                items=len(outcome.evidence),
-                seconds=seconds,
-                error=error_text,
-            )
+        done.setdefault(name, []).append(result)
+        remaining[name] -= 1
+        if remaining[name]:
+            continue
+        # The collector's last scope is in: one run per collector, whatever the number of scopes.
+        results = done.pop(name)
+        failures = {error for r in results for error in r.outcome.failed_kinds.values()}
+        error_text = "; ".join(sorted(failures)) or None
+        run = CollectorRun(
+            collector=name,
+            version=specs[name].version,
+            kinds=tuple(sorted(planned[name])),
+            items=sum(len(r.outcome.evidence) for r in results),
+            seconds=sum(r.seconds for r in results),
+            error=error_text,
         )
+        runs.append(run)
         if progress:
-            state = f"failed: {error_text}" if error_text else f"{len(outcome.evidence)} item(s)"
-            progress(f"collected {name} in {seconds:.1f}s: {state}")
+            state = f"failed: {error_text}" if error_text else f"{run.items} item(s)"
+            progress(f"collected {name} in {run.seconds:.1f}s: {state}")
     redacted, count = redact_all(evidence)
     schemas = {
         kind: spec.kinds[kind] for name, spec in specs.items() if name in planned for kind in planned[name]

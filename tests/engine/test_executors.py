@@ -30,7 +30,7 @@ from annexa.findings import Finding
 from annexa.language import evaluate
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
-from annexa.scan import Collection, apply_policy, collect, compile_for, plan
+from annexa.scan import Collection, apply_policy, collect, collection_tasks, compile_for, plan
 from annexa.store import Store
 from annexa.wiring import make_host
 
@@ -223,3 +223,23 @@ def test_scan_command_records_the_same_findings_through_dask(
         assert first.evidence_ids == second.evidence_ids
         assert findings_digest(first.findings) == findings_digest(second.findings)
         assert store.verify().ok
+
+
+def test_each_document_source_is_a_task_and_the_collector_still_one_run(tmp_path: Path) -> None:
+    config_path = example_config(tmp_path)
+    shutil.copytree(EXAMPLES / "governance" / "systems", tmp_path / "more")
+    raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    raw["collectors"]["documents"]["sources"].append({"path": "./more"})
+    config_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    host = make_host()
+    config = load_config(config_path, host)
+    planned = plan(compile_for(config, host), config, host.collectors())
+    tasks = collection_tasks(config, host.collectors(), planned, now=NOW)
+    assert sorted(t.scope for t in tasks if t.collector == "documents") == ["./governance", "./more"]
+    assert [t.scope for t in tasks if t.collector == "attestations"] == [""]
+    collection = collect(config, host, planned, now=NOW, executor=LocalExecutor(max_workers=2))
+    documents = [run for run in collection.runs if run.collector == "documents"]
+    assert len(documents) == 1
+    assert documents[0].items == sum(1 for e in collection.evidence if e.kind == "document")
+    stores = {e.scope["store"] for e in collection.evidence if e.kind == "document"}
+    assert stores == {"./governance", "./more"}
