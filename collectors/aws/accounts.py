@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from annexa.collectors.aws.calls import AwsCallError, call, every
+from annexa.collectors.aws.calls import AwsCallError, call, every, refuse_malformed_body
 from annexa.plugins import CollectorError
 
 SESSION_NAME = "annexa-scan"
@@ -55,9 +55,11 @@ class Clients:
         key = (account.account_id, region, service)
         with self._lock:
             if key not in self._made:
-                self._made[key] = account.session.client(
+                client = account.session.client(
                     service, region_name=region, config=self._config, endpoint_url=self._endpoint
                 )
+                client.meta.events.register("before-parse", refuse_malformed_body)
+                self._made[key] = client
             return self._made[key]
 
 

@@ -46,6 +46,10 @@ _UNAVAILABLE: Final = frozenset(
 GRANT_HINT: Final = "add the action to the scanning role; collectors/aws/iam-policy.json lists all it needs"
 
 
+class MalformedResponse(Exception):
+    """A success answer whose body does not parse (see :func:`refuse_malformed_body`)."""
+
+
 class AwsCallError(Exception):
     """An AWS call failed; ``message`` names the action and scope, ``denied`` tells a permission gap."""
 
@@ -98,6 +102,31 @@ def _wrap(client: Any, method: str, exc: Exception) -> AwsCallError:
     return AwsCallError(action, type(exc).__name__, str(exc)[:300], denied=False, unavailable=False)
 
 
+def refuse_malformed_body(operation_model: Any, response_dict: Mapping[str, Any], **_: Any) -> None:
+    """botocore ``before-parse`` hook: a success answer whose body is cut off or not JSON/XML is an error.
+
+    botocore parses a truncated JSON body as an empty result, so a listing cut short by the network
+    would read as "no keys": a false pass. Registered on every client the collector makes.
+    """
+    import json
+    from xml.etree import ElementTree
+
+    body = response_dict.get("body")
+    status = int(response_dict.get("status_code") or 0)
+    if not isinstance(body, bytes) or not body.strip() or not 200 <= status < 300:
+        return
+    protocol = operation_model.metadata.get("protocol", "")
+    try:
+        if "json" in protocol:
+            json.loads(body)
+        elif protocol in ("query", "rest-xml", "ec2"):
+            ElementTree.fromstring(body)
+    except (ValueError, ElementTree.ParseError) as exc:
+        raise MalformedResponse(
+            f"malformed {operation_model.name} response, cut short or not the service's format: {exc}"
+        ) from None
+
+
 def call(client: Any, method: str, *, absent: frozenset[str] = frozenset(), **params: Any) -> Any:
     """``client.<method>(**params)``; ``None`` when the error code is in ``absent`` (never configured).
 
@@ -111,7 +140,7 @@ def call(client: Any, method: str, *, absent: frozenset[str] = frozenset(), **pa
         if exc.response.get("Error", {}).get("Code") in absent:
             return None
         raise _wrap(client, method, exc) from exc
-    except BotoCoreError as exc:
+    except (BotoCoreError, MalformedResponse) as exc:
         raise _wrap(client, method, exc) from exc
 
 
@@ -125,7 +154,7 @@ def pages(client: Any, method: str, key: str, **params: Any) -> Iterator[Any]:
     try:
         for page in client.get_paginator(method).paginate(**params):
             yield from page.get(key, ())
-    except (ClientError, BotoCoreError) as exc:
+    except (ClientError, BotoCoreError, MalformedResponse) as exc:
         raise _wrap(client, method, exc) from exc
 
 
