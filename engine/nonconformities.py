@@ -18,12 +18,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from annexa.catalog import CLAUSE_GROUP, Catalog, group_summary, roll_up_clauses
 from annexa.evidence import format_timestamp
 from annexa.findings import ControlResult, ControlStatus, Finding, Status, control_sort_key
 from annexa.tablecell import csv_cell, markdown_cell
+
+if TYPE_CHECKING:
+    from annexa.store import ScanRecord
 
 REGISTER_SCHEMA_VERSION = 1
 # Upper bounds (days, inclusive) of the age bands a management review looks at; the last band is open.
@@ -291,7 +294,7 @@ def _closed(episode: Episode) -> datetime:
     return episode.closed_at
 
 
-def scan_view(record: Any) -> ScanView:
+def scan_view(record: ScanRecord) -> ScanView:
     """A :class:`ScanView` of a store ``ScanRecord``."""
     return ScanView(
         scan_id=record.scan_id,
