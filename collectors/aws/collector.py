@@ -96,7 +96,7 @@ def _scope(account: Account, region: str, clients: Clients, request: CollectRequ
         account_id=account.account_id,
         region=region,
         client=lambda service: clients.get(account, api_region, service),
-        fields=getattr(request, "fields", {}) or {},
+        fields=request.fields,
         now=request.now,
         settings=request.config,
     )
@@ -105,17 +105,13 @@ def _scope(account: Account, region: str, clients: Clients, request: CollectRequ
 def _run(tasks: list[Task], workers: int, request: CollectRequest) -> Iterator[Evidence]:
     """Run tasks and their follow-ups on one bounded pool, yielding items as batches finish."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annexa-aws")
-    pending: dict[Future[Batch], Task] = {}
+    pending: set[Future[Batch]] = {pool.submit(_execute, task) for task in tasks}
     try:
-        for task in tasks:
-            pending[pool.submit(_execute, task)] = task
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                pending.pop(future)
                 batch = future.result()
-                for followup in batch.followups:
-                    pending[pool.submit(_execute, followup)] = followup
+                pending |= {pool.submit(_execute, followup) for followup in batch.followups}
                 for gap in batch.gaps:
                     request.report_gap(gap.kind, batch.scope.label, gap.message)
                 for item in batch.items:
