@@ -324,11 +324,35 @@ class CodeGenerator:
                     continue
                 self.unit.joins.append((kind, keys))
                 lookup = self.value(theirs, outer)
-                iterable = f"_join(INDEX({kind!r}, {keys!r}, {member!r}), ITEMS[{kind!r}], {lookup})"
+                narrow = self.narrowing(expr.var, kind, [c for c in conjuncts if c is not candidate], outer)
+                iterable = f"_join(INDEX({kind!r}, {keys!r}, {member!r}), ITEMS[{kind!r}], {lookup}{narrow})"
                 if ":=" in iterable:
                     iterable = f"(lambda: {iterable})()"
                 return iterable, expr.where
         return f"ITEMS[{kind!r}]", expr.where
+
+    def narrowing(self, var: str, kind: str, conjuncts: list[s.Expr], outer: dict[str, _Var]) -> str:
+        """Extra arguments of ``_join`` for a second, constant equality (``d.type == "policy"``), or "".
+
+        Items the first index cannot hold (no value at its key) are all candidates; with hundreds of
+        thousands of items, visiting them for every outer item makes a join quadratic. Those whose
+        value at this second key is another scalar make the ``where`` false, so they can be skipped
+        without changing any result; items with no value there stay candidates.
+        """
+        for candidate in conjuncts:
+            if not (isinstance(candidate, s.Binary) and candidate.op == "=="):
+                continue
+            for mine, theirs in ((candidate.left, candidate.right), (candidate.right, candidate.left)):
+                keys = _literal_path(mine, var)
+                if keys is None or _mentions(theirs, var) or _is_null(theirs):
+                    continue
+                if self._reads_outer(theirs, var):
+                    continue  # constant across the outer loop only: one cached filter per value
+                types = {t.name for t in (self.type(mine), self.type(theirs)) if t is not None}
+                if not types <= _JOINABLE:
+                    continue
+                return f", INDEX({kind!r}, {keys!r}, False), {self.value(theirs, outer)}"
+        return ""
 
     def _reads_outer(self, expr: s.Expr, inner: str) -> bool:
         """Whether ``expr`` reads a binding other than ``inner`` (not only literals and parameters)."""
@@ -432,9 +456,15 @@ def compile_rule(
         where = generator.condition(loop.where, scope) if loop.where is not None else None
         verdict = generator.condition(require, scope)
         message = generator.message(rule.message, scope) if rule.message else "None"
+        # Visit only the items a leading constant equality of the `where` (`r.type == "ai-system-record"`)
+        # can select: the others would `continue` below. Only the first conjunct, so that no conjunct
+        # that could raise before it is skipped.
+        first = _conjuncts(loop.where)[:1] if loop.where is not None else []
+        narrow = generator.narrowing(loop.var, kind, first, {})
+        items = f"_join({{}}, ITEMS[{kind!r}], None{narrow})" if narrow else f"ITEMS[{kind!r}]"
         lines += [
             "    selected = 0",
-            f"    for {python}, e_{python} in ITEMS[{kind!r}]:",
+            f"    for {python}, e_{python} in {items}:",
             "        W = {}",
             f"        EV = [e_{python}]",
             "        try:",

@@ -1,0 +1,266 @@
+"""Benchmark: the full Annex A pack over 100,000 evidence items, the store, and collection on Dask.
+
+Run: .venv/bin/python benchmarks/bench_scale.py [--items N] [--store-items N] [--sources S --docs D]
+(prints figures; not a test). Each part runs in a child process of its own, so peak memory (ru_maxrss)
+is that part's alone and pinning evaluation to one core does not pin the Dask workers.
+
+* evaluate: an organisation grown from the demo estate (examples/: documents, attestations, model
+  cards) to N evidence items: its policies, procedures, registers, supplier assessments and
+  attestations once, and the per-system artifacts (system record, impact assessment, design, V&V,
+  deployment, runbook, user documentation, model card...) for N/12 AI systems, each copy renaming
+  its ids, system and model names and paths. Every kind the pack
+  reads counts as collected (the AWS and MLflow kinds empty). Evaluation runs pinned to one core.
+* store: the same items written into an embedded directory store (content-addressed files + SQLite).
+* collect: a synthetic document estate (S folders x D Markdown documents with front matter) collected
+  by the local thread pool and by a Dask LocalCluster of 1, 2 and 4 worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from annexa.evidence import Evidence
+from annexa.executors import LocalExecutor
+from annexa.plugins.config import load_config
+from annexa.scan import apply_policy, collect, compile_for, plan
+from annexa.wiring import make_host
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+FILE_COLLECTORS = ("documents", "attestations", "modelcards")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def demo_config(folder: Path) -> Path:
+    """examples/annexa.yaml with only the file collectors (no demo servers needed)."""
+    import yaml
+
+    for name in ("governance", "attestations", "modelcards"):
+        shutil.copytree(EXAMPLES / name, folder / name)
+    raw = yaml.safe_load((EXAMPLES / "annexa.yaml").read_text(encoding="utf-8"))
+    raw["collectors"] = {
+        name: raw["collectors"][name] for name in FILE_COLLECTORS if name in raw["collectors"]
+    }
+    raw["store"] = {"path": "./store"}
+    path = folder / "annexa.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return path
+
+
+def _per_system(item: Evidence) -> bool:
+    """Artifacts an organisation has one of per AI system (records, assessments, plans, model cards);
+    policies, procedures, registers, supplier assessments and attestations exist once."""
+    if item.kind == "model_card":
+        return True
+    systems = item.data.get("ai_systems")
+    return (
+        item.kind == "document"
+        and isinstance(systems, list)
+        and len(systems) == 1
+        and (item.data.get("type") != "supplier-assessment")
+    )
+
+
+def _rename(value: Any, names: frozenset[str], suffix: str) -> Any:
+    if isinstance(value, str):
+        return f"{value}{suffix}" if value in names else value
+    if isinstance(value, list):
+        return [_rename(v, names, suffix) for v in value]
+    if isinstance(value, dict):
+        return {
+            key: (f"u{suffix}/{v}" if key == "path" else _rename(v, names, suffix))
+            for key, v in value.items()
+        }
+    return value
+
+
+def synthetic_estate(seed: tuple[Evidence, ...], count: int) -> list[Evidence]:
+    """``count`` items: the organisation-wide items of ``seed`` once, and its per-system artifacts copied
+    for more and more AI systems, each copy renaming its ids, system, model and dataset names and paths."""
+    shared = [item for item in seed if not _per_system(item)]
+    systems = [item for item in seed if _per_system(item)]
+    names = frozenset(
+        str(value)
+        for item in systems
+        for value in (item.data.get("id"), item.data.get("model_name"), *(item.data.get("ai_systems") or ()))
+        if value
+    )
+    items = list(shared)
+    copy = 0
+    while len(items) < count:
+        suffix = f"-U{copy:05d}"
+        items.extend(
+            Evidence(kind=item.kind, source=f"{item.source}@u{copy:05d}", scope=item.scope,
+                     collector=item.collector, collected_at=item.collected_at,
+                     data=_rename(dict(item.data), names, suffix))
+            for item in systems[: count - len(items)]
+        )  # fmt: skip
+        copy += 1
+    return items
+
+
+def seed_evidence(folder: Path) -> tuple[Any, Any, Any, tuple[Evidence, ...]]:
+    host = make_host()
+    config = load_config(demo_config(folder), host)
+    ruleset = compile_for(config, host)
+    planned = plan(ruleset, config, host.collectors())
+    collection = collect(config, host, planned, now=NOW, fields=ruleset.fields_read)
+    return host, config, ruleset, collection.evidence
+
+
+def part_evaluate(count: int) -> None:
+    from annexa.catalog import roll_up
+    from annexa.language import evaluate
+
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    with tempfile.TemporaryDirectory() as scratch:
+        _, config, ruleset, seed = seed_evidence(Path(scratch))
+    started = time.perf_counter()
+    items = synthetic_estate(seed, count)
+    for item in items:  # a scan's store computes every id (SHA-256) before evaluation; so does this
+        _ = item.id
+    built = time.perf_counter() - started
+    rss_before = peak_mb()
+    collected: dict[str, str | None] = dict.fromkeys(ruleset.kinds_read)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    findings = evaluate(ruleset, items, now=NOW, collected=collected)
+    evaluated, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    started = time.perf_counter()
+    findings = apply_policy(findings, config, NOW)
+    controls = roll_up(findings, ruleset.rules_by_control())
+    policy = time.perf_counter() - started
+    statuses = Counter(f.status.value for f in findings)
+    systems = len({s for i in items if i.kind == "document" for s in i.data.get("ai_systems") or ()})
+    print(f"evaluate: {len(ruleset.rules)} rules over {len(items):,} items ({systems:,} AI systems), "
+          f"kinds {dict(Counter(i.kind for i in items))}")  # fmt: skip
+    print(f"  building items      {built:8.2f} s")
+    print(f"  evaluation (1 core) {evaluated:8.2f} s   (CPU {cpu:.2f} s) -> {len(findings):,} findings "
+          f"{dict(statuses)}")  # fmt: skip
+    print(f"  policy + roll-up    {policy:8.2f} s   -> {len(controls)} controls")
+    print(f"  peak RSS            {peak_mb():8.0f} MB (before evaluation: {rss_before:.0f} MB)")
+
+
+def part_store(count: int) -> None:
+    from annexa.store import Store
+
+    with tempfile.TemporaryDirectory() as scratch:
+        _, _, _, seed = seed_evidence(Path(scratch))
+        items = synthetic_estate(seed, count)
+        root = Path(scratch) / "bench-store"
+        started = time.perf_counter()
+        with Store.open(root) as store:
+            store.put_evidence(items)
+        seconds = time.perf_counter() - started
+        files = list((root / "evidence").rglob("*.json"))
+        payload = sum(p.stat().st_size for p in files)
+        on_disk = int(subprocess.run(["du", "-sk", str(root)], capture_output=True, text=True,
+                                     check=True).stdout.split()[0]) * 1024  # fmt: skip
+        index = (root / "index.sqlite").stat().st_size
+        rate = len(files) / seconds
+        print(
+            f"store: {len(files):,} evidence files written in {seconds:.1f} s ({rate:,.0f}/s, each fsynced)"
+        )
+        print(f"  evidence bytes {payload / 2**20:8.1f} MB   index.sqlite {index / 2**20:6.1f} MB   "
+              f"on disk (du) {on_disk / 2**20:8.1f} MB")  # fmt: skip
+        print(f"  peak RSS {peak_mb():.0f} MB")
+
+
+def document_estate(folder: Path, sources: int, docs: int) -> Path:
+    import yaml
+
+    body = "\n".join(f"## Section {n}\n\nText of section {n} of the document.\n" for n in range(6))
+    entries = []
+    for s in range(sources):
+        root = folder / f"unit-{s:02d}"
+        root.mkdir(parents=True)
+        for d in range(docs):
+            (root / f"doc-{d:04d}.md").write_text(
+                f"---\nid: DOC-{s:02d}-{d:04d}\ntype: ai-policy\ntitle: Policy {s}.{d}\n"
+                f"version: '1.{d % 7}'\n"
+                f"owner: Unit {s} lead\nstatus: approved\napproved_on: 2026-0{1 + d % 9}-15\n"
+                f"last_reviewed: 2026-0{1 + d % 9}-15\n---\n# Policy {s}.{d}\n\n{body}",
+                encoding="utf-8",
+            )
+        entries.append({"path": f"./unit-{s:02d}"})
+    config = {"version": 1, "organization": "bench", "collectors": {"documents": {"sources": entries}},
+              "rules": {"paths": ["builtin:annex_a"]}}  # fmt: skip
+    path = folder / "annexa.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def part_collect(sources: int, docs: int) -> None:
+    from distributed import LocalCluster
+
+    from annexa.dask_executor import DaskExecutor
+
+    with tempfile.TemporaryDirectory() as scratch:
+        config_path = document_estate(Path(scratch), sources, docs)
+        host = make_host()
+        config = load_config(config_path, host)
+        ruleset = compile_for(config, host)
+        planned = plan(ruleset, config, host.collectors())
+
+        def timed(executor: Any) -> tuple[float, int]:
+            started = time.perf_counter()
+            collection = collect(
+                config, host, planned, now=NOW, fields=ruleset.fields_read, executor=executor
+            )
+            return time.perf_counter() - started, len(collection.evidence)
+
+        print(f"collect: {sources} folders x {docs} Markdown documents = {sources * docs:,} documents "
+              f"({os.cpu_count()} CPU(s) on this machine)")  # fmt: skip
+        seconds, items = timed(LocalExecutor())
+        print(f"  local thread pool (8)   {seconds:7.2f} s  {items:,} items")
+        for workers in (1, 2, 4):
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                              dashboard_address=None) as cluster:  # fmt: skip
+                executor = DaskExecutor.connect(cluster.scheduler_address)
+                try:
+                    timed(executor)  # warm-up: workers import annexa and load plugins once
+                    seconds, items = timed(executor)
+                finally:
+                    executor.close()
+            print(f"  Dask, {workers} worker(s)       {seconds:7.2f} s  {items:,} items")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=100_000, help="evidence items to evaluate")
+    parser.add_argument("--store-items", type=int, default=100_000, help="evidence items to store")
+    parser.add_argument("--sources", type=int, default=8, help="document folders (one Dask task each)")
+    parser.add_argument("--docs", type=int, default=250, help="documents per folder")
+    parser.add_argument("--part", choices=("evaluate", "store", "collect"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.part == "evaluate":
+        part_evaluate(args.items)
+    elif args.part == "store":
+        part_store(args.store_items)
+    elif args.part == "collect":
+        part_collect(args.sources, args.docs)
+    else:
+        for part in ("evaluate", "store", "collect"):
+            subprocess.run([sys.executable, __file__, *sys.argv[1:], "--part", part], check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
