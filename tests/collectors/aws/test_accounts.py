@@ -84,3 +84,10 @@ def test_role_reach_is_computed_only_when_read(aws_env: str, collect: Callable[.
     role = run.data(f"arn:aws:iam::{ACCOUNT}:role/trainer")
     assert role["trusted_services"] == ["sagemaker.amazonaws.com"]
     assert "can_reach" not in role
+
+
+def test_an_organization_needs_a_role_to_assume(aws_env: str, collect: Callable[..., Collected]) -> None:
+    run = collect({"accounts": [{"organization": True}]}, kinds=[BUCKETS])
+    assert [p.code for p in run.problems] == ["collector_error"]
+    assert "needs a role_arn" in run.problems[0].message
+    assert "{account_id}" in (run.problems[0].hint or "")
