@@ -243,3 +243,13 @@ def test_each_document_source_is_a_task_and_the_collector_still_one_run(tmp_path
     assert documents[0].items == sum(1 for e in collection.evidence if e.kind == "document")
     stores = {e.scope["store"] for e in collection.evidence if e.kind == "document"}
     assert stores == {"./governance", "./more"}
+
+
+def test_scan_names_a_bad_executor_and_records_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config_path = example_config(tmp_path)
+    args = ["scan", "-c", str(config_path), "--now", "2026-11-23T00:00:00Z", "--executor", "ray://x:1"]
+    assert main(args) == 4
+    assert "unknown executor 'ray://x:1'" in capsys.readouterr().err
+    assert not (tmp_path / "store").exists()
