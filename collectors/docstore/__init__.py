@@ -1,4 +1,5 @@
-"""The built-in ``documents`` collector: governance documents in folders and git repositories.
+"""The built-in ``documents`` collector: governance documents in folders, git repositories, S3 prefixes
+and Confluence spaces.
 
 Markdown front matter, PDF document information, DOCX core and custom properties and ``NAME.meta.yaml``
 sidecars all map onto the field set of the catalog's ``conventions.document_metadata``.
@@ -10,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from annexa.collectors.docstore.collector import NAME, VERSION, DocumentsCollector
+from annexa.collectors.docstore.confluence import confluence_scope
 from annexa.collectors.docstore.schema import CONFIG_SCHEMA, DOCUMENT_SCHEMA, KIND
 from annexa.plugins import CollectorSpec, hookimpl
 
@@ -24,7 +26,8 @@ def annexa_collectors() -> Iterator[CollectorSpec]:
         kinds={KIND: DOCUMENT_SCHEMA},
         config_schema=CONFIG_SCHEMA,
         factory=DocumentsCollector,
-        description="Governance documents (Markdown, PDF, DOCX) in folders and git repositories.",
+        description="Governance documents (Markdown, PDF, DOCX) in folders, git repositories, S3 prefixes "
+        "and Confluence spaces.",
         scopes=source_scopes,
     )
 
@@ -32,7 +35,12 @@ def annexa_collectors() -> Iterator[CollectorSpec]:
 def source_scopes(config: Mapping[str, Any]) -> tuple[tuple[str, Mapping[str, Any]], ...]:
     """Each configured source is a scope: sources share nothing, so they can be collected apart."""
     return tuple(
-        (str(entry.get("path") or entry.get("git") or entry.get("s3") or f"source {index}"),
-         {**config, "sources": [entry]})
+        (_scope_name(entry, index), {**config, "sources": [entry]})
         for index, entry in enumerate(config.get("sources", ()))
-    )  # fmt: skip
+    )
+
+
+def _scope_name(entry: Mapping[str, Any], index: int) -> str:
+    if "confluence" in entry:
+        return confluence_scope(entry["confluence"])
+    return str(entry.get("path") or entry.get("git") or entry.get("s3") or f"source {index}")

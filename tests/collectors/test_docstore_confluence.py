@@ -249,3 +249,15 @@ def test_one_rule_gives_the_same_verdict_over_folder_s3_and_confluence(
     assert verdicts["folder"] == {"good": "pass", "bad": "fail"}
     assert verdicts["s3"] == verdicts["folder"]
     assert verdicts["confluence"] == verdicts["folder"]
+
+
+def test_each_source_is_its_own_scope_named_after_its_store() -> None:
+    space = {"base_url": "https://acme.atlassian.net", "space": "GOV", "token_env": "T"}
+    config = {"sources": [{"path": "governance"}, {"s3": "s3://acme/gov"}, {"confluence": space}]}
+    scopes = docstore.source_scopes(config)
+    assert [name for name, _ in scopes] == [
+        "governance",
+        "s3://acme/gov",
+        "confluence:acme.atlassian.net/GOV",
+    ]
+    assert [part["sources"] for _, part in scopes] == [[entry] for entry in config["sources"]]
