@@ -17,6 +17,8 @@ from reportkit import XSS, DemoProject, load_document
 
 from annexa.reports.readiness import render_html
 
+pytest_plugins = ["reportfixtures"]
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 

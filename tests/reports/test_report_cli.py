@@ -14,6 +14,8 @@ from annexa.plugins.manager import PluginHost, make_plugin_manager
 from annexa.reports import OutputError, plan_outputs
 from annexa.reports.output import REPORT_STEM, write_readiness_report
 
+pytest_plugins = ["reportfixtures"]
+
 
 @pytest.fixture
 def host() -> PluginHost:

@@ -21,6 +21,8 @@ import pytest
 from annexa.plugins import ReporterSpec
 from annexa.reports.formats import annexa_reporters
 
+pytest_plugins = ["reportfixtures"]
+
 GOLDEN = Path(__file__).parent / "golden"
 DATA = Path(__file__).parent / "data"
 REPORTERS = {spec.name: spec for spec in annexa_reporters()}

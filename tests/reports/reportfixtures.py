@@ -1,4 +1,7 @@
-"""Fixtures of the report tests (helpers live in reportkit.py)."""
+"""Fixtures of the report tests, loaded by `pytest_plugins` in the modules that use them.
+
+Not a conftest.py: other test folders import `conftest` by name, and a conftest here would shadow theirs.
+"""
 
 from __future__ import annotations
 
