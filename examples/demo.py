@@ -5,7 +5,8 @@ Acme AI's estate is a governance folder of policies and records (examples/govern
 model registry. The AWS account lives in moto's server and the registry in a real MLflow tracking
 server, both started here on 127.0.0.1 and seeded with a mix of conformant and nonconformant resources
 (examples/estate). The scan collects everything concurrently, evaluates the Annex A pack, records the
-scan in a tamper-evident store (examples/out/.annexa), and writes the reports.
+scan in a tamper-evident store (examples/out/.annexa), and writes the JSON result and the HTML readiness
+report (examples/out/report.html, one self-contained file).
 """
 
 from __future__ import annotations
@@ -57,8 +58,12 @@ def main() -> int:
     if annexa("verify", "--store", "out/.annexa") != 0:
         return 1
     annexa("history", "--store", "out/.annexa")
+    from annexa.reports import write_readiness_report
+
+    report = write_readiness_report(OUT / ".annexa", OUT / "report.html", organization="Acme AI (demo)")
     print(f"\nscan exit code {code} (0 conformant, 1 nonconformities, 2 inconclusive)")
-    print(f"report: {OUT / 'result.json'}")
+    print(f"JSON result: {OUT / 'result.json'}")
+    print(f"readiness report: {report}")
     return 0
 
 

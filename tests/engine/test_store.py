@@ -339,3 +339,14 @@ def test_cli_verify_history_diff(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert victim.relative_to(root).as_posix() in out
     assert main(["verify", "--store", str(tmp_path / "nowhere")]) == 4
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_atomic_writes_get_the_mode_a_plain_open_would(tmp_path: Path) -> None:
+    import os
+
+    from annexa.atomic import atomic_write_text
+
+    atomic_write_text(tmp_path / "report.html", "<p>hi</p>")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~umask
