@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2, sort_keys=True))
         return int(ExitCode.CONFORMANT)
     if not scans:
-        print(f"no scans recorded in {args.store}")
+        print(f"no scans recorded in {store.location}")
         return int(ExitCode.CONFORMANT)
     header = ("#", "scan", "finished", *(name[:14] for name in _COLUMNS), "manifest")
     rows = [

@@ -38,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         checked = f"{report.scans_checked} scan(s), {report.evidence_checked} evidence file(s)"
         if report.ok:
-            print(f"store {args.store}: OK ({checked} verified)")
+            print(f"store {store.location}: OK ({checked} verified)")
         else:
-            print(f"store {args.store}: BROKEN ({len(report.problems)} problem(s) in {checked})")
+            print(f"store {store.location}: BROKEN ({len(report.problems)} problem(s) in {checked})")
             print(f"first broken item: {report.problems[0]}")
             for problem in report.problems[1:]:
                 print(f"  also: {problem}")
