@@ -164,6 +164,7 @@ def collect(
     :mod:`annexa.executors`); every executor gives the same evidence for the same configuration.
     """
     from annexa.executors import LocalExecutor
+    from annexa.plugins.manager import CollectionProblem
 
     specs = host.collectors()
     tasks = collection_tasks(config, specs, planned, now=now, fields=fields)
@@ -177,15 +178,31 @@ def collect(
         name, outcome = result.task.collector, result.outcome
         evidence.extend(outcome.evidence)
         problems.extend(outcome.problems)
-        for kind in planned[name]:
-            error = outcome.failed_kinds.get(kind)
-            collected[kind] = f"{name}: {error}" if error else collected.get(kind)
         done.setdefault(name, []).append(result)
         remaining[name] -= 1
         if remaining[name]:
             continue
         # The collector's last scope is in: one run per collector, whatever the number of scopes.
         results = done.pop(name)
+        for kind in planned[name]:
+            failed = [r for r in results if kind in r.outcome.failed_kinds]
+            if failed and len(failed) == len(results):
+                collected[kind] = f"{name}: {failed[0].outcome.failed_kinds[kind]}"
+                continue
+            collected.setdefault(kind, None)
+            # Other scopes delivered this kind: the failed ones leave a gap in it (unless they reported
+            # their own), so that no rule passes on the partial view while the scopes that worked count.
+            problems.extend(
+                CollectionProblem(
+                    code="collection_gap",
+                    collector=name,
+                    source=r.task.scope or None,
+                    message=r.outcome.failed_kinds[kind],
+                    kinds=(kind,),
+                )
+                for r in failed
+                if not any(p.leaves_gap and kind in p.kinds for p in r.outcome.problems)
+            )
         failures = {error for r in results for error in r.outcome.failed_kinds.values()}
         error_text = "; ".join(sorted(failures)) or None
         run = CollectorRun(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from annexa.collectors.aws.accounts import account_scopes
 from annexa.collectors.aws.collector import NAME, VERSION, AwsCollector
 from annexa.collectors.aws.schema import CONFIG_SCHEMA, KINDS
 from annexa.plugins import CollectorSpec, hookimpl
@@ -24,4 +25,5 @@ def annexa_collectors() -> Iterator[CollectorSpec]:
         config_schema=CONFIG_SCHEMA,
         factory=AwsCollector,
         description="AWS accounts: IAM, S3, CloudTrail, CloudWatch Logs, KMS, Config, SageMaker, Bedrock.",
+        scopes=account_scopes,
     )

@@ -63,6 +63,27 @@ class Clients:
             return self._made[key]
 
 
+def account_scopes(settings: Mapping[str, Any]) -> tuple[tuple[str, Mapping[str, Any]], ...]:
+    """Each listed account is a scope of its own, so an executor can spread accounts over workers.
+
+    Accounts share nothing but the base credentials. A configuration with an Organization entry stays
+    whole: its members are known only after a call, and one of them may also be listed by hand, which
+    would then be collected twice.
+    """
+    entries = list(settings.get("accounts") or [{}])
+    if len(entries) < 2 or any(entry.get("organization") for entry in entries):
+        return ()
+    scopes: dict[str, Mapping[str, Any]] = {}
+    for entry in entries:
+        name = (
+            _account_of(str(entry["role_arn"]))
+            if entry.get("role_arn")
+            else str(entry.get("account_id") or "")
+        )
+        scopes.setdefault(name or "current credentials", {**settings, "accounts": [entry]})
+    return tuple(scopes.items())
+
+
 def resolve(settings: Mapping[str, Any], clients: Clients) -> tuple[list[Account], list[Unreachable]]:
     """The accounts of the configuration, each with a session; those that cannot be reached apart.
 

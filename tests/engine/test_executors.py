@@ -28,7 +28,7 @@ from annexa.executors import (
 )
 from annexa.findings import Finding
 from annexa.language import evaluate
-from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
+from annexa.plugins import CollectorError, CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
 from annexa.scan import Collection, apply_policy, collect, collection_tasks, compile_for, plan
 from annexa.store import Store
@@ -159,6 +159,67 @@ def test_local_executor_yields_every_result_with_a_bounded_pool(probe_host: Any)
     tasks = [_task(), _task("nowhere"), _task(version="9")]
     results = list(LocalExecutor(max_workers=2).run(tasks, probe_host))
     assert sorted(r.task.collector + r.task.version for r in results) == ["nowhere1.0", "probe1.0", "probe9"]
+
+
+class _Parts:
+    """Collects one item per configured part; the parts named ``broken`` fail, as an unreachable
+    account or source does."""
+
+    def collect(self, request: CollectRequest) -> Iterator[Evidence]:
+        for part in request.config["parts"]:
+            if part.startswith("broken"):
+                raise CollectorError(f"{part} cannot be reached")
+            yield Evidence(
+                kind="parts.item",
+                source=f"parts:{part}",
+                scope={"part": part},
+                collector="parts 1.0",
+                collected_at=request.now,
+                data={"part": part},
+            )
+
+
+class _PartsPlugin:
+    @hookimpl
+    def annexa_collectors(self) -> list[CollectorSpec]:
+        return [
+            CollectorSpec(
+                name="parts",
+                version="1.0",
+                kinds={"parts.item": {"type": "object"}},
+                config_schema={"type": "object"},
+                factory=_Parts,
+                scopes=lambda config: [(part, {"parts": [part]}) for part in config["parts"]],
+            )
+        ]
+
+
+def collect_parts(tmp_path: Path, parts: list[str]) -> Collection:
+    host = make_host()
+    host.pm.register(_PartsPlugin(), name="parts")
+    path = tmp_path / "annexa.yaml"
+    path.write_text(
+        yaml.safe_dump({"version": 1, "collectors": {"parts": {"parts": parts}}}), encoding="utf-8"
+    )
+    config = load_config(path, host)
+    return collect(config, host, {"parts": frozenset({"parts.item"})}, now=NOW)
+
+
+def test_a_failed_scope_leaves_a_gap_while_the_other_scopes_count(tmp_path: Path) -> None:
+    collection = collect_parts(tmp_path, ["north", "broken-south", "east"])
+    assert sorted(e.data["part"] for e in collection.evidence) == ["east", "north"]
+    assert collection.collected == {"parts.item": None}
+    assert collection.gaps == {"parts.item": ("parts broken-south: broken-south cannot be reached",)}
+    (run,) = collection.runs
+    assert run.items == 2
+    assert "broken-south cannot be reached" in (run.error or "")
+
+
+def test_a_kind_no_scope_delivered_is_not_collected(tmp_path: Path) -> None:
+    collection = collect_parts(tmp_path, ["broken-1", "broken-2"])
+    assert collection.evidence == ()
+    assert (collection.collected["parts.item"] or "").startswith("parts: broken-")
+    assert collection.gaps == {}
 
 
 # -- Dask -----------------------------------------------------------------------------------------------

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
-from .awskit import ACCOUNT, Collected, client
+import yaml
+
+from annexa.executors import LocalExecutor
+from annexa.plugins import CollectorSpec
+from annexa.plugins.config import load_config
+from annexa.scan import collect, collection_tasks
+from annexa.wiring import make_host
+
+from .awskit import ACCOUNT, NOW, REGION, Collected, client
 
 SECOND, THIRD = "222222222222", "333333333333"
 BUCKETS = "aws.s3_bucket"
@@ -91,3 +100,43 @@ def test_an_organization_needs_a_role_to_assume(aws_env: str, collect: Callable[
     assert [p.code for p in run.problems] == ["collector_error"]
     assert "needs a role_arn" in run.problems[0].message
     assert "{account_id}" in (run.problems[0].hint or "")
+
+
+def test_listed_accounts_are_separate_tasks_and_an_unreachable_one_leaves_only_a_gap(
+    aws_env: str, tmp_path: Path
+) -> None:
+    """Each listed account is a task of its own (Dask spreads them over workers); an account that
+    cannot be reached fails its task, which leaves a gap in the kinds instead of dropping the others."""
+    client("s3", account=SECOND).create_bucket(Bucket="second-account-data")
+    client("s3", account=THIRD).create_bucket(Bucket="third-account-data")
+    accounts = [
+        {"role_arn": role(SECOND)},
+        {"role_arn": role(THIRD)},
+        {"account_id": "444444444444"},  # not the account of the credentials, and no role to reach it
+    ]
+    host = make_host()
+    path = tmp_path / "annexa.yaml"
+    block = {"accounts": accounts, "regions": [REGION], "max_attempts": 1}
+    path.write_text(yaml.safe_dump({"version": 1, "collectors": {"aws": block}}), encoding="utf-8")
+    config = load_config(path, host)
+    planned = {"aws": frozenset({BUCKETS})}
+    tasks = collection_tasks(config, host.collectors(), planned, now=NOW)
+    assert sorted(task.scope for task in tasks) == [SECOND, THIRD, "444444444444"]
+    assert all(len(task.config["accounts"]) == 1 for task in tasks)
+    collection = collect(config, host, planned, now=NOW, executor=LocalExecutor(max_workers=3))
+    assert {e.data["name"] for e in collection.evidence} == {"second-account-data", "third-account-data"}
+    assert collection.collected == {BUCKETS: None}
+    (reason,) = collection.gaps[BUCKETS]
+    assert reason.startswith("aws 444444444444/*:")
+    assert f"the current credentials are for account {ACCOUNT}, not 444444444444" in reason
+    assert [run.collector for run in collection.runs] == ["aws"]
+
+
+def test_an_organization_stays_one_task(aws_env: str, aws_spec_module: CollectorSpec) -> None:
+    split = aws_spec_module.scopes
+    assert split is not None
+    entry = {"organization": True, "role_arn": role("{account_id}")}
+    assert split({"accounts": [entry, {"role_arn": role(SECOND)}]}) == ()
+    assert split({"accounts": [{"role_arn": role(SECOND)}]}) == ()
+    twice = split({"accounts": [{"role_arn": role(SECOND)}, {"role_arn": role(SECOND)}, {}]})
+    assert [scope for scope, _ in twice] == [SECOND, "current credentials"]
