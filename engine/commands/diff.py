@@ -27,7 +27,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("a", nargs="?", default="latest~1", help="older scan (default: latest~1)")
     parser.add_argument("b", nargs="?", default="latest", help="newer scan (default: latest)")
-    parser.add_argument("--store", default=".annexa", help="store directory (default: .annexa)")
+    parser.add_argument(
+        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 

@@ -32,7 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="REF",
         help="a recorded scan (latest, latest~N, an id or digest prefix) to re-evaluate",
     )
-    parser.add_argument("--store", default=".annexa", help="store of --scan (default: .annexa)")
+    parser.add_argument(
+        "--store",
+        default=".annexa",
+        help="store of --scan: a folder or a postgresql:// URL (default: .annexa)",
+    )
     parser.add_argument(
         "-c",
         "--config",

@@ -18,7 +18,9 @@ def register(subparsers: Any) -> None:
         description="List the scans recorded in the store, oldest first: time, findings per status and "
         "the manifest digest that chains them.",
     )
-    parser.add_argument("--store", default=".annexa", help="store directory (default: .annexa)")
+    parser.add_argument(
+        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 

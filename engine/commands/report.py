@@ -52,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "scan", nargs="?", default="latest", help="latest (default), latest~N, a scan id or a digest prefix"
     )
-    parser.add_argument("--store", help="store directory (default: the configuration's, else .annexa)")
+    parser.add_argument(
+        "--store", help="store: a folder or a postgresql:// URL (default: the configuration's, else .annexa)"
+    )
     parser.add_argument(
         "-c", "--config", type=Path, help="configuration file: its store and organisation name"
     )

@@ -23,7 +23,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "scan", nargs="?", default=None, help="check the chain up to this scan and only its evidence"
     )
-    parser.add_argument("--store", default=".annexa", help="store directory (default: .annexa)")
+    parser.add_argument(
+        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 
