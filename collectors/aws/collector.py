@@ -10,8 +10,9 @@ action; everything else is still collected, and no rule over that kind can pass 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from queue import SimpleQueue
 
 from annexa.collectors.aws import bedrock, cloudtrail, configservice, iam, kms, logs, s3, sagemaker
 from annexa.collectors.aws import schema as k
@@ -103,26 +104,38 @@ def _scope(account: Account, region: str, clients: Clients, request: CollectRequ
 
 
 def _run(tasks: list[Task], workers: int, request: CollectRequest) -> Iterator[Evidence]:
-    """Run tasks and their follow-ups on one bounded pool, yielding items as batches finish."""
+    """Run tasks and their follow-ups on one bounded pool, yielding items as batches finish.
+
+    Finished batches arrive on a queue (not ``wait(FIRST_COMPLETED)``, which rescans every pending
+    future each time and turns thousands of per-resource follow-ups quadratic).
+    """
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annexa-aws")
-    pending: set[Future[Batch]] = {pool.submit(_execute, task) for task in tasks}
+    finished: SimpleQueue[Future[Batch]] = SimpleQueue()
+
+    def submit(task: Task) -> None:
+        pool.submit(_execute, task).add_done_callback(finished.put)
+
     try:
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                batch = future.result()
-                pending |= {pool.submit(_execute, followup) for followup in batch.followups}
-                for gap in batch.gaps:
-                    request.report_gap(gap.kind, batch.scope.label, gap.message)
-                for item in batch.items:
-                    yield Evidence(
-                        kind=item.kind,
-                        source=item.arn,
-                        scope={"account": batch.scope.account_id, "region": batch.scope.region},
-                        collector=f"{NAME} {VERSION}",
-                        collected_at=request.now,
-                        data=item.data,
-                    )
+        for task in tasks:
+            submit(task)
+        outstanding = len(tasks)
+        while outstanding:
+            batch = finished.get().result()
+            outstanding -= 1
+            for followup in batch.followups:
+                submit(followup)
+            outstanding += len(batch.followups)
+            for gap in batch.gaps:
+                request.report_gap(gap.kind, batch.scope.label, gap.message)
+            for item in batch.items:
+                yield Evidence(
+                    kind=item.kind,
+                    source=item.arn,
+                    scope={"account": batch.scope.account_id, "region": batch.scope.region},
+                    collector=f"{NAME} {VERSION}",
+                    collected_at=request.now,
+                    data=item.data,
+                )
     finally:
         # A consumer that stops early (or an error) must not leave calls running behind it.
         pool.shutdown(wait=True, cancel_futures=True)
