@@ -171,9 +171,18 @@ def _organization_accounts(base: Any, home: str, clients: Clients, entry: Mappin
 
 
 def _assume(base: Any, home: str, clients: Clients, role_arn: str, entry: Mapping[str, Any]) -> Account:
+    """A session in the role's account whose credentials renew themselves before they expire.
+
+    A scan of a large account can outlast the role session (one hour by default); botocore calls
+    ``assume_role`` again from 15 minutes before expiry, so no call is ever made with expired keys.
+    """
     import boto3
+    from botocore.credentials import RefreshableCredentials
+    from botocore.session import get_session
 
     params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": SESSION_NAME}
+    if entry.get("session_seconds"):
+        params["DurationSeconds"] = int(entry["session_seconds"])
     if entry.get("external_id_env"):
         external = os.environ.get(str(entry["external_id_env"]))
         if not external:
@@ -185,11 +194,20 @@ def _assume(base: Any, home: str, clients: Clients, role_arn: str, entry: Mappin
                 unavailable=False,
             )
         params["ExternalId"] = external
-    answer = call(_base_client(base, home, clients, "sts"), "assume_role", **params)
-    credentials = answer["Credentials"]
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
+    sts = _base_client(base, home, clients, "sts")
+
+    def fetch() -> dict[str, str]:
+        credentials = call(sts, "assume_role", **params)["Credentials"]
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
+
+    renewing = RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
     )
-    return Account(_account_of(role_arn), session)
+    core = get_session()
+    core._credentials = renewing  # botocore has no public setter for a session's credentials
+    return Account(_account_of(role_arn), boto3.Session(botocore_session=core))

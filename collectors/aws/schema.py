@@ -451,6 +451,13 @@ CONFIG_SCHEMA: dict[str, Any] = {
                         "credentials, which must be in the management or a delegated account).",
                     },
                     "exclude": {"type": "array", "items": _ACCOUNT_ID, "uniqueItems": True},
+                    "session_seconds": {
+                        "type": "integer",
+                        "minimum": 900,
+                        "maximum": 43200,
+                        "description": "Duration of the role session (sts:AssumeRole DurationSeconds; AWS "
+                        "default 3600). Credentials are renewed before they expire, whatever the value.",
+                    },
                 },
             },
         },

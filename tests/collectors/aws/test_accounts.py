@@ -15,7 +15,7 @@ from annexa.plugins.config import load_config
 from annexa.scan import collect, collection_tasks
 from annexa.wiring import make_host
 
-from .awskit import ACCOUNT, NOW, REGION, Collected, client
+from .awskit import ACCOUNT, NOW, REGION, CallLog, Collected, client
 
 SECOND, THIRD = "222222222222", "333333333333"
 BUCKETS = "aws.s3_bucket"
@@ -140,3 +140,20 @@ def test_an_organization_stays_one_task(aws_env: str, aws_spec_module: Collector
     assert split({"accounts": [{"role_arn": role(SECOND)}]}) == ()
     twice = split({"accounts": [{"role_arn": role(SECOND)}, {"role_arn": role(SECOND)}, {}]})
     assert [scope for scope, _ in twice] == [SECOND, "current credentials"]
+
+
+def test_role_credentials_are_renewed_before_they_expire(
+    aws_env: str, collect: Callable[..., Collected], call_log: CallLog
+) -> None:
+    """A 15-minute role session is inside botocore's renewal window from the start, so every call
+    renews it: proof that a scan outlasting its role session never calls with expired keys."""
+    client("s3", account=SECOND).create_bucket(Bucket="second-account-data")
+    entry = {"role_arn": role(SECOND), "session_seconds": 900}
+    run = collect({"accounts": [entry]}, kinds=[BUCKETS, "aws.log_group"])
+    assert run.gaps() == []
+    assert {item.data["name"] for item in run.of(BUCKETS).values()} == {"second-account-data"}
+    renewals = [call for call in call_log.calls if call == ("sts", "AssumeRole")]
+    assert len(renewals) >= 3  # the first assumption, then one per later API call
+    call_log.calls.clear()
+    collect({"accounts": [{"role_arn": role(SECOND)}]}, kinds=[BUCKETS, "aws.log_group"])
+    assert call_log.calls.count(("sts", "AssumeRole")) == 1  # an hour-long session is not renewed
