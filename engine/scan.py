@@ -156,12 +156,15 @@ def collect(
     progress: Progress | None = None,
     fields: Mapping[str, frozenset[str] | None] | None = None,
     executor: CollectionExecutor | None = None,
+    on_evidence: Callable[[tuple[Evidence, ...]], object] | None = None,
 ) -> Collection:
     """Run the planned collectors concurrently; ``fields`` (kind -> fields read, see
     :attr:`RuleSet.fields_read`) lets them skip what no rule reads, and None asks for everything.
 
     ``executor`` says where the collectors run (default: a local thread pool, see
     :mod:`annexa.executors`); every executor gives the same evidence for the same configuration.
+    ``on_evidence`` receives each task's evidence, redacted, as soon as the task is done, so that a store
+    writes it while the rest is still being collected.
     """
     from annexa.executors import LocalExecutor
     from annexa.plugins.manager import CollectionProblem
@@ -177,6 +180,8 @@ def collect(
     for result in (executor or LocalExecutor(MAX_COLLECTOR_WORKERS)).run(tasks, host):
         name, outcome = result.task.collector, result.outcome
         evidence.extend(outcome.evidence)
+        if on_evidence is not None and outcome.evidence:
+            on_evidence(redact_all(outcome.evidence)[0])
         problems.extend(outcome.problems)
         done.setdefault(name, []).append(result)
         remaining[name] -= 1

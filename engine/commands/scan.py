@@ -118,20 +118,27 @@ def run(args: argparse.Namespace) -> int:
             f"{len(ruleset.rules)} rules read {len(ruleset.kinds_read)} evidence kind(s); "
             f"running {len(planned)} collector(s)"
         )
-    # Only the fields the rules read: a recorded scan proves these rules, and collecting less is faster.
     from annexa.executors import open_executor
-
-    executor = open_executor(args.executor)
-    try:
-        collection = collect(
-            config, host, planned, now=now, progress=progress, fields=ruleset.fields_read, executor=executor
-        )
-    finally:
-        executor.close()
     from annexa.language import evaluate
 
+    executor = open_executor(args.executor)
     with Store.open(config.store_path, evidence=config.store_evidence) as store:
-        stored = store.put_evidence(collection.evidence)
+        try:
+            # Only the fields the rules read: a recorded scan proves these rules, and collecting less is
+            # faster. Evidence streams into the store task by task, so what a killed scan collected is kept.
+            collection = collect(
+                config,
+                host,
+                planned,
+                now=now,
+                progress=progress,
+                fields=ruleset.fields_read,
+                executor=executor,
+                on_evidence=store.put_evidence,
+            )
+        finally:
+            executor.close()
+        stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
         findings = apply_policy(
             evaluate(ruleset, stored, now=now, collected=collection.collected, gaps=collection.gaps),
             config,

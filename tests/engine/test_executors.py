@@ -175,7 +175,7 @@ class _Parts:
                 scope={"part": part},
                 collector="parts 1.0",
                 collected_at=request.now,
-                data={"part": part},
+                data={"part": part, "setting": f"password={part}-hunter2"},
             )
 
 
@@ -194,7 +194,7 @@ class _PartsPlugin:
         ]
 
 
-def collect_parts(tmp_path: Path, parts: list[str]) -> Collection:
+def collect_parts(tmp_path: Path, parts: list[str], **options: Any) -> Collection:
     host = make_host()
     host.pm.register(_PartsPlugin(), name="parts")
     path = tmp_path / "annexa.yaml"
@@ -202,7 +202,7 @@ def collect_parts(tmp_path: Path, parts: list[str]) -> Collection:
         yaml.safe_dump({"version": 1, "collectors": {"parts": {"parts": parts}}}), encoding="utf-8"
     )
     config = load_config(path, host)
-    return collect(config, host, {"parts": frozenset({"parts.item"})}, now=NOW)
+    return collect(config, host, {"parts": frozenset({"parts.item"})}, now=NOW, **options)
 
 
 def test_a_failed_scope_leaves_a_gap_while_the_other_scopes_count(tmp_path: Path) -> None:
@@ -213,6 +213,14 @@ def test_a_failed_scope_leaves_a_gap_while_the_other_scopes_count(tmp_path: Path
     (run,) = collection.runs
     assert run.items == 2
     assert "broken-south cannot be reached" in (run.error or "")
+
+
+def test_evidence_is_handed_on_task_by_task_and_redacted(tmp_path: Path) -> None:
+    batches: list[tuple[Evidence, ...]] = []
+    collection = collect_parts(tmp_path, ["north", "broken-south", "east"], on_evidence=batches.append)
+    assert sorted(len(batch) for batch in batches) == [1, 1]  # one call per task that delivered
+    assert sorted(e.id for batch in batches for e in batch) == sorted(e.id for e in collection.evidence)
+    assert all("hunter2" not in json.dumps(e.data) for batch in batches for e in batch)
 
 
 def test_a_kind_no_scope_delivered_is_not_collected(tmp_path: Path) -> None:
