@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from annexa.evidence import Evidence
+from annexa.plugins.githistory import FileHistory, find_work_tree, read_history
 from annexa.plugins.hookspecs import hookimpl
 from annexa.plugins.types import (
     Collector,
@@ -22,8 +23,11 @@ __all__ = [
     "CollectorSpec",
     "DocumentReader",
     "Evidence",
+    "FileHistory",
     "PluginError",
     "ReporterSpec",
     "RuleFunctionSpec",
+    "find_work_tree",
     "hookimpl",
+    "read_history",
 ]

@@ -12,11 +12,10 @@ from annexa.collectors.docstore.confluence import collect_confluence, confluence
 from annexa.collectors.docstore.document import document_data, format_of, parse_payload
 from annexa.collectors.docstore.fields import RawField, UnreadableFile, load_yaml_mapping
 from annexa.collectors.docstore.formats import decode_text
-from annexa.collectors.docstore.history import FileHistory, find_work_tree, read_history
 from annexa.collectors.docstore.s3 import collect_s3
 from annexa.collectors.docstore.schema import KIND
 from annexa.evidence import Evidence
-from annexa.plugins import CollectorError, CollectRequest
+from annexa.plugins import CollectorError, CollectRequest, FileHistory, find_work_tree, read_history
 
 NAME = "documents"
 VERSION = "0.1.0"

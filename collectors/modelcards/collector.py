@@ -11,12 +11,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from annexa.collectors.modelcards.history import FileHistory, find_work_tree, read_history
 from annexa.collectors.modelcards.markdown import UnreadableCard, read_card
 from annexa.collectors.modelcards.schema import DATASET_CARD, MODEL_CARD
 from annexa.collectors.modelcards.sections import DATASET_SECTIONS, MODEL_SECTIONS, assess
 from annexa.evidence import Evidence, JSONValue
-from annexa.plugins import CollectorError, CollectRequest
+from annexa.plugins import CollectorError, CollectRequest, FileHistory, find_work_tree, read_history
 
 NAME = "modelcards"
 VERSION = "0.1.0"

@@ -1,4 +1,8 @@
-"""Per-file commit history of a folder inside a git work tree, read with one ``git log`` call."""
+"""Per-file commit history of a folder inside a git work tree, read with one ``git log`` call.
+
+A helper for collector authors: collectors may not import each other, so the built-in ``documents``
+and ``modelcards`` collectors (and any third-party collector of files kept in git) share it from here.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from annexa.plugins import CollectorError
+from annexa.plugins.types import CollectorError
 
 GIT_TIMEOUT_SECONDS = 120
 
 # Record separator before each commit, unit separator between its fields; names follow NUL-separated.
-_FORMAT = "%x1e%H%x1f%cI%x1f%an"
+_FORMAT = "%x1e%cI%x1f%an"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,27 +44,18 @@ def read_history(folder: Path) -> dict[str, FileHistory]:
         return {}  # a repository without commits: nothing is tracked yet
     output = _git(folder, "log", "-z", "--no-renames", "--no-color", f"--format={_FORMAT}", "--name-only",
                   "--relative", "--", ".").stdout  # fmt: skip
-    history: dict[str, FileHistory] = {}
+    latest: dict[str, tuple[str, str]] = {}
     counts: dict[str, int] = {}
     for record in output.split("\x1e")[1:]:
         header, _, names = record.partition("\x00")
-        _sha, committed, author = header.split("\x1f", 2)
+        committed, author = header.split("\x1f", 1)
         when = datetime.fromisoformat(committed).astimezone(UTC).isoformat().replace("+00:00", "Z")
         for name in names.split("\x00"):
             path = name.strip("\n")
-            if not path:
-                continue
-            counts[path] = counts.get(path, 0) + 1
-            if path not in history:  # git log lists the newest commit first
-                history[path] = FileHistory(last_commit_at=when, last_commit_author=author, commits=0)
-    return {
-        path: FileHistory(
-            last_commit_at=item.last_commit_at,
-            last_commit_author=item.last_commit_author,
-            commits=counts[path],
-        )
-        for path, item in history.items()
-    }
+            if path:
+                counts[path] = counts.get(path, 0) + 1
+                latest.setdefault(path, (when, author))  # git log lists the newest commit first
+    return {path: FileHistory(when, author, counts[path]) for path, (when, author) in latest.items()}
 
 
 def _git(folder: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
