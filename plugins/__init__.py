@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from annexa.evidence import Evidence
-from annexa.plugins.githistory import FileHistory, find_work_tree, read_history
+from annexa.plugins.folders import (
+    FileHistory,
+    FolderSource,
+    find_work_tree,
+    read_history,
+    resolve_folder_source,
+)
 from annexa.plugins.hookspecs import hookimpl
 from annexa.plugins.types import (
     Collector,
@@ -24,10 +30,12 @@ __all__ = [
     "DocumentReader",
     "Evidence",
     "FileHistory",
+    "FolderSource",
     "PluginError",
     "ReporterSpec",
     "RuleFunctionSpec",
     "find_work_tree",
     "hookimpl",
     "read_history",
+    "resolve_folder_source",
 ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,11 @@ from annexa.collectors.docstore.formats import decode_text
 from annexa.collectors.docstore.s3 import collect_s3
 from annexa.collectors.docstore.schema import KIND
 from annexa.evidence import Evidence
-from annexa.plugins import CollectorError, CollectRequest, FileHistory, find_work_tree, read_history
+from annexa.plugins import CollectorError, CollectRequest, FileHistory, FolderSource, resolve_folder_source
 
 NAME = "documents"
 VERSION = "0.1.0"
 SIDECAR_SUFFIX = ".meta.yaml"
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    given: str  # as written in the configuration: the evidence scope
-    root: Path
-    label: str  # the root folder's name, which prefixes every evidence source
-    git_required: bool
 
 
 class DocumentsCollector:
@@ -39,7 +30,7 @@ class DocumentsCollector:
         entries = list(request.config.get("sources", ()))
         # Resolve every folder before yielding anything, so a bad path fails the run cleanly.
         folders = {
-            index: _resolve(entry, request.base_path)
+            index: resolve_folder_source(entry, request.base_path, "document")
             for index, entry in enumerate(entries)
             if "path" in entry or "git" in entry
         }
@@ -64,36 +55,9 @@ def _collect_remote(entry: Mapping[str, Any], request: CollectRequest) -> Iterat
         request.report_gap(KIND, scope, exc.message + (f" ({exc.hint})" if exc.hint else ""))
 
 
-def _resolve(entry: Mapping[str, Any], base_path: str) -> Source:
-    git_required = "git" in entry
-    given = str(entry["git"] if git_required else entry["path"])
-    root = Path(given) if Path(given).is_absolute() else Path(base_path) / given
-    if not root.is_dir():
-        what = "does not exist" if not root.exists() else "is not a folder"
-        raise CollectorError(
-            f"document source {given!r} {what} (looked at {root})",
-            hint="paths are relative to the folder of the configuration file",
-        )
-    label = root.resolve().name or "root"
-    if git_required and find_work_tree(root.resolve()) is None:
-        raise CollectorError(
-            f"document source {given!r} is not inside a git repository (no .git found at {root} or above)",
-            hint="use {path: ...} for a plain folder, or run 'git init' there",
-        )
-    return Source(given=given, root=root, label=label, git_required=git_required)
-
-
-def _collect_source(source: Source, request: CollectRequest) -> Iterator[Evidence]:
+def _collect_source(source: FolderSource, request: CollectRequest) -> Iterator[Evidence]:
     files, sidecars = _walk(source.root)
-    is_git = find_work_tree(source.root.resolve()) is not None
-    history: dict[str, FileHistory] = {}
-    if is_git:
-        try:
-            history = read_history(source.root)
-        except CollectorError as exc:
-            if source.git_required:
-                raise
-            request.report_problem(f"file:{source.label}", f"{exc.message}; commit history left out")
+    is_git, history = source.is_git, source.history(request)
     for rel in sorted(sidecars.keys() - _sidecar_targets(files, sidecars).values()):
         request.report_problem(_source_id(source, rel), f"{rel}: sidecar has no document next to it")
     targets = _sidecar_targets(files, sidecars)
@@ -136,12 +100,12 @@ def _sidecar_targets(files: list[str], sidecars: Mapping[str, Path]) -> dict[str
     return targets
 
 
-def _source_id(source: Source, rel: str) -> str:
+def _source_id(source: FolderSource, rel: str) -> str:
     return f"file:{source.label}/{rel}"
 
 
 def _document(
-    source: Source,
+    source: FolderSource,
     rel: str,
     sidecar: Path | None,
     history: Mapping[str, FileHistory],

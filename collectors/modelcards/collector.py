@@ -6,7 +6,6 @@ import hashlib
 import math
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from annexa.collectors.modelcards.markdown import UnreadableCard, read_card
 from annexa.collectors.modelcards.schema import DATASET_CARD, MODEL_CARD
 from annexa.collectors.modelcards.sections import DATASET_SECTIONS, MODEL_SECTIONS, assess
 from annexa.evidence import Evidence, JSONValue
-from annexa.plugins import CollectorError, CollectRequest, FileHistory, find_work_tree, read_history
+from annexa.plugins import CollectRequest, FileHistory, FolderSource, resolve_folder_source
 
 NAME = "modelcards"
 VERSION = "0.1.0"
@@ -34,14 +33,6 @@ _DATASET_FIELDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    given: str  # as written in the configuration: the evidence scope
-    root: Path
-    label: str  # the root folder's name, which prefixes every evidence source
-    git_required: bool
-
-
 class ModelCardsCollector:
     """Reads model and dataset cards; judges none of it."""
 
@@ -51,7 +42,10 @@ class ModelCardsCollector:
             return
         names = {name.lower() for name in request.config.get("file_names", DEFAULT_FILE_NAMES)}
         # Resolve every source before yielding anything, so a bad path fails the run cleanly.
-        sources = [_resolve(entry, request.base_path) for entry in request.config["sources"]]
+        sources = [
+            resolve_folder_source(entry, request.base_path, "model card")
+            for entry in request.config["sources"]
+        ]
         seen: dict[tuple[str, str], str] = {}
         for source in sources:
             for item in _collect_source(source, names, request):
@@ -66,36 +60,10 @@ class ModelCardsCollector:
                 yield item
 
 
-def _resolve(entry: Mapping[str, Any], base_path: str) -> Source:
-    git_required = "git" in entry
-    given = str(entry["git"] if git_required else entry["path"])
-    root = Path(given) if Path(given).is_absolute() else Path(base_path) / given
-    if not root.is_dir():
-        what = "does not exist" if not root.exists() else "is not a folder"
-        raise CollectorError(
-            f"model card source {given!r} {what} (looked at {root})",
-            hint="paths are relative to the folder of the configuration file",
-        )
-    if git_required and find_work_tree(root.resolve()) is None:
-        raise CollectorError(
-            f"model card source {given!r} is not inside a git repository (no .git at {root} or above)",
-            hint="use {path: ...} for a plain folder",
-        )
-    return Source(given=given, root=root, label=root.resolve().name or "root", git_required=git_required)
-
-
 def _collect_source(
-    source: Source, names: frozenset[str] | set[str], request: CollectRequest
+    source: FolderSource, names: frozenset[str] | set[str], request: CollectRequest
 ) -> Iterator[Evidence]:
-    is_git = find_work_tree(source.root.resolve()) is not None
-    history: dict[str, FileHistory] = {}
-    if is_git:
-        try:
-            history = read_history(source.root)
-        except CollectorError as exc:
-            if source.git_required:
-                raise
-            request.report_problem(f"file:{source.label}", f"{exc.message}; commit history left out")
+    is_git, history = source.is_git, source.history(request)
     for folder, dirs, files in os.walk(source.root):
         dirs[:] = sorted(name for name in dirs if not name.startswith("."))
         for name in sorted(files):
@@ -107,7 +75,7 @@ def _collect_source(
 
 
 def _card(
-    source: Source, rel: str, found: FileHistory | None, is_git: bool, request: CollectRequest
+    source: FolderSource, rel: str, found: FileHistory | None, is_git: bool, request: CollectRequest
 ) -> Evidence | None:
     source_id = f"file:{source.label}/{rel}"
     path = source.root / rel

@@ -195,7 +195,7 @@ class Kit:
     make_docx = staticmethod(make_docx)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # stateless, so module fixtures may build files with it too
 def kit() -> Kit:
     return Kit()
 

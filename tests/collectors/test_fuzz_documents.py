@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import make_docx, make_pdf
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -64,8 +64,8 @@ def parse_or_refuse(reader: object, data: bytes) -> ParsedFile | None:
 
 
 @pytest.fixture(scope="module")
-def pdf_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    path = make_pdf(
+def pdf_bytes(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> bytes:
+    path = kit.make_pdf(
         tmp_path_factory.mktemp("pdf") / "p.pdf",
         {
             "/Title": "AI policy",
@@ -79,8 +79,8 @@ def pdf_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def docx_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    path = make_docx(
+def docx_bytes(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> bytes:
+    path = kit.make_docx(
         tmp_path_factory.mktemp("docx") / "d.docx",
         core={"title": "AI policy", "category": "ai-policy"},
         custom={"Status": ("lpwstr", "approved"), "LastReviewed": ("lpwstr", "2026-05-04")},
