@@ -208,39 +208,41 @@ def document_estate(folder: Path, sources: int, docs: int) -> Path:
     return path
 
 
-def part_collect(sources: int, docs: int) -> None:
+def race_executors(config_path: Path) -> None:
+    """Collect what the pack reads with the local thread pool, then with Dask on 1, 2 and 4 workers."""
     from distributed import LocalCluster
 
     from annexa.dask_executor import DaskExecutor
 
+    host = make_host()
+    config = load_config(config_path, host)
+    ruleset = compile_for(config, host)
+    planned = plan(ruleset, config, host.collectors())
+
+    def timed(executor: Any) -> str:
+        started = time.perf_counter()
+        collection = collect(config, host, planned, now=NOW, fields=ruleset.fields_read, executor=executor)
+        gaps = f", gaps in {sorted(collection.gaps)}" if collection.gaps else ""
+        return f"{time.perf_counter() - started:7.2f} s  {len(collection.evidence):,} items{gaps}"
+
+    print(f"  local thread pool (8)   {timed(LocalExecutor())}")
+    for workers in (1, 2, 4):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster:  # fmt: skip
+            executor = DaskExecutor.connect(cluster.scheduler_address)
+            try:
+                timed(executor)  # warm-up: workers import annexa and load the plugins once
+                print(f"  Dask, {workers} worker(s)       {timed(executor)}")
+            finally:
+                executor.close()
+
+
+def part_collect(sources: int, docs: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         config_path = document_estate(Path(scratch), sources, docs)
-        host = make_host()
-        config = load_config(config_path, host)
-        ruleset = compile_for(config, host)
-        planned = plan(ruleset, config, host.collectors())
-
-        def timed(executor: Any) -> tuple[float, int]:
-            started = time.perf_counter()
-            collection = collect(
-                config, host, planned, now=NOW, fields=ruleset.fields_read, executor=executor
-            )
-            return time.perf_counter() - started, len(collection.evidence)
-
         print(f"collect: {sources} folders x {docs} Markdown documents = {sources * docs:,} documents "
               f"({os.cpu_count()} CPU(s) on this machine)")  # fmt: skip
-        seconds, items = timed(LocalExecutor())
-        print(f"  local thread pool (8)   {seconds:7.2f} s  {items:,} items")
-        for workers in (1, 2, 4):
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                              dashboard_address=None) as cluster:  # fmt: skip
-                executor = DaskExecutor.connect(cluster.scheduler_address)
-                try:
-                    timed(executor)  # warm-up: workers import annexa and load plugins once
-                    seconds, items = timed(executor)
-                finally:
-                    executor.close()
-            print(f"  Dask, {workers} worker(s)       {seconds:7.2f} s  {items:,} items")
+        race_executors(config_path)
 
 
 PARTS = ("evaluate", "store", "collect", "aws")
@@ -295,9 +297,7 @@ def part_aws(accounts: int) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     import yaml
-    from distributed import LocalCluster
 
-    from annexa.dask_executor import DaskExecutor
     from annexa.plugins.servers import MotoServer
 
     # The collector's base credentials; LocalCluster's worker processes inherit them.
@@ -319,33 +319,9 @@ def part_aws(accounts: int) -> None:
         config_path = Path(scratch) / "annexa.yaml"
         config_path.write_text(yaml.safe_dump({"version": 1, "organization": "bench",
                                                "collectors": {"aws": block}}), encoding="utf-8")  # fmt: skip
-        host = make_host()
-        config = load_config(config_path, host)
-        ruleset = compile_for(config, host)
-        planned = plan(ruleset, config, host.collectors())
-
-        def timed(executor: Any) -> tuple[float, int, int]:
-            begun = time.perf_counter()
-            collection = collect(
-                config, host, planned, now=NOW, fields=ruleset.fields_read, executor=executor
-            )
-            return time.perf_counter() - begun, len(collection.evidence), len(collection.gaps)
-
-        kinds = sorted(planned["aws"])
         print(f"aws: {accounts} accounts x {len(AWS_REGIONS)} regions on one moto server, {resources:,} "
-              f"resources seeded in {seeded:.1f} s; {len(kinds)} kinds read by the pack")  # fmt: skip
-        seconds, items, gaps = timed(LocalExecutor())
-        print(f"  local thread pool (8)   {seconds:7.2f} s  {items:,} items, {gaps} kind(s) with gaps (moto)")
-        for workers in (1, 2, 4):
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                              dashboard_address=None) as cluster:  # fmt: skip
-                executor = DaskExecutor.connect(cluster.scheduler_address)
-                try:
-                    timed(executor)  # warm-up: workers import annexa, boto3 and the plugins once
-                    seconds, items, gaps = timed(executor)
-                finally:
-                    executor.close()
-            print(f"  Dask, {workers} worker(s)       {seconds:7.2f} s  {items:,} items")
+              f"resources seeded in {seeded:.1f} s")  # fmt: skip
+        race_executors(config_path)
 
 
 def main() -> int:
