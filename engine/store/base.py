@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from annexa.evidence import Evidence, EvidenceFormatError, sha256_hex
+from annexa.findings import Status
 from annexa.store.manifest import ScanRecord, ScanSummary, StoredScan, StoreError, record_from_manifest
 
 if TYPE_CHECKING:
@@ -72,25 +73,54 @@ class Store(abc.ABC):
     def record_scan(self, record: ScanRecord) -> str:
         """Append a scan to the chain; returns its manifest digest. Concurrent writers queue up."""
 
-    @abc.abstractmethod
     def scans(self) -> tuple[ScanSummary, ...]:
         """The history, oldest first."""
+        rows = self.query(
+            "SELECT seq, scan_id, manifest, previous, started_at, finished_at FROM scans ORDER BY seq"
+        )
+        counts: dict[int, dict[str, int]] = {row[0]: {s.value: 0 for s in Status} for row in rows}
+        for seq, status, number in self.query(
+            "SELECT scan_seq, status, COUNT(*) FROM findings GROUP BY scan_seq, status"
+        ):
+            counts.setdefault(seq, {})[status] = int(number)
+        return tuple(
+            ScanSummary(seq=r[0], scan_id=r[1], digest=r[2], previous=r[3], started_at=r[4], finished_at=r[5],
+                        counts=counts.get(r[0], {}))
+            for r in rows
+        )  # fmt: skip
 
-    @abc.abstractmethod
     def resolve(self, reference: str = "latest") -> tuple[int, str]:
         """``latest``, ``latest~N`` (N scans before latest), a scan id, a manifest digest, or a prefix."""
+        if reference == "latest" or reference.startswith("latest~"):
+            back_text = reference.removeprefix("latest").removeprefix("~") or "0"
+            if not back_text.isdigit():
+                raise StoreError(f"bad scan reference {reference!r}: write latest or latest~N (N >= 0)")
+            rows = self.query(
+                "SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1 OFFSET ?", (int(back_text),)
+            )
+            if not rows:
+                raise StoreError(f"no scan {reference!r}: the store has fewer scans")
+            return int(rows[0][0]), str(rows[0][1])
+        prefix = like_prefix(reference)
+        rows = self.query(
+            "SELECT seq, manifest FROM scans WHERE scan_id = ? OR manifest = ?"
+            " OR scan_id LIKE ? ESCAPE '\\' OR manifest LIKE ? ESCAPE '\\'",
+            (reference, reference, prefix, prefix),
+        )
+        if not rows:
+            raise StoreError(f"no scan matches {reference!r} (see `annexa history`)")
+        if len(rows) > 1:
+            raise StoreError(f"{reference!r} matches {len(rows)} scans; give more characters")
+        return int(rows[0][0]), str(rows[0][1])
 
     @abc.abstractmethod
     def close(self) -> None: ...
 
     def load_evidence(self, digest: str) -> Evidence:
-        payload = self.read_object("evidence", digest)
         label = self.object_label("evidence", digest)
-        if payload is None:
-            raise StoreError(f"evidence {digest} is not in the store ({label})")
-        actual = sha256_hex(payload)
-        if actual != digest:
-            raise StoreError(f"{label}: content digest is {actual}, expected {digest} (tampered?)")
+        payload = self._verified_object(
+            "evidence", digest, f"evidence {digest} is not in the store ({label})"
+        )
         try:
             return Evidence.from_dict(json.loads(payload))
         except (ValueError, EvidenceFormatError) as exc:
@@ -106,15 +136,22 @@ class Store(abc.ABC):
         return StoredScan(seq=seq, digest=digest, previous=raw["previous"], record=record_from_manifest(raw))
 
     def read_manifest(self, digest: str) -> dict[str, Any]:
-        label = self.object_label("manifests", digest)
-        payload = self.read_object("manifests", digest)
-        if payload is None:
-            raise StoreError(f"manifest {label} is missing")
-        actual = sha256_hex(payload)
-        if actual != digest:
-            raise StoreError(f"{label}: content digest is {actual}, expected {digest} (tampered?)")
+        payload = self._verified_object(
+            "manifests", digest, f"manifest {self.object_label('manifests', digest)} is missing"
+        )
         raw: dict[str, Any] = json.loads(payload)
         return raw
+
+    def _verified_object(self, area: Area, digest: str, missing: str) -> bytes:
+        """The object's bytes, refused unless they hash to ``digest``; ``missing`` when there are none."""
+        payload = self.read_object(area, digest)
+        if payload is None:
+            raise StoreError(missing)
+        actual = sha256_hex(payload)
+        if actual != digest:
+            label = self.object_label(area, digest)
+            raise StoreError(f"{label}: content digest is {actual}, expected {digest} (tampered?)")
+        return payload
 
     def verify(self, scan: str | None = None) -> VerifyReport:
         """Recompute every manifest digest, the chain, and the digest of every evidence object.
@@ -155,16 +192,22 @@ class Store(abc.ABC):
     # -- primitives for verification ----------------------------------------------------------------
 
     @abc.abstractmethod
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read from the index; ``sql`` marks parameters with ``?`` whatever the database."""
+
     def chain_rows(self) -> list[tuple[int, str, str, str | None]]:
         """Every indexed scan as (seq, scan_id, manifest digest, previous digest), by seq."""
+        rows = self.query("SELECT seq, scan_id, manifest, previous FROM scans ORDER BY seq")
+        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
 
-    @abc.abstractmethod
     def indexed_findings(self, seq: int) -> set[tuple[str, str]]:
         """(finding id, status) of every finding the index holds for scan ``seq``."""
+        rows = self.query("SELECT finding_id, status FROM findings WHERE scan_seq = ?", (seq,))
+        return {(str(r[0]), str(r[1])) for r in rows}
 
-    @abc.abstractmethod
     def indexed_evidence(self) -> set[str]:
         """Digests of every evidence item the index knows."""
+        return {str(row[0]) for row in self.query("SELECT id FROM evidence")}
 
     @abc.abstractmethod
     def read_object(self, area: Area, digest: str) -> bytes | None:

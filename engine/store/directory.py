@@ -11,10 +11,9 @@ from typing import Final
 
 from annexa.atomic import atomic_write_bytes
 from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.findings import Status
 from annexa.redaction import redact_evidence
-from annexa.store.base import DEFAULT_STORE, Area, Store, like_prefix
-from annexa.store.manifest import ScanRecord, ScanSummary, StoreError, build_manifest
+from annexa.store.base import DEFAULT_STORE, Area, Store
+from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 
 _DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 _BUSY_TIMEOUT_S: Final = 60.0
@@ -180,60 +179,10 @@ class DirectoryStore(Store):
             if row is not None:
                 atomic_write_bytes(self.root / "HEAD", f"{row[0]}\n".encode())
 
-    def scans(self) -> tuple[ScanSummary, ...]:
-        """The history, oldest first."""
-        rows = self._db.execute(
-            "SELECT seq, scan_id, manifest, previous, started_at, finished_at FROM scans ORDER BY seq"
-        ).fetchall()
-        counts: dict[int, dict[str, int]] = {row[0]: {s.value: 0 for s in Status} for row in rows}
-        for seq, status, number in self._db.execute(
-            "SELECT scan_seq, status, COUNT(*) FROM findings GROUP BY scan_seq, status"
-        ):
-            counts.setdefault(seq, {})[status] = number
-        return tuple(
-            ScanSummary(seq=r[0], scan_id=r[1], digest=r[2], previous=r[3], started_at=r[4], finished_at=r[5],
-                        counts=counts.get(r[0], {}))
-            for r in rows
-        )  # fmt: skip
-
-    def resolve(self, reference: str = "latest") -> tuple[int, str]:
-        """``latest``, ``latest~N`` (N scans before latest), a scan id, a manifest digest, or a prefix."""
-        if reference == "latest" or reference.startswith("latest~"):
-            back_text = reference.removeprefix("latest").removeprefix("~") or "0"
-            if not back_text.isdigit():
-                raise StoreError(f"bad scan reference {reference!r}: write latest or latest~N (N >= 0)")
-            back = int(back_text)
-            row = self._db.execute(
-                "SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1 OFFSET ?", (back,)
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"no scan {reference!r}: the store has fewer scans")
-            return int(row[0]), str(row[1])
-        rows = self._db.execute(
-            "SELECT seq, manifest FROM scans WHERE scan_id = ? OR manifest = ?"
-            " OR scan_id LIKE ? ESCAPE '\\' OR manifest LIKE ? ESCAPE '\\'",
-            (reference, reference, like_prefix(reference), like_prefix(reference)),
-        ).fetchall()
-        if not rows:
-            raise StoreError(f"no scan matches {reference!r} (see `annexa history`)")
-        if len(rows) > 1:
-            raise StoreError(f"{reference!r} matches {len(rows)} scans; give more characters")
-        return int(rows[0][0]), str(rows[0][1])
-
     # -- primitives for verification ------------------------------------------------------------------
 
-    def chain_rows(self) -> list[tuple[int, str, str, str | None]]:
-        return [
-            (int(r[0]), str(r[1]), str(r[2]), r[3])
-            for r in self._db.execute("SELECT seq, scan_id, manifest, previous FROM scans ORDER BY seq")
-        ]
-
-    def indexed_findings(self, seq: int) -> set[tuple[str, str]]:
-        rows = self._db.execute("SELECT finding_id, status FROM findings WHERE scan_seq = ?", (seq,))
-        return {(str(r[0]), str(r[1])) for r in rows}
-
-    def indexed_evidence(self) -> set[str]:
-        return {str(row[0]) for row in self._db.execute("SELECT id FROM evidence")}
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        return list(self._db.execute(sql, params).fetchall())
 
     def _object_path(self, area: Area, digest: str) -> Path:
         return self.evidence_path(digest) if area == "evidence" else self.manifest_path(digest)

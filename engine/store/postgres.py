@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.findings import Status
 from annexa.redaction import redact_evidence
-from annexa.store.base import Area, Store, like_prefix
+from annexa.store.base import Area, Store
 from annexa.store.locker import open_locker
-from annexa.store.manifest import ScanRecord, ScanSummary, StoreError, build_manifest
+from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 
 if TYPE_CHECKING:
     import psycopg
@@ -165,59 +164,10 @@ class PostgresStore(Store):
             if row is not None:
                 self.locker.put_head(str(row[0]))
 
-    # -- reads ---------------------------------------------------------------------------------------
-
-    def scans(self) -> tuple[ScanSummary, ...]:
-        rows = self._db.execute(
-            "SELECT seq, scan_id, manifest, previous, started_at, finished_at FROM scans ORDER BY seq"
-        ).fetchall()
-        counts: dict[int, dict[str, int]] = {row[0]: {s.value: 0 for s in Status} for row in rows}
-        for seq, status, number in self._db.execute(
-            "SELECT scan_seq, status, COUNT(*) FROM findings GROUP BY scan_seq, status"
-        ).fetchall():
-            counts.setdefault(seq, {})[status] = int(number)
-        return tuple(
-            ScanSummary(seq=r[0], scan_id=r[1], digest=r[2], previous=r[3], started_at=r[4], finished_at=r[5],
-                        counts=counts.get(r[0], {}))
-            for r in rows
-        )  # fmt: skip
-
-    def resolve(self, reference: str = "latest") -> tuple[int, str]:
-        if reference == "latest" or reference.startswith("latest~"):
-            back_text = reference.removeprefix("latest").removeprefix("~") or "0"
-            if not back_text.isdigit():
-                raise StoreError(f"bad scan reference {reference!r}: write latest or latest~N (N >= 0)")
-            row = self._db.execute(
-                "SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1 OFFSET %s", (int(back_text),)
-            ).fetchone()
-            if row is None:
-                raise StoreError(f"no scan {reference!r}: the store has fewer scans")
-            return int(row[0]), str(row[1])
-        prefix = like_prefix(reference)
-        rows = self._db.execute(
-            "SELECT seq, manifest FROM scans WHERE scan_id = %s OR manifest = %s"
-            " OR scan_id LIKE %s ESCAPE '\\' OR manifest LIKE %s ESCAPE '\\'",
-            (reference, reference, prefix, prefix),
-        ).fetchall()
-        if not rows:
-            raise StoreError(f"no scan matches {reference!r} (see `annexa history`)")
-        if len(rows) > 1:
-            raise StoreError(f"{reference!r} matches {len(rows)} scans; give more characters")
-        return int(rows[0][0]), str(rows[0][1])
-
     # -- primitives for verification ------------------------------------------------------------------
 
-    def chain_rows(self) -> list[tuple[int, str, str, str | None]]:
-        rows = self._db.execute("SELECT seq, scan_id, manifest, previous FROM scans ORDER BY seq").fetchall()
-        return [(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
-
-    def indexed_findings(self, seq: int) -> set[tuple[str, str]]:
-        query = "SELECT finding_id, status FROM findings WHERE scan_seq = %s"
-        rows = self._db.execute(query, (seq,)).fetchall()
-        return {(str(r[0]), str(r[1])) for r in rows}
-
-    def indexed_evidence(self) -> set[str]:
-        return {str(row[0]) for row in self._db.execute("SELECT id FROM evidence").fetchall()}
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return list(self._db.execute(sql.replace("?", "%s"), params).fetchall())
 
     def read_object(self, area: Area, digest: str) -> bytes | None:
         return self.locker.get(area, digest)
