@@ -112,32 +112,28 @@ class S3Locker:
         return head.get("ObjectLockMode"), head.get("ObjectLockRetainUntilDate")
 
     def _get(self, key: str) -> bytes | None:
-        try:
-            response = self._s3.get_object(Bucket=self.bucket, Key=key)
-            payload: bytes = response["Body"].read()
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return None
-            raise StoreError(f"cannot read s3://{self.bucket}/{key}: {_code(exc)}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot read s3://{self.bucket}/{key}: {exc}") from exc
+        def read() -> bytes:
+            return bytes(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+        payload: bytes | None = self._call("read", key, read, missing_ok=True)
         return payload
 
     def _exists(self, key: str) -> bool:
-        try:
-            self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return False
-            raise StoreError(f"cannot check s3://{self.bucket}/{key}: {_code(exc)}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StoreError(f"cannot check s3://{self.bucket}/{key}: {exc}") from exc
-        return True
+        head = self._call(
+            "check", key, lambda: self._s3.head_object(Bucket=self.bucket, Key=key), missing_ok=True
+        )
+        return head is not None
 
-    def _call(self, verb: str, key: str, call: Any) -> Any:
+    def _call(self, verb: str, key: str, call: Any, *, missing_ok: bool = False) -> Any:
+        """``call()``, with S3's failures as a StoreError naming the object; None for a missing object
+        when ``missing_ok``."""
         try:
             return call()
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            if missing_ok and _code(exc) in _MISSING:
+                return None
+            raise StoreError(f"cannot {verb} s3://{self.bucket}/{key}: {exc}") from exc
+        except BotoCoreError as exc:
             raise StoreError(f"cannot {verb} s3://{self.bucket}/{key}: {exc}") from exc
 
 
