@@ -21,6 +21,7 @@ from annexa.findings import Status
 from annexa.store.manifest import ScanRecord, ScanSummary, StoredScan, StoreError, record_from_manifest
 
 if TYPE_CHECKING:
+    from annexa.store.locker import Locker
     from annexa.store.verification import VerifyReport
 
 DEFAULT_STORE: Final = ".annexa"
@@ -209,28 +210,31 @@ class Store(abc.ABC):
         """Digests of every evidence item the index knows."""
         return {str(row[0]) for row in self.query("SELECT id FROM evidence")}
 
-    @abc.abstractmethod
+    # The locker holds the content-addressed objects and HEAD; each backend sets it when it opens.
+    locker: Locker
+
     def read_object(self, area: Area, digest: str) -> bytes | None:
         """The stored bytes of one object, or None when there is none."""
+        return self.locker.get(area, digest)
 
     def has_object(self, area: Area, digest: str) -> bool:
-        return self.read_object(area, digest) is not None
+        return self.locker.exists(area, digest)
 
-    @abc.abstractmethod
     def object_label(self, area: Area, digest: str) -> str:
         """How problems name one object (a path relative to the store, or a URL)."""
+        return self.locker.label(area, digest)
 
-    @abc.abstractmethod
     def object_digests(self, area: Area) -> set[str]:
         """Digests of every object in one area of the locker, indexed or not."""
+        return self.locker.digests(area)
 
-    @abc.abstractmethod
     def read_head(self) -> str | None:
         """The manifest digest ``HEAD`` names, or None when there is no HEAD."""
+        return self.locker.get_head()
 
     def leftover_notes(self) -> list[str]:
-        """Notes on debris that interrupted writes can leave (temporary files); none by default."""
-        return []
+        """Notes on the locker itself: debris of interrupted writes, retention."""
+        return self.locker.notes()
 
 
 def like_prefix(text: str) -> str:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from annexa.atomic import atomic_write_bytes
 from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
 from annexa.redaction import redact_evidence
-from annexa.store.base import DEFAULT_STORE, Area, Store
+from annexa.store.base import DEFAULT_STORE, Store
+from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 
-_DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 _BUSY_TIMEOUT_S: Final = 60.0
 
 _SCHEMA = """
@@ -62,6 +60,7 @@ class DirectoryStore(Store):
     def __init__(self, root: Path, connection: sqlite3.Connection) -> None:
         self.root = root
         self.location = str(root)
+        self.locker = DirectoryLocker(root)
         self._db = connection
 
     @classmethod
@@ -106,17 +105,6 @@ class DirectoryStore(Store):
             raise
         self._db.execute("COMMIT")
 
-    # -- paths ---------------------------------------------------------------------------------------
-
-    def evidence_path(self, digest: str) -> Path:
-        return self.root / "evidence" / digest[:2] / f"{digest}.json"
-
-    def manifest_path(self, digest: str) -> Path:
-        return self.root / "manifests" / digest[:2] / f"{digest}.json"
-
-    def relative(self, path: Path) -> str:
-        return path.relative_to(self.root).as_posix()
-
     # -- evidence ------------------------------------------------------------------------------------
 
     def put_evidence(self, items: Iterable[Evidence]) -> tuple[Evidence, ...]:
@@ -127,9 +115,7 @@ class DirectoryStore(Store):
         """
         stored = tuple(redact_evidence(item).evidence for item in items)
         for item in stored:
-            path = self.evidence_path(item.id)
-            if not path.exists():  # content-addressed: an existing file already holds these bytes
-                atomic_write_bytes(path, item.canonical())
+            self.locker.put("evidence", item.id, item.canonical())  # content-addressed: written once
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO evidence(id, kind, source, collected_at) VALUES (?, ?, ?, ?)",
@@ -154,7 +140,7 @@ class DirectoryStore(Store):
             seq, previous = (1, None) if head is None else (head[0] + 1, head[1])
             payload = canonical_json(build_manifest(record, sequence=seq, previous=previous))
             digest = sha256_hex(payload)
-            atomic_write_bytes(self.manifest_path(digest), payload)
+            self.locker.put("manifests", digest, payload)
             db.execute(
                 "INSERT INTO scans(seq, scan_id, manifest, previous, started_at, finished_at,"
                 " rule_pack_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -177,44 +163,9 @@ class DirectoryStore(Store):
         with self._transaction() as db:
             row = db.execute("SELECT manifest FROM scans ORDER BY seq DESC LIMIT 1").fetchone()
             if row is not None:
-                atomic_write_bytes(self.root / "HEAD", f"{row[0]}\n".encode())
+                self.locker.put_head(str(row[0]))
 
     # -- primitives for verification ------------------------------------------------------------------
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         return list(self._db.execute(sql, params).fetchall())
-
-    def _object_path(self, area: Area, digest: str) -> Path:
-        return self.evidence_path(digest) if area == "evidence" else self.manifest_path(digest)
-
-    def read_object(self, area: Area, digest: str) -> bytes | None:
-        try:
-            return self._object_path(area, digest).read_bytes()
-        except OSError:
-            return None
-
-    def has_object(self, area: Area, digest: str) -> bool:
-        return self._object_path(area, digest).is_file()
-
-    def object_label(self, area: Area, digest: str) -> str:
-        return self.relative(self._object_path(area, digest))
-
-    def object_digests(self, area: Area) -> set[str]:
-        return {
-            path.stem
-            for path in (self.root / area).glob("*/*")
-            if _DIGEST.match(path.stem) and path.suffix == ".json"
-        }
-
-    def read_head(self) -> str | None:
-        try:
-            return (self.root / "HEAD").read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-
-    def leftover_notes(self) -> list[str]:
-        temporary = sorted(p for p in self.root.glob("*/*/.*.tmp"))
-        if not temporary:
-            return []
-        return [f"{len(temporary)} temporary file(s) left by interrupted writes, "
-                f"e.g. {self.relative(temporary[0])}"]  # fmt: skip

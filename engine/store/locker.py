@@ -1,10 +1,10 @@
-"""Evidence lockers for the shared store: where content-addressed objects and ``HEAD`` are kept.
+"""Evidence lockers: where a store keeps its content-addressed objects and ``HEAD``.
 
 A locker holds evidence items and scan manifests, each named by the SHA-256 of its bytes, plus ``HEAD``
 (the newest manifest's digest, a witness outside the index). Objects are written once and never
 rewritten: two writers of one digest write the same bytes. :func:`open_locker` picks the backend from a
 location: ``s3://bucket/prefix`` (:mod:`annexa.store.s3locker`) or a folder (:class:`DirectoryLocker`,
-for a shared file system).
+which is also the embedded directory store's own locker).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def object_key(area: Area, digest: str) -> str:
 
 
 class DirectoryLocker:
-    """Objects as files in a folder (atomic writes), for a locker on a shared file system."""
+    """Objects as files in a folder (atomic writes): the directory store's, or a shared file system's."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -95,7 +95,8 @@ class DirectoryLocker:
         temporary = sorted(self.root.glob("*/*/.*.tmp"))
         if not temporary:
             return []
-        return [f"{len(temporary)} temporary file(s) left by interrupted writes, e.g. {temporary[0]}"]
+        example = temporary[0].relative_to(self.root).as_posix()
+        return [f"{len(temporary)} temporary file(s) left by interrupted writes, e.g. {example}"]
 
 
 def open_locker(location: str) -> Locker:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
 from annexa.redaction import redact_evidence
-from annexa.store.base import Area, Store
+from annexa.store.base import Store
 from annexa.store.locker import open_locker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 
@@ -168,24 +168,6 @@ class PostgresStore(Store):
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         return list(self._db.execute(sql.replace("?", "%s"), params).fetchall())
-
-    def read_object(self, area: Area, digest: str) -> bytes | None:
-        return self.locker.get(area, digest)
-
-    def has_object(self, area: Area, digest: str) -> bool:
-        return self.locker.exists(area, digest)
-
-    def object_label(self, area: Area, digest: str) -> str:
-        return self.locker.label(area, digest)
-
-    def object_digests(self, area: Area) -> set[str]:
-        return self.locker.digests(area)
-
-    def read_head(self) -> str | None:
-        return self.locker.get_head()
-
-    def leftover_notes(self) -> list[str]:
-        return self.locker.notes()
 
 
 def _prepare(connection: psycopg.Connection[Any], where: str, *, create: bool, evidence: str | None) -> str:
