@@ -128,6 +128,14 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                         "owner": _TEXT,
                         "action": _TEXT,
                         "due": _DATE,
+                        # An explicit closure: closes the matching open nonconformity as of the first
+                        # scan on or after `on` (see docs/nonconformities.md).
+                        "closed": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["on", "by", "justification"],
+                            "properties": {"on": _DATE, "by": _TEXT, "justification": _TEXT},
+                        },
                     },
                 },
             },
