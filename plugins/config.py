@@ -129,12 +129,13 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                         "action": _TEXT,
                         "due": _DATE,
                         # An explicit closure: closes the matching open nonconformity as of the first
-                        # scan on or after `on` (see docs/nonconformities.md).
+                        # scan on or after `date` (see docs/nonconformities.md). Not `on`: YAML reads
+                        # that key as the boolean true.
                         "closed": {
                             "type": "object",
                             "additionalProperties": False,
-                            "required": ["on", "by", "justification"],
-                            "properties": {"on": _DATE, "by": _TEXT, "justification": _TEXT},
+                            "required": ["date", "by", "justification"],
+                            "properties": {"date": _DATE, "by": _TEXT, "justification": _TEXT},
                         },
                     },
                 },
