@@ -2,10 +2,24 @@
 
 Each failing finding that is not waived opens a nonconformity. Its id comes from the finding's stable id
 (same rule, same subject: same nonconformity), so the register is the same however often it is rebuilt.
-It closes by itself in the first later scan where the rule ran and the finding passed, became not
-applicable, or disappeared (the subject no longer exists); it reopens, under the same id, if the finding
-fails again. A scan in which the rule did not run, or in which the finding is inconclusive, errored or
-waived, changes nothing: lack of evidence proves neither a fix nor a regression.
+
+A nonconformity closes only on something an auditor would accept as closure, and each closed episode
+records which (:class:`ClosedBy`):
+
+- ``passed``: a later scan ran the rule and the finding for the same subject passed;
+- ``declared_not_applicable``: the finding became not applicable because the configuration declares
+  the control not applicable, with its justification (``applicability``);
+- ``closure_record``: the matching ``nonconformities`` entry of the configuration carries
+  ``closed: {on, by, justification}``; it closes the episode open at the first scan on or after ``on``.
+
+Taking the evidence away closes nothing. When a scan ran the rule but produced no finding for the
+subject (the endpoint, document or system is no longer collected), or the finding became not
+applicable without a declared decision, the nonconformity is *evidence withdrawn*: still open, counted
+and shown as open, with the scan in which the evidence went away and a note saying so. If the subject
+comes back failing it is plainly open again (the same episode: it never closed); if it comes back
+passing, it closes. A failure after any closure reopens it under the same id, as a new episode. A scan
+in which the rule did not run, or in which the finding is inconclusive, errored or waived, changes
+nothing: lack of evidence proves neither a fix nor a regression.
 
 All ages are measured at the latest scan's clock, never the wall clock, so the register is reproducible.
 """
@@ -13,10 +27,11 @@ All ages are measured at the latest scan's clock, never the wall clock, so the r
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +43,33 @@ from annexa.tablecell import csv_cell, markdown_cell
 if TYPE_CHECKING:
     from annexa.store import ScanRecord
 
-REGISTER_SCHEMA_VERSION = 1
+# 2: states "evidence_withdrawn"; how each episode closed (closed_by, closure, closure_record).
+REGISTER_SCHEMA_VERSION = 2
 # Upper bounds (days, inclusive) of the age bands a management review looks at; the last band is open.
 AGE_BANDS = ((30, "0-30 days"), (90, "31-90 days"), (180, "91-180 days"))
 OLDEST_BAND = "over 180 days"
-_CLOSING = (Status.PASS, Status.NOT_APPLICABLE)
+# How annexa.scan.apply_policy begins the note of a finding whose control is declared not applicable.
+DECLARED_NOT_APPLICABLE = "control declared not applicable"
+# Why an open nonconformity's evidence counts as withdrawn (the rule ran in both cases), and what follows.
+SUBJECT_GONE = "the evidence this finding rested on is no longer collected"
+UNDECLARED_NOT_APPLICABLE = "the finding became not applicable without a declared applicability decision"
+STAYS_OPEN = "the nonconformity stays open until a passing finding or a closure record"
+
+
+class ClosedBy(enum.Enum):
+    """What closed an episode: the only three things that may."""
+
+    PASSED = "passed"
+    DECLARED_NOT_APPLICABLE = "declared_not_applicable"
+    CLOSURE_RECORD = "closure_record"
+
+
+# As the Markdown figures name them.
+_CLOSED_BY_TEXT = {
+    ClosedBy.PASSED.value: "passed",
+    ClosedBy.DECLARED_NOT_APPLICABLE.value: "declared not applicable",
+    ClosedBy.CLOSURE_RECORD.value: "closure record",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,6 +85,18 @@ class ScanView:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ClosureRecord:
+    """An explicit closure from the configuration (``nonconformities[].closed``)."""
+
+    on: date  # the configuration's `date` key
+    by: str
+    justification: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"date": self.on.isoformat(), "by": self.by, "justification": self.justification}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Action:
     """Owner, corrective action and due date from the configuration (``nonconformities``)."""
 
@@ -57,6 +106,7 @@ class Action:
     owner: str
     action: str
     due: date
+    closed: ClosureRecord | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +115,32 @@ class Episode:
     opened_in: str  # scan id
     closed_at: datetime | None = None
     closed_in: str | None = None
+    closed_by: ClosedBy | None = None
+    closure: str | None = None  # why it closed, in the user's words
+    closure_record: ClosureRecord | None = None  # when closed_by is CLOSURE_RECORD
+    # Set while the episode is open and its evidence is withdrawn: the first scan without it, and why.
+    withdrawn_at: datetime | None = None
+    withdrawn_in: str | None = None
+    withdrawn_because: str | None = None
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.closed_at is None and self.withdrawn_in is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "opened_at": format_timestamp(self.opened_at),
+            "opened_in": self.opened_in,
+            "closed_at": None if self.closed_at is None else format_timestamp(self.closed_at),
+            "closed_in": self.closed_in,
+            "closed_by": None if self.closed_by is None else self.closed_by.value,
+            "closure": self.closure,
+            "closure_record": None if self.closure_record is None else self.closure_record.to_dict(),
+            "evidence_withdrawn_at": None
+            if self.withdrawn_at is None
+            else format_timestamp(self.withdrawn_at),
+            "evidence_withdrawn_in": self.withdrawn_in,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,10 +162,40 @@ class Nonconformity:
         return self.episodes[-1].closed_at is None
 
     @property
+    def is_withdrawn(self) -> bool:
+        """Open, but the evidence it rested on is no longer collected."""
+        return self.episodes[-1].is_withdrawn
+
+    @property
     def state(self) -> str:
         if not self.is_open:
             return "closed"
+        if self.is_withdrawn:
+            return "evidence_withdrawn"
         return "reopened" if len(self.episodes) > 1 else "open"
+
+    @property
+    def note(self) -> str | None:
+        """What a reader of an open nonconformity must know: withdrawn evidence, an idle closure record."""
+        if not self.is_open:
+            return None
+        episode = self.episodes[-1]
+        notes = []
+        if episode.is_withdrawn:
+            notes.append(f"{episode.withdrawn_because}; {STAYS_OPEN} (since scan {episode.withdrawn_in})")
+        record = None if self.action is None else self.action.closed
+        if record is not None:
+            if record.on > self.as_of.date():
+                notes.append(
+                    f"closure record of {record.on.isoformat()} by {record.by} takes effect at the first "
+                    f"scan on or after that date"
+                )
+            else:
+                notes.append(
+                    f"closure record of {record.on.isoformat()} by {record.by} predates this episode "
+                    f"(opened in scan {episode.opened_in}); it does not close it"
+                )
+        return "; ".join(notes) or None
 
     @property
     def age_days(self) -> int:
@@ -103,6 +209,7 @@ class Nonconformity:
         return self.is_open and self.action is not None and self.action.due < self.as_of.date()
 
     def to_dict(self) -> dict[str, Any]:
+        last = self.episodes[-1]
         return {
             "id": self.id,
             "state": self.state,
@@ -113,22 +220,19 @@ class Nonconformity:
             "message": self.message,
             "first_seen": format_timestamp(self.first_seen),
             "last_seen": format_timestamp(self.last_seen),
-            "closed_at": None if self.is_open else format_timestamp(_closed(self.episodes[-1])),
+            "closed_at": None if self.is_open else format_timestamp(_closed(last)),
+            "closed_in": last.closed_in,
+            "closed_by": None if last.closed_by is None else last.closed_by.value,
+            "closure": last.closure,
+            "evidence_withdrawn_in": last.withdrawn_in if last.is_withdrawn else None,
+            "note": self.note,
             "age_days": self.age_days,
             "reopened": len(self.episodes) - 1,
             "owner": None if self.action is None else self.action.owner,
             "corrective_action": None if self.action is None else self.action.action,
             "due": None if self.action is None else self.action.due.isoformat(),
             "overdue": self.is_overdue,
-            "episodes": [
-                {
-                    "opened_at": format_timestamp(e.opened_at),
-                    "opened_in": e.opened_in,
-                    "closed_at": None if e.closed_at is None else format_timestamp(e.closed_at),
-                    "closed_in": e.closed_in,
-                }
-                for e in self.episodes
-            ],
+            "episodes": [episode.to_dict() for episode in self.episodes],
         }
 
 
@@ -162,29 +266,41 @@ def build_register(
     action_list = tuple(actions)
     episodes: dict[str, list[Episode]] = {}
     latest: dict[str, Finding] = {}
+    matched: dict[str, Action | None] = {}
     first_seen: dict[str, datetime] = {}
     last_seen: dict[str, datetime] = {}
+    previous: date | None = None  # the date of the scan before this one
     for scan in scans:
         present = {finding.id: finding for finding in scan.findings}
+        # A closure record takes effect before the scan's findings: if the scan fails, it reopens.
+        for key, history in episodes.items():
+            record = _closure_due(matched[key], previous, scan.at.date())
+            if record is not None and history[-1].closed_at is None:
+                history[-1] = _close(
+                    history[-1],
+                    scan,
+                    ClosedBy.CLOSURE_RECORD,
+                    f"closure record by {record.by} on {record.on.isoformat()}: {record.justification}",
+                    record,
+                )
         for key, finding in sorted(present.items()):
             if finding.status is Status.FAIL and finding.waiver is None:
                 history = episodes.setdefault(key, [])
                 if not history or history[-1].closed_at is not None:
                     history.append(Episode(opened_at=scan.at, opened_in=scan.scan_id))
+                elif history[-1].withdrawn_in is not None:  # the subject is back, still failing
+                    history[-1] = replace(
+                        history[-1], withdrawn_at=None, withdrawn_in=None, withdrawn_because=None
+                    )
                 first_seen.setdefault(key, scan.at)
                 last_seen[key] = scan.at
                 latest[key] = finding
+                matched.setdefault(key, match_action(finding, action_list))
         for key, history in episodes.items():
             if history[-1].closed_at is not None or latest[key].rule_id not in scan.rules_run:
                 continue
-            seen = present.get(key)
-            if seen is None or seen.status in _CLOSING:
-                history[-1] = Episode(
-                    opened_at=history[-1].opened_at,
-                    opened_in=history[-1].opened_in,
-                    closed_at=scan.at,
-                    closed_in=scan.scan_id,
-                )
+            history[-1] = _advance(history[-1], present.get(key), scan)
+        previous = scan.at.date()
     as_of = scans[-1].at if scans else None
     register = tuple(
         sorted(
@@ -199,7 +315,7 @@ def build_register(
                     first_seen=first_seen[key],
                     last_seen=last_seen[key],
                     episodes=tuple(episodes[key]),
-                    action=match_action(finding, action_list),
+                    action=matched[key],
                     as_of=scans[-1].at,  # findings exist, so the history is not empty
                 )
                 for key, finding in latest.items()
@@ -223,6 +339,50 @@ def build_register(
         clauses=_clause_readiness(scans[-1].clauses) if scans and scans[-1].clauses else None,
         figures=figures(register),
     )
+
+
+def _advance(episode: Episode, seen: Finding | None, scan: ScanView) -> Episode:
+    """An open episode after a scan that ran its rule: closed, withdrawn, or as it was."""
+    if seen is None:
+        return _withdraw(episode, scan, SUBJECT_GONE)
+    if seen.status is Status.PASS:
+        return _close(episode, scan, ClosedBy.PASSED, f"passed in scan {scan.scan_id}")
+    if seen.status is Status.NOT_APPLICABLE:
+        if seen.note is not None and seen.note.startswith(DECLARED_NOT_APPLICABLE):
+            return _close(episode, scan, ClosedBy.DECLARED_NOT_APPLICABLE, seen.note)
+        return _withdraw(episode, scan, UNDECLARED_NOT_APPLICABLE)
+    return episode  # failing (waived or not), inconclusive, error: nothing proven either way
+
+
+def _withdraw(episode: Episode, scan: ScanView, because: str) -> Episode:
+    if episode.withdrawn_in is not None:
+        return episode  # withdrawn since an earlier scan
+    return replace(episode, withdrawn_at=scan.at, withdrawn_in=scan.scan_id, withdrawn_because=because)
+
+
+def _close(
+    episode: Episode,
+    scan: ScanView,
+    by: ClosedBy,
+    closure: str,
+    record: ClosureRecord | None = None,
+) -> Episode:
+    return replace(
+        episode,
+        closed_at=scan.at,
+        closed_in=scan.scan_id,
+        closed_by=by,
+        closure=closure,
+        closure_record=record,
+    )
+
+
+def _closure_due(action: Action | None, previous: date | None, today: date) -> ClosureRecord | None:
+    """The closure record that takes effect in a scan of ``today``: the first scan on or after its date."""
+    record = None if action is None else action.closed
+    if record is None or record.on > today or (previous is not None and record.on <= previous):
+        return None
+    return record
 
 
 def _clause_readiness(clauses: Sequence[ControlResult]) -> dict[str, Any]:
@@ -269,15 +429,18 @@ def figures(register: Sequence[Nonconformity]) -> dict[str, Any]:
     by_severity: dict[str, int] = {}
     for nc in open_ncs:
         by_severity[nc.severity] = by_severity.get(nc.severity, 0) + 1
+    closed_episodes = [episode for nc in register for episode in nc.episodes if episode.closed_at is not None]
     durations = [
-        (_closed(episode) - episode.opened_at).total_seconds() / 86400
-        for nc in register
-        for episode in nc.episodes
-        if episode.closed_at is not None
+        (_closed(episode) - episode.opened_at).total_seconds() / 86400 for episode in closed_episodes
     ]
+    closed_by = {way.value: 0 for way in ClosedBy}
+    for episode in closed_episodes:
+        if episode.closed_by is not None:
+            closed_by[episode.closed_by.value] += 1
     return {
         "total": len(register),
         "open": len(open_ncs),
+        "evidence_withdrawn": sum(1 for nc in open_ncs if nc.is_withdrawn),  # counted in "open" too
         "closed": len(register) - len(open_ncs),
         "reopened": sum(1 for nc in register if len(nc.episodes) > 1),
         "overdue": sum(1 for nc in register if nc.is_overdue),
@@ -285,6 +448,7 @@ def figures(register: Sequence[Nonconformity]) -> dict[str, Any]:
         "open_by_age": by_band,
         "open_by_severity": dict(sorted(by_severity.items())),
         "closed_episodes": len(durations),
+        "closed_episodes_by": closed_by,
         "mean_days_to_close": round(sum(durations) / len(durations), 1) if durations else None,
     }
 
@@ -326,6 +490,10 @@ CSV_COLUMNS = (
     "first_seen",
     "last_seen",
     "closed_at",
+    "closed_by",
+    "closure",
+    "evidence_withdrawn_in",
+    "note",
     "age_days",
     "reopened",
     "owner",
@@ -361,13 +529,15 @@ def render_markdown(register: Register) -> str:
         "",
         "## Management review figures",
         "",
-        f"- Nonconformities: {numbers['total']} ({numbers['open']} open, {numbers['closed']} closed, "
+        f"- Nonconformities: {numbers['total']} ({numbers['open']} open, of which "
+        f"{numbers['evidence_withdrawn']} with evidence withdrawn; {numbers['closed']} closed; "
         f"{numbers['reopened']} reopened at least once)",
         f"- Overdue corrective actions: {numbers['overdue']}; "
         f"open without an owner: {numbers['without_owner']}",
         "- Mean time to close: "
         + ("n/a" if numbers["mean_days_to_close"] is None else f"{numbers['mean_days_to_close']} days")
-        + f" over {numbers['closed_episodes']} closed episode(s)",
+        + f" over {numbers['closed_episodes']} closed episode(s)"
+        + _closed_by_text(numbers["closed_episodes_by"]),
         "- Open by age: " + ", ".join(f"{band}: {count}" for band, count in numbers["open_by_age"].items()),
         "",
     ]
@@ -384,20 +554,27 @@ def render_markdown(register: Register) -> str:
         "## Register",
         "",
         "| Id | State | Control | Rule | Subject | Severity | First seen | Last seen | Age (days) "
-        "| Owner | Action | Due |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| Owner | Action | Due | Closed by / note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for nc in register.nonconformities:
         row = nc.to_dict()
         due = "-" if row["due"] is None else row["due"] + (" (overdue)" if row["overdue"] else "")
         lines.append(
-            f"| {nc.id} | {nc.state} | {nc.control} | `{nc.rule}` "
+            f"| {nc.id} | {nc.state.replace('_', ' ')} | {nc.control} | `{nc.rule}` "
             f"| {markdown_cell(nc.subject or '-')} | {nc.severity} "
             f"| {row['first_seen'][:10]} | {row['last_seen'][:10]} | {nc.age_days} "
             f"| {markdown_cell(row['owner'] or '-')} "
-            f"| {markdown_cell(row['corrective_action'] or '-')} | {due} |"
+            f"| {markdown_cell(row['corrective_action'] or '-')} | {due} "
+            f"| {markdown_cell(row['closure'] or row['note'] or '-')} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _closed_by_text(counts: Mapping[str, int]) -> str:
+    """`` (passed: 2, closure record: 1)``: how the closed episodes closed; empty when none did."""
+    ways = ", ".join(f"{_CLOSED_BY_TEXT[way]}: {count}" for way, count in counts.items() if count)
+    return f" ({ways})" if ways else ""
 
 
 def _text(value: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 
 
@@ -13,9 +14,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the nonconformity register and management-review figures, from the scan history",
         description="Build the nonconformity register from every recorded scan: each failing finding opens "
         "a nonconformity (stable id, first and last seen, age, severity, and the owner, corrective action "
-        "and due date from the configuration's `nonconformities` section), which closes when a later scan "
-        "shows it fixed and reopens if it regresses. Markdown adds the figures a management review asks "
-        "for: readiness per group, open nonconformities by age, mean time to close.",
+        "and due date from the configuration's `nonconformities` section). It closes only when a later "
+        "scan shows the finding passing, when the control is declared not applicable, or by a closure record "
+        "(`closed: {on, by, justification}` on its entry); evidence that is no longer collected leaves it "
+        "open as `evidence_withdrawn`. It reopens if it regresses. Markdown adds the figures a management "
+        "review asks for: readiness per group, open nonconformities by age, mean time to close.",
     )
     parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
     parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
@@ -29,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from annexa.exitcodes import ExitCode
     from annexa.nonconformities import (
         Action,
+        ClosureRecord,
         build_register,
         render_csv,
         render_json,
@@ -48,9 +52,25 @@ def run(args: argparse.Namespace) -> int:
     except DiagnosticError as error:
         print(error.render(), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
+    # The closure record (`closed:`) is read from the validated entry that each corrective action came from.
+    entries = config.raw.get("nonconformities") or ()
     actions = tuple(
-        Action(rule=a.rule, control=a.control, subject=a.subject, owner=a.owner, action=a.action, due=a.due)
-        for a in config.corrective_actions
+        Action(
+            rule=a.rule,
+            control=a.control,
+            subject=a.subject,
+            owner=a.owner,
+            action=a.action,
+            due=a.due,
+            closed=None
+            if "closed" not in entry
+            else ClosureRecord(
+                on=date.fromisoformat(str(entry["closed"]["date"])),
+                by=entry["closed"]["by"],
+                justification=entry["closed"]["justification"],
+            ),
+        )
+        for a, entry in zip(config.corrective_actions, entries, strict=True)
     )
     # A missing store is a StoreError, which main() prints (exit 4).
     with Store.open(config.store_path, create=False) as store:
