@@ -226,6 +226,8 @@ class Checker:
             self.error("E304", "`expect at least` needs a `for each` clause", rule.expect_at_least[1])
         if rule.require is not None:
             self._condition(rule.require, scope)
+        if rule.allow_empty is not None:
+            self._check_allow_empty(rule)
         if rule.message is None:
             self.warn(
                 "W401",
@@ -243,6 +245,39 @@ class Checker:
                 f"`{rule.for_each.var}` is never used",
                 rule.for_each.var_span,
                 "a `for each` binding that no condition reads gives the same verdict for every item",
+            )
+
+    def _check_allow_empty(self, rule: s.RuleDecl) -> None:
+        """`allow empty when COND` makes an empty selection not applicable, so COND must be evidenced.
+
+        An empty set is legitimate (no incidents this period) only where evidence says so (a current
+        incident register). COND is checked outside the `for each` (there is no item) and must range over
+        an evidence kind: a condition on parameters or literals alone would make emptiness free.
+        """
+        cond = rule.allow_empty
+        assert cond is not None
+        if rule.for_each is None:
+            self.error("E304", "`allow empty` needs a `for each` clause", cond.span)
+            return
+        if rule.expect_at_least is not None:
+            self.error(
+                "E304",
+                "a rule cannot both `expect at least` items and `allow empty`",
+                cond.span,
+                "keep one: `expect at least` makes emptiness a failure, `allow empty when` makes it "
+                "not applicable where evidence shows it is legitimate",
+            )
+        self._condition(cond, {})
+        if not any(
+            isinstance(node, s.Quantifier) and id(node.source) in self.resolution.kind_sources
+            for node in s.walk(cond)
+        ):
+            self.error(
+                "E306",
+                "`allow empty when` must rest on evidence: its condition ranges over no evidence kind",
+                cond.span,
+                "name the evidence that makes an empty set legitimate, e.g. `allow empty when exists r in "
+                'document where r.type == "ai-incident-register" and r.status == "approved"`',
             )
 
     # --- expressions -----------------------------------------------------------------------------

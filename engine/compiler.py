@@ -385,15 +385,6 @@ def _conjuncts(expr: s.Expr) -> list[s.Expr]:
     return [expr]
 
 
-def _conjoin(parts: list[s.Expr]) -> s.Expr | None:
-    if not parts:
-        return None
-    result = parts[0]
-    for part in parts[1:]:
-        result = s.Binary("and", result, part, part.span)
-    return result
-
-
 def _literal_path(expr: s.Expr, var: str) -> tuple[str | int, ...] | None:
     keys: list[str | int] = []
     node = expr
@@ -429,11 +420,20 @@ def _quantifier_label(expr: s.Quantifier) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RuleCode:
-    """The generated function of one rule and what it needs to run."""
+    """The generated functions of one rule and what they need to run.
+
+    ``function`` emits the findings and returns how many subjects the ``for each`` selected. The two
+    others run only when it selected none: ``allow`` evaluates ``allow empty when`` (result, witness,
+    evidence read, fault), and ``near`` evaluates each conjunct of the ``where`` (``conjuncts``, as text)
+    on every item of the kind, so that the finding can name the near misses and what kept them out.
+    """
 
     source: str
     function: Callable[..., int]
     joins: tuple[tuple[str, tuple[str | int, ...]], ...]
+    allow: Callable[..., tuple[bool | None, dict[str, Any], list[Any], Any]] | None = None
+    near: Callable[..., list[tuple[Any, tuple[bool | None, ...] | None]]] | None = None
+    conjuncts: tuple[str, ...] = ()
 
 
 def compile_rule(
@@ -497,8 +497,61 @@ def compile_rule(
             f"        emit(None, None, W, EV, None, _RuleFault(str(fault), {fallback}))",
             "    return 1",
         ]
+    conjuncts: list[s.Expr] = []
+    if rule.for_each is not None and rule.for_each.where is not None:
+        conjuncts = _conjuncts(rule.for_each.where)
+        lines += _near_function(generator, rule.for_each, conjuncts, f"{name}_near")
+    if rule.allow_empty is not None:
+        lines += _allow_function(generator, rule.allow_empty, f"{name}_allow")
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {"__builtins__": {}, **RUNTIME_NAMES, **unit.constants}
     code = compile(source, f"<rule {name}>", "exec")
     exec(code, namespace)  # generated from the syntax tree only; see the module docstring
-    return RuleCode(source=source, function=namespace[name], joins=tuple(unit.joins))
+    return RuleCode(
+        source=source,
+        function=namespace[name],
+        joins=tuple(unit.joins),
+        allow=namespace.get(f"{name}_allow"),
+        near=namespace.get(f"{name}_near"),
+        conjuncts=tuple(s.render(c) for c in conjuncts),
+    )
+
+
+_FAULTS = "(_RuleFault, TypeError, ValueError, OverflowError, RecursionError)"
+
+
+def _near_function(
+    generator: CodeGenerator, loop: s.ForEach, conjuncts: list[s.Expr], name: str
+) -> list[str]:
+    """Each item of the kind with the truth of each `where` conjunct (None for all when one raised)."""
+    kind = generator.unit.resolution.kind_sources[id(loop.source)]
+    python = generator.unit.var(loop.var)
+    scope = {loop.var: _Var(python, f"e_{python}", record=False)}
+    tests = ", ".join(generator.condition(c, scope) for c in conjuncts)
+    return [
+        f"def {name}(ITEMS, INDEX, NOW):",
+        "    found = []",
+        f"    for {python}, e_{python} in ITEMS[{kind!r}]:",
+        "        W = {}",
+        f"        EV = [e_{python}]",
+        "        try:",
+        f"            found.append((e_{python}, ({tests},)))",
+        f"        except {_FAULTS}:",
+        f"            found.append((e_{python}, None))",
+        "    return found",
+    ]
+
+
+def _allow_function(generator: CodeGenerator, condition: s.Expr, name: str) -> list[str]:
+    verdict = generator.condition(condition, {})
+    return [
+        f"def {name}(ITEMS, INDEX, NOW):",
+        "    W = {}",
+        "    EV = []",
+        "    try:",
+        f"        return ({verdict}), W, EV, None",
+        "    except _RuleFault as fault:",
+        "        return None, W, EV, fault",
+        "    except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
+        f"        return None, W, EV, _RuleFault(str(fault), {generator.span(condition.span)})",
+    ]

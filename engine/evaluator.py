@@ -79,14 +79,21 @@ def evaluate(
     """
     wanted = ruleset.kinds_read
     items: dict[str, list[Pair]] = {kind: [] for kind in wanted}
+    defective: dict[str, list[Evidence]] = {}
     for item in evidence:
         bucket = items.get(item.kind)
-        if bucket is not None:
+        if bucket is None:
+            continue
+        if item.defect is not None:
+            defective.setdefault(item.kind, []).append(item)
+        else:
             bucket.append((item.data, item))
     for bucket in items.values():
         bucket.sort(key=lambda pair: (pair[1].source, pair[1].id))
+    for broken in defective.values():
+        broken.sort(key=lambda item: (item.source, item.id))
     if collected is None:
-        collected = {kind: None for kind, bucket in items.items() if bucket}
+        collected = {kind: None for kind in wanted if items[kind] or kind in defective}
     index = _Index(items)
     findings: list[Finding] = []
     for rule in ruleset.rules:
@@ -94,7 +101,31 @@ def evaluate(
         if gaps and any(gaps.get(kind) for kind in rule.kinds):
             found = _account_for_gaps(rule, found, gaps)
         findings.extend(found)
+        findings.extend(_defect_findings(rule, defective, collected))
     return sort_findings(findings)
+
+
+def _defect_findings(
+    rule: CompiledRule, defective: Mapping[str, list[Evidence]], collected: Mapping[str, str | None]
+) -> list[Finding]:
+    """A failing finding per defective item of every kind the rule reads (verdicts.md: broken evidence).
+
+    The item exists but cannot be read, so nothing it would have shown can be taken as shown: the rule
+    fails on it, citing the defect, whether or not the item would have been selected.
+    """
+    return [
+        _finding(
+            rule,
+            Status.FAIL,
+            f"{item.kind} {item.source} cannot be used as evidence: {item.defect}",
+            item.source,
+            evidence=(item.ref(),),
+            note="defective evidence fails every rule that reads its kind; repair or remove it",
+        )
+        for kind in sorted(rule.kinds)
+        if collected.get(kind, "") is None
+        for item in defective.get(kind, ())
+    ]
 
 
 def _account_for_gaps(
@@ -203,25 +234,95 @@ def _evaluate_rule(
     if rule.subject_kind is not None:
         expected = rule.expect_at_least
         if expected is not None and selected < expected:
-            findings.append(
-                _finding(
-                    rule,
-                    Status.FAIL,
-                    f"expected at least {expected} {rule.subject_kind} item(s) meeting the "
-                    f"condition, found {selected}",
-                    None,
-                    witness={"selected": selected},
-                )
-            )
+            findings.append(_too_few(rule, items, index, now, selected, expected))
         elif selected == 0 and expected is None:
-            total = len(items.get(rule.subject_kind, ()))
-            why = (
-                f"none of the {total} {rule.subject_kind} item(s) meets the condition"
-                if total
-                else f"no {rule.subject_kind} items were collected"
-            )
-            findings.append(_finding(rule, Status.NOT_APPLICABLE, why, None, note=why))
+            findings.append(_nothing_selected(rule, items, index, now))
     return findings
+
+
+NEAR_MISSES_SHOWN = 5
+
+
+def _near_misses(
+    rule: CompiledRule, items: Mapping[str, list[Pair]], index: _Index, now: datetime
+) -> tuple[str, tuple[EvidenceRef, ...]]:
+    """Items of the subject kind that the `where` kept out, closest first, each with the reason."""
+    assert rule.subject_kind is not None
+    total = len(items.get(rule.subject_kind, ()))
+    if not total:
+        return f"no {rule.subject_kind} item was collected", ()
+    if rule.code.near is None:
+        return f"{total} {rule.subject_kind} item(s) collected", ()
+    ranked = []
+    for item, results in rule.code.near(items, index, now):
+        if results is None:
+            ranked.append((0, item.source, item, "the condition could not be evaluated on it"))
+            continue
+        held = sum(1 for result in results if result is True)
+        first = next(i for i, result in enumerate(results) if result is not True)
+        state = "is false" if results[first] is False else "is unknown (a field it reads is missing)"
+        ranked.append((held, item.source, item, f"`{rule.code.conjuncts[first]}` {state}"))
+    ranked.sort(key=lambda entry: (-entry[0], entry[1]))
+    shown = ranked[:NEAR_MISSES_SHOWN]
+    text = "; ".join(f"{source}: {reason}" for _, source, _, reason in shown)
+    more = f" (and {len(ranked) - len(shown)} more)" if len(ranked) > len(shown) else ""
+    return (
+        f"{total} {rule.subject_kind} item(s) collected, none selected; closest: {text}{more}",
+        tuple(item.ref() for _, _, item, _ in shown),
+    )
+
+
+def _too_few(
+    rule: CompiledRule,
+    items: Mapping[str, list[Pair]],
+    index: _Index,
+    now: datetime,
+    selected: int,
+    expected: int,
+) -> Finding:
+    refs: tuple[EvidenceRef, ...] = ()
+    if selected:
+        found = f"found {selected}"
+    else:
+        found, refs = _near_misses(rule, items, index, now)
+    return _finding(
+        rule,
+        Status.FAIL,
+        f"expected at least {expected} {rule.sought}; {found}",
+        None,
+        evidence=refs,
+        witness={"sought": rule.sought, "selected": selected},
+    )
+
+
+def _nothing_selected(
+    rule: CompiledRule, items: Mapping[str, list[Pair]], index: _Index, now: datetime
+) -> Finding:
+    """An empty selection is never a pass: not applicable only where evidence says empty is right."""
+    if rule.code.allow is not None:
+        result, witness, used, fault = rule.code.allow(items, index, now)
+        if result is True and fault is None:
+            return _finding(
+                rule,
+                Status.NOT_APPLICABLE,
+                f"no {rule.sought}, and that is legitimate: {rule.allow_empty}",
+                None,
+                evidence=_refs(used),
+                witness={path: witness_value(value) for path, value in witness.items()},
+                note=f"empty by evidence: {rule.allow_empty}",
+            )
+    found, refs = _near_misses(rule, items, index, now)
+    if rule.code.allow is not None:
+        found += f"; an empty set is accepted only when `{rule.allow_empty}`, which does not hold"
+    return _finding(
+        rule,
+        Status.INCONCLUSIVE,
+        f"nothing to assess: sought {rule.sought}; {found}",
+        None,
+        evidence=refs,
+        witness={"sought": rule.sought, "selected": 0},
+        note="an empty selection is never a pass",
+    )
 
 
 def _refs(used: list[Evidence]) -> tuple[EvidenceRef, ...]:

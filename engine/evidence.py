@@ -79,6 +79,10 @@ class Evidence:
     collector: str
     collected_at: datetime
     data: Mapping[str, JSONValue]
+    # Set when the thing observed exists but cannot be read, parsed or trusted (a garbled file, data that
+    # breaks its kind's schema): the item still counts as one of its kind, and every rule reading the
+    # kind fails on it with this reason, so breaking evidence can never make a control look better.
+    defect: str | None = None
     # Computed once: the id is needed for every finding and every store write.
     _id: str | None = field(default=None, init=False, repr=False, compare=False, hash=False)
     _ref: EvidenceRef | None = field(default=None, init=False, repr=False, compare=False, hash=False)
@@ -88,7 +92,7 @@ class Evidence:
             raise EvidenceFormatError(f"{self.kind} {self.source}: collected_at has no time zone")
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        shape: dict[str, Any] = {
             "kind": self.kind,
             "source": self.source,
             "scope": dict(self.scope),
@@ -96,6 +100,9 @@ class Evidence:
             "collected_at": format_timestamp(self.collected_at),
             "data": self.data,
         }
+        if self.defect is not None:  # absent when sound, so sound items keep the ids they always had
+            shape["defect"] = self.defect
+        return shape
 
     def canonical(self) -> bytes:
         return canonical_json(self.to_dict())
@@ -137,6 +144,9 @@ class Evidence:
             raise EvidenceFormatError("evidence field 'scope' must map names to strings")
         if not isinstance(raw["data"], dict):
             raise EvidenceFormatError("evidence field 'data' must be a JSON object")
+        defect = raw.get("defect")
+        if defect is not None and (not isinstance(defect, str) or not defect):
+            raise EvidenceFormatError("evidence field 'defect' must be a non-empty string when present")
         return cls(
             kind=raw["kind"],
             source=raw["source"],
@@ -144,6 +154,7 @@ class Evidence:
             collector=raw["collector"],
             collected_at=parse_timestamp(raw["collected_at"]),
             data=raw["data"],
+            defect=defect,
         )
 
 

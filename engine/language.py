@@ -54,6 +54,8 @@ class CompiledRule:
     subject_kind: str | None  # the kind of `for each`, whose items are the subjects
     quantified_kinds: frozenset[str]  # kinds read by exists / all / count inside the rule
     expect_at_least: int | None
+    allow_empty: str | None  # the `allow empty when` condition, as text
+    sought: str | None  # what the `for each` selects, as text: `document where d.type == "ai-policy"`
     remediation: str | None
     code: RuleCode
 
@@ -220,9 +222,17 @@ def _compile(
         fields={kind: _frozen(fields_read.get(kind, set())) for kind in kinds},
         subject_kind=subject_kind,
         expect_at_least=rule.expect_at_least[0] if rule.expect_at_least else None,
+        allow_empty=s.render(rule.allow_empty) if rule.allow_empty is not None else None,
+        sought=_sought(rule.for_each, subject_kind),
         remediation=rule.remediation,
         code=compile_rule(rule, resolution, functions, f"rule_{number}"),
     )
+
+
+def _sought(loop: s.ForEach | None, kind: str | None) -> str | None:
+    if loop is None or kind is None:
+        return None
+    return kind if loop.where is None else f"{kind} where {s.render(loop.where)}"
 
 
 def _frozen(fields: set[str] | None) -> frozenset[str] | None:
@@ -245,6 +255,7 @@ def _sources(rule: s.RuleDecl) -> list[s.Expr]:
         found.append(rule.for_each.source)
         walk(rule.for_each.where)
     walk(rule.require)
+    walk(rule.allow_empty)
     if rule.message is not None:
         for part in rule.message.parts:
             if not isinstance(part, str):

@@ -29,7 +29,7 @@ _TERMINAL_NAMES = {
     "$END": "the end of the file",
 }
 _DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-_CLAUSE_KEYWORDS = ("severity", "for", "require", "expect", "message", "remediation")
+_CLAUSE_KEYWORDS = ("severity", "for", "require", "expect", "allow", "message", "remediation")
 
 
 @cache
@@ -251,6 +251,7 @@ class _Builder:
             for_each=found.get("for_each"),  # type: ignore[arg-type]
             require=found.get("require"),  # type: ignore[arg-type]
             expect_at_least=found.get("expect"),  # type: ignore[arg-type]
+            allow_empty=found.get("allow"),  # type: ignore[arg-type]
             message=found.get("message"),  # type: ignore[arg-type]
             remediation=found.get("remediation"),  # type: ignore[arg-type]
             duplicate_clauses=tuple(duplicates),
@@ -275,7 +276,7 @@ class _Builder:
                 where=self.expr(where) if isinstance(where, Tree | Token) else None,
                 span=self.span(tree),
             )
-        if kind == "require":
+        if kind in ("require", "allow"):
             node = children[0]
             assert isinstance(node, Tree | Token)
             return self.expr(node)

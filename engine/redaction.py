@@ -158,13 +158,18 @@ def redact_data(data: Mapping[str, JSONValue]) -> tuple[dict[str, JSONValue], in
 
 
 def redact_evidence(item: Evidence) -> Redaction:
-    """Redact ``data`` (keys and patterns) and ``source``/``scope`` (patterns: URL credentials, keys)."""
+    """Redact ``data`` (keys and patterns) and ``source``/``scope``/``defect`` (patterns: URL credentials,
+    keys)."""
     data, count = redact_data(item.data)
     source, source_count = redact_text(item.source)
     scope: dict[str, str] = {}
     for key, value in item.scope.items():
         scope[key], scope_count = redact_text(value)
         source_count += scope_count
+    defect = item.defect
+    if defect is not None:  # a parse error may quote the broken line, secret and all
+        defect, defect_count = redact_text(defect)
+        source_count += defect_count
     total = count + source_count
     if total == 0:
         return Redaction(item, 0)
@@ -175,6 +180,7 @@ def redact_evidence(item: Evidence) -> Redaction:
         collector=item.collector,
         collected_at=item.collected_at,
         data=data,
+        defect=defect,
     )
     return Redaction(redacted, total)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -109,6 +110,7 @@ class RuleDecl:
     for_each: ForEach | None
     require: Expr | None
     expect_at_least: tuple[int, Span] | None
+    allow_empty: Expr | None  # `allow empty when COND`: COND must rest on evidence (checker)
     message: Interpolated | None
     remediation: str | None
     duplicate_clauses: tuple[tuple[str, Span], ...]
@@ -168,3 +170,71 @@ def children(expr: Expr) -> tuple[Expr, ...]:
         case Quantifier(source=source, where=where, predicate=predicate):
             return tuple(e for e in (source, where, predicate) if e is not None)
     return ()
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """``expr`` and every expression below it, parents first."""
+    yield expr
+    for child in children(expr):
+        yield from walk(child)
+
+
+def render(expr: Expr) -> str:
+    """Rule-language text of ``expr``, for messages that say what was sought (``d.type == "ai-policy"``)."""
+    match expr:
+        case Literal(value=value):
+            return _render_literal(value)
+        case Now():
+            return "now"
+        case Name(name=name):
+            return name
+        case Attr() | Index():
+            path = path_text(expr)
+            if path is not None:
+                return path
+            if isinstance(expr, Attr):
+                return f"{render(expr.target)}.{expr.name}"
+            return f"{render(expr.target)}[{render(expr.key)}]"
+        case Call(function=function, args=args):
+            return f"{function}({', '.join(render(arg) for arg in args)})"
+        case ListExpr(items=items):
+            return f"[{', '.join(render(item) for item in items)}]"
+        case Unary(op=op, operand=operand):
+            return f"not {_operand(operand)}" if op == "not" else f"-{_operand(operand)}"
+        case Binary(op=op, left=left, right=right):
+            return f"{_operand(left, op)} {op} {_operand(right, op)}"
+        case Quantifier(quantifier=quantifier, var=var, source=source, where=where, predicate=predicate):
+            where_text = f" where {render(where)}" if where is not None else ""
+            head = f"{var} in {render(source)}{where_text}"
+            if quantifier == "count":
+                return f"count({head})"
+            if quantifier == "all":
+                assert predicate is not None
+                return f"all {head} satisfy {render(predicate)}"
+            return f"exists {head}"
+    raise AssertionError(f"expression without text: {expr!r}")
+
+
+def _operand(expr: Expr, parent: str | None = None) -> str:
+    text = render(expr)
+    if isinstance(expr, Binary) and expr.op in ("and", "or") and expr.op != parent:
+        return f"({text})"
+    if isinstance(expr, Quantifier) and expr.quantifier != "count":
+        return f"({text})"
+    return text
+
+
+def _render_literal(value: LiteralValue) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+            if seconds and seconds % size == 0:
+                return f"{seconds // size}{unit}"
+        return f"{seconds}s"
+    return repr(value)

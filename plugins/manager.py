@@ -306,7 +306,8 @@ class CollectionProblem:
     """Something that went wrong while running one collector; not tied to a file position.
 
     ``code`` is ``collector_error`` (the collector raised CollectorError: its kinds are not collected),
-    ``invalid_evidence`` (an item broke the contract and was dropped), ``collection_gap`` (the collector
+    ``invalid_evidence`` (an item broke the contract: an item of a declared kind is kept as a defective
+    item, see :attr:`Evidence.defect`; anything else is dropped), ``collection_gap`` (the collector
     could not collect one scope of a kind, through ``request.report_gap``) or ``source_problem`` (the
     collector reported a non-fatal problem with one source through ``request.report_problem``). The
     first three leave ``kinds`` incomplete: see :attr:`leaves_gap`.
@@ -359,6 +360,25 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
             )
         )
 
+    evidence: list[Evidence] = []
+
+    def report_defect(kind: str, source: str, message: str) -> None:
+        if kind not in spec.kinds or (request.kinds and kind not in request.kinds):
+            invalid(source, f"reported a defective item of kind {kind!r}, which it was not asked for")
+            return
+        evidence.append(defective(kind, source, message))
+
+    def defective(kind: str, source: str, message: str) -> Evidence:
+        return Evidence(
+            kind=kind,
+            source=source,
+            scope={},
+            collector=f"{spec.name} {spec.version}",
+            collected_at=request.now,
+            data={},
+            defect=message,
+        )
+
     def invalid(source: str | None, message: str, kind: str | None = None) -> None:
         problems.append(
             CollectionProblem(
@@ -371,11 +391,12 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
             )
         )
 
-    request = dataclasses.replace(request, report_problem=report_problem, report_gap=report_gap)
+    request = dataclasses.replace(
+        request, report_problem=report_problem, report_gap=report_gap, report_defect=report_defect
+    )
     validators = {
         kind: jsonschema.validators.validator_for(schema)(schema) for kind, schema in spec.kinds.items()
     }
-    evidence: list[Evidence] = []
     failed: dict[str, str] = {}
     try:
         collector = spec.factory()
@@ -390,7 +411,8 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
                 invalid(item.source, f"yielded kind {item.kind!r}, which was not requested")
                 continue
             if not isinstance(item.collected_at, datetime) or item.collected_at.utcoffset() is None:
-                invalid(item.source, "collected_at is not a timezone-aware datetime", item.kind)
+                evidence.append(defective(item.kind, item.source, "collected_at has no time zone"))
+                invalid(item.source, "collected_at is not a timezone-aware datetime")
                 continue
             errors = sorted(validators[item.kind].iter_errors(item.data), key=lambda e: list(e.absolute_path))
             if errors:
@@ -398,7 +420,12 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
                     f"{'.'.join(str(p) for p in e.absolute_path) or '(data)'}: {e.message}"
                     for e in errors[:5]
                 )
-                invalid(item.source, f"{item.kind} data does not match its schema: {detail}", item.kind)
+                # The item exists but breaks its kind's contract: it stays in as a defective item of
+                # its kind, so that every rule reading the kind fails on it rather than passing without it.
+                evidence.append(
+                    defective(item.kind, item.source, f"data does not match its schema: {detail}")
+                )
+                invalid(item.source, f"{item.kind} data does not match its schema: {detail}")
                 continue
             evidence.append(item)
     except CollectorError as exc:

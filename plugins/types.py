@@ -53,6 +53,11 @@ class CollectRequest:
     report_gap: Callable[[str, str, str], None] = field(default=lambda kind, scope, message: None)
     """Report that part of a kind could not be collected: kind, scope (``"222222222222/eu-west-1"``), why.
     Rules over that kind can still fail on what was collected, but none of them passes."""
+    report_defect: Callable[[str, str, str], None] = field(default=lambda kind, source, message: None)
+    """Report an item of ``kind`` that exists at ``source`` but cannot be read or parsed: kind, source, why.
+    The host records it as a defective item of that kind (never a silent absence): every rule reading the
+    kind fails on it, citing ``why``. Use it for a garbled file, not for a source that is unreachable
+    (that is :attr:`report_gap`)."""
 
 
 class Collector(Protocol):

@@ -369,6 +369,6 @@ def _rule(
     expected = rule.expect_at_least[0] if rule.expect_at_least else None
     if expected is not None and selected < expected:
         findings.append(RefFinding(rule_id, None, Status.FAIL, None))
-    elif selected == 0 and expected is None:
-        findings.append(RefFinding(rule_id, None, Status.NOT_APPLICABLE, None))
+    elif selected == 0 and expected is None:  # an empty selection is never a pass (verdicts.md)
+        findings.append(RefFinding(rule_id, None, Status.INCONCLUSIVE, None))
     return findings

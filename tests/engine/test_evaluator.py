@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from conftest import ALL_COLLECTED, NOW, build, control, diagnostics_of, ev, one_rule, run
 
+from annexa.evidence import Evidence
 from annexa.findings import Status
 from annexa.language import evaluate
 
@@ -241,27 +242,116 @@ def test_all_and_count_over_a_kind() -> None:
     assert (s_.status, [e.source for e in s_.evidence]) == (P, ["c1", "c2"])
 
 
-def test_not_applicable_when_nothing_selected() -> None:
-    text = one_rule("x.on", where='x.tags["env"] == "prod"')
-    (finding,) = run(text, [ev("svc", "s1", {"tags": {"env": "dev"}}), ev("svc", "s2", {})])
-    assert (finding.status, finding.subject) == (Status.NOT_APPLICABLE, None)
-    assert finding.message == "none of the 2 svc item(s) meets the condition"
+def test_empty_selection_is_inconclusive_and_names_what_was_sought() -> None:
+    text = one_rule("x.on", where='x.tags["env"] == "prod" and x.on')
+    items = [ev("svc", "s1", {"tags": {"env": "dev"}, "on": True}), ev("svc", "s2", {"on": True})]
+    (finding,) = run(text, items)
+    assert (finding.status, finding.subject) == (Status.INCONCLUSIVE, None)
+    assert finding.message == (
+        'nothing to assess: sought svc where x.tags["env"] == "prod" and x.on; 2 svc item(s) collected, '
+        'none selected; closest: s1: `x.tags["env"] == "prod"` is false; '
+        's2: `x.tags["env"] == "prod"` is unknown (a field it reads is missing)'
+    )
+    assert [e.source for e in finding.evidence] == ["s1", "s2"]
+    assert finding.note == "an empty selection is never a pass"
     (empty,) = run(text, [])
-    assert empty.message == "no svc items were collected"
+    assert empty.status is Status.INCONCLUSIVE
+    assert empty.message.endswith("; no svc item was collected")
+
+
+def test_near_misses_rank_items_that_meet_more_of_the_condition_first() -> None:
+    text = one_rule("x.on", where='x.n > 1 and x.name == "a" and x.on')
+    items = [
+        ev("svc", "s1", {"n": 0, "name": "b", "on": False}),
+        ev("svc", "s2", {"n": 2, "name": "a", "on": False}),
+        ev("svc", "s3", {"n": 2, "name": "b", "on": True}),
+    ]
+    (finding,) = run(text, items)
+    assert finding.message.endswith(
+        'closest: s2: `x.on` is false; s3: `x.name == "a"` is false; s1: `x.n > 1` is false'
+    )
+
+
+def test_allow_empty_when_evidence_shows_the_empty_set_is_legitimate() -> None:
+    text = control(
+        "  rule r {\n    for each x in svc where x.on\n    require x.n > 1\n"
+        '    allow empty when exists c in model_card where c.owner == "registry"\n    message "m"\n  }'
+    )
+    off = ev("svc", "s1", {"on": False})
+    register = ev("model_card", "reg", {"owner": "registry"})
+    (allowed,) = run(text, [off, register])
+    assert (allowed.status, [e.source for e in allowed.evidence]) == (Status.NOT_APPLICABLE, ["reg"])
+    assert (
+        allowed.message
+        == 'no svc where x.on, and that is legitimate: exists c in model_card where c.owner == "registry"'
+    )
+    (unproven,) = run(text, [off, ev("model_card", "other", {"owner": "someone"})])
+    assert unproven.status is Status.INCONCLUSIVE
+    assert 'accepted only when `exists c in model_card where c.owner == "registry"`, which does not hold' in (
+        unproven.message
+    )
+    # Items that are selected are judged as always; the condition plays no part then.
+    assert [f.status for f in run(text, [ev("svc", "s2", {"on": True, "n": 0}), register])] == [F]
+
+
+@pytest.mark.parametrize(
+    ("clause", "code"),
+    [
+        ("    allow empty when 1 > 0\n", "E306"),
+        ('    allow empty when exists l in x.labels where l == "a"\n', "E200"),  # no item bound
+        ("    allow empty when exists c in model_card\n    expect at least 1\n", "E304"),
+    ],
+)
+def test_allow_empty_must_rest_on_evidence(clause: str, code: str) -> None:
+    text = one_rule("x.on", extra=clause)
+    assert code in [d.code for d in diagnostics_of(text)]
+
+
+def test_defective_item_fails_every_rule_reading_its_kind() -> None:
+    text = control(
+        '  rule r { for each x in svc where x.on require x.n > 1 message "m" }\n'
+        '  rule s { require exists x in svc where x.n > 1 message "none" }\n'
+        '  rule t { for each c in model_card require c.owner != null message "unowned" }'
+    )
+    broken = Evidence(
+        kind="svc",
+        source="file:x.yaml",
+        scope={},
+        collector="t 1",
+        collected_at=NOW,
+        data={},
+        defect="line 3: mapping values are not allowed here",
+    )
+    good = ev("svc", "s1", {"on": True, "n": 5})
+    findings = run(text, [broken, good, ev("model_card", "c1", {"owner": "o"})])
+    by_rule = {(f.rule_id.split("/")[1], f.subject): f for f in findings}
+    assert {key: f.status for key, f in by_rule.items()} == {
+        ("r", "file:x.yaml"): F,
+        ("r", "s1"): P,
+        ("s", "file:x.yaml"): F,
+        ("s", None): P,
+        ("t", "c1"): P,
+    }
+    defect = by_rule[("r", "file:x.yaml")]
+    assert defect.message == (
+        "svc file:x.yaml cannot be used as evidence: line 3: mapping values are not allowed here"
+    )
+    assert [e.source for e in defect.evidence] == ["file:x.yaml"]
 
 
 def test_expect_at_least() -> None:
     text = one_rule("x.on", extra="    expect at least 2\n")
     findings = run(text, [ev("svc", "s1", {"on": True})])
     assert [(f.subject, f.status) for f in findings] == [(None, F), ("s1", P)]
-    assert findings[0].message == "expected at least 2 svc item(s) meeting the condition, found 1"
-    assert dict(findings[0].witness) == {"selected": 1}
+    assert findings[0].message == "expected at least 2 svc; found 1"
+    assert dict(findings[0].witness) == {"sought": "svc", "selected": 1}
     assert [f.status for f in run(text, [ev("svc", "s1", {"on": True}), ev("svc", "s2", {"on": False})])] == [
         P,
         F,
     ]
     (none,) = run(text, [])
     assert (none.status, none.subject) == (F, None)
+    assert none.message == "expected at least 2 svc; no svc item was collected"
 
 
 def test_inconclusive_when_kind_not_collected() -> None:

@@ -90,11 +90,7 @@ def scan_collection(tmp_path: Path) -> tuple[object, object]:
 def test_gaps_turn_passes_inconclusive_and_keep_failures(tmp_path: Path) -> None:
     ruleset, collection = scan_collection(tmp_path)
     assert collection.gaps == {  # type: ignore[attr-defined]
-        "bucket": (
-            "buckets 222222222222/eu-west-1: AccessDenied: s3:ListAllMyBuckets",
-            "buckets arn:aws:s3:::broken: bucket data does not match its schema: "
-            "encrypted: 'yes' is not of type 'boolean'",
-        )
+        "bucket": ("buckets 222222222222/eu-west-1: AccessDenied: s3:ListAllMyBuckets",)
     }
     findings = evaluate(
         ruleset,  # type: ignore[arg-type]
@@ -110,7 +106,14 @@ def test_gaps_turn_passes_inconclusive_and_keep_failures(tmp_path: Path) -> None
     unassessed = by_subject[("A.7.5/encrypted", None)]
     assert unassessed.status is Status.INCONCLUSIVE
     assert "222222222222/eu-west-1" in unassessed.message
-    assert "arn:aws:s3:::broken" in unassessed.message
+    # An item that breaks its schema is no gap but a defective bucket: every rule over buckets fails on it.
+    broken = by_subject[("A.7.5/encrypted", "arn:aws:s3:::broken")]
+    assert broken.status is Status.FAIL
+    assert broken.message == (
+        "bucket arn:aws:s3:::broken cannot be used as evidence: data does not match its schema: "
+        "encrypted: 'yes' is not of type 'boolean'"
+    )
+    assert by_subject[("A.7.5/some_bucket", "arn:aws:s3:::broken")].status is Status.FAIL
     # `exists` over an incomplete kind: the missing bucket might be the one sought.
     some = by_subject[("A.7.5/some_bucket", None)]
     assert some.status is Status.INCONCLUSIVE

@@ -41,7 +41,10 @@ def test_unexpected_end_of_file_e102() -> None:
     assert codes == {"E102"}
     assert ("E102", "unexpected end of file", 3, 13) in [where(d) for d in diagnostics]
     last = next(d for d in diagnostics if d.span.start.line == 3)
-    assert last.help == "expected `expect`, `for`, `message`, `remediation`, `require`, `severity` or `}`"
+    assert (
+        last.help
+        == "expected `allow`, `expect`, `for`, `message`, `remediation`, `require`, `severity` or `}`"
+    )
 
 
 def test_invalid_escape_e103() -> None:
@@ -53,9 +56,7 @@ def test_invalid_regex_e103() -> None:
     diagnostics = diagnostics_of(
         control('  rule r { for each x in svc require x.name matches "(" message "a" }')
     )
-    assert [where(d) for d in diagnostics] == [
-        ("E103", "invalid regular expression: missing )", 2, 53)
-    ]
+    assert [where(d) for d in diagnostics] == [("E103", "invalid regular expression: missing )", 2, 53)]
 
 
 def test_expect_at_least_zero_e304_from_parser() -> None:
@@ -72,7 +73,7 @@ def test_rendered_caret_for_unexpected_token() -> None:
         "t.rule:3:18: error[E101]: unexpected `true`\n"
         "   3 |     require true true\n"
         "                        ^^^^\n"
-        "  help: expected `)`, `+`, `,`, `-`, `.`, `[`, `]`, `and` or 18 other(s)\n\n"
+        "  help: expected `)`, `+`, `,`, `-`, `.`, `[`, `]`, `allow` or 19 other(s)\n\n"
         "1 error(s), 0 warning(s)"
     )
 
