@@ -11,8 +11,9 @@ from typing import Any
 
 from annexa import syntax as s
 from annexa.catalog import Catalog, load_catalog
-from annexa.checker import Checker
+from annexa.checker import BUILTIN_FUNCTIONS, Checker
 from annexa.compiler import RuleCode, compile_rule
+from annexa.defines import expand_defines
 from annexa.diagnostics import Diagnostic, DiagnosticError, Level, Position, Span
 from annexa.evaluator import evaluate
 from annexa.findings import Severity
@@ -163,6 +164,8 @@ def compile_rules(
         except DiagnosticError as error:
             diagnostics.extend(error.diagnostics)
     extra = functions or {}
+    files, expansion_problems = expand_defines(files, [*BUILTIN_FUNCTIONS, *extra])
+    diagnostics.extend(expansion_problems)
     checker = Checker(
         kinds, catalog or load_catalog(), {name: (arity, ANY) for name, (arity, _) in extra.items()}
     )

@@ -129,7 +129,7 @@ def _items(text: str) -> list[tuple[str, int, int]]:
                 control_ranges.append((top_start, match.end()))
                 top_start = None
                 depth = 0
-        elif depth == 0 and token in ("param", "control"):
+        elif depth == 0 and token in ("param", "define", "control"):
             if top_start is not None:
                 control_ranges.append((top_start, match.start()))
             top_start = match.start()
@@ -209,6 +209,7 @@ class _Builder:
 
     def file(self, tree: Tree[Token]) -> s.RuleFile:
         params = []
+        defines = []
         controls = []
         for item in tree.children:
             assert isinstance(item, Tree)
@@ -217,9 +218,27 @@ class _Builder:
                 assert isinstance(name, Token)
                 assert isinstance(value, Tree | Token)
                 params.append(s.ParamDecl(name=str(name), value=self.expr(value), span=self.span(item)))
+            elif item.data == "define_decl":
+                defines.append(self.define(item))
             else:
                 controls.append(self.control(item))
-        return s.RuleFile(path=self.path, params=tuple(params), controls=tuple(controls))
+        return s.RuleFile(
+            path=self.path, params=tuple(params), controls=tuple(controls), defines=tuple(defines)
+        )
+
+    def define(self, tree: Tree[Token]) -> s.DefineDecl:
+        name, *rest = tree.children
+        body = rest[-1]
+        assert isinstance(name, Token)
+        assert isinstance(body, Tree | Token)
+        names = [token for token in rest[:-1] if isinstance(token, Token)]
+        return s.DefineDecl(
+            name=str(name),
+            params=tuple(str(token) for token in names),
+            body=self.expr(body),
+            span=self.span(tree),
+            name_span=self.span(name),
+        )
 
     def control(self, tree: Tree[Token]) -> s.ControlDecl:
         control_id, title, *rules = tree.children

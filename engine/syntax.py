@@ -135,10 +135,22 @@ class ParamDecl:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DefineDecl:
+    """``define current(d) = d.status == "approved" and ...``: a named predicate, expanded where called."""
+
+    name: str
+    params: tuple[str, ...]
+    body: Expr
+    span: Span
+    name_span: Span
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RuleFile:
     path: str
     params: tuple[ParamDecl, ...]
     controls: tuple[ControlDecl, ...]
+    defines: tuple[DefineDecl, ...] = ()
 
 
 def path_text(expr: Expr) -> str | None:

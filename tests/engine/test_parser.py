@@ -73,7 +73,7 @@ def test_rendered_caret_for_unexpected_token() -> None:
         "t.rule:3:18: error[E101]: unexpected `true`\n"
         "   3 |     require true true\n"
         "                        ^^^^\n"
-        "  help: expected `)`, `+`, `,`, `-`, `.`, `[`, `]`, `allow` or 19 other(s)\n\n"
+        "  help: expected `)`, `+`, `,`, `-`, `.`, `[`, `]`, `allow` or 20 other(s)\n\n"
         "1 error(s), 0 warning(s)"
     )
 
