@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 MAX_COLLECTOR_WORKERS = 8
 
+SCOPE_KIND = "ai_system"  # the declared AI systems in scope, which per-system rules iterate over
+UNDECLARED_SCOPE = (
+    "no AI system scope is declared: list the AI systems in scope under `scope.ai_systems` in "
+    "annexa.yaml, or name an authoritative inventory file with `scope.inventory` (clause 4.3)"
+)
+
 Progress = Callable[[str], None]
 
 
@@ -222,6 +228,9 @@ def collect(
         if progress:
             state = f"failed: {error_text}" if error_text else f"{run.items} item(s)"
             progress(f"collected {name} in {run.seconds:.1f}s: {state}")
+    if SCOPE_KIND not in collected and not _declares_scope(config):
+        # Per-system verdicts need a declared scope; without one they are inconclusive, saying why.
+        collected[SCOPE_KIND] = UNDECLARED_SCOPE
     redacted, count = redact_all(evidence)
     schemas = {
         kind: spec.kinds[kind] for name, spec in specs.items() if name in planned for kind in planned[name]
@@ -280,12 +289,24 @@ def apply_policy(findings: tuple[Finding, ...], config: Config, now: datetime) -
     return sort_findings(result)
 
 
+def _declares_scope(config: Config) -> bool:
+    from annexa.plugins.config import SCOPE_COLLECTOR
+
+    return SCOPE_COLLECTOR in config.collectors
+
+
 def policy_warnings(config: Config, ruleset: RuleSet) -> list[str]:
-    """Exceptions that name no selected rule waive nothing: say so rather than let a typo go unseen."""
+    """What in the configuration weakens the verdicts: per-system rules without a declared scope, and
+    exceptions that name no selected rule (they waive nothing; a typo should not go unseen)."""
     from annexa.diagnostics import did_you_mean
 
     rule_ids = [rule.id for rule in ruleset.rules]
     warnings = []
+    per_system = [rule.id for rule in ruleset.rules if SCOPE_KIND in rule.kinds]
+    if per_system and not _declares_scope(config):
+        warnings.append(
+            f"{config.path}: {len(per_system)} per-system rule(s) are inconclusive: {UNDECLARED_SCOPE}"
+        )
     for exception in config.exceptions:
         if exception.rule not in rule_ids:
             hint = did_you_mean(exception.rule, rule_ids)

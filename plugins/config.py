@@ -26,6 +26,7 @@ CONFIG_VERSION = 1
 DEFAULT_STORE = ".annexa"
 DEFAULT_RULE_PATHS = ("builtin:annex_a",)
 BUILTIN_PREFIX = "builtin:"
+SCOPE_COLLECTOR = "scope"  # configured by the top-level `scope` section, never under `collectors`
 
 _CONTROL_ID = {
     "type": "string",
@@ -66,8 +67,17 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                 "type": "object",
                 "additionalProperties": False,
                 UNKNOWN_ANNOTATION: {"noun": "collector", "code": "E605"},
-                "properties": {name: dict(spec.config_schema) for name, spec in sorted(collectors.items())},
+                "properties": {
+                    name: dict(spec.config_schema)
+                    for name, spec in sorted(collectors.items())
+                    if name != SCOPE_COLLECTOR
+                },
             },
+            # The AI systems in scope (clause 4.3) are a declaration of the organisation, not a source
+            # among others: a top-level section, which the built-in scope collector turns into evidence.
+            "scope": dict(collectors[SCOPE_COLLECTOR].config_schema)
+            if SCOPE_COLLECTOR in collectors
+            else {"type": "object"},
             "rules": {
                 "type": "object",
                 "additionalProperties": False,
@@ -267,7 +277,10 @@ def config_from_document(document: YamlDocument, collectors: Mapping[str, Collec
         base_path=base_path,
         version=raw["version"],
         organization=raw.get("organization", ""),
-        collectors=dict(raw.get("collectors") or {}),
+        collectors={
+            **(raw.get("collectors") or {}),
+            **({SCOPE_COLLECTOR: raw["scope"]} if "scope" in raw else {}),
+        },
         rule_paths=tuple(
             p if p.startswith(BUILTIN_PREFIX) else resolve_path(base_path, p)
             for p in rules.get("paths", DEFAULT_RULE_PATHS)

@@ -54,6 +54,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "annexa.collectors.modelcards",
     "annexa.collectors.mlflow",
     "annexa.collectors.aws",
+    "annexa.collectors.scope",
     "annexa.reports.formats",
 )
 

@@ -48,7 +48,11 @@ def make_spec(**changes: Any) -> CollectorSpec:
 
 def test_run_collector_checks_like_the_host() -> None:
     run = execute_collector(make_spec(), now=NOW)
-    run.assert_kinds({"t.card": 1})
+    run.assert_kinds({"t.card": 2})  # the item that breaks the schema stays, as a defective one
+    assert [item.defect for item in run.evidence] == [
+        None,
+        "data does not match its schema: owner: 3 is not of type 'string'",
+    ]
     assert sorted(d.code for d in run.diagnostics) == [
         "collector_error",
         "invalid_evidence",
@@ -60,7 +64,7 @@ def test_run_collector_checks_like_the_host() -> None:
     with pytest.raises(pytest.fail.Exception, match="token expired"):
         run.assert_no_diagnostics()
     with pytest.raises(pytest.fail.Exception, match="expected"):
-        run.assert_kinds({"t.card": 2})
+        run.assert_kinds({"t.card": 1})
 
 
 def test_run_collector_rejects_config_the_host_would_reject() -> None:
