@@ -92,10 +92,21 @@ def test_base_pack_compiles_without_diagnostics(ruleset: RuleSet) -> None:
 def test_base_pack_reads_only_builtin_kinds(ruleset: RuleSet, builtin_kinds: KindRegistry) -> None:
     """A default install (no plugins) must be able to run the whole base pack."""
     assert ruleset.kinds_read == {
-        "document", "attestation", "model_card", "mlflow.registered_model", "mlflow.model_version",
-        "mlflow.run", "aws.sagemaker_model_package", "aws.sagemaker_model", "aws.sagemaker_endpoint",
-        "aws.sagemaker_monitoring_schedule", "aws.sagemaker_training_job", "aws.s3_bucket", "aws.account",
-        "aws.cloudtrail_trail", "aws.log_group",
+        "document",
+        "attestation",
+        "model_card",
+        "mlflow.registered_model",
+        "mlflow.model_version",
+        "mlflow.run",
+        "aws.sagemaker_model_package",
+        "aws.sagemaker_model",
+        "aws.sagemaker_endpoint",
+        "aws.sagemaker_monitoring_schedule",
+        "aws.sagemaker_training_job",
+        "aws.s3_bucket",
+        "aws.account",
+        "aws.cloudtrail_trail",
+        "aws.log_group",
     }
     assert ruleset.kinds_read <= set(builtin_kinds.kinds)
 
@@ -213,8 +224,8 @@ _CLAUSE_CACHE: dict[Any, RuleSet] = {}
 
 
 def _can_be_not_applicable(rule: Any) -> bool:
-    """`not_applicable` needs a `for each` that may select nothing; `expect at least` makes that a failure."""
-    return rule.subject_kind is not None and rule.expect_at_least is None
+    """Only `allow empty when ...` can make a rule not applicable: an empty selection alone never does."""
+    return rule.allow_empty is not None
 
 
 def test_every_annex_a_control_has_a_rule(ruleset: RuleSet) -> None:
@@ -223,39 +234,81 @@ def test_every_annex_a_control_has_a_rule(ruleset: RuleSet) -> None:
 
 
 def test_every_rule_that_can_be_not_applicable_has_a_not_applicable_fixture(ruleset: RuleSet) -> None:
-    """Each rule file's owner adds the fixture; the list names the file to look at."""
-    missing = [
+    """Each rule file's owner adds the fixture; the list names the file to look at. Fixtures the other
+    rules cannot pass (they are never not applicable) must not exist."""
+    expected = {rule.id: _can_be_not_applicable(rule) for rule in ruleset.rules}
+    wrong = [
         f"{rule.id} (rules/annex_a/{rule.control_id.lower().replace('.', '_')}.rule): "
-        f"tests/rules/annex_a/{rule.control_id}/{rule.name}/not_applicable.yaml"
+        f"tests/rules/annex_a/{rule.control_id}/{rule.name}/not_applicable.yaml "
+        + ("is missing" if expected[rule.id] else "cannot pass: the rule has no `allow empty when`")
         for rule in ruleset.rules
-        if _can_be_not_applicable(rule)
-        and not (BASE_FIXTURES / rule.control_id / rule.name / "not_applicable.yaml").is_file()
+        if expected[rule.id]
+        != (BASE_FIXTURES / rule.control_id / rule.name / "not_applicable.yaml").is_file()
     ]
-    assert missing == [], "rules without a not_applicable fixture:\n  " + "\n  ".join(missing)
+    assert wrong == [], "not_applicable fixtures:\n  " + "\n  ".join(wrong)
 
 
-def test_rules_that_cannot_be_not_applicable_fail_on_absence(ruleset: RuleSet) -> None:
-    """The other rules (`expect at least`, whole-estate checks) are never vacuously fine: with nothing
-    collected of what they look for, they fail. A control that does not apply is declared so in the
-    configuration's `applicability` section, which the SoA shows with its justification."""
+def _statuses(ruleset: RuleSet, evidence: tuple[Any, ...]) -> dict[str, set[tuple[str, str | None]]]:
     from annexa.evaluator import evaluate
     from annexa.ruletest import DEFAULT_NOW
 
-    findings = evaluate(ruleset, (), now=DEFAULT_NOW, collected=dict.fromkeys(ruleset.kinds_read))
-    status = {finding.rule_id: finding.status.value for finding in findings}
+    found: dict[str, set[tuple[str, str | None]]] = {rule.id: set() for rule in ruleset.rules}
+    for finding in evaluate(ruleset, evidence, now=DEFAULT_NOW, collected=dict.fromkeys(ruleset.kinds_read)):
+        found[finding.rule_id].add((finding.status.value, finding.subject))
+    return found
+
+
+def test_nothing_collected_is_never_a_pass(ruleset: RuleSet) -> None:
+    """Every kind collected and empty: no rule passes or is not applicable (verdicts.md, "Empty sets")."""
     wrong = {
-        rule.id: status.get(rule.id)
-        for rule in ruleset.rules
-        if not _can_be_not_applicable(rule) and status.get(rule.id) != "fail"
+        rule_id: sorted(statuses, key=str)
+        for rule_id, statuses in _statuses(ruleset, ()).items()
+        if not statuses or {status for status, _ in statuses} - {"fail", "inconclusive"}
     }
     assert wrong == {}
-    stale = [
+
+
+def test_a_declared_system_without_evidence_fails_every_per_system_rule(ruleset: RuleSet) -> None:
+    """A system in the declared scope with nothing about it is a finding on that system, in every rule that
+    iterates over the scope (verdicts.md, "Where the set of subjects comes from")."""
+    from annexa.evidence import Evidence
+    from annexa.ruletest import DEFAULT_NOW
+
+    system = Evidence(
+        kind="ai_system",
+        source="scope:orphan",
+        scope={},
+        collector="scope 0.1.0",
+        collected_at=DEFAULT_NOW,
+        data={
+            "id": "orphan",
+            "name": None,
+            "owner": "Nobody",
+            "lifecycle_stage": "operation",
+            "declared_in": "t",
+        },
+    )
+    per_system = [rule for rule in ruleset.rules if rule.subject_kind == "ai_system"]
+    assert len(per_system) >= 10, "per-system rules must iterate over the declared scope (ai_system)"
+    found = _statuses(ruleset, (system,))
+    wrong = {rule.id: found[rule.id] for rule in per_system if ("fail", "scope:orphan") not in found[rule.id]}
+    assert wrong == {}
+
+
+# Kinds whose items a user can delete, demote or garble: a rule that takes its subjects from them would
+# improve when a failing one is removed. Subjects come from the declared scope or from machine-collected
+# inventories (cloud accounts, registries) instead; the exceptions below say what keeps them sound.
+_DELETABLE_KINDS = frozenset({"document", "model_card", "dataset_card", "attestation"})
+SUBJECTS_FROM_DOCUMENTS: Mapping[str, str] = {}
+
+
+def test_subjects_come_from_the_declared_scope_not_from_deletable_evidence(ruleset: RuleSet) -> None:
+    wrong = sorted(
         rule.id
         for rule in ruleset.rules
-        if not _can_be_not_applicable(rule)
-        and (BASE_FIXTURES / rule.control_id / rule.name / "not_applicable.yaml").is_file()
-    ]
-    assert stale == [], "these rules can never be not_applicable; their fixture cannot pass"
+        if rule.subject_kind in _DELETABLE_KINDS and rule.id not in SUBJECTS_FROM_DOCUMENTS
+    )
+    assert wrong == [], "iterate over `ai_system` (or state why not in SUBJECTS_FROM_DOCUMENTS)"
 
 
 @pytest.fixture(scope="module")
