@@ -19,6 +19,7 @@ still evidence; the rules decide what it is worth.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -114,17 +115,19 @@ class AttestationsCollector:
         label = root.resolve().name or "root"
         for rel in _yaml_files(root):
             source = f"file:{label}/{rel}"
+            stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             try:
                 entries = _load(root / rel, rel)
             except InvalidAttestation as exc:
+                _defective(request, _file_source(root / rel, source, stem), exc.message)
                 request.report_problem(source, exc.message)
                 continue
-            stem = rel.rsplit("/", 1)[-1].rsplit(".", 1)[0]
             for index, (line, node) in enumerate(entries, start=1):
                 fallback_id = stem if len(entries) == 1 else f"{stem}#{index}"
                 try:
                     data = _attestation(node, rel, line, fallback_id, request, source)
                 except InvalidAttestation as exc:
+                    _defective(request, f"{source}#{_entry_id(node, fallback_id)}", exc.message)
                     request.report_problem(source, exc.message)
                     continue
                 yield Evidence(
@@ -135,6 +138,44 @@ class AttestationsCollector:
                     collected_at=request.now,
                     data=data,
                 )
+
+
+def _defective(request: CollectRequest, source: str, message: str) -> None:
+    """An attestation that is there but unreadable or malformed: a defective ``attestation``, which every
+    rule over attestations fails on, never an absence."""
+    request.report_defect(KIND, source, message)
+
+
+def _entry_id(node: dict[str, _Value], fallback_id: str) -> str:
+    """The id an entry's item would have had: its ``id`` as written when that is text, else the fallback."""
+    given = node.get("id")
+    if given is not None and isinstance(given.value, str | int | float) and not isinstance(given.value, bool):
+        text = given.value.strip() if isinstance(given.value, str) else given.text
+        if text:
+            return text
+    return fallback_id
+
+
+_ID_LINE = re.compile(r"^id:[ \t]*(?P<id>[^#\n]*?)[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _file_source(path: Path, source: str, stem: str) -> str:
+    """The source of the item a file that cannot be read as attestations stands for.
+
+    A file holds one attestation (``file:…#ID``, the id as written, else the file stem) or a list of
+    them. When the text shows one top-level ``id:`` and no list, the item it would have given is named
+    exactly, so a finding on that attestation follows it when it breaks; otherwise the file itself.
+    """
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return f"{source}#{stem}"
+    if re.search(r"^-(?:[ \t]|$)", text, re.MULTILINE):
+        return source  # a list: which attestations it held cannot be told
+    ids = [match.group("id").strip("'\"") for match in _ID_LINE.finditer(text)]
+    if len(ids) == 1 and ids[0]:
+        return f"{source}#{ids[0]}"
+    return f"{source}#{stem}" if not ids else source
 
 
 def _yaml_files(root: Path) -> list[str]:

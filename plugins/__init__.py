@@ -11,6 +11,13 @@ from annexa.plugins.folders import (
     resolve_folder_source,
 )
 from annexa.plugins.hookspecs import hookimpl
+from annexa.plugins.sections import (
+    TextBlock,
+    empty_sections,
+    has_content,
+    markdown_blocks,
+    split_front_matter,
+)
 from annexa.plugins.types import (
     Collector,
     CollectorError,
@@ -34,8 +41,13 @@ __all__ = [
     "PluginError",
     "ReporterSpec",
     "RuleFunctionSpec",
+    "TextBlock",
+    "empty_sections",
     "find_work_tree",
+    "has_content",
     "hookimpl",
+    "markdown_blocks",
     "read_history",
     "resolve_folder_source",
+    "split_front_matter",
 ]

@@ -126,10 +126,10 @@ def _document(
             sidecar_rel = sidecar.relative_to(source.root).as_posix()
             fields.update(_read_sidecar(sidecar, sidecar_rel))
     except UnreadableFile as exc:
-        request.report_problem(source_id, exc.message)
+        _defective(request, source_id, exc.message)
         return None
     except OSError as exc:
-        request.report_problem(source_id, f"{rel}: cannot be read ({exc.strerror or exc})")
+        _defective(request, source_id, f"{rel}: cannot be read ({exc.strerror or exc})")
         return None
 
     def report(message: str) -> None:
@@ -154,6 +154,13 @@ def _document(
         collected_at=request.now,
         data=data,
     )
+
+
+def _defective(request: CollectRequest, source_id: str, message: str) -> None:
+    """A document that is there but cannot be read (nor its sidecar): a defective ``document``, which
+    every rule over documents fails on, and the same message among the collection's problems."""
+    request.report_defect(KIND, source_id, message)
+    request.report_problem(source_id, message)
 
 
 def _read_sidecar(path: Path, rel: str) -> dict[str, RawField]:

@@ -6,7 +6,8 @@
   the macro wins, being what readers of the page see. Names are normalised as for DOCX custom properties
   ("Last reviewed" -> last_reviewed).
 - Status: a ``status`` property, else the page status (archived -> retired, draft -> draft).
-- Headings and empty sections: from the storage-format body, judged exactly as Markdown is.
+- Headings and empty sections: from the storage-format body (``h1``-``h6`` and the text between them;
+  ``ac:placeholder`` template prompts are not text), judged exactly as Markdown is.
 - Revisions: Confluence keeps every page version; ``revisions`` has the version number, its date and
   author account id.
 """
@@ -26,11 +27,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from annexa.collectors.docstore.document import document_data
-from annexa.collectors.docstore.fields import RawField, UnreadableFile, property_key
-from annexa.collectors.docstore.formats import read_markdown
+from annexa.collectors.docstore.fields import RawField, property_key
+from annexa.collectors.docstore.formats import structured
 from annexa.collectors.docstore.schema import KIND
 from annexa.evidence import Evidence, JSONValue
-from annexa.plugins import CollectorError, CollectRequest
+from annexa.plugins import CollectorError, CollectRequest, TextBlock
 
 COLLECTOR = "documents 0.1.0"
 API = "/wiki/api/v2"
@@ -102,11 +103,9 @@ def _document(
     body = _StorageReader()
     body.feed(storage)
     body.close()
-    try:
-        parsed = read_markdown(body.markdown().encode("utf-8"), rel)
-    except UnreadableFile as exc:  # pragma: no cover - generated Markdown has no front matter
-        request.report_problem(source, exc.message)
-        return None
+    # The body is read as blocks, not rewritten as Markdown: a paragraph that starts with ``` or ---
+    # is text, never a code fence or front matter that would swallow the rest of the page.
+    parsed = structured({}, body.blocks())
     fields: dict[str, RawField] = {"title": RawField(value=page.get("title"), origin="page title")}
     for prop in properties:
         fields[property_key(str(prop["key"]))] = RawField(
@@ -277,13 +276,13 @@ class _Api:
 
 
 class _StorageReader(HTMLParser):
-    """Confluence storage format (XHTML with ``ac:`` macros) to Markdown lines and page properties."""
+    """Confluence storage format (XHTML with ``ac:`` macros) to headings, text and page properties."""
 
     _BLOCKS = frozenset({"p", "li", "tr", "br", "div", "pre", "blockquote", "table"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.lines: list[str] = []
+        self.lines: list[TextBlock] = []
         self.current: list[str] = []
         self.properties: dict[str, str] = {}
         self._heading: int | None = None
@@ -318,7 +317,7 @@ class _StorageReader(HTMLParser):
             self._placeholder = max(0, self._placeholder - 1)
         elif self._heading is not None and tag == f"h{self._heading}":
             text = " ".join("".join(self.current).split())
-            self.lines.append(f"{'#' * self._heading} {text}")
+            self.lines.append(TextBlock(self._heading, text))
             self.current = []
             self._heading = None
         elif self._details and tag in ("th", "td") and self._cell is not None and self._row is not None:
@@ -347,10 +346,9 @@ class _StorageReader(HTMLParser):
         if self._heading is None:
             text = " ".join("".join(self.current).split())
             if text:
-                self.lines.append(text)
+                self.lines.append(TextBlock(0, text))
             self.current = []
 
-    def markdown(self) -> str:
+    def blocks(self) -> list[TextBlock]:
         self._flush()
-        # A blank line between blocks keeps a text line from being read as a setext underline's title.
-        return "\n\n".join(self.lines) + "\n"
+        return self.lines

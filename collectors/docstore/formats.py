@@ -7,6 +7,7 @@ turning metadata into ``document`` data is :mod:`annexa.collectors.docstore.fiel
 from __future__ import annotations
 
 import io
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -15,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from annexa.collectors.docstore.fields import RawField, UnreadableFile, load_yaml_mapping, property_key
+from annexa.plugins import TextBlock, has_content, markdown_blocks, split_front_matter
+from annexa.plugins import empty_sections as find_empty_sections
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,104 +48,25 @@ def decode_text(data: bytes, where: str) -> str:
 
 # --- Markdown ---------------------------------------------------------------------------------------
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_NOT_PARAGRAPH = re.compile(r"^\s*(?:[-*+>|]|\d+[.)]\s|$)")
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_MARKUP = re.compile(r"^\s*(?:[-*+>|]|\d+[.)])\s*")
-_PLACEHOLDER_START = re.compile(r"^[\s\[(*_`]*(?:tbd|todo|more information needed)\b", re.IGNORECASE)
-
 
 def read_markdown(data: bytes, where: str) -> ParsedFile:
-    lines = decode_text(data, where).splitlines()
-    fields: dict[str, RawField] = {}
-    body_start = 0
-    if lines and lines[0].strip() == "---":
-        closing = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-        if closing is None:
-            raise UnreadableFile(f"{where}:1: front matter opened with '---' is never closed")
-        fields = load_yaml_mapping("\n".join(lines[1:closing]), where=where, first_line=2)
-        body_start = closing + 1
-    blocks = _markdown_blocks(lines[body_start:])
-    title = next((text for level, text in blocks if level == 1), None)
-    return ParsedFile(fields=fields, title=title, **_sections(blocks))
+    try:
+        front, body = split_front_matter(decode_text(data, where))
+    except ValueError as exc:
+        raise UnreadableFile(f"{where}:1: {exc}") from exc
+    fields = {} if front is None else load_yaml_mapping(front, where=where, first_line=2)
+    return structured(fields, markdown_blocks(body))
 
 
-def _markdown_blocks(lines: Sequence[str]) -> list[tuple[int, str]]:
-    """(level, heading) for headings and (0, line) for body text, in order; code blocks are text."""
-    blocks: list[tuple[int, str]] = []
-    fence: str | None = None
-    previous_blank = True
-    for line in lines:
-        if fence is not None:
-            if line.strip().startswith(fence):
-                fence = None
-            blocks.append((0, line))
-            continue
-        opened = _FENCE.match(line)
-        if opened:
-            fence = opened.group(1)[0] * 3
-            blocks.append((0, line))
-            previous_blank = False
-            continue
-        atx = _ATX.match(line)
-        setext = _SETEXT.match(line)
-        if atx:
-            blocks.append((len(atx.group(1)), (atx.group(2) or "").strip()))
-        elif (
-            setext
-            and not previous_blank
-            and blocks
-            and blocks[-1][0] == 0
-            and not _NOT_PARAGRAPH.match(blocks[-1][1])
-        ):
-            # "Title\n=====" : the paragraph line above becomes the heading.
-            blocks[-1] = (1 if setext.group(1)[0] == "=" else 2, blocks[-1][1].strip())
-        else:
-            blocks.append((0, line))
-        previous_blank = not line.strip()
-    return blocks
-
-
-def _sections(blocks: Sequence[tuple[int, str]]) -> dict[str, tuple[str, ...]]:
-    """Headings in order, and those whose section (up to the next heading of the same or a higher
-    level, so subsections count) holds no real text."""
-    headings: list[str] = []
-    empty: list[str] = []
-    for index, (level, heading) in enumerate(blocks):
-        if level == 0:
-            continue
-        headings.append(heading)
-        body: list[str] = []
-        for inner_level, text in blocks[index + 1 :]:
-            if 0 < inner_level <= level:
-                break
-            if inner_level == 0:
-                body.append(text)
-        if not has_content(body):
-            empty.append(heading)
-    return {"headings": tuple(headings), "empty_sections": tuple(empty)}
-
-
-def has_content(lines: Iterable[str]) -> bool:
-    """True when the text says something: not blank, not markup, not only placeholders.
-
-    A line that *starts* with TBD / TODO / [More Information Needed] is a placeholder ("TODO: add
-    owners"); one that merely mentions TBD later ("dates are TBD until Q3") is real text.
-    Any "lorem ipsum" marks filler text.
-    """
-    text = _HTML_COMMENT.sub("", "\n".join(lines))
-    for line in text.splitlines():
-        stripped = _MARKUP.sub("", line)
-        while _MARKUP.match(stripped) and stripped:
-            stripped = _MARKUP.sub("", stripped)
-        if not re.search(r"\w", stripped):
-            continue
-        if "lorem ipsum" in stripped.lower() or _PLACEHOLDER_START.match(stripped):
-            continue
-        return True
-    return False
+def structured(fields: dict[str, RawField], blocks: Sequence[TextBlock]) -> ParsedFile:
+    """A file's fields with the structure of its text: headings, empty sections, the first level-1
+    heading as the title the content shows."""
+    return ParsedFile(
+        fields=fields,
+        headings=tuple(block.text for block in blocks if block.level),
+        empty_sections=find_empty_sections(blocks),
+        title=next((block.text for block in blocks if block.level == 1), None),
+    )
 
 
 # --- PDF ------------------------------------------------------------------------------------------
@@ -169,15 +93,186 @@ def read_pdf(data: bytes, where: str) -> ParsedFile:
             if doc_type is not None:
                 fields["type"] = RawField(value=doc_type, origin="PDF key /Keywords")
         page_count = len(reader.pages)  # walks the page tree: a broken one is a corrupt file
-        headings = tuple(_outline_titles(reader.outline))
+        outline = list(_outline_entries(reader, reader.outline, 1))
+        lines = _pdf_lines(reader)
     except UnreadableFile:
         raise
     except Exception as exc:
         raise UnreadableFile(f"{where}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
     if page_count == 0:
         raise UnreadableFile(f"{where}: the PDF has no pages")
-    # PDF text extraction does not keep section boundaries reliably, so no section is judged empty.
-    return ParsedFile(fields=fields, headings=headings)
+    blocks = _place_outline(lines, outline) if outline else _sized_headings(lines)
+    parsed = structured(fields, blocks)
+    return ParsedFile(fields=fields, headings=parsed.headings, empty_sections=parsed.empty_sections)
+
+
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d+(?:\s*(?:of|/)\s*\d+)?\W*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class _PdfLine:
+    page: int
+    text: str
+    size: float  # the rendered font size of most of its characters, in points
+
+
+class _PageText:
+    """One page's text lines with their sizes, from pypdf's text visitor (fragments, ``\\n`` ending lines)."""
+
+    def __init__(self, page: int) -> None:
+        self.page = page
+        self.lines: list[_PdfLine] = []
+        self._parts: list[tuple[str, float]] = []
+
+    def visit(self, text: str, cm: Sequence[float], tm: Sequence[float], font: Any, size: float) -> None:
+        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])  # Tf size 1 scaled by Tm is common
+        rendered = round(float(size) * (scale or 1.0) * 2) / 2
+        for index, piece in enumerate(text.split("\n")):
+            if index:
+                self.flush()
+            if piece:
+                self._parts.append((piece, rendered))
+
+    def flush(self) -> None:
+        text = " ".join("".join(piece for piece, _ in self._parts).split())
+        if text:
+            chars: dict[float, int] = {}
+            for piece, size in self._parts:
+                chars[size] = chars.get(size, 0) + len(piece.strip())
+            self.lines.append(_PdfLine(self.page, text, max(chars, key=lambda s: (chars[s], s))))
+        self._parts.clear()
+
+
+def _pdf_lines(reader: Any) -> list[_PdfLine]:
+    """Text lines of every page with their font size. Page numbers, and running headers and footers (a
+    line that recurs on most pages, numbers aside), are left out: they cannot fill a section."""
+    lines: list[_PdfLine] = []
+    for number, page in enumerate(reader.pages):
+        text = _PageText(number)
+        page.extract_text(visitor_text=text.visit)
+        text.flush()
+        lines += text.lines
+    lines = [line for line in lines if not _PAGE_NUMBER.match(line.text)]
+    pages = len(reader.pages)
+    if pages < 2:
+        return lines
+    seen: dict[str, set[int]] = {}
+    for line in lines:
+        seen.setdefault(re.sub(r"\d+", "#", line.text.lower()), set()).add(line.page)
+    running = {text for text, where in seen.items() if len(where) >= max(2, pages / 2)}
+    return [line for line in lines if re.sub(r"\d+", "#", line.text.lower()) not in running]
+
+
+def _outline_entries(
+    reader: Any, outline: Iterable[Any], level: int
+) -> Iterable[tuple[int, str, int | None]]:
+    """(level, title, page index) of each bookmark; a list after an entry holds that entry's children."""
+    for entry in outline:
+        if isinstance(entry, list):
+            yield from _outline_entries(reader, entry, level + 1)
+            continue
+        try:
+            page: int | None = reader.get_destination_page_number(entry)
+        except Exception:  # a bookmark to nowhere still names a heading
+            page = None
+        yield min(level, 6), " ".join(str(entry.title).split()), page
+
+
+def _heading_words(text: str) -> tuple[str, ...]:
+    words = re.findall(r"\w+", text.lower())
+    while words and words[0].isdigit():  # "2.1 Scope" is the heading "Scope", numbered
+        words.pop(0)
+    return tuple(words)
+
+
+def _place_outline(
+    lines: Sequence[_PdfLine], outline: Sequence[tuple[int, str, int | None]]
+) -> list[TextBlock]:
+    """The bookmarks are the headings: each is found in the text (in order, from its page on; a title
+    may wrap over up to three lines), and the lines up to the next one are its section. A bookmark whose
+    title is not in the text has no section text."""
+    words = [_heading_words(line.text) for line in lines]
+    first_on_page: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        first_on_page.setdefault(line.page, index)
+    at: dict[int, tuple[int, list[TextBlock]]] = {}  # first line of a heading -> (lines it spans, headings)
+    pending: list[TextBlock] = []
+    position = 0
+    for level, title, page in outline:
+        wanted = _heading_words(title)
+        start = max(position, first_on_page.get(page, position) if page is not None else position)
+        found = _find_heading(words, wanted, start)
+        if found is None:
+            pending.append(TextBlock(level, title))
+            continue
+        index, span = found
+        at[index] = (span, [*pending, TextBlock(level, title)])
+        pending = []
+        position = index + span
+    blocks: list[TextBlock] = []
+    skip = 0
+    for index, line in enumerate(lines):
+        if index in at:
+            span, headings = at[index]
+            blocks.extend(headings)
+            skip = span
+        if skip:
+            skip -= 1
+            continue
+        blocks.append(TextBlock(0, line.text))
+    blocks.extend(pending)
+    return blocks
+
+
+def _find_heading(
+    words: Sequence[tuple[str, ...]], wanted: tuple[str, ...], start: int
+) -> tuple[int, int] | None:
+    """(first line, number of lines) of the heading ``wanted`` at or after line ``start``."""
+    if not wanted:
+        return None
+    for index in range(start, len(words)):
+        joined: tuple[str, ...] = ()
+        for span, line in enumerate(words[index : index + 3], start=1):
+            joined += line
+            if joined == wanted:
+                return index, span
+            if not line or wanted[: len(joined)] != joined:
+                break
+    return None
+
+
+def _sized_headings(lines: Sequence[_PdfLine]) -> list[TextBlock]:
+    """Without bookmarks, the headings are the short lines set larger than the body text; the larger the
+    size, the higher the level.
+
+    The body size is the smallest size that carries a good share (15 %) of the text: footnotes are too
+    few to count, and headings do not pass for body text in a document whose sections are all "TBD".
+    A heading has at most twelve words and does not end like a sentence, so the last line of a paragraph
+    set larger than a table is not taken for one.
+    """
+    if not lines:
+        return []
+    chars: dict[float, int] = {}
+    for line in lines:
+        chars[line.size] = chars.get(line.size, 0) + len(line.text)
+    total = sum(chars.values())
+    body = min(size for size, count in chars.items() if count >= 0.15 * total)
+
+    def is_heading(line: _PdfLine) -> bool:
+        return (
+            line.size > body
+            and len(line.text.split()) <= 12
+            and not line.text.endswith((".", ",", ";", ":"))
+            and bool(re.search(r"[^\W\d_]", line.text))
+            and has_content([line.text])  # "TBD" set larger is still a placeholder, not a heading
+        )
+
+    sizes = sorted({line.size for line in lines if is_heading(line)}, reverse=True)
+    levels = {size: min(index + 1, 6) for index, size in enumerate(sizes)}
+    return [
+        TextBlock(levels[line.size], line.text) if is_heading(line) else TextBlock(0, line.text)
+        for line in lines
+    ]
 
 
 def _pdf_value(key: str, value: Any) -> Any:
@@ -209,14 +304,6 @@ def _pdf_timestamp(text: str) -> str | None:
     except ValueError:
         return None
     return moment.isoformat()
-
-
-def _outline_titles(outline: Iterable[Any]) -> Iterable[str]:
-    for entry in outline:
-        if isinstance(entry, list):
-            yield from _outline_titles(entry)
-        else:
-            yield str(entry.title).strip()
 
 
 def keyword_type(keywords: Any) -> str | None:
@@ -252,8 +339,7 @@ def read_docx(data: bytes, where: str) -> ParsedFile:
         raise
     except Exception as exc:
         raise UnreadableFile(f"{where}: not a readable DOCX file ({type(exc).__name__}: {exc})") from exc
-    title = next((text for level, text in blocks if level == 1), None)
-    return ParsedFile(fields=fields, title=title, **_sections(blocks))
+    return structured(fields, blocks)
 
 
 def _core_properties(core: Any) -> dict[str, RawField]:
@@ -312,18 +398,19 @@ def _custom_properties(blob: bytes, where: str) -> dict[str, RawField]:
     return fields
 
 
-def _docx_blocks(document: Any) -> list[tuple[int, str]]:
+def _docx_blocks(document: Any) -> list[TextBlock]:
+    """Paragraphs in a heading style are headings; other paragraphs and table cells are body text."""
     from docx.table import Table
 
-    blocks: list[tuple[int, str]] = []
+    blocks: list[TextBlock] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            blocks.extend((0, cell.text) for row in item.rows for cell in row.cells)
+            blocks.extend(TextBlock(0, cell.text) for row in item.rows for cell in row.cells)
             continue
         style = item.style.name if item.style is not None else ""
         heading = _HEADING_STYLE.match(style or "")
         if heading:
-            blocks.append((int(heading.group(1)), item.text.strip()))
+            blocks.append(TextBlock(int(heading.group(1)), " ".join(item.text.split())))
         else:
-            blocks.append((0, item.text))
+            blocks.append(TextBlock(0, item.text))
     return blocks

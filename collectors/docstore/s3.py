@@ -184,6 +184,8 @@ def _document(
     try:
         parsed = parse_payload(fetched.payload, rel, fmt)
     except UnreadableFile as exc:
+        # The object is there but garbled: a defective document, never a silent absence.
+        request.report_defect(KIND, uri, exc.message)
         request.report_problem(uri, exc.message)
         return None
     fields = {**parsed.fields, **_metadata_fields(fetched.metadata), **_tag_fields(fetched.tags)}

@@ -168,10 +168,16 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
         "format": {"enum": list(FORMATS)},
         "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
         "size_bytes": {"type": "integer", "minimum": 0},
-        "headings": {**_STRINGS, "description": "Heading texts in document order."},
+        "headings": {
+            **_STRINGS,
+            "description": "Heading texts in document order (PDF: its bookmarks, else the lines set larger "
+            "than the body text; never a heading inside a code block or an HTML comment).",
+        },
         "empty_sections": {
             **_STRINGS,
-            "description": "Headings whose section holds no text or only placeholder text (TBD, TODO, ...).",
+            "description": "Headings whose section, subsections included, says nothing: no text, or only "
+            "placeholders (TBD, TODO, [insert ...], {{ ... }}, lorem ipsum), template boilerplate, HTML "
+            "comments or its own heading repeated.",
         },
         "store": {"enum": list(STORES)},
         "uri": {

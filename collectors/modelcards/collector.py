@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,9 @@ _DATASET_KEYS = frozenset({
 _MODEL_KEYS = frozenset({"model-index", "model_name", "base_model", "pipeline_tag", "library_name"})
 _COMMON_KEYS = frozenset({"license", "language", "tags", "owner", "last_reviewed", "card_type"})
 _MODEL_FIELDS = frozenset({*_MODEL_KEYS, "datasets", "metrics"})
+# Metadata the Hugging Face templates copy into a card's text (``- **License:** mit``): a line that only
+# repeats them says nothing the metadata does not already say.
+_COPIED_KEYS = ("license", "language", "base_model")
 _DATASET_FIELDS = frozenset(
     {"dataset_name", "pretty_name", "task_categories", "size_categories", "source_datasets"}
 )
@@ -48,7 +51,7 @@ class ModelCardsCollector:
         ]
         seen: dict[tuple[str, str], str] = {}
         for source in sources:
-            for item in _collect_source(source, names, request):
+            for item in _collect_source(source, names, wanted, request):
                 if item.kind not in wanted:
                     continue
                 key = (item.kind, str(item.data["model_name" if item.kind == MODEL_CARD else "dataset_name"]))
@@ -61,7 +64,7 @@ class ModelCardsCollector:
 
 
 def _collect_source(
-    source: FolderSource, names: frozenset[str] | set[str], request: CollectRequest
+    source: FolderSource, names: frozenset[str] | set[str], wanted: frozenset[str], request: CollectRequest
 ) -> Iterator[Evidence]:
     is_git, history = source.is_git, source.history(request)
     for folder, dirs, files in os.walk(source.root):
@@ -69,13 +72,18 @@ def _collect_source(
         for name in sorted(files):
             if name.lower() in names:
                 rel = (Path(folder) / name).relative_to(source.root).as_posix()
-                item = _card(source, rel, history.get(rel), is_git, request)
+                item = _card(source, rel, history.get(rel), is_git, wanted, request)
                 if item is not None:
                     yield item
 
 
 def _card(
-    source: FolderSource, rel: str, found: FileHistory | None, is_git: bool, request: CollectRequest
+    source: FolderSource,
+    rel: str,
+    found: FileHistory | None,
+    is_git: bool,
+    wanted: frozenset[str],
+    request: CollectRequest,
 ) -> Evidence | None:
     source_id = f"file:{source.label}/{rel}"
     path = source.root / rel
@@ -83,16 +91,17 @@ def _card(
         payload = path.read_bytes()
         card = read_card(payload, rel)
     except UnreadableCard as exc:
-        request.report_problem(source_id, exc.message)
+        _defective(request, wanted, path.name, source_id, exc.message)
         return None
     except OSError as exc:
-        request.report_problem(source_id, f"{rel}: cannot be read ({exc.strerror or exc})")
+        _defective(request, wanted, path.name, source_id, f"{rel}: cannot be read ({exc.strerror or exc})")
         return None
 
     def report(message: str) -> None:
         request.report_problem(source_id, f"{rel}: {message}")
 
     meta = card.metadata
+    restated = _scalars(meta.get(key) for key in _COPIED_KEYS)
     folder_name = path.parent.name if path.parent != source.root else source.root.resolve().name
     kind = _card_kind(meta, path.name, report)
     last_reviewed = _date(meta.get("last_reviewed"))
@@ -131,7 +140,7 @@ def _card(
             pipeline_tag=_text(meta.get("pipeline_tag")),
             metrics=_metric_names(meta.get("metrics"), results),
             evaluation_results=list(results),
-            **assess(card.blocks, MODEL_SECTIONS),
+            **assess(card.blocks, MODEL_SECTIONS, restated=restated),
         )
         known = _COMMON_KEYS | _MODEL_FIELDS
     else:
@@ -141,7 +150,7 @@ def _card(
             task_categories=_strings(meta.get("task_categories")),
             size_categories=_strings(meta.get("size_categories")),
             source_datasets=_strings(meta.get("source_datasets")),
-            **assess(card.blocks, DATASET_SECTIONS),
+            **assess(card.blocks, DATASET_SECTIONS, restated=restated),
         )
         known = _COMMON_KEYS | _DATASET_FIELDS
     data["extra"] = {key: _json(value) for key, value in sorted(meta.items()) if key not in known}
@@ -153,6 +162,38 @@ def _card(
         collected_at=request.now,
         data=data,
     )
+
+
+def _defective(
+    request: CollectRequest, wanted: frozenset[str], file_name: str, source_id: str, message: str
+) -> None:
+    """A card that is there but cannot be read is a defective item, never an absence. Its kind comes from
+    its file name; a README.md whose metadata cannot be read may be either card, so it is a defective
+    item of both kinds: rules over model cards and over dataset cards all fail on it."""
+    upper = file_name.upper()
+    kinds = (
+        {MODEL_CARD}
+        if upper == "MODEL_CARD.MD"
+        else {DATASET_CARD}
+        if upper == "DATASET_CARD.MD"
+        else {MODEL_CARD, DATASET_CARD}
+    )
+    for kind in sorted(kinds & wanted):
+        request.report_defect(kind, source_id, message)
+    request.report_problem(source_id, message)
+
+
+def _scalars(values: Iterable[Any]) -> list[str]:
+    """Every scalar in ``values`` (inside lists and mappings too), as text."""
+    found: list[str] = []
+    for value in values:
+        if isinstance(value, Mapping):
+            found += _scalars(value.values())
+        elif isinstance(value, list | tuple):
+            found += _scalars(value)
+        elif value is not None and not isinstance(value, bool):
+            found.append(str(value))
+    return found
 
 
 def _card_kind(meta: Mapping[str, Any], file_name: str, report: Any) -> str:

@@ -5,15 +5,22 @@ the ``Trainer`` generated cards (``Intended uses & limitations``, ``Training and
 and Google's Model Cards paper (``Ethical considerations``). One heading may stand for several
 sections. A section's text includes its subsections, except those that stand for another section:
 a filled ``Out-of-Scope Use`` under ``Uses`` does not fill the intended use.
+
+A section is filled when :func:`annexa.plugins.has_content` finds real text in it. What a template leaves
+behind is not: HTML comments (the template's instructions), ``[More Information Needed]`` and other
+placeholders, Jinja holes, the template's own sentences ("Users ... should be made aware of the risks,
+biases and limitations of the model."), ``**License:** mit`` lines that only repeat the card's metadata,
+and "N/A" (every model has limitations and risks to state).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from annexa.collectors.modelcards.markdown import Block, has_content
+from annexa.collectors.modelcards.markdown import Block
 from annexa.evidence import JSONValue
+from annexa.plugins import has_content
 
 _NOT_OUT_OF_SCOPE = r"^(?!.*(out[- ]of[- ]scope|misuse|prohibited|not intended))"
 
@@ -39,8 +46,13 @@ DATASET_SECTIONS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def assess(blocks: Sequence[Block], expected: Mapping[str, tuple[str, ...]]) -> dict[str, JSONValue]:
-    """``sections`` (canonical name -> heading and filled), and the filled, empty and missing names."""
+def assess(
+    blocks: Sequence[Block], expected: Mapping[str, tuple[str, ...]], *, restated: Collection[str] = ()
+) -> dict[str, JSONValue]:
+    """``sections`` (canonical name -> heading and filled), and the filled, empty and missing names.
+
+    ``restated``: the card's metadata values; a ``Label: value`` line that only repeats them fills nothing.
+    """
     headings = [index for index, (level, _) in enumerate(blocks) if level]
     # A first level-1 heading is the card's title ("Credit risk model"): it stands for no section.
     title = headings[0] if headings and blocks[headings[0]][0] == 1 else None
@@ -54,7 +66,9 @@ def assess(blocks: Sequence[Block], expected: Mapping[str, tuple[str, ...]]) -> 
     lists: dict[str, list[JSONValue]] = {"filled_sections": [], "empty_sections": [], "missing_sections": []}
     for name in expected:
         candidates = [
-            (index, _is_filled(blocks, index, name, names)) for index in names if name in names[index]
+            (index, _is_filled(blocks, index, name, names, restated))
+            for index in names
+            if name in names[index]
         ]
         if not candidates:
             found[name] = {"heading": None, "filled": False}
@@ -71,7 +85,13 @@ def _matches(heading: str, patterns: tuple[str, ...]) -> bool:
     return any(re.search(pattern, lowered) for pattern in patterns)
 
 
-def _is_filled(blocks: Sequence[Block], index: int, name: str, names: Mapping[int, set[str]]) -> bool:
+def _is_filled(
+    blocks: Sequence[Block],
+    index: int,
+    name: str,
+    names: Mapping[int, set[str]],
+    restated: Collection[str],
+) -> bool:
     level = blocks[index][0]
     body: list[str] = []
     skip_below: int | None = None  # level of a subsection that stands for another section
@@ -89,4 +109,4 @@ def _is_filled(blocks: Sequence[Block], index: int, name: str, names: Mapping[in
             continue
         if inner_level == 0:
             body.append(text)
-    return has_content(body)
+    return has_content(body, heading=blocks[index][1], not_applicable_is_content=False, restated=restated)

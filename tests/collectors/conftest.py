@@ -23,10 +23,12 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 @dataclass
 class Run:
-    """What one collection produced: the items and the problems reported through the request."""
+    """What one collection produced: the items, the problems and the defective items (kind, source,
+    message: files that are there but cannot be read) reported through the request."""
 
     evidence: list[Evidence]
     problems: list[tuple[str, str]] = field(default_factory=list)
+    defects: list[tuple[str, str, str]] = field(default_factory=list)
 
     def by_path(self) -> dict[str, Evidence]:
         return {str(item.data["path"]): item for item in self.evidence}
@@ -41,12 +43,14 @@ def run_collector(
     """Run ``spec``'s collector, validating config and every item against the declared schemas."""
     jsonschema.Draft202012Validator(spec.config_schema).validate(config)
     problems: list[tuple[str, str]] = []
+    defects: list[tuple[str, str, str]] = []
     request = CollectRequest(
         config=config,
         kinds=frozenset(spec.kinds),
         now=now,
         base_path=str(base_path),
         report_problem=lambda source, message: problems.append((source, message)),
+        report_defect=lambda kind, source, message: defects.append((kind, source, message)),
     )
     evidence = list(spec.factory().collect(request))
     for item in evidence:
@@ -55,7 +59,9 @@ def run_collector(
         errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(item.data)]
         assert not errors, f"{item.source}: {errors}"
         assert item.collected_at == now
-    return Run(evidence=evidence, problems=problems)
+    for kind, _, _ in defects:
+        assert kind in spec.kinds, f"defective item of undeclared kind {kind!r}"
+    return Run(evidence=evidence, problems=problems, defects=defects)
 
 
 def markdown(front_matter: str | None, body: str) -> str:
@@ -63,11 +69,43 @@ def markdown(front_matter: str | None, body: str) -> str:
     return head + body.lstrip("\n")
 
 
-def make_pdf(path: Path, metadata: Mapping[str, str] | None = None, *, outline: Iterable[str] = ()) -> Path:
+PdfLine = tuple[str, float]  # (text, font size): one line of a PDF page, set in Helvetica at that size
+
+
+def make_pdf(
+    path: Path,
+    metadata: Mapping[str, str] | None = None,
+    *,
+    outline: Iterable[str] = (),
+    pages: Iterable[Iterable[PdfLine]] = ((),),
+) -> Path:
+    """A PDF with an info dictionary, bookmarks (all to page 1) and pages of text lines, written top down
+    as a word processor's export does (one ``Tm`` and ``Tj`` per line)."""
     from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
+    font = DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"),
+        NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"),
+        NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+    })  # fmt: skip
+    font_ref = writer._add_object(font)  # pypdf has no public call for a shared resource object
+    for lines in pages:
+        page = writer.add_blank_page(width=595, height=842)
+        ops, y = ["BT"], 800.0
+        for text, size in lines:
+            y -= size * 1.5
+            escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            ops.append(f"/F1 {size} Tf 1 0 0 1 72 {y} Tm ({escaped}) Tj")
+        ops.append("ET")
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref})}
+        )
+        stream = DecodedStreamObject()
+        stream.set_data("\n".join(ops).encode("latin-1"))
+        page[NameObject("/Contents")] = writer._add_object(stream)
     if metadata:
         writer.add_metadata(dict(metadata))
     for title in outline:

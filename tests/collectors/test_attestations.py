@@ -12,6 +12,7 @@ import pytest
 from annexa.collectors import attestations
 from annexa.plugins import CollectorError, CollectorSpec
 from annexa.plugins.manager import collector_spec_problems
+from annexa.plugins.testing import execute_collector
 
 SPEC: CollectorSpec = next(iter(attestations.annexa_collectors()))
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -90,30 +91,45 @@ def test_single_and_list_files(kit: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "message"),
+    ("text", "message", "item"),
     [
-        ("control: A.3.3\nstatement: x\n", "bad.yaml:1: attestation lacks attested_by, role, attested_on"),
+        (
+            "control: A.3.3\nstatement: x\n",
+            "bad.yaml:1: attestation lacks attested_by, role, attested_on",
+            "bad",
+        ),
         (
             SINGLE.replace("role: Head of Compliance", "role: [a, b]"),
             "bad.yaml:5: role must be text, not a list",
+            "ATT-A.3.3-2026",
         ),
         (
             SINGLE.replace("attested_on: 2026-03-02", "attested_on: March"),
             "bad.yaml:6: attested_on must be a date",
+            "ATT-A.3.3-2026",
         ),
-        (SINGLE.replace("expires: 2027-03-02", "expires: 2027-13-45"), "bad.yaml:7: expires must be a date"),
-        (SINGLE.replace("links: [", "links: [{a: 1}, "), "bad.yaml:8: links must be a list of text values"),
+        (
+            SINGLE.replace("expires: 2027-03-02", "expires: 2027-13-45"),
+            "bad.yaml:7: expires must be a date",
+            "ATT-A.3.3-2026",
+        ),
+        (
+            SINGLE.replace("links: [", "links: [{a: 1}, "),
+            "bad.yaml:8: links must be a list of text values",
+            "ATT-A.3.3-2026",
+        ),
         (
             SINGLE.replace("statement: C", "statement: [C"),
             "bad.yaml:4:12: not valid YAML: expected ',' or ']'",
+            "ATT-A.3.3-2026",
         ),
-        ("just text\n", "bad.yaml:1: expected an attestation mapping"),
-        ("", "bad.yaml:1: the file is empty"),
-        (SINGLE + "control: A.3.2\n", "bad.yaml:10: duplicate key 'control'"),
+        ("just text\n", "bad.yaml:1: expected an attestation mapping", "bad"),
+        ("", "bad.yaml:1: the file is empty", "bad"),
+        (SINGLE + "control: A.3.2\n", "bad.yaml:10: duplicate key 'control'", "ATT-A.3.3-2026"),
     ],
 )
 def test_invalid_files_are_reported_and_the_rest_continue(
-    kit: Any, tmp_path: Path, text: str, message: str
+    kit: Any, tmp_path: Path, text: str, message: str, item: str
 ) -> None:
     root = tmp_path / "att"
     write(root / "bad.yaml", text)
@@ -123,6 +139,9 @@ def test_invalid_files_are_reported_and_the_rest_continue(
     [(source, problem)] = run.problems
     assert source == "file:att/bad.yaml"
     assert problem.startswith(message), problem
+    # The attestation is there but broken: a defective item with the source it would have had (its id
+    # as written, else the file stem), which every rule over attestations fails on.
+    assert run.defects == [("attestation", f"file:att/bad.yaml#{item}", problem)]
 
 
 def test_one_bad_entry_in_a_list_leaves_the_others(kit: Any, tmp_path: Path) -> None:
@@ -130,6 +149,43 @@ def test_one_bad_entry_in_a_list_leaves_the_others(kit: Any, tmp_path: Path) -> 
     run = collect(kit, tmp_path / "att")
     assert [item.data["control"] for item in run.evidence] == ["A.10.4"]
     assert run.messages() == ["list.yaml:7: attestation lacks role"]
+    assert run.defects == [
+        ("attestation", "file:att/list.yaml#list#2", "list.yaml:7: attestation lacks role")
+    ]
+
+
+def test_a_list_that_cannot_be_parsed_is_one_defective_item(kit: Any, tmp_path: Path) -> None:
+    write(tmp_path / "att" / "list.yaml", LIST.replace("Contracts say", "[Contracts say"))
+    run = collect(kit, tmp_path / "att")
+    assert run.evidence == []
+    [message] = run.messages()
+    # Which attestations the list held cannot be told: the defective item is the file.
+    assert run.defects == [("attestation", "file:att/list.yaml", message)]
+
+
+def test_an_unreadable_file_is_defective(kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / "att" / "a33.yaml", SINGLE)
+    read_bytes = Path.read_bytes
+
+    def refuse(self: Path) -> bytes:
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    run = collect(kit, tmp_path / "att")
+    assert run.evidence == []
+    assert run.defects == [
+        ("attestation", "file:att/a33.yaml#a33", "a33.yaml: cannot be read (Permission denied)")
+    ]
+
+
+def test_a_defective_attestation_reaches_the_rules_through_the_host(tmp_path: Path) -> None:
+    write(tmp_path / "att" / "a33.yaml", SINGLE.replace("role: Head of Compliance", "role: [a, b]"))
+    run = execute_collector(SPEC, config={"path": "att"}, base_path=tmp_path, now=NOW)
+    [item] = run.evidence
+    assert (item.kind, item.source, item.data) == ("attestation", "file:att/a33.yaml#ATT-A.3.3-2026", {})
+    assert item.defect == "a33.yaml:5: role must be text, not a list"
 
 
 def test_unknown_keys_are_reported_but_the_attestation_kept(kit: Any, tmp_path: Path) -> None:

@@ -180,6 +180,8 @@ def test_a_broken_markdown_file_is_reported_and_the_rest_collected(
     [(source, problem)] = run.problems
     assert source == "file:gov/bad.md"
     assert problem.startswith(message), problem
+    # The file is there: it is a defective document (rules over documents fail on it), not an absence.
+    assert run.defects == [("document", "file:gov/bad.md", problem)]
 
 
 def test_non_utf8_markdown_names_line_and_byte(kit: Any, tmp_path: Path) -> None:
@@ -188,6 +190,7 @@ def test_non_utf8_markdown_names_line_and_byte(kit: Any, tmp_path: Path) -> None
     run = collect(kit, tmp_path / "gov")
     assert run.evidence == []
     assert run.messages() == ["latin1.md:2: not UTF-8 text (byte 0xe9 at offset 12)"]
+    assert run.defects == [("document", "file:gov/latin1.md", run.messages()[0])]
 
 
 def test_values_that_cannot_be_normalised_are_reported_and_kept_in_extra(kit: Any, tmp_path: Path) -> None:
@@ -234,7 +237,12 @@ def test_pdf_metadata_with_custom_keys(kit: Any, tmp_path: Path) -> None:
             "/Author": "Risk Team",
         },
         outline=["Context", "Impacts", "Mitigations"],
-    )
+        pages=[[
+            ("Impact assessment: fraud scoring", 18), ("Context", 14), ("Card payments in the EU.", 11),
+            ("Impacts", 14), ("False declines delay payments.", 11), ("Mitigations", 14),
+            ("Analysts review every decline.", 11),
+        ]],
+    )  # fmt: skip
     kit.make_pdf(tmp_path / "gov" / "keywords.pdf", {"/Keywords": "ai-logging-standard"})
     kit.make_pdf(tmp_path / "gov" / "many-keywords.pdf", {"/Keywords": "logging, retention"})
     run = collect(kit, tmp_path / "gov")
@@ -251,7 +259,7 @@ def test_pdf_metadata_with_custom_keys(kit: Any, tmp_path: Path) -> None:
     )
     assert data["ai_systems"] == ["fraud-scoring"]
     assert data["controls"] == ["A.5.2", "A.5.4"]
-    assert data["headings"] == ["Context", "Impacts", "Mitigations"]
+    assert data["headings"] == ["Context", "Impacts", "Mitigations"]  # the bookmarks
     assert data["empty_sections"] == []
     assert data["owner"] is None  # /Author is who wrote it, not who owns it
     assert data["extra"]["author"] == "Risk Team"
@@ -271,6 +279,7 @@ def test_corrupt_pdfs_are_reported(kit: Any, tmp_path: Path) -> None:
     assert sorted(source for source, _ in run.problems) == ["file:gov/garbage.pdf", "file:gov/truncated.pdf"]
     for _, message in run.problems:
         assert ": not a readable PDF (" in message
+    assert sorted(run.defects) == sorted(("document", source, message) for source, message in run.problems)
 
 
 def test_docx_core_and_custom_properties_and_headings(kit: Any, tmp_path: Path) -> None:
@@ -336,6 +345,7 @@ def test_corrupt_docx_is_reported(kit: Any, tmp_path: Path) -> None:
     ]
     for _, message in run.problems:
         assert ": not a readable DOCX file (" in message
+    assert sorted(run.defects) == sorted(("document", source, message) for source, message in run.problems)
 
 
 def test_sidecars_override_file_metadata_and_are_not_documents(kit: Any, tmp_path: Path) -> None:
@@ -366,6 +376,15 @@ def test_sidecars_override_file_metadata_and_are_not_documents(kit: Any, tmp_pat
         ),
         ("file:gov/orphan.meta.yaml", "orphan.meta.yaml: sidecar has no document next to it"),
     ]
+    # A broken sidecar makes the document it describes defective: its metadata cannot be trusted. An
+    # orphan sidecar describes no document, and is only reported.
+    assert run.defects == [
+        (
+            "document",
+            "file:gov/broken.md",
+            "broken.md.meta.yaml:3:1: not valid YAML: expected ',' or ']', but got '<stream end>'",
+        )
+    ]
 
 
 def test_a_sidecar_value_problem_names_the_sidecar_line(kit: Any, tmp_path: Path) -> None:
@@ -385,6 +404,7 @@ def test_hidden_files_and_office_lock_files_are_skipped(kit: Any, tmp_path: Path
     write(root / "policy.md", "# Policy\n")
     run = collect(kit, root)
     assert run.problems == []
+    assert run.defects == []  # ignored files are never defective, however broken
     assert [item.data["path"] for item in run.evidence] == ["policy.md"]
 
 
@@ -519,7 +539,13 @@ def test_spec_contract_and_host_checks(kit: Any, tmp_path: Path) -> None:
             base_path=str(tmp_path),
         ),
     )
-    assert len(outcome.evidence) == 1
+    # Through the host, the broken file is a defective item of its kind next to the sound one.
+    sound, defective = sorted(outcome.evidence, key=lambda item: item.defect is not None)
+    assert (sound.source, sound.defect) == ("file:gov/a.md", None)
+    assert (defective.kind, defective.source, defective.data) == ("document", "file:gov/bad.md", {})
+    assert (
+        defective.defect == "bad.md:2:6: not valid YAML: expected the node content, but found '<stream end>'"
+    )
     assert [problem.code for problem in outcome.problems] == ["source_problem"]
     skipped = collect_checked(
         SPEC,
@@ -537,8 +563,10 @@ def test_spec_contract_and_host_checks(kit: Any, tmp_path: Path) -> None:
 def test_example_governance_folder(kit: Any, tmp_path: Path) -> None:
     run = kit.run(SPEC, {"sources": [{"path": "governance"}]}, base_path=EXAMPLES)
     assert run.problems == []
-    markdown_files = sorted((EXAMPLES / "governance").rglob("*.md"))
-    assert len(run.evidence) == len(markdown_files)  # one document per file, none dropped
+    assert run.defects == []
+    files = [path for path in (EXAMPLES / "governance").rglob("*") if path.is_file()]
+    documents = [path for path in files if not path.name.endswith(".meta.yaml")]
+    assert len(run.evidence) == len(documents)  # one document per file, none dropped
     data = [item.data for item in run.evidence]
     assert all(item["id"] and item["type"] and item["owner"] for item in data)
     statuses = {item["status"] for item in data}

@@ -261,3 +261,16 @@ def test_each_source_is_its_own_scope_named_after_its_store() -> None:
         "confluence:acme.atlassian.net/GOV",
     ]
     assert [part["sources"] for _, part in scopes] == [[entry] for entry in config["sources"]]
+
+
+def test_page_text_that_looks_like_markdown_stays_text(confluence: FakeConfluence, tmp_path: Path) -> None:
+    body = (
+        "<h1>AI policy</h1><p>```</p><h2>Scope</h2><p>TBD</p><p>---</p><h2>Roles</h2>"
+        "<p>The board owns this policy.</p><h2>Owner</h2><p>Owner</p>"
+    )
+    confluence.add_space("GOV", [Page("201", "AI policy", body, labels=("doctype-ai-policy",))])
+    result = run(tmp_path, source(confluence))
+    [page] = result.evidence
+    # A paragraph of ``` opens no code block, and --- no front matter: every heading is still read.
+    assert page.data["headings"] == ["AI policy", "Scope", "Roles", "Owner"]
+    assert page.data["empty_sections"] == ["Scope", "Owner"]

@@ -156,9 +156,14 @@ def test_broken_and_oversized_objects(aws_env: str, tmp_path: Path) -> None:
     s3.put_object(Bucket="mixed", Key="ok.md", Body=b"# OK\n")
     s3.put_object(Bucket="mixed", Key="ok.meta.yaml", Body=b"owner: x\n")
     result = run(tmp_path, {"s3": "s3://mixed", "max_object_bytes": 1000})
-    assert [item.data["path"] for item in result.evidence] == ["ok.md"]
+    sound = [item for item in result.evidence if item.defect is None]
+    assert [item.data["path"] for item in sound] == ["ok.md"]
     problems = {d.source: d.message for d in result.diagnostics if d.code == "source_problem"}
     assert problems["s3://mixed/broken.pdf"].startswith("broken.pdf: not a readable PDF")
+    # The garbled object is there: a defective document that rules over documents fail on, not an absence.
+    [broken] = [item for item in result.evidence if item.defect is not None]
+    assert (broken.kind, broken.source, broken.data) == ("document", "s3://mixed/broken.pdf", {})
+    assert broken.defect == problems["s3://mixed/broken.pdf"]
     assert (
         problems["s3://mixed/ok.meta.yaml"]
         == "ok.meta.yaml: sidecars are not read from S3; use object metadata or tags"

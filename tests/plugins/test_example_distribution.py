@@ -93,7 +93,10 @@ def test_discovered_through_entry_point_and_collects(
     (tmp_path / "annexa.yaml").write_text("version: 1\ncollectors:\n  inventory: {path: inventory.csv}\n")
     config = load_config(tmp_path / "annexa.yaml", host)
     run = execute_collector(spec, config=config.collectors["inventory"], base_path=config.base_path, now=NOW)
-    run.assert_kinds({"inventory.ai_system": 1})
+    run.assert_kinds({"inventory.ai_system": 2})  # the bad row is a defective item, not dropped
+    assert run.by_source("inventory:bot").defect == (
+        "inventory.csv row 3: unknown risk level 'extreme' (expected one of low, medium, high, unacceptable)"
+    )
     item = run.by_source("inventory:fraud")
     assert item.data["suppliers"] == ["AcmeML"]
     assert item.scope == {"inventory": "inventory.csv"}
@@ -134,4 +137,4 @@ def test_example_own_test_suite_passes(installed: Path, tmp_path: Path) -> None:
         timeout=240,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "4 passed" in completed.stdout
+    assert "6 passed" in completed.stdout

@@ -2,6 +2,11 @@
 
 One evidence item of kind ``inventory.ai_system`` per system; the rules decide whether the inventory is
 good enough (an owner for every system, a risk level, ...), the collector only reports what it reads.
+
+A row that cannot be read as a system (no id, an unknown lifecycle stage or risk level, an id used
+twice), and an inventory file that cannot be parsed, are reported as *defective* items
+(``request.report_defect``): every rule over the inventory fails on them, so a broken row can never make
+the inventory look better than a complete one.
 """
 
 from __future__ import annotations
@@ -67,6 +72,10 @@ _ALIASES = {
 _LIST_FIELDS = ("data_sources", "suppliers")
 
 
+class InvalidInventory(ValueError):
+    """The inventory file cannot be parsed; the message names it."""
+
+
 class InventoryCollector:
     """Reads the inventory file named in ``collectors.inventory.path``."""
 
@@ -75,27 +84,41 @@ class InventoryCollector:
             return
         path = Path(request.base_path) / str(request.config["path"])
         shown = str(request.config["path"])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
+        suffix = path.suffix.lower()
+        if suffix not in (".csv", ".yaml", ".yml"):
             raise CollectorError(
-                f"cannot read inventory {shown}: {exc.strerror or exc}",
+                f"inventory {shown}: unsupported file type {suffix!r}", hint="use .csv, .yaml or .yml"
+            )
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise CollectorError(
+                f"cannot read inventory {shown}: it {what}",
                 hint="check collectors.inventory.path (relative to the folder of annexa.yaml)",
-            ) from exc
-        rows = _read_rows(text, suffix=path.suffix.lower(), shown=shown)
+            )
+        try:
+            rows = _read_rows(path.read_text(encoding="utf-8"), suffix=suffix, shown=shown)
+        except (OSError, UnicodeDecodeError, InvalidInventory) as exc:
+            # The inventory is there but cannot be read: one defective item stands for all it holds.
+            message = str(exc) if isinstance(exc, InvalidInventory) else f"{shown}: cannot be read ({exc})"
+            request.report_defect(KIND, f"inventory:{shown}", message)
+            request.report_problem(shown, message)
+            return
         seen: set[str] = set()
         for number, raw in rows:
             where = f"{shown} row {number}"
             record = _normalise(raw)
             problem = _row_problem(record)
+            system_id = str(record["system_id"] or "")
+            if not problem and system_id in seen:
+                problem = f"system id {system_id!r} appears more than once; kept the first"
             if problem:
+                # Never dropped in silence: the row is a defective item of the system it names (of the
+                # row itself when it names none, or names one already read).
+                named = bool(system_id) and system_id not in seen
+                source = f"inventory:{system_id}" if named else f"inventory:{where}"
+                request.report_defect(KIND, source, f"{where}: {problem}")
                 request.report_problem(where, problem)
-                continue
-            system_id = str(record["system_id"])
-            if system_id in seen:
-                request.report_problem(
-                    where, f"system id {system_id!r} appears more than once; kept the first"
-                )
+                seen.add(system_id)
                 continue
             seen.add(system_id)
             yield Evidence(
@@ -110,21 +133,20 @@ class InventoryCollector:
 
 def _read_rows(text: str, *, suffix: str, shown: str) -> list[tuple[int, Mapping[str, Any]]]:
     if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        # Row numbers as a spreadsheet shows them: the header is row 1.
-        return [(index + 2, row) for index, row in enumerate(reader)]
-    if suffix in (".yaml", ".yml"):
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CollectorError(f"inventory {shown} is not valid YAML: {exc}") from exc
-        systems = value.get("systems") if isinstance(value, dict) else value
-        if not isinstance(systems, list):
-            raise CollectorError(f"inventory {shown}: expected a list of systems (or a `systems:` list)")
-        return [(index + 1, item if isinstance(item, dict) else {}) for index, item in enumerate(systems)]
-    raise CollectorError(
-        f"inventory {shown}: unsupported file type {suffix!r}", hint="use .csv, .yaml or .yml"
-    )
+            reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+            # Row numbers as a spreadsheet shows them: the header is row 1.
+            return [(index + 2, row) for index, row in enumerate(reader)]
+        except csv.Error as exc:
+            raise InvalidInventory(f"{shown}: not valid CSV: {exc}") from exc
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInventory(f"{shown}: not valid YAML: {' '.join(str(exc).split())}") from exc
+    systems = value.get("systems") if isinstance(value, dict) else value
+    if not isinstance(systems, list):
+        raise InvalidInventory(f"{shown}: expected a list of systems (or a `systems:` list)")
+    return [(index + 1, item if isinstance(item, dict) else {}) for index, item in enumerate(systems)]
 
 
 def _normalise(raw: Mapping[str, Any]) -> dict[str, Any]:

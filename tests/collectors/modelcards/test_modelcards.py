@@ -10,7 +10,7 @@ import pytest
 
 from annexa.collectors import modelcards
 from annexa.plugins import CollectorError, CollectorSpec
-from annexa.plugins.testing import check_collector_spec
+from annexa.plugins.testing import check_collector_spec, execute_collector
 
 SPEC: CollectorSpec = next(iter(modelcards.annexa_collectors()))
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "modelcards"
@@ -209,6 +209,23 @@ def test_model_index_name_and_missing_sections(kit: Any, tmp_path: Path) -> None
         ("<!-- describe the uses -->", False),
         ("Lorem ipsum dolor sit amet.", False),
         ("| Use | Notes |\n|---|---|\n| [More Information Needed] | TBD |", False),
+        ("TBC", False),
+        ("FIXME: who uses it?", False),
+        ("XXX", False),
+        ("Coming soon.", False),
+        ("To be completed by the model owner.", False),
+        ("[insert the intended users]", False),
+        ("Used by <insert team> for triage.", False),
+        ("N/A", False),  # every model has an intended use, limitations and risks to state
+        ("Not applicable.", False),
+        ("Intended use", False),  # the heading repeated as its own text
+        ("**Intended use**", False),
+        ("<!-- ## Direct use\n\nAnalysts triage alerts with it. -->", False),
+        (
+            "This is the model card of a 🤗 transformers model that has been pushed on the Hub. "
+            "This model card has been automatically generated.",
+            False,
+        ),
         ("Analysts triage alerts with it.", True),
         ("- **Developed by:** Acme Fraud team", True),
         ("Release dates are TBD, but the use is fraud triage.", True),
@@ -310,6 +327,53 @@ def test_a_broken_card_is_reported_and_the_others_still_come(kit: Any, tmp_path:
         "d/README.md:2: metadata must be a mapping of keys to values",
         "ok/README.md: last_reviewed 'someday' is not a date (expected YYYY-MM-DD)",
     ]
+    # Each broken card is there: a defective item, not an absence. A README.md whose metadata cannot be
+    # read may be a model or a dataset card, so it is a defective item of both kinds.
+    broken = {
+        "a": "a/README.md:3: metadata is not valid YAML: expected ',' or ']', but got '<stream end>'",
+        "b": "b/README.md:1: metadata opened with '---' is never closed",
+        "c": "c/README.md:2: not UTF-8 text (byte offset 4)",
+        "d": "d/README.md:2: metadata must be a mapping of keys to values",
+    }
+    assert sorted(run.defects) == sorted(
+        (kind, f"file:cards/{card}/README.md", message)
+        for card, message in broken.items()
+        for kind in ("dataset_card", "model_card")
+    )
+
+
+def test_a_broken_card_is_a_defective_item_through_the_host(tmp_path: Path) -> None:
+    cards = tmp_path / "cards"
+    write(cards, "fraud/MODEL_CARD.md", "---\nmodel_name: fraud\nlicense: [mit\n---\n# Fraud\n")
+    write(cards, "loans/README.md", "---\nlicense: mit\n# never closed\n")
+    config = {"sources": [{"path": "cards"}]}
+    run = execute_collector(SPEC, config=config, base_path=tmp_path, kinds={"model_card"})
+    # The file name says MODEL_CARD.md: one defective model card. Only model cards were asked for, so
+    # the README.md is a defective model card only.
+    assert sorted((item.kind, item.source, item.defect) for item in run.evidence) == [
+        ("model_card", "file:cards/fraud/MODEL_CARD.md",
+         "fraud/MODEL_CARD.md:3: metadata is not valid YAML: expected ',' or ']', but got '<stream end>'"),
+        ("model_card", "file:cards/loans/README.md",
+         "loans/README.md:1: metadata opened with '---' is never closed"),
+    ]  # fmt: skip
+    assert all(item.data == {} for item in run.evidence)
+    assert {d.code for d in run.diagnostics} == {"source_problem"}  # no contract violation
+
+
+def test_an_unreadable_card_is_defective(kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    card = write(tmp_path / "cards", "fraud/MODEL_CARD.md", "# Fraud\n")
+    read_bytes = Path.read_bytes
+
+    def refuse(path: Path) -> bytes:
+        if path == card:
+            raise PermissionError(13, "Permission denied", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    run = collect(kit, tmp_path / "cards")
+    assert run.evidence == []
+    message = "fraud/MODEL_CARD.md: cannot be read (Permission denied)"
+    assert run.defects == [("model_card", "file:cards/fraud/MODEL_CARD.md", message)]
 
 
 def test_two_cards_for_one_model_are_reported(kit: Any, tmp_path: Path) -> None:

@@ -1,0 +1,265 @@
+"""The sections of a document, and whether each says anything: shared by collectors of documents and cards.
+
+Collectors may not import each other, so the built-in ``documents`` and ``modelcards`` collectors (and any
+third-party collector of written documents) share these from ``annexa.plugins``:
+
+- :func:`split_front_matter` cuts YAML front matter (``---`` ... ``---``) off a Markdown text;
+- :func:`markdown_blocks` reads a Markdown body (CommonMark with tables, through markdown-it-py) into
+  :class:`TextBlock` items: headings and body text, in order. A heading inside a fenced code block or an
+  HTML comment is not a heading; text inside an HTML comment is not text;
+- :func:`has_content` says whether some body text says something: blank lines, markup, placeholders
+  (TBD, TODO, ``[insert date]``, ``{{ template_variable }}``, lorem ipsum, ...), a template's instruction
+  sentences and a line that only repeats its section's heading do not;
+- :func:`empty_sections` names the headings whose section (with its subsections) says nothing.
+
+Formats other than Markdown (DOCX paragraphs, PDF text lines, Confluence pages) are turned into
+:class:`TextBlock` items by their collector and judged by the same two functions, so a placeholder is a
+placeholder in every format.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
+
+class TextBlock(NamedTuple):
+    """A heading (``level`` 1 and deeper, ``text`` its plain text) or body text (``level`` 0, one or more
+    lines)."""
+
+    level: int
+    text: str
+
+
+# -- Markdown structure -------------------------------------------------------------------------------
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """``(front matter, body)`` of a Markdown text; the front matter (without its ``---`` lines) starts on
+    line 2 of the file, and is ``None`` when the text does not open with ``---``.
+
+    :raises ValueError: the text opens front matter with ``---`` and never closes it.
+    """
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        return None, text
+    closing = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if closing is None:
+        raise ValueError("front matter opened with '---' is never closed")
+    front = "\n".join(line.rstrip("\r\n") for line in lines[1:closing])
+    return front, "".join(lines[closing + 1 :])
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    # CommonMark as GitHub and the Hugging Face Hub render it (both add tables), HTML blocks recognised
+    # so that comments are comments. Rendering is never used: only the token stream.
+    return MarkdownIt("commonmark", {"html": True}).enable("table")
+
+
+def markdown_blocks(text: str) -> tuple[TextBlock, ...]:
+    """Headings and body text of a Markdown body (front matter already cut off), in document order.
+
+    Code blocks are body text. A table's header row names columns and is left out; each body cell is
+    one text. An HTML block counts for the text between its tags, without its comments.
+    """
+    tokens = _parser().parse(text)
+    blocks: list[TextBlock] = []
+    in_header = False
+    heading: int | None = None
+    for token in tokens:
+        kind = token.type
+        if kind == "heading_open":
+            heading = int(token.tag[1:])
+        elif kind == "heading_close":
+            heading = None
+        elif kind == "thead_open":
+            in_header = True
+        elif kind == "thead_close":
+            in_header = False
+        elif kind == "inline":
+            if heading is not None:
+                blocks.append(TextBlock(heading, _plain(token)))
+            elif not in_header:
+                blocks.append(TextBlock(0, token.content))
+        elif kind in ("fence", "code_block"):
+            blocks.append(TextBlock(0, token.content))
+        elif kind == "html_block":
+            shown = _TAG.sub(" ", _strip_comments(token.content))
+            if shown.strip():
+                blocks.append(TextBlock(0, shown))
+    return tuple(blocks)
+
+
+def _plain(inline: Token) -> str:
+    """The text a reader sees in a heading: markup, link targets and inline HTML (comments) left out."""
+    parts: list[str] = []
+    for child in inline.children or ():
+        if child.type in ("text", "text_special", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(_plain(child))
+    return " ".join("".join(parts).split())
+
+
+# -- placeholder text ---------------------------------------------------------------------------------
+
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)  # an unclosed comment runs to the end
+_TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
+_TEMPLATE_COMMENT = re.compile(r"\{#.{0,2000}?#\}", re.DOTALL)
+# An unfilled hole in a template: a line holding one was not finished, whatever else it says. (Every
+# repetition is bounded, so a hostile line cannot make a search quadratic.)
+_HOLE = re.compile(
+    r"\{\{.{0,500}?\}\}|\{%.{0,500}?%\}"
+    r"|\[\s*(?:insert|enter|add|your|more information needed|tbd|tbc|todo)\b[^\]]{0,200}\](?![(\[])"
+    r"|<\s*(?:insert|enter|add|your)\b[^>]{0,200}>",
+    re.IGNORECASE,
+)
+_MARKUP = re.compile(r"^\s*(?:[-*+>|#]|\d+[.)])\s*")
+# "**Developed by:** value", "Owner: value": the label is not content, its value is.
+_LABEL = re.compile(r"^\W*\w[\w ()\[\]/,'&-]{0,60}?\s*:\W*\s+(?=\S)|^\W*\w[\w ()\[\]/,'&-]{0,60}:\W*$")
+_PLACEHOLDER_WORDS = (
+    r"tbd|tbc|tba|todo|fixme|xxx+|placeholder|lorem ipsum|coming soon|"
+    r"more (?:information|info|details) (?:is |are )?needed|needs more information|"
+    r"to be (?:added|completed|defined|determined|confirmed|decided|agreed|written|provided|updated|"
+    r"documented|announced)"
+)
+_PLACEHOLDER = re.compile(rf"^[\s\[(*_`\"'<{{]*(?:{_PLACEHOLDER_WORDS})(?!\w)", re.IGNORECASE)
+_NOT_APPLICABLE = re.compile(r"^[\s\[(*_`\"'<{]*(?:n/?a|not applicable)(?!\w)", re.IGNORECASE)
+_BRACKETED = re.compile(r"^[\s*_`]*(?:\[[^\]]*\]|<[^>]*>)[\s*_`.]*$")
+_AUTOLINK = re.compile(r"^[\s*_`]*<(?:[a-z][a-z0-9+.-]*:|[^\s@>]+@)", re.IGNORECASE)
+# Sentences that templates write by themselves (Hugging Face model and dataset cards, transformers'
+# generated cards, Word content controls): text nobody wrote about this model or document.
+_BOILERPLATE = re.compile(
+    r"users (?:\(both direct and downstream\) )?should be made aware of the risks, biases and "
+    r"limitations of the (?:model|dataset)\.?"
+    r"|use the code below to get started with the model\.?"
+    r"|carbon emissions can be estimated using the .*impact calculator.*"
+    r"|this is the model card of an? .{0,40}model that has been pushed on the hub\.?"
+    r"|this model card has been automatically generated\.?"
+    r"|click (?:or tap )?here to enter (?:text|a date)\.?"
+    r"|choose an item\.?",
+    re.IGNORECASE,
+)
+
+
+def _strip_comments(text: str) -> str:
+    """``text`` without HTML comments (an unclosed one runs to the end) and template comments."""
+    return _TEMPLATE_COMMENT.sub(" ", _COMMENT.sub(" ", text))
+
+
+def has_content(
+    texts: Iterable[str],
+    *,
+    heading: str | None = None,
+    not_applicable_is_content: bool = True,
+    restated: Collection[str] = (),
+) -> bool:
+    """True when some line of ``texts`` says something.
+
+    A line says nothing when it is blank or markup, is a placeholder (it *starts* with TBD, TODO, TBC,
+    FIXME, XXX, "More information needed", "Coming soon", "To be completed/defined/determined" ...,
+    or is one bracketed prompt such as ``[optional]`` or ``<Your name>``), holds an unfilled template hole
+    (``{{ var }}``, ``[insert date]``, ``<insert owner>``, ``[More Information Needed]``), contains lorem
+    ipsum, is only template boilerplate sentences, only repeats ``heading``, or is a ``Label: value``
+    line whose value is a placeholder or only repeats ``restated`` values (a card's own metadata, which
+    a template copies into its text). A line that merely *mentions* TBD later ("dates are TBD until Q3")
+    says something.
+
+    ``not_applicable_is_content``: whether "N/A" alone is an answer. In a policy ("Exceptions: N/A") it
+    is; in a model card's limitations or risks it is not, and a card collector passes False.
+    """
+    echoed = _words(heading) if heading is not None else None
+    known = {_normal(value) for value in restated if _normal(value)}
+    lines = _strip_comments("\n".join(texts)).splitlines()
+    return any(_says_something(line, echoed, not_applicable_is_content, known) for line in lines)
+
+
+def _says_something(
+    line: str, echoed: tuple[str, ...] | None, not_applicable_is_content: bool, known: set[str]
+) -> bool:
+    if _HOLE.search(line):
+        return False
+    stripped = line
+    while _MARKUP.match(stripped) and stripped.strip():
+        stripped = _MARKUP.sub("", stripped, count=1)
+    stripped = stripped.strip().strip("|").strip()
+    if echoed and _words(stripped) == echoed:
+        return False
+    if _is_residue(stripped, not_applicable_is_content):
+        return False
+    label = _LABEL.match(stripped)
+    if label is None:
+        return True
+    value = stripped[label.end() :].strip()
+    if _is_residue(value, not_applicable_is_content):
+        return False
+    parts = [_normal(part) for part in re.split(r"[,;]", value)]
+    return not (known and all(part in known for part in parts if part))
+
+
+def _is_residue(text: str, not_applicable_is_content: bool) -> bool:
+    if not re.search(r"\w", text):
+        return True
+    if _PLACEHOLDER.match(text) or (not not_applicable_is_content and _NOT_APPLICABLE.match(text)):
+        return True
+    if _BRACKETED.match(text) and not _AUTOLINK.match(text):
+        return True
+    if "lorem ipsum" in text.lower():
+        return True
+    rest = _BOILERPLATE.sub(" ", " ".join(text.split()))
+    if rest.strip() == " ".join(text.split()):
+        return False  # no boilerplate in it
+    return not re.search(r"\w", rest) or bool(_PLACEHOLDER.match(rest))
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words, leading section numbers ("2.1 Scope") left out."""
+    words = re.findall(r"\w+", text.lower())
+    while words and words[0].isdigit():
+        words.pop(0)
+    return tuple(words)
+
+
+def _normal(value: str) -> str:
+    return " ".join(re.sub(r"[\[\]'\"`*_]", " ", str(value)).lower().split())
+
+
+# -- sections -----------------------------------------------------------------------------------------
+
+
+def empty_sections(blocks: Sequence[TextBlock], *, not_applicable_is_content: bool = True) -> tuple[str, ...]:
+    """Headings, in order, whose section says nothing: neither its own text (up to the next heading)
+    nor any of its subsections (up to the next heading of the same or a higher level) has content."""
+    own: list[tuple[int, str, bool]] = []  # (level, heading, own text says something)
+    body: list[str] = []
+    for block in reversed(blocks):
+        if block.level == 0:
+            body.append(block.text)
+            continue
+        body.reverse()
+        said = has_content(body, heading=block.text, not_applicable_is_content=not_applicable_is_content)
+        own.append((block.level, block.text, said))
+        body = []
+    # Walking backwards, the headings after each one that are deeper are its subsections.
+    later: list[tuple[int, bool]] = []
+    empty: list[str] = []
+    for level, heading, said in own:
+        filled = said
+        while later and later[-1][0] > level:
+            filled = later.pop()[1] or filled
+        later.append((level, filled))
+        if not filled:
+            empty.append(heading)
+    empty.reverse()
+    return tuple(empty)
