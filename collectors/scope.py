@@ -22,6 +22,7 @@ rule is inconclusive, with the reason.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -29,7 +30,6 @@ from typing import Any
 
 import yaml
 
-from annexa.diagnostics import did_you_mean
 from annexa.evidence import Evidence
 from annexa.plugins import CollectorError, CollectorSpec, CollectRequest, hookimpl
 
@@ -177,8 +177,8 @@ def _system(label: str, row: Any) -> dict[str, Any]:
     stage = stage.lower() if isinstance(stage, str) else stage
     if stage not in LIFECYCLE_STAGES:
         meant = STAGE_HINTS.get(str(stage))
-        hint: str | None = f"did you mean `{meant}`?" if meant else None
-        hint = hint or did_you_mean(str(stage), LIFECYCLE_STAGES)
+        meant = meant or next(iter(difflib.get_close_matches(str(stage), LIFECYCLE_STAGES, n=1)), None)
+        hint = f"did you mean `{meant}`?" if meant else None
         raise CollectorError(
             f"{label} ({system_id}): unknown lifecycle stage {stage!r} "
             f"(expected one of {', '.join(LIFECYCLE_STAGES)})" + (f"; {hint}" if hint else ""),

@@ -228,8 +228,9 @@ def collect(
         if progress:
             state = f"failed: {error_text}" if error_text else f"{run.items} item(s)"
             progress(f"collected {name} in {run.seconds:.1f}s: {state}")
-    if SCOPE_KIND not in collected and not _declares_scope(config):
-        # Per-system verdicts need a declared scope; without one they are inconclusive, saying why.
+    if fields is not None and SCOPE_KIND in fields and not _declares_scope(config):
+        # The rules read the declared scope (`fields` holds every kind they read) and there is none: their
+        # per-system verdicts are inconclusive, saying why.
         collected[SCOPE_KIND] = UNDECLARED_SCOPE
     redacted, count = redact_all(evidence)
     schemas = {

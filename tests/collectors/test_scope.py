@@ -119,7 +119,8 @@ def scan_statuses(tmp_path: Path, config_text: str) -> tuple[dict[str | None, An
     host = make_host(autoload=False)
     config = config_from_document(load_yaml(path), host.collectors())
     ruleset = compile_pack([str(tmp_path / "a_5_3.rule")], kind_registry(host))
-    collection = collect(config, host, plan(ruleset, config, host.collectors()), now=NOW)
+    planned = plan(ruleset, config, host.collectors())
+    collection = collect(config, host, planned, now=NOW, fields=ruleset.fields_read)
     from annexa.language import evaluate
 
     findings = evaluate(ruleset, collection.evidence, now=NOW, collected=collection.collected)
