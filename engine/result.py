@@ -97,6 +97,11 @@ def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         lines.append(f"  {_MARK[finding['status']]}{waived} {finding['rule']}{subject}: {finding['message']}")
         if finding["missing"]:
             lines.append(f"      missing: {', '.join(finding['missing'])}")
+    observations = result.get("observations") or []
+    if observations:
+        lines.append("")
+        lines.append("observations:")
+        lines += [f"  {o['code']}: {o['message']}" for o in observations]
     counts = result["summary"]["controls"]
     lines.append("")
     lines.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from datetime import datetime
@@ -69,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from annexa.evidence import EvidenceFormatError, parse_timestamp, read_bundle
     from annexa.exitcodes import ExitCode
     from annexa.language import evaluate
+    from annexa.observations import scope_drift
     from annexa.result import build_result, render_text
     from annexa.wiring import compile_pack, kind_registry, make_host
 
@@ -90,15 +92,19 @@ def run(args: argparse.Namespace) -> int:
         print(error.render(), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     invalid = []
-    valid = []
+    items = []
     for item in bundle.evidence:
-        problems = kinds.validate(item) if item.kind in kinds else []
+        problems = kinds.validate(item) if item.kind in kinds and item.defect is None else []
         if problems:
+            # Kept as a defective item of its kind, as the scan does: every rule reading the kind fails on
+            # it, so a broken item can never make a rule pass by dropping out.
             invalid.append(f"{item.kind} {item.source}: {'; '.join(problems)}")
-        else:
-            valid.append(item)
+            item = dataclasses.replace(item, defect=f"data does not match its schema: {'; '.join(problems)}")
+        items.append(item)
     for problem in invalid:
-        print(f"annexa: warning: evidence breaks its schema and is not evaluated: {problem}", file=sys.stderr)
+        print(
+            f"annexa: warning: evidence breaks its schema and counts as defective: {problem}", file=sys.stderr
+        )
     if args.now:
         now = parse_timestamp(args.now)
     elif clock is not None:
@@ -114,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
             f"{ruleset.digest[:12]}: findings may differ",
             file=sys.stderr,
         )
-    findings = evaluate(ruleset, valid, now=now, collected=bundle.collected, gaps=bundle.gaps)
+    findings = evaluate(ruleset, items, now=now, collected=bundle.collected, gaps=bundle.gaps)
     if args.scan and args.config:
         from annexa.plugins.config import load_config
         from annexa.scan import apply_policy
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         ruleset.rules_by_control(),
         now=now,
         ruleset_digest=ruleset.digest,
-        extra={"invalid_evidence": invalid},
+        extra={"invalid_evidence": invalid, "observations": [o.to_dict() for o in scope_drift(items)]},
     )
     text = json.dumps(result, indent=2, sort_keys=False) if args.format == "json" else render_text(result)
     if args.output:

@@ -95,6 +95,7 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
 def run(args: argparse.Namespace) -> int:
     from annexa.catalog import roll_up
     from annexa.drift import compare
+    from annexa.observations import scope_drift
     from annexa.result import build_result
     from annexa.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
     from annexa.store import ScanRecord, Store
@@ -191,6 +192,7 @@ def run(args: argparse.Namespace) -> int:
                 "redactions": collection.redactions,
             },
             "drift": drift,
+            "observations": [o.to_dict() for o in scope_drift(stored)],
         },
     )
     return _report(args, host, config, result, record.scan_id, output_plan, fail_on, collection, digest)

@@ -209,7 +209,7 @@ def test_evaluate_rejects_a_malformed_bundle_line(
     assert "not valid JSON" in err
 
 
-def test_evidence_that_breaks_its_schema_is_reported_and_not_evaluated(
+def test_evidence_that_breaks_its_schema_is_reported_and_fails_as_defective(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bundle = collect_bundle(project, capsys)
@@ -224,16 +224,18 @@ def test_evidence_that_breaks_its_schema_is_reported_and_not_evaluated(
     with bundle.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(bad) + "\n")
     code, evaluated, err = evaluate(project, bundle, capsys)
-    assert code == 0
+    assert code == 1  # the broken item is a defective document: it cannot pass for a policy
     assert evaluated is not None
     assert (
-        "evidence breaks its schema and is not evaluated: document file:governance/policies/forged.md" in err
+        "evidence breaks its schema and counts as defective: document file:governance/policies/forged.md"
+        in err
     )
     [invalid] = evaluated["invalid_evidence"]
     assert invalid.startswith("document file:governance/policies/forged.md: ")
-    subjects = {f["subject"] for f in evaluated["findings"]}
-    assert "file:governance/policies/forged.md" not in subjects
-    assert only(evaluated, POLICY_RULE)["subject"] == "file:governance/policies/ai-policy.md"
+    forged = [f for f in evaluated["findings"] if f["subject"] == "file:governance/policies/forged.md"]
+    assert forged
+    assert {f["status"] for f in forged} == {"fail"}
+    assert all("cannot be used as evidence: data does not match its schema" in f["message"] for f in forged)
 
 
 # --- as a process -------------------------------------------------------------------------------------
