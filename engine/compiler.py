@@ -55,6 +55,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_every_ev": runtime.every_evidence,
     "_count_ev": runtime.count_evidence,
     "_join": runtime.join_candidates,
+    "_take": runtime.take,
     "_render": runtime.render,
     "_RuleFault": runtime.RuleFault,
 }
@@ -434,6 +435,10 @@ class RuleCode:
     allow: Callable[..., tuple[bool | None, dict[str, Any], list[Any], Any]] | None = None
     near: Callable[..., list[tuple[Any, tuple[bool | None, ...] | None]]] | None = None
     conjuncts: tuple[str, ...] = ()
+    # For each `exists ... where` that the `require` states as a whole or as one of its conjuncts: the
+    # kind sought and its `where` conjuncts as text. A failing finding passes emit() the candidates of
+    # each (items of the kind with the truth of each conjunct), so that it can name what came closest.
+    sought: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def compile_rule(
@@ -471,10 +476,12 @@ def compile_rule(
         ]
         if where is not None:
             lines += [f"            if {where} is not True:", "                continue"]
+        closest = _closest_call(generator, require, scope, name)
         lines += [
             "            selected += 1",
             f"            R = {verdict}",
-            f"            emit(e_{python}, R, W, EV, None if R is True else {message}, None)",
+            f"            emit(e_{python}, R, W, EV, None if R is True else {message}, None, "
+            f"None if R is True else {closest})",
             "        except _RuleFault as fault:",
             f"            emit(e_{python}, None, W, EV, None, fault)",
             "        except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
@@ -485,12 +492,14 @@ def compile_rule(
         scope = {}
         verdict = generator.condition(require, scope)
         message = generator.message(rule.message, scope) if rule.message else "None"
+        closest = _closest_call(generator, require, scope, name)
         lines += [
             "    W = {}",
             "    EV = []",
             "    try:",
             f"        R = {verdict}",
-            f"        emit(None, R, W, EV, None if R is True else {message}, None)",
+            f"        emit(None, R, W, EV, None if R is True else {message}, None, "
+            f"None if R is True else {closest})",
             "    except _RuleFault as fault:",
             "        emit(None, None, W, EV, None, fault)",
             "    except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
@@ -503,6 +512,9 @@ def compile_rule(
         lines += _near_function(generator, rule.for_each, conjuncts, f"{name}_near")
     if rule.allow_empty is not None:
         lines += _allow_function(generator, rule.allow_empty, f"{name}_allow")
+    sought = _sought_exists(generator, require)
+    for number, (quantifier, _) in enumerate(sought):
+        lines += _closest_function(generator, quantifier, rule, f"{name}_closest{number}")
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {"__builtins__": {}, **RUNTIME_NAMES, **unit.constants}
     code = compile(source, f"<rule {name}>", "exec")
@@ -510,11 +522,77 @@ def compile_rule(
     return RuleCode(
         source=source,
         function=namespace[name],
-        joins=tuple(unit.joins),
+        joins=tuple(dict.fromkeys(unit.joins)),
         allow=namespace.get(f"{name}_allow"),
         near=namespace.get(f"{name}_near"),
         conjuncts=tuple(s.render(c) for c in conjuncts),
+        sought=tuple(
+            (kind, tuple(s.render(c) for c in _conjuncts(quantifier.where)))
+            for quantifier, kind in sought
+            if quantifier.where is not None
+        ),
     )
+
+
+CLOSEST_CANDIDATES = 1000  # items examined per failing finding, at most: near misses must stay cheap
+
+
+def _sought_exists(generator: CodeGenerator, require: s.Expr) -> list[tuple[s.Quantifier, str]]:
+    """The `exists v in KIND where ...` conjuncts of ``require`` (at most two), with their kinds."""
+    found = []
+    for conjunct in _conjuncts(require):
+        if (
+            isinstance(conjunct, s.Quantifier)
+            and conjunct.quantifier == "exists"
+            and conjunct.where is not None
+        ):
+            kind = generator.unit.resolution.kind_sources.get(id(conjunct.source))
+            if kind is not None:
+                found.append((conjunct, kind))
+    return found[:2]
+
+
+def _closest_call(generator: CodeGenerator, require: s.Expr, scope: dict[str, _Var], name: str) -> str:
+    """The code, inside the rule function, that gathers the candidates of each sought `exists`."""
+    calls = []
+    arguments = "".join(f", {var.python}, {var.evidence}" for var in scope.values())
+    for number, _ in enumerate(_sought_exists(generator, require)):
+        calls.append(f"{name}_closest{number}(ITEMS, INDEX, NOW{arguments})")
+    return f"({', '.join(calls)},)" if calls else "None"
+
+
+def _closest_function(
+    generator: CodeGenerator, quantifier: s.Quantifier, rule: s.RuleDecl, name: str
+) -> list[str]:
+    """Candidates of one sought `exists` for a failing subject, each with the truth of each conjunct.
+
+    Candidates come from the same hash join the rule uses, so with a key that varies with the subject
+    (`s.id in d.ai_systems`) only that subject's items are examined; at most CLOSEST_CANDIDATES.
+    """
+    unit = generator.unit
+    kind = unit.resolution.kind_sources[id(quantifier.source)]
+    outer: dict[str, _Var] = {}
+    if rule.for_each is not None:  # the subject, passed in by the rule function (see _closest_call)
+        loop_python = unit.var(rule.for_each.var)
+        outer = {rule.for_each.var: _Var(loop_python, f"e_{loop_python}", record=False)}
+    python = unit.var(quantifier.var)
+    inner = {**outer, quantifier.var: _Var(python, f"e_{python}", record=False)}
+    iterable, _ = generator.join(quantifier, kind, inner, outer)
+    assert quantifier.where is not None
+    tests = ", ".join(generator.condition(c, inner) for c in _conjuncts(quantifier.where))
+    parameters = "".join(f", {var.python}, {var.evidence}" for var in outer.values())
+    return [
+        f"def {name}(ITEMS, INDEX, NOW{parameters}):",
+        "    W = {}",
+        "    EV = []",
+        "    found = []",
+        f"    for {python}, e_{python} in _take({iterable}, {CLOSEST_CANDIDATES}):",
+        "        try:",
+        f"            found.append((e_{python}, ({tests},)))",
+        f"        except {_FAULTS}:",
+        f"            found.append((e_{python}, None))",
+        "    return found",
+    ]
 
 
 _FAULTS = "(_RuleFault, TypeError, ValueError, OverflowError, RecursionError)"

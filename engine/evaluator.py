@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from annexa.evidence import Evidence, EvidenceRef
 from annexa.findings import Finding, Status, sort_findings
-from annexa.runtime import UNINDEXED, RuleFault, witness_value
+from annexa.runtime import NULL_KEYS, OTHER_KEYS, UNINDEXED, RuleFault, witness_value
 
 if TYPE_CHECKING:
     from annexa.language import CompiledRule, RuleSet
@@ -39,6 +39,8 @@ class _Index:
         if index is None:
             index = {}
             unknown: list[Pair] = []  # null or unusable key: the join's condition decides on these
+            nulls: list[Pair] = []  # the part of them whose key is null (missing)
+            others: list[Pair] = []  # and the rest: a list or an object where a scalar was expected
             for pair in self._items.get(kind, ()):
                 value: Any = pair[0]
                 for key in keys:
@@ -52,8 +54,11 @@ class _Index:
                     index.setdefault(value, []).append(pair)
                 else:
                     unknown.append(pair)
+                    (nulls if value is None else others).append(pair)
             if unknown:
                 index[UNINDEXED] = unknown
+                index[NULL_KEYS] = nulls
+                index[OTHER_KEYS] = others
             self._built[(kind, keys, member)] = index
         return index
 
@@ -199,7 +204,13 @@ def _evaluate_rule(
         used: list[Evidence],
         message: str | None,
         fault: RuleFault | None,
+        closest: tuple[list[tuple[Evidence, tuple[bool | None, ...] | None]], ...] | None = None,
     ) -> None:
+        if closest:
+            nearest, near_refs = _closest(rule, closest)
+            if nearest:
+                message = f"{message or rule.title}; {nearest}"
+                used = [*used, *near_refs]
         refs = _refs(used)
         witness_json = {path: witness_value(value) for path, value in witness.items()}
         missing = tuple(sorted(path for path, value in witness.items() if value is None))
@@ -270,6 +281,33 @@ def _near_misses(
         f"{total} {rule.subject_kind} item(s) collected, none selected; closest: {text}{more}",
         tuple(item.ref() for _, _, item, _ in shown),
     )
+
+
+def _closest(
+    rule: CompiledRule, candidates: tuple[list[tuple[Evidence, tuple[bool | None, ...] | None]], ...]
+) -> tuple[str, list[Evidence]]:
+    """What came closest to each `exists` a failing finding sought, and the part that kept it out."""
+    texts, shown = [], []
+    for (kind, conjuncts), found in zip(rule.code.sought, candidates, strict=True):
+        ranked = []
+        for item, results in found:
+            if results is None:
+                ranked.append((0, item.source, item, "the condition could not be evaluated on it"))
+                continue
+            held = sum(1 for result in results if result is True)
+            failed = [i for i, result in enumerate(results) if result is not True]
+            if not failed:
+                continue  # it met the whole condition: the requirement failed elsewhere
+            first = failed[0]
+            state = "is false" if results[first] is False else "is unknown (a field it reads is missing)"
+            ranked.append((held, item.source, item, f"`{conjuncts[first]}` {state}"))
+        if not ranked:
+            continue
+        ranked.sort(key=lambda entry: (-entry[0], entry[1]))
+        best = ranked[:NEAR_MISSES_SHOWN]
+        texts.append(f"closest {kind}: " + "; ".join(f"{source}: {reason}" for _, source, _, reason in best))
+        shown += [item for _, _, item, _ in best]
+    return "; ".join(texts), shown
 
 
 def _too_few(

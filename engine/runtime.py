@@ -7,8 +7,9 @@ nothing here reaches attributes of Python objects, so a rule cannot get at anyth
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -304,7 +305,27 @@ def count(conditions: Iterable[bool | None]) -> int:
     return sum(1 for condition in conditions if condition is True)
 
 
-UNINDEXED = object()  # key under which a join index keeps the items it could not index
+UNINDEXED = object()  # key under which a join index keeps the items it could not index, in order
+NULL_KEYS = object()  # ... the part of those whose key is null (missing): never equal to anything
+OTHER_KEYS = object()  # ... and the rest: a list or an object where a scalar was expected
+_SCALARS = (str, int, float, bool)
+
+
+class Candidates(list[Any]):
+    """Join candidates that leave out the items with a null key; ``unknown`` says whether those items
+    would have made the join's condition unknown (it can never be true on them)."""
+
+    __slots__ = ("unknown",)
+
+    def __init__(self, items: Iterable[Any], unknown: bool) -> None:
+        super().__init__(items)
+        self.unknown = unknown
+
+
+# A join site's condition with its equality taken as null, over a list of (data, evidence) pairs:
+# (function, ITEMS, INDEX, NOW). The function returns True when the condition is unknown on some item,
+# False when it is false on every one, and None when it raised (or, impossibly, held) on one.
+NullCheck = tuple[Any, ...]
 
 
 def join_candidates(
@@ -313,6 +334,7 @@ def join_candidates(
     lookup: Any,
     narrow: dict[Any, list[Any]] | None = None,
     narrow_value: Any = None,
+    nulls: NullCheck | None = None,
 ) -> list[Any]:
     """The items a join may select: those indexed under ``lookup`` plus those whose key is unknown
     (null or not a key), which the caller's condition then decides on. A null or non-scalar lookup
@@ -321,16 +343,72 @@ def join_candidates(
     ``narrow`` (an index on a second key that the ``where`` requires to equal ``narrow_value``) drops,
     from the unknown-key items and the visit-every-item case, those whose second key holds another
     scalar: the ``where`` is false for them. Order is kept, so the same item decides as without it.
+
+    ``nulls`` (given where the rest of the ``where`` does not read the outer item) keeps the join linear
+    when keys are null. An equality with a null side is unknown, never true, so on an item with a null
+    key (or on every item, when the lookup is null) the ``where`` can only be false or unknown, and which
+    one does not depend on the outer item: it is worked out once per evaluation. Those items are then
+    left out and the returned :class:`Candidates` says whether they would have made the result unknown.
+    Where the condition raised on one of them, every candidate is returned as before, so that the error
+    surfaces exactly where and when it did.
     """
-    if narrow is not None and not isinstance(narrow_value, str | int | float | bool):
+    if narrow is not None and not isinstance(narrow_value, _SCALARS):
         narrow = None
-    if lookup is None or not isinstance(lookup, str | int | float | bool):
-        return items if narrow is None else _narrowed(narrow, items, narrow, narrow_value)
+    if lookup is None or not isinstance(lookup, _SCALARS):
+        everything = items if narrow is None else _narrowed(narrow, items, narrow, narrow_value)
+        if lookup is None and nulls is not None:
+            unknown = _null_outcome(index, nulls, everything)
+            if unknown is not None:
+                return _nothing(index, unknown)
+        return everything
     matched = index.get(lookup, ())
     rest = index.get(UNINDEXED, ())
-    if rest and narrow is not None:
+    if not rest:
+        return matched  # type: ignore[return-value]  # a list in practice
+    if narrow is not None:
         rest = _narrowed(index, rest, narrow, narrow_value)
+    if nulls is not None:
+        null_items = index.get(NULL_KEYS, ())
+        if narrow is not None and null_items:
+            null_items = _narrowed(index, null_items, narrow, narrow_value)
+        unknown = _null_outcome(index, nulls, null_items) if null_items else False
+        if unknown is not None:
+            others = index.get(OTHER_KEYS, ())
+            if narrow is not None and others:
+                others = _narrowed(index, others, narrow, narrow_value)
+            if not unknown:
+                return [*matched, *others] if others else matched  # type: ignore[return-value]  # a list
+            return Candidates(itertools.chain(matched, others), True)
     return [*matched, *rest] if rest else matched  # type: ignore[return-value]  # a list in practice
+
+
+def _null_outcome(index: dict[Any, Any], nulls: NullCheck, candidates: list[Any]) -> bool | None:
+    """The join site's verdict on ``candidates`` with its equality null; cached in the index."""
+    function, *context = nulls
+    key = (NULL_KEYS, id(function), id(candidates))
+    if key not in index:
+        index[key] = function(*context, candidates)
+    found: bool | None = index[key]
+    return found
+
+
+def _nothing(index: dict[Any, Any], unknown: bool) -> list[Any]:
+    key = (NULL_KEYS, unknown)
+    found = index.get(key)
+    if found is None:
+        found = index[key] = Candidates((), unknown)
+    return found
+
+
+def exists_join(
+    candidates: list[Any], pairs: Callable[[list[Any]], Iterator[tuple[bool | None, Any]]], found: list[Any]
+) -> bool | None:
+    """:func:`exists_evidence` over join candidates: false turns unknown where the items left out for
+    their null key would have made it so (see :func:`join_candidates`)."""
+    result = exists_evidence(pairs(candidates), found)
+    if result is False and type(candidates) is Candidates and candidates.unknown:
+        return None
+    return result
 
 
 def _narrowed(
@@ -412,3 +490,8 @@ def witness_value(value: Any) -> Any:
     if isinstance(value, timedelta | datetime):
         return render(value)
     return value
+
+
+def take(items: list[Any], limit: int) -> list[Any]:
+    """The first ``limit`` items: a bound on what a near-miss search examines."""
+    return items if len(items) <= limit else items[:limit]

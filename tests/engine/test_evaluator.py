@@ -207,8 +207,12 @@ def test_join_finding_carries_both_evidence_refs() -> None:
     assert [ref.source for ref in f1.evidence] == ["m1", "c1"]
     assert f1.evidence[1].id == card.id
     assert f1.evidence[1].kind == "model_card"
-    assert (f2.subject, f2.status, f2.message) == ("m2", F, "model chat v3 has no card")
-    assert [ref.source for ref in f2.evidence] == ["m2"]
+    assert (f2.subject, f2.status) == ("m2", F)
+    assert f2.message == (
+        "model chat v3 has no card; closest model_card: c2: `age(c.updated) <= 365d` is false; "
+        "c3: `c.model == x.model_name` is unknown (a field it reads is missing)"
+    )
+    assert [ref.source for ref in f2.evidence] == ["m2", "c2", "c3"]  # the subject, then the near misses
     assert (f3.subject, f3.status, f3.missing) == ("m3", F, ("exists c in model_card", "x.model_name"))
     assert dict(f1.witness) == {"x.model_name": "fraud", "exists c in model_card": True}
     assert build(text).rules[0].code.joins == (("model_card", ("model",)),)
@@ -542,3 +546,31 @@ def test_a_date_ahead_of_the_scan_clock_is_an_error_not_a_fresh_review(reviewed:
     assert finding.status is status
     if status is E:
         assert "after the scan's clock" in finding.message
+
+
+def test_a_failed_exists_names_what_came_closest_and_why() -> None:
+    text = control(
+        '  rule r { require exists c in model_card where c.owner == "ml" and c.n > 2 message "no card" }\n'
+        "  rule s { for each x in svc\n"
+        '    require exists c in model_card where c.model == x.name and c.n > 2 message "no card for {x.name}" }'
+    )
+    cards = [
+        ev("model_card", "c1", {"owner": "ml", "n": 1, "model": "alpha"}),
+        ev("model_card", "c2", {"owner": "ops", "n": 5, "model": "beta"}),
+        ev("model_card", "c3", {"owner": "ml", "model": "gamma"}),
+    ]
+    findings = run(text, [*cards, ev("svc", "s1", {"name": "alpha"}), ev("svc", "s2", {"name": "delta"})])
+    by_rule = {(f.rule_id.split("/")[1], f.subject): f for f in findings}
+    whole = by_rule[("r", None)]
+    assert whole.status is F
+    # The join on `c.owner == "ml"` leaves c2 out: another owner is not a near miss.
+    assert whole.message == (
+        "no card; closest model_card: c1: `c.n > 2` is false; "
+        "c3: `c.n > 2` is unknown (a field it reads is missing)"
+    )
+    assert [e.source for e in whole.evidence] == ["c1", "c3"]
+    # Per subject, only that subject's candidates (the join's) are examined.
+    alpha = by_rule[("s", "s1")]
+    assert alpha.message == "no card for alpha; closest model_card: c1: `c.n > 2` is false"
+    assert [e.source for e in alpha.evidence] == ["s1", "c1"]
+    assert by_rule[("s", "s2")].message == "no card for delta"

@@ -168,12 +168,16 @@ def test_compiled_evaluator_matches_reference(
     body += "  rule g { require exists z in svc where z.on }\n"
     text = control(body)
     ruleset = build(text)
+    # The rule's own message, without the near misses the evaluator appends to a failing `exists`
+    # (the reference interpreter judges verdicts and messages; near misses are tested on their own).
     compiled = [
         (
             f.rule_id,
             f.subject,
             f.status,
-            f.message if f.status.value in ("fail", "pass") and f.subject is not None else None,
+            f.message.split("; closest ")[0]
+            if f.status.value in ("fail", "pass") and f.subject is not None
+            else None,
         )
         for f in evaluate(ruleset, items, now=NOW, collected=ALL_COLLECTED)
     ]
