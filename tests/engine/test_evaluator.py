@@ -552,7 +552,8 @@ def test_a_failed_exists_names_what_came_closest_and_why() -> None:
     text = control(
         '  rule r { require exists c in model_card where c.owner == "ml" and c.n > 2 message "no card" }\n'
         "  rule s { for each x in svc\n"
-        '    require exists c in model_card where c.model == x.name and c.n > 2 message "no card for {x.name}" }'
+        "    require exists c in model_card where c.model == x.name and c.n > 2\n"
+        '    message "no card for {x.name}" }'
     )
     cards = [
         ev("model_card", "c1", {"owner": "ml", "n": 1, "model": "alpha"}),
