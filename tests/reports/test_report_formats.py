@@ -154,3 +154,15 @@ def test_markdown_cannot_mention_or_inject(document: dict[str, Any]) -> None:
     assert "<script>" not in line
     assert "\\|" in line
     assert "\\[a\\]\\(http://x\\)" in line
+
+
+def test_observations_are_shown_in_the_html_report_escaped(document: dict[str, Any]) -> None:
+    drift = {
+        "code": "scope_drift",
+        "message": "document file:x.md names AI system(s) <img src=x onerror=alert(1)>, outside the scope",
+        "evidence": document["findings"][0]["evidence"][0] if document["findings"][0]["evidence"] else {},
+    }
+    html = render("html", {**document, "observations": [drift]})
+    assert '<h2 id="observations">Observations</h2>' in html
+    assert "names AI system(s) &lt;img src=x onerror=alert(1)&gt;, outside" in html
+    assert 'id="observations"' not in render("html", document)
