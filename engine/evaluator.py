@@ -204,7 +204,7 @@ def _evaluate_rule(
         used: list[Evidence],
         message: str | None,
         fault: RuleFault | None,
-        closest: tuple[list[tuple[Evidence, tuple[bool | None, ...] | None]], ...] | None = None,
+        closest: tuple[list[Candidate], ...] | None = None,
     ) -> None:
         if closest:
             nearest, near_refs = _closest(rule, closest)
@@ -254,6 +254,41 @@ def _evaluate_rule(
 NEAR_MISSES_SHOWN = 5
 
 
+Candidate = tuple[Evidence, tuple[bool | None, ...] | None]  # an item and the truth of each conjunct
+
+
+def _rank(found: Iterable[Candidate], conjuncts: Sequence[str]) -> list[tuple[Evidence, str]]:
+    """The candidates that came closest to a condition, each with the first conjunct that kept it out.
+
+    Closest means the longest run of leading conjuncts it meets (authors put the kind of thing first:
+    `d.type == "ai-policy"` before `current(d)`), then the most conjuncts met. When none meets even the
+    first conjunct, only items for which it is unknown are shown (a document without a type: found but
+    unmarked); items of another kind altogether are no near miss.
+    """
+    ranked = []
+    for item, results in found:
+        if results is None:
+            ranked.append((0, 0, item.source, item, "the condition could not be evaluated on it"))
+            continue
+        failed = [i for i, result in enumerate(results) if result is not True]
+        if not failed:
+            continue  # it meets the whole condition: what failed lies elsewhere
+        first = failed[0]
+        if first == 0 and results[0] is False:
+            continue
+        held = sum(1 for result in results if result is True)
+        state = "is false" if results[first] is False else "is unknown (a field it reads is missing)"
+        ranked.append((first, held, item.source, item, f"`{conjuncts[first]}` {state}"))
+    ranked.sort(key=lambda entry: (-entry[0], -entry[1], entry[2]))
+    return [(item, reason) for _, _, _, item, reason in ranked]
+
+
+def _describe(ranked: list[tuple[Evidence, str]]) -> tuple[str, list[Evidence]]:
+    shown = ranked[:NEAR_MISSES_SHOWN]
+    more = f" (and {len(ranked) - len(shown)} more)" if len(ranked) > len(shown) else ""
+    return "; ".join(f"{item.source}: {reason}" for item, reason in shown) + more, [i for i, _ in shown]
+
+
 def _near_misses(
     rule: CompiledRule, items: Mapping[str, list[Pair]], index: _Index, now: datetime
 ) -> tuple[str, tuple[EvidenceRef, ...]]:
@@ -262,51 +297,25 @@ def _near_misses(
     total = len(items.get(rule.subject_kind, ()))
     if not total:
         return f"no {rule.subject_kind} item was collected", ()
+    summary = f"{total} {rule.subject_kind} item(s) collected, none selected"
     if rule.code.near is None:
-        return f"{total} {rule.subject_kind} item(s) collected", ()
-    ranked = []
-    for item, results in rule.code.near(items, index, now):
-        if results is None:
-            ranked.append((0, item.source, item, "the condition could not be evaluated on it"))
-            continue
-        held = sum(1 for result in results if result is True)
-        first = next(i for i, result in enumerate(results) if result is not True)
-        state = "is false" if results[first] is False else "is unknown (a field it reads is missing)"
-        ranked.append((held, item.source, item, f"`{rule.code.conjuncts[first]}` {state}"))
-    ranked.sort(key=lambda entry: (-entry[0], entry[1]))
-    shown = ranked[:NEAR_MISSES_SHOWN]
-    text = "; ".join(f"{source}: {reason}" for _, source, _, reason in shown)
-    more = f" (and {len(ranked) - len(shown)} more)" if len(ranked) > len(shown) else ""
-    return (
-        f"{total} {rule.subject_kind} item(s) collected, none selected; closest: {text}{more}",
-        tuple(item.ref() for _, _, item, _ in shown),
-    )
+        return summary, ()
+    ranked = _rank(rule.code.near(items, index, now), rule.code.conjuncts)
+    if not ranked:
+        return summary, ()
+    text, shown = _describe(ranked)
+    return f"{summary}; closest: {text}", tuple(item.ref() for item in shown)
 
 
-def _closest(
-    rule: CompiledRule, candidates: tuple[list[tuple[Evidence, tuple[bool | None, ...] | None]], ...]
-) -> tuple[str, list[Evidence]]:
+def _closest(rule: CompiledRule, candidates: tuple[list[Candidate], ...]) -> tuple[str, list[Evidence]]:
     """What came closest to each `exists` a failing finding sought, and the part that kept it out."""
     texts, shown = [], []
     for (kind, conjuncts), found in zip(rule.code.sought, candidates, strict=True):
-        ranked = []
-        for item, results in found:
-            if results is None:
-                ranked.append((0, item.source, item, "the condition could not be evaluated on it"))
-                continue
-            held = sum(1 for result in results if result is True)
-            failed = [i for i, result in enumerate(results) if result is not True]
-            if not failed:
-                continue  # it met the whole condition: the requirement failed elsewhere
-            first = failed[0]
-            state = "is false" if results[first] is False else "is unknown (a field it reads is missing)"
-            ranked.append((held, item.source, item, f"`{conjuncts[first]}` {state}"))
-        if not ranked:
-            continue
-        ranked.sort(key=lambda entry: (-entry[0], entry[1]))
-        best = ranked[:NEAR_MISSES_SHOWN]
-        texts.append(f"closest {kind}: " + "; ".join(f"{source}: {reason}" for _, source, _, reason in best))
-        shown += [item for _, _, item, _ in best]
+        ranked = _rank(found, conjuncts)
+        if ranked:
+            text, items = _describe(ranked)
+            texts.append(f"closest {kind}: {text}")
+            shown += items
     return "; ".join(texts), shown
 
 
