@@ -92,6 +92,7 @@ def test_base_pack_compiles_without_diagnostics(ruleset: RuleSet) -> None:
 def test_base_pack_reads_only_builtin_kinds(ruleset: RuleSet, builtin_kinds: KindRegistry) -> None:
     """A default install (no plugins) must be able to run the whole base pack."""
     assert ruleset.kinds_read == {
+        "ai_system",  # the declared scope (the built-in scope collector)
         "document",
         "attestation",
         "model_card",
