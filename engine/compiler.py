@@ -55,9 +55,15 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_every_ev": runtime.every_evidence,
     "_count_ev": runtime.count_evidence,
     "_join": runtime.join_candidates,
+    "_exists_join": runtime.exists_join,
     "_take": runtime.take,
     "_render": runtime.render,
     "_RuleFault": runtime.RuleFault,
+    # The errors generated code catches (builtins are not reachable from it).
+    "TypeError": TypeError,
+    "ValueError": ValueError,
+    "OverflowError": OverflowError,
+    "RecursionError": RecursionError,
 }
 
 
@@ -77,6 +83,8 @@ class _Unit:
     constants: dict[str, Any] = field(default_factory=dict)
     counter: itertools.count[int] = field(default_factory=itertools.count)
     joins: list[tuple[str, tuple[str | int, ...]]] = field(default_factory=list)
+    prefix: str = "rule"  # name of the rule's function; helper functions are named after it
+    helpers: list[str] = field(default_factory=list)  # source lines of helper functions
 
     def constant(self, value: Any) -> str:
         name = f"_k{len(self.constants)}"
@@ -274,7 +282,7 @@ class CodeGenerator:
         else:
             evidence = f"e_{python}"
             inner = {**scope, expr.var: _Var(python, evidence, record=False)}
-            iterable, rest = self.join(expr, kind, inner, scope)
+            iterable, rest, linear = self.join(expr, kind, inner, scope)
             where = self.condition(rest, inner) if rest is not None else None
             pairs = f"{python}, {evidence}"
             if expr.quantifier == "all":
@@ -284,6 +292,15 @@ class CodeGenerator:
                     f"_every_ev((({self.condition(expr.predicate, inner)}, {evidence}) "
                     f"for {pairs} in {iterable}{guard}), EV)"
                 )
+            elif expr.quantifier == "exists" and linear:
+                # The candidates leave out null-key items; _exists_join turns false into unknown where
+                # they would have made it so. A lambda, because a comprehension's iterable may hold no
+                # assignment expression.
+                candidates = self.unit.temp()
+                body = (
+                    f"_exists_join({iterable}, lambda {candidates}: (({where or 'True'}, {evidence}) "
+                    f"for {pairs} in {candidates}), EV)"
+                )
             else:
                 helper = "_exists_ev" if expr.quantifier == "exists" else "_count_ev"
                 body = f"{helper}((({where or 'True'}, {evidence}) for {pairs} in {iterable}), EV)"
@@ -291,14 +308,21 @@ class CodeGenerator:
         return f"_rec(W, {label!r}, {body})" if _records(scope) else body
 
     def join(
-        self, expr: s.Quantifier, kind: str, inner: dict[str, _Var], outer: dict[str, _Var]
-    ) -> tuple[str, s.Expr | None]:
+        self,
+        expr: s.Quantifier,
+        kind: str,
+        inner: dict[str, _Var],
+        outer: dict[str, _Var],
+        *,
+        linear: bool = True,
+    ) -> tuple[str, s.Expr | None, bool]:
         """Pick an equality usable as a hash join out of the `where`; return the iterable and the condition.
 
         The index only narrows which items are visited: the whole `where`, equality included, is still
         evaluated on each candidate. Items the index cannot hold (null or non-scalar key) stay candidates,
         and a null lookup visits every item, so `exists` keeps its three-valued result (unknown, not
-        false, when a key is missing).
+        false, when a key is missing). With ``linear``, items with a null key are decided once per
+        evaluation where that is sound (:meth:`null_check`); the third result says whether it was.
         """
         conjuncts = _conjuncts(expr.where) if expr.where is not None else []
         # A key that varies with the outer item (`x in d.ai_systems`) narrows far more than a constant
@@ -325,12 +349,51 @@ class CodeGenerator:
                     continue
                 self.unit.joins.append((kind, keys))
                 lookup = self.value(theirs, outer)
-                narrow = self.narrowing(expr.var, kind, [c for c in conjuncts if c is not candidate], outer)
-                iterable = f"_join(INDEX({kind!r}, {keys!r}, {member!r}), ITEMS[{kind!r}], {lookup}{narrow})"
+                others = [c for c in conjuncts if c is not candidate]
+                narrow = self.narrowing(expr.var, kind, others, outer)
+                nulls = self.null_check(expr, candidate, others) if linear else ""
+                iterable = (
+                    f"_join(INDEX({kind!r}, {keys!r}, {member!r}), ITEMS[{kind!r}], {lookup}{narrow}{nulls})"
+                )
                 if ":=" in iterable:
                     iterable = f"(lambda: {iterable})()"
-                return iterable, expr.where
-        return f"ITEMS[{kind!r}]", expr.where
+                return iterable, expr.where, bool(nulls)
+        return f"ITEMS[{kind!r}]", expr.where, False
+
+    def null_check(self, expr: s.Quantifier, candidate: s.Expr, others: list[s.Expr]) -> str:
+        """The ``nulls`` argument of ``_join`` for a join whose other conjuncts read only the inner item
+        (and parameters), or "" (every candidate is then visited, as before).
+
+        On an item whose key is null the equality is unknown whatever the outer item, so the ``where`` is
+        false or unknown there, the same for every outer item: a helper function evaluates it once per
+        evaluation over those items, with the equality replaced by null and everything else as written
+        (same order, same short-circuits), and the join skips them (see
+        :func:`annexa.runtime.join_candidates`).
+        """
+        assert expr.where is not None
+        if any(self._reads_outer(c, expr.var) or _has_quantifier(c) for c in others):
+            return ""
+        python = self.unit.var(expr.var)
+        scope = {expr.var: _Var(python, f"e_{python}", record=False)}
+        test = self.condition(_replaced(expr.where, candidate, s.Literal(None, candidate.span)), scope)
+        name = f"{self.unit.prefix}_null{len(self.unit.helpers)}"
+        self.unit.helpers += [
+            f"def {name}(ITEMS, INDEX, NOW, pairs):",
+            "    W = {}",
+            "    EV = []",
+            "    unknown = False",
+            f"    for {python}, e_{python} in pairs:",
+            "        try:",
+            f"            outcome = {test}",
+            f"        except {_FAULTS}:",
+            "            return None",
+            "        if outcome is None:",
+            "            unknown = True",
+            "        elif outcome is not False:",
+            "            return None",
+            "    return unknown",
+        ]
+        return f", nulls=({name}, ITEMS, INDEX, NOW)"
 
     def narrowing(self, var: str, kind: str, conjuncts: list[s.Expr], outer: dict[str, _Var]) -> str:
         """Extra arguments of ``_join`` for a second, constant equality (``d.type == "policy"``), or "".
@@ -414,6 +477,20 @@ def _mentions(expr: s.Expr, var: str) -> bool:
     return any(_mentions(child, var) for child in s.children(expr))
 
 
+def _has_quantifier(expr: s.Expr) -> bool:
+    return isinstance(expr, s.Quantifier) or any(_has_quantifier(child) for child in s.children(expr))
+
+
+def _replaced(expr: s.Expr, target: s.Expr, replacement: s.Expr) -> s.Expr:
+    """``expr`` with the conjunct ``target`` (reached through ``and`` nodes) replaced."""
+    if expr is target:
+        return replacement
+    if isinstance(expr, s.Binary) and expr.op == "and":
+        left = _replaced(expr.left, target, replacement)
+        return s.Binary("and", left, _replaced(expr.right, target, replacement), expr.span)
+    return expr
+
+
 def _quantifier_label(expr: s.Quantifier) -> str:
     source = s.path_text(expr.source) or "…"
     return f"{expr.quantifier} {expr.var} in {source}"
@@ -447,7 +524,7 @@ def compile_rule(
     functions: dict[str, Callable[..., Any]],
     name: str,
 ) -> RuleCode:
-    unit = _Unit(resolution=resolution, functions=functions)
+    unit = _Unit(resolution=resolution, functions=functions, prefix=name)
     generator = CodeGenerator(unit)
     require = rule.require
     assert require is not None  # the checker refuses rules without one
@@ -515,6 +592,7 @@ def compile_rule(
     sought = _sought_exists(generator, require)
     for number, (quantifier, _) in enumerate(sought):
         lines += _closest_function(generator, quantifier, rule, f"{name}_closest{number}")
+    lines += unit.helpers
     source = "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {"__builtins__": {}, **RUNTIME_NAMES, **unit.constants}
     code = compile(source, f"<rule {name}>", "exec")
@@ -577,7 +655,8 @@ def _closest_function(
         outer = {rule.for_each.var: _Var(loop_python, f"e_{loop_python}", record=False)}
     python = unit.var(quantifier.var)
     inner = {**outer, quantifier.var: _Var(python, f"e_{python}", record=False)}
-    iterable, _ = generator.join(quantifier, kind, inner, outer)
+    # Every candidate, null keys included: those are near misses too ("is unknown").
+    iterable, _, _ = generator.join(quantifier, kind, inner, outer, linear=False)
     assert quantifier.where is not None
     tests = ", ".join(generator.condition(c, inner) for c in _conjuncts(quantifier.where))
     parameters = "".join(f", {var.python}, {var.evidence}" for var in outer.values())
