@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from annexa.evidence import Evidence, EvidenceRef
-from annexa.findings import Finding, Status, sort_findings
+from annexa.findings import Finding, Status, control_sort_key
 from annexa.runtime import NULL_KEYS, OTHER_KEYS, UNINDEXED, RuleFault, witness_value
 
 if TYPE_CHECKING:
@@ -101,13 +101,21 @@ def evaluate(
         collected = {kind: None for kind in wanted if items[kind] or kind in defective}
     index = _Index(items)
     findings: list[Finding] = []
-    for rule in ruleset.rules:
+    # Findings are sorted by (control, rule, subject) as sort_findings does, but the key of the first two
+    # is computed once per rule, not once per finding: rules in key order, each rule's findings by subject
+    # (a stable sort of a list that is mostly in subject order already, the items being sorted by source).
+    for rule in sorted(ruleset.rules, key=lambda rule: (control_sort_key(rule.control_id), rule.id)):
         found = _evaluate_rule(rule, items, index, now, collected)
         if gaps and any(gaps.get(kind) for kind in rule.kinds):
             found = _account_for_gaps(rule, found, gaps)
+        found.extend(_defect_findings(rule, defective, collected))
+        found.sort(key=_subject_key)
         findings.extend(found)
-        findings.extend(_defect_findings(rule, defective, collected))
-    return sort_findings(findings)
+    return tuple(findings)
+
+
+def _subject_key(finding: Finding) -> str:
+    return finding.subject or ""
 
 
 def _defect_findings(
@@ -196,6 +204,9 @@ def _evaluate_rule(
             )
         ]
     findings: list[Finding] = []
+    append = findings.append
+    rule_id, control_id, title, severity = rule.id, rule.control_id, rule.title, rule.severity
+    span, remediation = rule.span, rule.remediation
 
     def emit(
         subject: Evidence | None,
@@ -211,9 +222,17 @@ def _evaluate_rule(
             if nearest:
                 message = f"{message or rule.title}; {nearest}"
                 used = [*used, *near_refs]
-        refs = _refs(used)
-        witness_json = {path: witness_value(value) for path, value in witness.items()}
-        missing = tuple(sorted(path for path, value in witness.items() if value is None))
+        # The hot path of evaluation (one call per subject and rule): no dictionary or sort unless needed.
+        # The witness dictionary is the rule function's own, fresh for each subject, so it is kept as is
+        # unless it holds a date or a duration (stored as text).
+        refs = (used[0].ref(),) if len(used) == 1 else _refs(used)
+        missing: tuple[str, ...] = ()
+        witness_json: dict[str, Any] = witness
+        for value in witness.values():
+            if value is None or isinstance(value, _RENDERED):
+                missing = tuple(sorted(path for path, value in witness.items() if value is None))
+                witness_json = {path: witness_value(value) for path, value in witness.items()}
+                break
         source = subject.source if subject is not None else None
         if fault is not None:
             where = fault.span or rule.span
@@ -230,14 +249,25 @@ def _evaluate_rule(
                 )
             )
             return
-        status = Status.PASS if result is True else Status.FAIL
-        text = rule.title if status is Status.PASS else (message or f"{rule.title}: not met")
-        note = None
-        if status is Status.FAIL and missing:
-            note = "missing field(s): " + ", ".join(missing)
-        findings.append(
-            _finding(
-                rule, status, text, source, evidence=refs, witness=witness_json, missing=missing, note=note
+        if result is True:
+            status, text, note = Status.PASS, title, None
+        else:
+            status, text = Status.FAIL, message or f"{title}: not met"
+            note = "missing field(s): " + ", ".join(missing) if missing else None
+        append(
+            Finding(
+                rule_id=rule_id,
+                control_id=control_id,
+                status=status,
+                severity=severity,
+                message=text,
+                subject=source,
+                rule_span=span,
+                evidence=refs,
+                witness=witness_json,
+                missing=missing,
+                remediation=remediation,
+                note=note,
             )
         )
 
@@ -373,10 +403,13 @@ def _nothing_selected(
 
 
 def _refs(used: list[Evidence]) -> tuple[EvidenceRef, ...]:
-    seen: dict[int, Evidence] = {}
-    for item in used:
-        seen.setdefault(id(item), item)
-    return tuple(item.ref() for item in seen.values())
+    """The references of the items a finding rests on, each once, in the order first used."""
+    if len(used) == 1:
+        return (used[0].ref(),)
+    return tuple(item.ref() for item in {id(item): item for item in used}.values())
+
+
+_RENDERED = (timedelta, datetime)  # witness values stored as text (see runtime.witness_value)
 
 
 def _finding(

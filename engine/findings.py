@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Finding:
         }
 
 
+@functools.lru_cache(maxsize=4096)
 def control_sort_key(control_id: str) -> str:
     """Sort A.10.2 after A.9.4: zero-pad every numeric part."""
     parts = control_id.split(".")
