@@ -17,7 +17,6 @@ from .run import Improvement, improvements, run_suite
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="issue 15 in progress")
 def test_no_mutation_improves_a_control(tmp_path: Path) -> None:
     result = run_suite(tmp_path)
     print(result.summary())
