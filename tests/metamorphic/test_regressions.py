@@ -64,7 +64,9 @@ def test_losing_the_incident_record_does_not_close_a84(
     after = rescan(estate, baseline)
     assert after.statuses()["A.8.4"] == "fail"
     if change == "delete":  # the register still lists the incident: its record is missing
-        assert any("INC-2026-011" in f.message for f in failing(after, "A.8.4"))
+        (finding,) = [f for f in failing(after, "A.8.4") if f.subject == CHATBOT]
+        assert "ai-incident-register" in finding.message
+        assert "incident-register-2026.md" in finding.message  # named as what came closest
     else:  # the garbled file is a defective document
         assert any(f.subject == f"file:{INCIDENT}" for f in failing(after, "A.8.4"))
 
