@@ -18,6 +18,7 @@ still evidence; the rules decide what it is worth.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Iterator
@@ -247,19 +248,55 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, rel: str, line: int) ->
         raise InvalidAttestation(f"{rel}:{line}: invalid value ({exc})") from exc
 
 
+# Keys people write for a field, close to it but not it: told with "did you mean", never read as it (an
+# attestation is a signed statement; its date is not guessed).
+NEAR_MISSES = {
+    **dict.fromkeys(("date", "attestation_date", "attested_at", "attested_date", "signed_on", "signed_at",
+                     "date_attested", "signed", "on"), "attested_on"),
+    **dict.fromkeys(("attester", "attestor", "signed_by", "attested", "by", "name", "signatory"),
+                    "attested_by"),
+    **dict.fromkeys(("title", "job_title", "position"), "role"),
+    **dict.fromkeys(("expiry", "expires_on", "expiration", "expiry_date", "valid_until", "expiration_date"),
+                    "expires"),
+    **dict.fromkeys(("control_id", "controls", "annex_a"), "control"),
+    **dict.fromkeys(("system", "systems", "ai_system"), "ai_systems"),
+    **dict.fromkeys(("link", "url", "urls", "evidence", "references"), "links"),
+    **dict.fromkeys(("text", "statement_text", "description", "claim"), "statement"),
+}  # fmt: skip
+
+
+def near_miss(key: str) -> str | None:
+    """The attestation key ``key`` was probably meant to be, or None."""
+    folded = re.sub(r"[\s\-]+", "_", key.strip()).lower()
+    if folded in KNOWN_KEYS:
+        return folded  # "Attested_On", "attested-on": the key, spelt otherwise
+    if folded in NEAR_MISSES:
+        return NEAR_MISSES[folded]
+    close = difflib.get_close_matches(folded, KNOWN_KEYS, n=1, cutoff=0.8)
+    return close[0] if close and f"_{close[0]}_" not in f"_{folded}_" else None
+
+
 def _attestation(
     node: dict[str, _Value], rel: str, line: int, fallback_id: str, request: CollectRequest, source: str
 ) -> dict[str, JSONValue]:
+    unknown = sorted(set(node) - {*REQUIRED_KEYS, *OPTIONAL_KEYS}, key=lambda key: node[key].line)
+    meant = {key: near_miss(key) for key in unknown}
     missing = [key for key in REQUIRED_KEYS if key not in node or node[key].value in (None, "")]
-    if missing:
-        raise InvalidAttestation(f"{rel}:{line}: attestation lacks {', '.join(missing)}")
-    unknown = sorted(set(node) - {*REQUIRED_KEYS, *OPTIONAL_KEYS})
+    # A near miss of a missing key belongs in the message that says it is missing: one line, not two.
+    told = {key for key in unknown if meant[key] in missing}
     for key in unknown:
+        if key in told:
+            continue
+        hint = f"did you mean {meant[key]!r}?" if meant[key] else f"known: {', '.join(KNOWN_KEYS)}"
         # A typo such as "expiry" would silently make an attestation never expire: say so.
-        request.report_problem(
-            source,
-            f"{rel}:{node[key].line}: unknown key {key!r} ignored (known: {', '.join(KNOWN_KEYS)})",
+        request.report_problem(source, f"{rel}:{node[key].line}: unknown key {key!r} ignored ({hint})")
+    if missing:
+        hints = "".join(
+            f"; line {node[key].line} has {key!r}: did you mean {meant[key]!r}?"
+            for key in unknown
+            if key in told
         )
+        raise InvalidAttestation(f"{rel}:{line}: attestation lacks {', '.join(missing)}{hints}")
     data: dict[str, JSONValue] = {
         "id": _text(node["id"], "id", rel) if "id" in node and node["id"].value is not None else fallback_id,
         "control": _text(node["control"], "control", rel),

@@ -12,10 +12,13 @@ from annexa.plugins.folders import (
 )
 from annexa.plugins.hookspecs import hookimpl
 from annexa.plugins.sections import (
+    FrontMatter,
+    FrontMatterError,
     TextBlock,
     empty_sections,
     has_content,
     markdown_blocks,
+    read_front_matter,
     split_front_matter,
 )
 from annexa.plugins.types import (
@@ -38,6 +41,8 @@ __all__ = [
     "Evidence",
     "FileHistory",
     "FolderSource",
+    "FrontMatter",
+    "FrontMatterError",
     "PluginError",
     "ReporterSpec",
     "RuleFunctionSpec",
@@ -47,6 +52,7 @@ __all__ = [
     "has_content",
     "hookimpl",
     "markdown_blocks",
+    "read_front_matter",
     "read_history",
     "resolve_folder_source",
     "split_front_matter",

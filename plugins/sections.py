@@ -3,7 +3,9 @@
 Collectors may not import each other, so the built-in ``documents`` and ``modelcards`` collectors (and any
 third-party collector of written documents) share these from ``annexa.plugins``:
 
-- :func:`split_front_matter` cuts YAML front matter (``---`` ... ``---``) off a Markdown text;
+- :func:`read_front_matter` cuts YAML front matter (``---`` ... ``---``) off a Markdown text, leniently
+  (byte order mark, leading blank lines, CRLF) where that is safe and strictly where it is not (never
+  closed, a second block); :func:`split_front_matter` is the same without line numbers;
 - :func:`markdown_blocks` reads a Markdown body (CommonMark with tables, through markdown-it-py) into
   :class:`TextBlock` items: headings and body text, in order. A heading inside a fenced code block or an
   HTML comment is not a heading; text inside an HTML comment is not text;
@@ -40,20 +42,70 @@ class TextBlock(NamedTuple):
 # -- Markdown structure -------------------------------------------------------------------------------
 
 
-def split_front_matter(text: str) -> tuple[str | None, str]:
-    """``(front matter, body)`` of a Markdown text; the front matter (without its ``---`` lines) starts on
-    line 2 of the file, and is ``None`` when the text does not open with ``---``.
+class FrontMatter(NamedTuple):
+    """YAML front matter cut off a Markdown text, with where it sits in the file."""
 
-    :raises ValueError: the text opens front matter with ``---`` and never closes it.
+    text: str | None  # the YAML between the ``---`` lines (LF line endings); None: no front matter
+    line: int  # 1-based file line on which ``text`` starts (the line after the opening ``---``)
+    body: str  # the rest of the file
+
+
+class FrontMatterError(ValueError):
+    """Front matter that cannot be read safely: never closed, or followed by a second block."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line  # 1-based file line the problem is on
+        self.message = message
+
+
+_KEY_LINE = re.compile(r"^\s*[^\s#:\-][^:]*:(?:\s|$)")
+
+
+def _bare(line: str) -> str:
+    """A line as compared with ``---``: without a byte order mark, surrounding blanks or line ending."""
+    return line.replace("\ufeff", "").strip()
+
+
+def read_front_matter(text: str) -> FrontMatter:
+    """Cut YAML front matter off a Markdown text, leniently where that is safe and strictly where not.
+
+    Lenient: a UTF-8 byte order mark, blank lines before the opening ``---`` and CRLF (or CR) line
+    endings are accepted; ``line`` then says where the YAML really starts, so messages point into the file.
+    Strict (:class:`FrontMatterError`, naming the line): an opening ``---`` that is never closed, and a
+    second ``---`` block of metadata right after the first (only blank lines between), which would
+    otherwise be read as a thematic break and a heading and its keys silently lost.
     """
-    lines = text.splitlines(keepends=True)
-    if not lines or lines[0].strip() != "---":
-        return None, text
-    closing = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    lines = text.removeprefix("\ufeff").splitlines(keepends=True)
+    opening = next((index for index, line in enumerate(lines) if _bare(line)), None)
+    if opening is None or _bare(lines[opening]) != "---":
+        return FrontMatter(None, 1, text.removeprefix("\ufeff"))
+    closing = next((i for i in range(opening + 1, len(lines)) if _bare(lines[i]) in ("---", "...")), None)
     if closing is None:
-        raise ValueError("front matter opened with '---' is never closed")
-    front = "\n".join(line.rstrip("\r\n") for line in lines[1:closing])
-    return front, "".join(lines[closing + 1 :])
+        raise FrontMatterError(
+            opening + 1, f"front matter opened with '---' on line {opening + 1} is never closed"
+        )
+    after = next((i for i in range(closing + 1, len(lines)) if _bare(lines[i])), None)
+    if after is not None and _bare(lines[after]) == "---":
+        end = next((i for i in range(after + 1, len(lines)) if _bare(lines[i]) in ("---", "...")), None)
+        if end is not None and any(_KEY_LINE.match(line) for line in lines[after + 1 : end]):
+            raise FrontMatterError(
+                after + 1,
+                f"a second '---' block of metadata (lines {after + 1}-{end + 1}) follows the front matter "
+                f"(lines {opening + 1}-{closing + 1}); its keys would be lost: merge the two blocks",
+            )
+    front = "\n".join(line.rstrip("\r\n") for line in lines[opening + 1 : closing])
+    return FrontMatter(front, opening + 2, "".join(lines[closing + 1 :]))
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """``(front matter, body)`` of a Markdown text, as :func:`read_front_matter` reads them (which also
+    says on which line the front matter starts).
+
+    :raises FrontMatterError: (a ``ValueError``) the front matter is never closed, or a second block follows.
+    """
+    found = read_front_matter(text)
+    return found.text, found.body
 
 
 @functools.cache

@@ -1,8 +1,10 @@
 """The built-in ``documents`` collector: governance documents in folders, git repositories, S3 prefixes
 and Confluence spaces.
 
-Markdown front matter, PDF document information, DOCX core and custom properties and ``NAME.meta.yaml``
-sidecars all map onto the field set of the catalog's ``conventions.document_metadata``.
+Markdown front matter, PDF document information, DOCX core and custom properties and "Document control"
+tables, and ``NAME.meta.yaml`` sidecars all map onto the field set of the catalog's
+``conventions.document_metadata``; ``field_map`` and ``value_aliases`` in the configuration map an
+organisation's own names onto it, and near misses are told with "did you mean".
 """
 
 from __future__ import annotations

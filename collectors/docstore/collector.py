@@ -9,7 +9,7 @@ from typing import Any
 
 from annexa.collectors.docstore.confluence import collect_confluence, confluence_scope
 from annexa.collectors.docstore.document import document_data, format_of, parse_payload
-from annexa.collectors.docstore.fields import RawField, UnreadableFile, load_yaml_mapping
+from annexa.collectors.docstore.fields import Naming, RawField, UnreadableFile, load_yaml_mapping
 from annexa.collectors.docstore.formats import decode_text
 from annexa.collectors.docstore.s3 import collect_s3
 from annexa.collectors.docstore.schema import KIND
@@ -118,13 +118,14 @@ def _document(
         request.report_problem(source_id, f"{rel}: symbolic link to a file outside the source; skipped")
         return None
     fmt = format_of(rel)
+    naming = Naming.from_config(request.config)
     try:
         payload = path.read_bytes()
-        parsed = parse_payload(payload, rel, fmt)
+        parsed = parse_payload(payload, rel, fmt, naming)
         fields = dict(parsed.fields)
         if sidecar is not None:
             sidecar_rel = sidecar.relative_to(source.root).as_posix()
-            fields.update(_read_sidecar(sidecar, sidecar_rel))
+            fields.update(_read_sidecar(sidecar, sidecar_rel, naming))
     except UnreadableFile as exc:
         _defective(request, source_id, exc.message)
         return None
@@ -137,7 +138,7 @@ def _document(
 
     data = document_data(
         parsed=parsed, fields=fields, rel=rel, fmt=fmt, payload=payload,
-        store="git" if is_git else "folder", fallback_title=path.stem, report=report,
+        store="git" if is_git else "folder", fallback_title=path.stem, report=report, naming=naming,
     )  # fmt: skip
     found = history.get(rel)
     if found is not None:
@@ -163,9 +164,9 @@ def _defective(request: CollectRequest, source_id: str, message: str) -> None:
     request.report_problem(source_id, message)
 
 
-def _read_sidecar(path: Path, rel: str) -> dict[str, RawField]:
-    fields = load_yaml_mapping(decode_text(path.read_bytes(), rel), where=rel, first_line=1)
-    return {
-        key: RawField(value=raw.value, origin=f"{rel} {raw.origin}", text=raw.text)
-        for key, raw in fields.items()
-    }
+def _read_sidecar(path: Path, rel: str, naming: Naming) -> dict[str, RawField]:
+    """A ``NAME.meta.yaml`` next to a document: front matter for files that cannot carry any. Read as
+    front matter is (a byte order mark, CRLF; a key repeated is an error), and it overrides the file's own."""
+    return load_yaml_mapping(
+        decode_text(path.read_bytes(), rel), where=rel, first_line=1, naming=naming, origin=rel
+    )

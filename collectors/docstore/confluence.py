@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from annexa.collectors.docstore.document import document_data
-from annexa.collectors.docstore.fields import RawField, property_key
+from annexa.collectors.docstore.fields import Naming, RawField, add_field
 from annexa.collectors.docstore.formats import structured
 from annexa.collectors.docstore.schema import KIND
 from annexa.evidence import Evidence, JSONValue
@@ -106,13 +106,21 @@ def _document(
     # The body is read as blocks, not rewritten as Markdown: a paragraph that starts with ``` or ---
     # is text, never a code fence or front matter that would swallow the rest of the page.
     parsed = structured({}, body.blocks())
+    naming = Naming.from_config(request.config)
     fields: dict[str, RawField] = {"title": RawField(value=page.get("title"), origin="page title")}
+    content: dict[str, RawField] = {}
     for prop in properties:
-        fields[property_key(str(prop["key"]))] = RawField(
-            value=prop.get("value"), origin=f"content property {prop['key']!r}"
+        key = str(prop["key"])
+        origin = f"content property {key!r}"
+        add_field(
+            content, naming.key(key, "property"), RawField(value=prop.get("value"), origin=origin, name=key)
         )
+    rows: dict[str, RawField] = {}
     for name, value in body.properties.items():
-        fields[property_key(name)] = RawField(value=value, origin=f"Page Properties row {name!r}", text=value)
+        raw = RawField(value=value, origin=f"Page Properties row {name!r}", text=value, name=name)
+        add_field(rows, naming.key(name, "label"), raw)
+    fields.update(content)
+    fields.update(rows)
     if "type" not in fields:
         doc_type = _type_from_labels(labels, prefix)
         if doc_type is not None:
@@ -131,7 +139,7 @@ def _document(
     payload = storage.encode("utf-8")
     data = document_data(
         parsed=parsed, fields=fields, rel=rel, fmt="confluence", payload=payload, store="confluence",
-        fallback_title=str(page.get("title") or page_id), report=report,
+        fallback_title=str(page.get("title") or page_id), report=report, naming=naming,
     )  # fmt: skip
     version = page.get("version") or {}
     number = version.get("number")

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 import yaml
 
-from annexa.collectors.docstore.schema import STATUSES
+from annexa.collectors.docstore.schema import (
+    ALIASED_FIELDS,
+    DATE_FIELDS,
+    LIST_FIELDS,
+    METADATA_FIELDS,
+    STATUSES,
+    TEXT_FIELDS,
+)
 from annexa.evidence import JSONValue
 from annexa.plugins import CollectorError
 
@@ -27,12 +35,16 @@ class RawField:
     value: Any
     origin: str  # where it was read, for problem messages: "line 7", "PDF key /Approver"
     text: str | None = None  # the scalar as written, when the format keeps it (YAML)
+    name: str | None = None  # the name as written, when it is not the field's own (a label, a mapped key)
+    # Other names of the same source that gave the same field and lost to this one (reported, not read).
+    shadowed: tuple[RawField, ...] = ()
+
+    def written(self, key: str) -> str:
+        """The name this value was written under."""
+        return self.name if self.name is not None else key
 
 
-TEXT_FIELDS = ("id", "type", "title", "version", "owner", "approver")
-DATE_FIELDS = ("approved_on", "last_reviewed", "next_review_due")
-LIST_FIELDS = ("ai_systems", "controls", "related_policies")
-KNOWN_FIELDS = frozenset((*TEXT_FIELDS, *DATE_FIELDS, *LIST_FIELDS, "status", "review_interval_days"))
+KNOWN_FIELDS = frozenset(METADATA_FIELDS)
 
 # Spellings seen in PDF info dictionaries and DOCX custom properties, whose key names are free-form.
 PROPERTY_ALIASES = {
@@ -45,22 +57,198 @@ PROPERTY_ALIASES = {
     "next_review": "next_review_due",
 }
 
+
+def _by_spelling(spellings: Mapping[Any, tuple[str, ...]]) -> dict[str, Any]:
+    """``{meaning: (spelling, ...)}`` turned round: spelling -> meaning."""
+    return {spelling: meaning for meaning, names in spellings.items() for spelling in names}
+
+
+# Row labels of a "Document control" table, as Word policy templates write them (lower case, words only).
+CONTROL_LABELS: dict[str, str] = _by_spelling({
+    "id": ("document id", "doc id", "document number", "document no", "doc no", "document ref",
+           "document reference", "reference", "policy id", "policy number", "policy reference", "id"),
+    "title": ("document title", "title", "policy title", "document name", "policy name"),
+    "type": ("document type", "doc type", "type"),
+    "version": ("version", "version number", "version no", "current version", "document version"),
+    "status": ("status", "document status", "approval status"),
+    "owner": ("owner", "document owner", "policy owner", "process owner", "accountable owner", "owned by"),
+    "approver": ("approver", "approved by", "approval authority", "approving body", "approving authority",
+                 "authorised by", "authorized by", "signed off by"),
+    "approved_on": ("approval date", "approved on", "approved date", "date approved", "date of approval",
+                    "sign off date"),
+    "last_reviewed": ("last reviewed", "last review", "last review date", "date of last review",
+                      "reviewed on", "date reviewed"),
+    "next_review_due": ("next review", "next review date", "next review due", "review due",
+                        "review due date", "due for review", "scheduled review"),
+    "review_interval_days": ("review interval days", "review interval in days"),
+    "ai_systems": ("ai systems", "ai system", "ai systems in scope"),
+    "controls": ("annex a controls", "controls"),
+    "related_policies": ("related policies", "related documents"),
+})  # fmt: skip
+
+# Names that are close to a field but not it: told with "did you mean", never read as the field (a guess
+# would put a value where a rule trusts it). Several candidates: the name can mean either.
+NEAR_MISSES: dict[str, tuple[str, ...]] = {
+    **_by_spelling({
+        ("approver",): ("approved_by", "approval_by", "approver_name", "signed_off_by", "authorised_by",
+                        "authorized_by"),
+        ("approved_on",): ("approval_date", "date_approved", "approved_date", "approved_at", "approval_on"),
+        ("next_review_due",): ("next_review", "next_review_date", "review_due", "due_for_review",
+                               "next_review_on"),
+        ("last_reviewed",): ("reviewed_on", "last_review", "last_review_date", "reviewed", "date_reviewed",
+                             "last_reviewed_on", "reviewed_at"),
+        ("type",): ("doc_type", "document_type", "kind", "category", "doctype"),
+        ("ai_systems",): ("system", "systems", "ai_system", "ai_system_ids", "ai_system_id"),
+        ("id",): ("doc_id", "document_id", "identifier", "reference", "ref", "docid"),
+        ("title",): ("document_title", "name"),
+        ("owner",): ("document_owner", "policy_owner", "owned_by", "accountable_owner"),
+        ("review_interval_days",): ("review_interval", "review_frequency", "review_cycle", "review_period"),
+        ("controls",): ("annex_a", "annex_a_controls", "control_ids"),
+        ("related_policies",): ("related", "related_documents", "references"),
+        ("status",): ("state", "doc_status", "document_status", "approval_status"),
+        ("version",): ("version_number", "doc_version", "document_version"),
+    }),
+    "review_date": ("last_reviewed", "next_review_due"),  # either, by organisation: never guessed
+}  # fmt: skip
+
+# Keys the formats themselves write (PDF info, DOCX core properties, store metadata): never near misses.
+FORMAT_KEYS = frozenset({
+    "author", "creator", "producer", "subject", "keywords", "created", "modified", "creation_date",
+    "mod_date", "trapped", "last_modified_by", "revision", "labels", "confluence_status", "s3_metadata",
+    "s3_tags",
+})  # fmt: skip
+
+# Status values that mean one of the statuses in many organisations, but are not it: said, not mapped.
+STATUS_NEAR_MISSES: dict[str, str] = _by_spelling({
+    "approved": ("final", "published", "released", "issued", "live", "active", "effective", "current",
+                 "signed off", "signed-off", "ratified", "endorsed", "accepted"),
+    "in-review": ("under review", "review", "for review", "pending approval", "pending", "awaiting approval",
+                  "submitted"),
+    "draft": ("wip", "work in progress", "working draft", "proposed", "initial draft", "new"),
+    "retired": ("obsolete", "superseded", "withdrawn", "archived", "deprecated", "expired", "inactive",
+                "cancelled", "canceled"),
+})  # fmt: skip
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def normal_name(name: str) -> str:
+    """``/LastReviewed``, ``Last Reviewed``, ``last-reviewed`` -> ``last_reviewed`` (no aliases)."""
+    key = _CAMEL.sub("_", name.lstrip("/").strip())
+    return re.sub(r"[\s\-.:]+", "_", key).strip("_").lower()
 
 
 def property_key(name: str) -> str:
     """``/LastReviewed``, ``Last Reviewed``, ``last-reviewed`` -> ``last_reviewed`` (aliases applied)."""
-    key = _CAMEL.sub("_", name.lstrip("/").strip())
-    key = re.sub(r"[\s\-.]+", "_", key).lower()
+    key = normal_name(name)
     return PROPERTY_ALIASES.get(key, key)
 
 
-def load_yaml_mapping(text: str, *, where: str, first_line: int) -> dict[str, RawField]:
+def label_words(label: str) -> str:
+    """A table label as compared with :data:`CONTROL_LABELS`: "Approved by:" -> "approved by"."""
+    return " ".join(re.sub(r"[^\w]+", " ", label.replace("_", " ")).lower().split())
+
+
+def _fold(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class Naming:
+    """How names map onto fields: the organisation's own names (``collectors.documents.field_map`` and
+    ``value_aliases``) first, then the spellings each format uses.
+
+    A name's *scheme* says which spellings apply: ``yaml`` (front matter, sidecars: the name is the field,
+    exactly), ``property`` (PDF info keys, DOCX custom properties, store metadata: spelling normalised,
+    :data:`PROPERTY_ALIASES`) or ``label`` (rows of a document-control table: :data:`CONTROL_LABELS`).
+    """
+
+    field_map: Mapping[str, str] = field(default_factory=dict)  # normalised own name -> field
+    value_aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # field -> folded -> value
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Naming:
+        return cls(
+            field_map={normal_name(str(k)): str(v) for k, v in (config.get("field_map") or {}).items()},
+            value_aliases={
+                str(name): {_fold(str(k)): str(v) for k, v in aliases.items()}
+                for name, aliases in (config.get("value_aliases") or {}).items()
+            },
+        )
+
+    def mapped(self, name: str) -> str | None:
+        """The field the organisation's ``field_map`` maps ``name`` to, if it does."""
+        return self.field_map.get(normal_name(name))
+
+    def key(self, name: str, scheme: str) -> str:
+        """The field (or ``extra`` key) a name written under ``scheme`` stands for."""
+        mapped = self.mapped(name)
+        if mapped is not None:
+            return mapped
+        if scheme == "yaml":
+            return name
+        if scheme == "label":
+            return CONTROL_LABELS.get(label_words(name)) or property_key(name)
+        return property_key(name)
+
+    def value(self, name: str, value: Any) -> Any:
+        """``value`` with the organisation's alias for it, if any (case and spacing do not matter)."""
+        aliases = self.value_aliases.get(name)
+        if aliases and isinstance(value, str):
+            return aliases.get(_fold(value), value)
+        return value
+
+
+def add_field(fields: dict[str, RawField], key: str, raw: RawField) -> None:
+    """Put ``raw`` under ``key`` in the fields of one source. When two names of that source give the same
+    field, the one spelt as the field wins (else the first) and the other is kept for a problem line."""
+    held = fields.get(key)
+    if held is None:
+        fields[key] = raw
+        return
+    if raw.written(key) == key and held.written(key) != key:
+        held, raw = raw, held
+    fields[key] = replace(held, shadowed=(*held.shadowed, raw, *raw.shadowed))
+
+
+def near_miss(key: str, name: str | None = None) -> tuple[str, ...]:
+    """The fields an unknown key (``name`` as written) was probably meant to be; empty when none is close."""
+    if key in KNOWN_FIELDS or key in FORMAT_KEYS:
+        return ()
+    for candidate in (key, normal_name(name or key)):
+        if candidate in KNOWN_FIELDS:
+            return (candidate,)  # "Owner", "last-reviewed": the field, spelt otherwise
+        if candidate in NEAR_MISSES:
+            return NEAR_MISSES[candidate]
+    normal = normal_name(key)
+    return tuple(
+        meant
+        for meant in difflib.get_close_matches(normal, sorted(KNOWN_FIELDS), n=1, cutoff=0.8)
+        # "use_approved_on", "owner_team": a field named for more than the field, on purpose, not a typo.
+        if f"_{meant}_" not in f"_{normal}_"
+    )
+
+
+def is_marked(fields: Mapping[str, RawField]) -> bool:
+    """Whether a file carries recognisable document metadata: a type or a status, or a near miss of one."""
+    return any(
+        key in ("type", "status") or {"type", "status"} & set(near_miss(key, raw.name))
+        for key, raw in fields.items()
+    )
+
+
+def load_yaml_mapping(
+    text: str, *, where: str, first_line: int, naming: Naming | None = None, origin: str = ""
+) -> dict[str, RawField]:
     """Parse YAML that must be a mapping; keys keep their line numbers and scalars their text.
 
     ``first_line`` is the 1-based file line on which ``text`` starts, so messages point into the
-    file the user edits (front matter starts on line 2 of a Markdown file).
+    file the user edits (front matter starts on line 2 of a Markdown file). A key repeated is an error:
+    which of the two values is meant cannot be told. Keys are read as fields through ``naming`` (the
+    organisation's ``field_map``); ``origin`` prefixes each field's origin ("x.meta.yaml").
     """
+    naming = naming or Naming()
+    prefix = f"{origin} " if origin else ""
     try:
         loader = yaml.SafeLoader(text)
     except yaml.YAMLError as exc:  # the reader refuses control characters before any parsing
@@ -76,18 +264,29 @@ def load_yaml_mapping(text: str, *, where: str, first_line: int) -> dict[str, Ra
                 f"expected a mapping of keys to values, found {kind}"
             )
         fields: dict[str, RawField] = {}
+        lines: dict[str, int] = {}
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + first_line
             if not isinstance(key_node, yaml.ScalarNode):
                 raise UnreadableFile(f"{where}:{line}: keys must be plain names")
-            key = key_node.value
-            if key in fields:
-                raise UnreadableFile(f"{where}:{line}: duplicate key {key!r} (first on {fields[key].origin})")
+            name = key_node.value
+            if name in lines:
+                raise UnreadableFile(
+                    f"{where}:{line}: duplicate key {name!r} (first on line {lines[name]}): "
+                    "which value is meant cannot be told; keep one"
+                )
+            lines[name] = line
             plain = isinstance(value_node, yaml.ScalarNode) and not value_node.style
-            fields[key] = RawField(
-                value=_construct(loader, value_node, where, line),
-                origin=f"line {line}",
-                text=value_node.value if plain else None,
+            key = naming.key(name, "yaml")
+            add_field(
+                fields,
+                key,
+                RawField(
+                    value=_construct(loader, value_node, where, line),
+                    origin=f"{prefix}line {line}",
+                    text=value_node.value if plain else None,
+                    name=None if name == key else name,
+                ),
             )
         return fields
     except yaml.MarkedYAMLError as exc:
@@ -131,8 +330,24 @@ def json_safe(value: Any) -> JSONValue:
     return str(value)
 
 
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+         ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+         ("october", "oct"), ("november", "nov"), ("december", "dec")),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?,?\s+(\d{4})")
+_MONTH_DAY_YEAR = re.compile(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
+
+
 def parse_date(value: Any) -> str | None:
-    """An ISO ``YYYY-MM-DD`` for a date, a datetime, an ISO string or a PDF date (``D:20260115...``)."""
+    """An ISO ``YYYY-MM-DD`` for a date, a datetime, an ISO string, a PDF date (``D:20260115...``) or a
+    date with its month in words as Word tables hold them ("12 March 2026", "March 12, 2026"). Numeric
+    dates such as 03/04/2026 are not read: day and month cannot be told apart."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -148,14 +363,38 @@ def parse_date(value: Any) -> str | None:
             return parse(text).isoformat()
         except ValueError:
             continue
+    return _worded_date(text.lower())
+
+
+def _worded_date(text: str) -> str | None:
+    for pattern, order in ((_DAY_MONTH_YEAR, (0, 1, 2)), (_MONTH_DAY_YEAR, (1, 0, 2))):
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        day, month, year = (match.group(index + 1) for index in order)
+        if month not in _MONTHS:
+            return None
+        try:
+            return date(int(year), _MONTHS[month], int(day)).isoformat()
+        except ValueError:
+            return None
     return None
 
 
-def build_data(fields: Mapping[str, RawField], report: Callable[[str], None]) -> dict[str, JSONValue]:
+def build_data(
+    fields: Mapping[str, RawField], report: Callable[[str], None], naming: Naming | None = None
+) -> dict[str, JSONValue]:
     """The metadata part of a ``document`` item.
 
-    A value that cannot be normalised is reported, left null, and kept as written in ``extra``.
+    A value that cannot be normalised is reported, left null, and kept as written in ``extra``. A key
+    that is no field goes to ``extra``; when it is close to one, the user is told which ("did you mean").
+    The organisation's ``value_aliases`` (in ``naming``) rename values before they are normalised.
     """
+    naming = naming or Naming()
+    fields = {
+        key: replace(raw, value=_aliased(naming, key, raw.value)) if key in ALIASED_FIELDS else raw
+        for key, raw in fields.items()
+    }
     data: dict[str, JSONValue] = {}
     extra: dict[str, JSONValue] = {}
     for name in TEXT_FIELDS:
@@ -166,11 +405,40 @@ def build_data(fields: Mapping[str, RawField], report: Callable[[str], None]) ->
     data["review_interval_days"] = _interval(fields.get("review_interval_days"), report, extra)
     for name in LIST_FIELDS:
         data[name] = _strings(name, fields.get(name), report)
+    for key, raw in fields.items():
+        for lost in raw.shadowed:
+            if json_safe(lost.value) != json_safe(raw.value):
+                report(
+                    f"{_named(lost, key)} also gives {key} ({json_safe(lost.value)!r}); "
+                    f"{_named(raw, key)} is used"
+                )
     for name, raw in sorted(fields.items()):
         if name not in KNOWN_FIELDS:
             extra[name] = json_safe(raw.value)
+            meant = near_miss(name, raw.name)
+            if meant:
+                report(
+                    f"{_named(raw, name)} is not a document field: did you mean "
+                    f"{' or '.join(repr(field) for field in meant)}? It is kept in extra, which no rule "
+                    "reads: rename it, or map it with collectors.documents.field_map"
+                )
     data["extra"] = dict(sorted(extra.items()))
     return data
+
+
+def _named(raw: RawField, key: str) -> str:
+    """Where a value was read and under which name: "line 4: key 'approved_by'", "DOCX custom property
+    'Approved By'" (whose origin already names it)."""
+    written = raw.written(key)
+    return raw.origin if raw.origin.endswith((written, repr(written))) else f"{raw.origin}: key {written!r}"
+
+
+def _aliased(naming: Naming, name: str, value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [naming.value(name, item) for item in value]
+    if name in LIST_FIELDS and isinstance(value, str) and naming.value_aliases.get(name):
+        return [naming.value(name, part.strip()) for part in value.split(",") if part.strip()]
+    return naming.value(name, value)
 
 
 def _text(
@@ -191,11 +459,21 @@ def _text(
 def _status(raw: RawField | None, report: Callable[[str], None], extra: dict[str, JSONValue]) -> str | None:
     if raw is None or raw.value is None:
         return None
+    hint = ""
     if isinstance(raw.value, str):
+        # Case and spacing are spelling ("Approved", "In review"): the same status, safely.
         status = re.sub(r"[\s_]+", "-", raw.value.strip().lower())
         if status in STATUSES:
             return status
-    report(f"{raw.origin}: status {raw.value!r} is not one of {', '.join(STATUSES)}")
+        meant = STATUS_NEAR_MISSES.get(_fold(raw.value)) or next(
+            iter(difflib.get_close_matches(status, STATUSES, n=1, cutoff=0.75)), None
+        )
+        if meant is not None:
+            hint = (
+                f"; did you mean {meant!r}? If {raw.value.strip()!r} means {meant} here, say so with "
+                f"collectors.documents.value_aliases: {{status: {{{raw.value.strip()!r}: {meant}}}}}"
+            )
+    report(f"{raw.origin}: status {raw.value!r} is not one of {', '.join(STATUSES)}{hint}")
     extra["status"] = json_safe(raw.value)
     return None
 

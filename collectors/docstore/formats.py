@@ -15,8 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from annexa.collectors.docstore.fields import RawField, UnreadableFile, load_yaml_mapping, property_key
-from annexa.plugins import TextBlock, has_content, markdown_blocks, split_front_matter
+from annexa.collectors.docstore.fields import (
+    CONTROL_LABELS,
+    KNOWN_FIELDS,
+    Naming,
+    RawField,
+    UnreadableFile,
+    add_field,
+    label_words,
+    load_yaml_mapping,
+    normal_name,
+)
+from annexa.collectors.docstore.schema import LIST_FIELDS
+from annexa.plugins import FrontMatterError, TextBlock, has_content, markdown_blocks, read_front_matter
 from annexa.plugins import empty_sections as find_empty_sections
 
 
@@ -26,6 +37,7 @@ class ParsedFile:
     headings: tuple[str, ...] = ()
     empty_sections: tuple[str, ...] = ()
     title: str | None = None  # the title the content itself shows (first level-1 heading)
+    notes: tuple[str, ...] = ()  # problems found while reading that do not make the file unreadable
 
 
 FORMAT_BY_SUFFIX = {".md": "markdown", ".markdown": "markdown", ".pdf": "pdf", ".docx": "docx"}
@@ -49,13 +61,18 @@ def decode_text(data: bytes, where: str) -> str:
 # --- Markdown ---------------------------------------------------------------------------------------
 
 
-def read_markdown(data: bytes, where: str) -> ParsedFile:
+def read_markdown(data: bytes, where: str, naming: Naming | None = None) -> ParsedFile:
+    """Front matter (after a byte order mark or blank lines, CRLF or not) and the sections of the body."""
     try:
-        front, body = split_front_matter(decode_text(data, where))
-    except ValueError as exc:
-        raise UnreadableFile(f"{where}:1: {exc}") from exc
-    fields = {} if front is None else load_yaml_mapping(front, where=where, first_line=2)
-    return structured(fields, markdown_blocks(body))
+        front = read_front_matter(decode_text(data, where))
+    except FrontMatterError as exc:
+        raise UnreadableFile(f"{where}:{exc.line}: {exc.message}") from exc
+    fields = (
+        {}
+        if front.text is None
+        else load_yaml_mapping(front.text, where=where, first_line=front.line, naming=naming)
+    )
+    return structured(fields, markdown_blocks(front.body))
 
 
 def structured(fields: dict[str, RawField], blocks: Sequence[TextBlock]) -> ParsedFile:
@@ -72,7 +89,9 @@ def structured(fields: dict[str, RawField], blocks: Sequence[TextBlock]) -> Pars
 # --- PDF ------------------------------------------------------------------------------------------
 
 
-def read_pdf(data: bytes, where: str) -> ParsedFile:
+def read_pdf(data: bytes, where: str, naming: Naming | None = None) -> ParsedFile:
+    """Document information keys (``/Title``, ``/Keywords``, custom ``/DocType``, ``/Status``, ``/Approver``,
+    ...) as fields, read like property names; headings from the bookmarks, else from font sizes."""
     from pypdf import PdfReader
     from pypdf.generic import IndirectObject
 
@@ -81,13 +100,15 @@ def read_pdf(data: bytes, where: str) -> ParsedFile:
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableFile(f"{where}: the PDF is encrypted; its metadata cannot be read")
         info = reader.metadata
+        naming = naming or Naming()
         fields: dict[str, RawField] = {}
         for key in sorted(info or {}):
             value = info[key] if info is not None else None
             if isinstance(value, IndirectObject):
                 value = value.get_object()
-            name = property_key(str(key))
-            fields[name] = RawField(value=_pdf_value(key, value), origin=f"PDF key {key}")
+            name = naming.key(str(key), "property")
+            raw = RawField(value=_pdf_value(key, value), origin=f"PDF key {key}", name=str(key))
+            add_field(fields, name, raw)
         if "type" not in fields and "keywords" in fields:
             doc_type = keyword_type(fields["keywords"].value)
             if doc_type is not None:
@@ -325,29 +346,39 @@ CUSTOM_PROPERTIES_TYPE = "application/vnd.openxmlformats-officedocument.custom-p
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
 
 
-def read_docx(data: bytes, where: str) -> ParsedFile:
+def read_docx(data: bytes, where: str, naming: Naming | None = None) -> ParsedFile:
+    """Fields from three places, the more explicit winning: core properties, then a document-control
+    table in the body, then custom properties (docProps/custom.xml)."""
     import docx
 
+    naming = naming or Naming()
     try:
         document = docx.Document(io.BytesIO(data))
-        fields = _core_properties(document.core_properties)
+        fields = _core_properties(document.core_properties, naming)
+        table_fields, notes = _control_table(document, naming)
+        fields.update(table_fields)
         for part in document.part.package.iter_parts():
             if part.content_type == CUSTOM_PROPERTIES_TYPE:
-                fields.update(_custom_properties(part.blob, where))
+                fields.update(_custom_properties(part.blob, where, naming))
         blocks = _docx_blocks(document)
     except UnreadableFile:
         raise
     except Exception as exc:
         raise UnreadableFile(f"{where}: not a readable DOCX file ({type(exc).__name__}: {exc})") from exc
-    return structured(fields, blocks)
+    parsed = structured(fields, blocks)
+    return ParsedFile(
+        fields=fields, headings=parsed.headings, empty_sections=parsed.empty_sections, title=parsed.title,
+        notes=tuple(notes),
+    )  # fmt: skip
 
 
-def _core_properties(core: Any) -> dict[str, RawField]:
+def _core_properties(core: Any, naming: Naming) -> dict[str, RawField]:
     fields: dict[str, RawField] = {}
 
     def put(name: str, value: Any, prop: str) -> None:
         if value not in (None, ""):
-            fields[name] = RawField(value=value, origin=f"DOCX core property {prop}")
+            key = naming.mapped(prop) or name
+            add_field(fields, key, RawField(value=value, origin=f"DOCX core property {prop}", name=prop))
 
     put("title", core.title, "title")
     put("type", core.category, "category")
@@ -358,6 +389,7 @@ def _core_properties(core: Any) -> dict[str, RawField]:
     put("subject", core.subject, "subject")
     put("keywords", core.keywords, "keywords")
     put("last_modified_by", core.last_modified_by, "lastModifiedBy")
+    put("revision", core.revision or None, "revision")  # python-docx says 0 when there is none
     # python-docx returns naive datetimes for W3CDTF values, which are UTC by the OOXML spec.
     for name, moment in (("created", core.created), ("modified", core.modified)):
         if moment is not None:
@@ -369,7 +401,92 @@ def _core_properties(core: Any) -> dict[str, RawField]:
     return fields
 
 
-def _custom_properties(blob: bytes, where: str) -> dict[str, RawField]:
+# What introduces a document-control table when it is not at the top of the document.
+_CONTROL_CAPTION = re.compile(
+    r"\b(?:document|policy)\s+(?:control|information|details|properties|approval|management|history)\b"
+    r"|\b(?:version|revision|change)\s+(?:control|history)\b|\bapprovals?\b",
+    re.IGNORECASE,
+)
+
+
+def _control_table(document: Any, naming: Naming) -> tuple[dict[str, RawField], list[str]]:
+    """Fields from the "Document control" tables of a Word document, as policy templates lay them out:
+    labels in the first column (or in label/value pairs of columns: ``Version | 1.2 | Owner | CRO``), or a
+    header row of labels over one row of values. A table counts when two or more of its labels are known
+    (:data:`CONTROL_LABELS` or the organisation's ``field_map``) and it comes before the document's first
+    section, or is captioned so ("Document control", "Version control", "Approval"): a table of roles
+    deep in the text ("Owner | accountable for ...") is content, not metadata. The first table to give a
+    field wins. Placeholder values ("[Name]", "TBD") are not read, and said so."""
+    from docx.table import Table
+
+    fields: dict[str, RawField] = {}
+    notes: list[str] = []
+    headings, caption = 0, ""
+    for item in document.iter_inner_content():
+        if not isinstance(item, Table):
+            text = " ".join(item.text.split())
+            style = item.style.name if item.style is not None else ""
+            headings += bool(_HEADING_STYLE.match(style or ""))
+            caption = text or caption
+            continue
+        rows = [row for row in (_row_texts(row) for row in item.rows) if any(row)]
+        titled = bool(rows) and len(set(rows[0])) == 1 and bool(_CONTROL_CAPTION.search(rows[0][0]))
+        if titled:
+            rows = rows[1:]
+        pairs = _label_pairs(rows, naming)
+        if pairs and (headings <= 1 or titled or _CONTROL_CAPTION.search(caption)):
+            for label, value, where in pairs:
+                key = naming.key(label, "label")
+                origin = f"DOCX document control table, {where} {label!r}"
+                if not has_content([value]):
+                    if key in KNOWN_FIELDS:
+                        notes.append(f"{origin}: {value!r} is a placeholder, not a value; not read")
+                    continue
+                lines = [line.strip() for line in value.splitlines() if line.strip()]
+                text = ", ".join(lines) if key in LIST_FIELDS else " ".join(lines)
+                add_field(fields, key, RawField(value=text, origin=origin, text=text, name=label))
+        caption = ""
+    return fields, notes
+
+
+def _row_texts(row: Any) -> list[str]:
+    """The texts of a row's cells, a cell merged across columns once."""
+    texts: list[str] = []
+    seen: list[Any] = []
+    for cell in row.cells:
+        if seen and cell._tc is seen[-1]:  # python-docx repeats a merged cell for each grid column
+            continue
+        seen.append(cell._tc)
+        texts.append(cell.text.strip())
+    return texts
+
+
+def _label_pairs(rows: list[list[str]], naming: Naming) -> list[tuple[str, str, str]]:
+    """(label, value, "row" or "column") of a table laid out as labels and values; empty if it is not one."""
+
+    def is_label(text: str) -> bool:
+        return bool(text) and (label_words(text) in CONTROL_LABELS or naming.mapped(text) is not None)
+
+    if len(rows) == 2:
+        header, values = rows
+        known = [index for index, text in enumerate(header) if is_label(text)]
+        if len(known) >= 2 and any(index % 2 for index in known) and not any(map(is_label, values)):
+            return [
+                (label, value, "column")
+                for label, value in zip(header, values, strict=False)
+                if label and value
+            ]
+    pairs = [
+        (row[index], row[index + 1], "row")
+        for row in rows
+        for index in range(0, len(row) - 1, 2)
+        # A value that is itself a label ("Version | Status | Owner | Approver") is a header row.
+        if row[index] and row[index + 1] and normal_name(row[index]) and not is_label(row[index + 1])
+    ]
+    return pairs if sum(is_label(label) for label, _, _ in pairs) >= 2 else []
+
+
+def _custom_properties(blob: bytes, where: str, naming: Naming) -> dict[str, RawField]:
     try:
         root = ET.fromstring(blob)
     except ET.ParseError as exc:
@@ -394,7 +511,8 @@ def _custom_properties(blob: bytes, where: str) -> dict[str, RawField]:
                 value = float(text)
             except ValueError:
                 value = text
-        fields[property_key(name)] = RawField(value=value, origin=f"DOCX custom property {name!r}")
+        key = naming.key(name, "property")
+        add_field(fields, key, RawField(value=value, origin=f"DOCX custom property {name!r}", name=name))
     return fields
 
 

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from annexa.collectors.docstore.document import document_data, format_of, parse_payload
-from annexa.collectors.docstore.fields import LIST_FIELDS, RawField, UnreadableFile, property_key
-from annexa.collectors.docstore.schema import KIND
+from annexa.collectors.docstore.fields import Naming, RawField, UnreadableFile, add_field
+from annexa.collectors.docstore.schema import KIND, LIST_FIELDS
 from annexa.evidence import Evidence, JSONValue
 from annexa.plugins import CollectorError, CollectRequest
 
@@ -181,21 +181,26 @@ def _document(
 ) -> Evidence | None:
     uri = f"s3://{bucket}/{key}"
     fmt = format_of(rel)
+    naming = Naming.from_config(request.config)
     try:
-        parsed = parse_payload(fetched.payload, rel, fmt)
+        parsed = parse_payload(fetched.payload, rel, fmt, naming)
     except UnreadableFile as exc:
         # The object is there but garbled: a defective document, never a silent absence.
         request.report_defect(KIND, uri, exc.message)
         request.report_problem(uri, exc.message)
         return None
-    fields = {**parsed.fields, **_metadata_fields(fetched.metadata), **_tag_fields(fetched.tags)}
+    fields = {
+        **parsed.fields,
+        **_metadata_fields(fetched.metadata, naming),
+        **_tag_fields(fetched.tags, naming),
+    }
 
     def report(message: str) -> None:
         request.report_problem(uri, f"{rel}: {message}")
 
     data = document_data(
         parsed=parsed, fields=fields, rel=rel, fmt=fmt, payload=fetched.payload, store="s3",
-        fallback_title=rel.rsplit("/", 1)[-1].rsplit(".", 1)[0], report=report,
+        fallback_title=rel.rsplit("/", 1)[-1].rsplit(".", 1)[0], report=report, naming=naming,
     )  # fmt: skip
     revisions: dict[str, JSONValue] = {
         "retained": versioning == "Enabled",
@@ -215,13 +220,14 @@ def _document(
     )
 
 
-def _metadata_fields(metadata: Mapping[str, str]) -> dict[str, RawField]:
+def _metadata_fields(metadata: Mapping[str, str], naming: Naming) -> dict[str, RawField]:
     fields: dict[str, RawField] = {}
     other: dict[str, str] = {}
     for name, value in sorted(metadata.items()):
         if name.lower().startswith(METADATA_PREFIX):
-            field = property_key(name[len(METADATA_PREFIX) :])
-            fields[field] = RawField(value=value, origin=f"S3 metadata x-amz-meta-{name}", text=value)
+            field = naming.key(name[len(METADATA_PREFIX) :], "property")
+            origin = f"S3 metadata x-amz-meta-{name}"
+            add_field(fields, field, RawField(value=value, origin=origin, text=value, name=name))
         else:
             other[name] = value
     if other:
@@ -229,17 +235,17 @@ def _metadata_fields(metadata: Mapping[str, str]) -> dict[str, RawField]:
     return fields
 
 
-def _tag_fields(tag_set: Any) -> dict[str, RawField]:
+def _tag_fields(tag_set: Any, naming: Naming) -> dict[str, RawField]:
     fields: dict[str, RawField] = {}
     other: dict[str, str] = {}
     for tag in sorted(tag_set, key=lambda tag: str(tag["Key"])):
         name, value = str(tag["Key"]), str(tag["Value"])
         if name.lower().startswith(TAG_PREFIX):
-            field = property_key(name[len(TAG_PREFIX) :])
+            field = naming.key(name[len(TAG_PREFIX) :], "property")
             raw: Any = (
                 [part for part in re.split(r"[\s+,]+", value) if part] if field in LIST_FIELDS else value
             )
-            fields[field] = RawField(value=raw, origin=f"S3 tag {name}", text=value)
+            add_field(fields, field, RawField(value=raw, origin=f"S3 tag {name}", text=value, name=name))
         else:
             other[name] = value
     if other:

@@ -7,6 +7,19 @@ from typing import Any
 KIND = "document"
 
 STATUSES = ("draft", "in-review", "approved", "retired")
+
+# The fields of ``conventions.document_metadata`` in the catalog (../shared/reference/annex_a_catalog.yaml),
+# in its order, and grouped by how their values are normalised. tests/collectors/test_document_naming.py
+# checks them against the catalog.
+METADATA_FIELDS = (
+    "type", "id", "title", "version", "status", "owner", "approver", "approved_on", "last_reviewed",
+    "review_interval_days", "next_review_due", "ai_systems", "controls", "clauses", "related_policies",
+)  # fmt: skip
+TEXT_FIELDS = ("id", "type", "title", "version", "owner", "approver")
+DATE_FIELDS = ("approved_on", "last_reviewed", "next_review_due")
+LIST_FIELDS = ("ai_systems", "controls", "clauses", "related_policies")
+# Fields whose values ``value_aliases`` may rename (dates and the review interval have one spelling).
+ALIASED_FIELDS = (*TEXT_FIELDS, "status", *LIST_FIELDS)
 FORMATS = ("markdown", "pdf", "docx", "confluence", "other")
 STORES = ("folder", "git", "s3", "confluence")
 
@@ -98,11 +111,37 @@ CONFLUENCE_SOURCE: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+_ALIASES: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"minLength": 1},
+    "additionalProperties": {"type": "string", "minLength": 1},
+}
+
 CONFIG_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "collectors.documents",
     "type": "object",
     "properties": {
+        "field_map": {
+            "type": "object",
+            "description": "The organisation's own metadata names -> document fields, for front matter, "
+            "sidecars, PDF information keys, DOCX properties and document-control table labels, e.g. "
+            "{approved_by: approver, 'Document Owner': owner}. Spelling (case, spaces, -) does not matter.",
+            "propertyNames": {"minLength": 1},
+            "additionalProperties": {"enum": list(METADATA_FIELDS)},
+        },
+        "value_aliases": {
+            "type": "object",
+            "description": "Per field, the organisation's own values -> annexa's, e.g. "
+            "{status: {final: approved, published: approved}}. Case and spacing do not matter.",
+            "properties": {
+                name: {**_ALIASES, "additionalProperties": {"enum": list(STATUSES)}}
+                if name == "status"
+                else _ALIASES
+                for name in ALIASED_FIELDS
+            },
+            "additionalProperties": False,
+        },
         "sources": {
             "type": "array",
             "minItems": 1,
@@ -126,7 +165,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                     CONFLUENCE_SOURCE,
                 ]
             },
-        }
+        },
     },
     "required": ["sources"],
     "additionalProperties": False,
@@ -159,6 +198,7 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
         "next_review_due": _DATE_OR_NULL,
         "ai_systems": _STRINGS,
         "controls": _STRINGS,
+        "clauses": {**_STRINGS, "description": "Main-body clause ids the document declares, e.g. ['5.2']."},
         "related_policies": _STRINGS,
         "path": {
             "type": "string",

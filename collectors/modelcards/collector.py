@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import os
@@ -34,6 +35,33 @@ _COPIED_KEYS = ("license", "language", "base_model")
 _DATASET_FIELDS = frozenset(
     {"dataset_name", "pretty_name", "task_categories", "size_categories", "source_datasets"}
 )
+# Other metadata keys of the Hugging Face model and dataset card specifications: kept in extra, never
+# taken for a misspelt field.
+_HUB_KEYS = frozenset({
+    *_DATASET_KEYS, *_MODEL_KEYS, "license_name", "license_link", "license_details", "datasets", "metrics",
+    "widget", "inference", "thumbnail", "co2_eq_emissions", "new_version", "base_model_relation",
+    "model_creator", "model_type", "quantized_by", "language_details", "paperswithcode_id",
+    "train-eval-index", "config_names", "viewer", "pretty_name", "duplicated_from", "mask_token", "arxiv",
+    "paper",
+})  # fmt: skip
+# Keys close to one a rule reads but not it: told with "did you mean", never read as it.
+_NEAR_MISSES = {
+    **dict.fromkeys(("reviewed_on", "last_review", "last_review_date", "reviewed", "date_reviewed",
+                     "last_reviewed_on", "reviewed_at", "last-reviewed", "lastreviewed"), "last_reviewed"),
+    **dict.fromkeys(("model_owner", "card_owner", "owned_by", "accountable_owner", "owners"), "owner"),
+    **dict.fromkeys(("licence", "licenses", "licences"), "license"),
+    **dict.fromkeys(("languages", "lang"), "language"),
+    "tag": "tags",
+    "dataset": "datasets",
+    "metric": "metrics",
+    **dict.fromkeys(("model_index", "modelindex", "model-index-results"), "model-index"),
+    **dict.fromkeys(("base-model", "basemodel"), "base_model"),
+    **dict.fromkeys(("library", "library-name", "framework"), "library_name"),
+    **dict.fromkeys(("pipeline", "pipeline-tag", "task"), "pipeline_tag"),
+    **dict.fromkeys(("card-type", "cardtype", "type_of_card"), "card_type"),
+    **dict.fromkeys(("model-name", "modelname"), "model_name"),
+    **dict.fromkeys(("dataset-name", "datasetname"), "dataset_name"),
+}  # fmt: skip
 
 
 class ModelCardsCollector:
@@ -154,6 +182,14 @@ def _card(
         )
         known = _COMMON_KEYS | _DATASET_FIELDS
     data["extra"] = {key: _json(value) for key, value in sorted(meta.items()) if key not in known}
+    for key in sorted((name for name in meta if name not in known), key=lambda name: card.lines.get(name, 0)):
+        meant = _near_miss(key, known)
+        if meant is not None:
+            where = f"line {card.lines[key]}: " if key in card.lines else ""
+            report(
+                f"{where}key {key!r} is not a card field: did you mean {meant!r}? It is kept in extra, which "
+                "no rule reads"
+            )
     return Evidence(
         kind=kind,
         source=source_id,
@@ -162,6 +198,19 @@ def _card(
         collected_at=request.now,
         data=data,
     )
+
+
+def _near_miss(key: str, known: frozenset[str]) -> str | None:
+    """The field an unknown metadata key was probably meant to be (a misspelling), or None."""
+    if key in _HUB_KEYS or key.startswith("extra_gated"):
+        return None
+    meant = _NEAR_MISSES.get(key) or _NEAR_MISSES.get(key.lower())
+    if meant is None and key.lower() in known:
+        meant = key.lower()  # "Owner", "License": the field, in other case
+    if meant is None:
+        close = difflib.get_close_matches(key.lower(), sorted(known), n=1, cutoff=0.85)
+        meant = close[0] if close and f"_{close[0]}_" not in f"_{key.lower()}_" else None
+    return meant if meant in known else None
 
 
 def _defective(

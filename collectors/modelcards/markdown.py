@@ -8,12 +8,12 @@ Whether a section is filled is :func:`annexa.plugins.has_content`'s call, see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from annexa.plugins import CollectorError, TextBlock, markdown_blocks, split_front_matter
+from annexa.plugins import CollectorError, FrontMatterError, TextBlock, markdown_blocks, read_front_matter
 
 
 class UnreadableCard(CollectorError):
@@ -28,6 +28,7 @@ class ParsedCard:
     metadata: dict[str, Any]
     blocks: tuple[Block, ...]
     title: str | None  # the first level-1 heading
+    lines: dict[str, int] = field(default_factory=dict)  # metadata key -> its line in the file
 
     @property
     def headings(self) -> tuple[str, ...]:
@@ -35,7 +36,12 @@ class ParsedCard:
 
 
 def read_card(data: bytes, where: str) -> ParsedCard:
-    """Parse a card's bytes; ``where`` (the card's path) prefixes every error."""
+    """Parse a card's bytes; ``where`` (the card's path) prefixes every error.
+
+    The metadata is read as the Hub writes it, and leniently where that is safe: after a byte order mark
+    or blank lines, with CRLF line endings. Strictly where it is not: a key given twice, a second ``---``
+    block, metadata never closed (see :func:`annexa.plugins.read_front_matter`).
+    """
     if b"\x00" in data:
         raise UnreadableCard(f"{where}: binary content, not a Markdown card")
     try:
@@ -44,28 +50,47 @@ def read_card(data: bytes, where: str) -> ParsedCard:
         line = data[: exc.start].count(b"\n") + 1
         raise UnreadableCard(f"{where}:{line}: not UTF-8 text (byte offset {exc.start})") from exc
     try:
-        front, body = split_front_matter(text)
-    except ValueError as exc:
-        raise UnreadableCard(f"{where}:1: metadata opened with '---' is never closed") from exc
-    metadata = {} if front is None else _metadata(front, where)
-    blocks = markdown_blocks(body)
+        front = read_front_matter(text)
+    except FrontMatterError as exc:
+        raise UnreadableCard(f"{where}:{exc.line}: {exc.message}") from exc
+    metadata, lines = ({}, {}) if front.text is None else _metadata(front.text, where, front.line)
+    blocks = markdown_blocks(front.body)
     title = next((text for level, text in blocks if level == 1), None)
-    return ParsedCard(metadata=metadata, blocks=blocks, title=title)
+    return ParsedCard(metadata=metadata, blocks=blocks, title=title, lines=lines)
 
 
-def _metadata(text: str, where: str) -> dict[str, Any]:
+def _metadata(text: str, where: str, first: int) -> tuple[dict[str, Any], dict[str, int]]:
+    """The metadata mapping and the file line of each key; ``first`` is the file line ``text`` starts on."""
+    loader = yaml.SafeLoader(text)
     try:
-        loaded = yaml.safe_load(text)
+        node = loader.get_single_node()
+        if node is None:
+            return {}, {}
+        if not isinstance(node, yaml.MappingNode):
+            raise UnreadableCard(
+                f"{where}:{node.start_mark.line + first}: metadata must be a mapping of keys to values"
+            )
+        lines: dict[str, int] = {}
+        for key_node, _ in node.value:
+            line = key_node.start_mark.line + first
+            name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else None
+            if name is None:
+                raise UnreadableCard(f"{where}:{line}: metadata keys must be plain names")
+            if name in lines:
+                raise UnreadableCard(
+                    f"{where}:{line}: duplicate key {name!r} (first on line {lines[name]}): which value is "
+                    "meant cannot be told; keep one"
+                )
+            lines[name] = line
+        loaded = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 2 if mark is not None else 2  # the metadata starts on line 2
+        line = mark.line + first if mark is not None else first
         raise UnreadableCard(
             f"{where}:{line}: metadata is not valid YAML: {exc.problem or exc.context}"
         ) from exc
     except (yaml.YAMLError, ValueError) as exc:
-        raise UnreadableCard(f"{where}:2: metadata is not valid YAML: {exc}") from exc
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise UnreadableCard(f"{where}:2: metadata must be a mapping of keys to values")
-    return {str(key): value for key, value in loaded.items()}
+        raise UnreadableCard(f"{where}:{first}: metadata is not valid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
+    return {str(key): value for key, value in loaded.items()}, lines

@@ -126,17 +126,21 @@ CUSTOM_CT = "application/vnd.openxmlformats-officedocument.custom-properties+xml
 def make_docx(
     path: Path,
     *,
-    core: Mapping[str, str] | None = None,
+    core: Mapping[str, Any] | None = None,
     custom: Mapping[str, tuple[str, str]] | None = None,
     body: Iterable[tuple[int, str]] = (),
+    build: Callable[[Any], None] | None = None,
 ) -> Path:
     """A DOCX with core properties, custom properties ``name -> (vt type, text)`` and a body of
-    ``(heading level, text)`` paragraphs (level 0 is a normal paragraph)."""
+    ``(heading level, text)`` paragraphs (level 0 is a normal paragraph). ``build``, if given, first writes
+    to the ``docx.Document`` it is handed, with python-docx (tables, styles)."""
     import docx
 
     document = docx.Document()
     for name, value in (core or {}).items():
         setattr(document.core_properties, name, value)
+    if build is not None:
+        build(document)
     for level, text in body:
         if level:
             document.add_heading(text, level=level)

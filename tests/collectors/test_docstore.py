@@ -120,8 +120,8 @@ def test_markdown_front_matter_maps_to_the_document_fields(kit: Any, tmp_path: P
     assert data["ai_systems"] == ["fraud-scoring", "support-chatbot"]
     assert data["controls"] == ["A.2.2", "A.2.4"]
     assert data["related_policies"] == ["POL-SEC-001", "POL-PRIV-002"]
+    assert data["clauses"] == ["5.2"]  # a catalog field (conventions.document_metadata), not extra
     assert data["extra"] == {
-        "clauses": ["5.2"],
         "effective": "2026-03-01",
         "reviewers": {"legal": "2026-01-20"},
     }
@@ -150,7 +150,13 @@ def test_markdown_without_front_matter_takes_its_title_from_the_first_heading(
     write(tmp_path / "docs" / "plain.md", "no headings at all\n")
     run = collect(kit, tmp_path / "docs")
     items = run.by_path()
-    assert run.problems == []
+    # Collected all the same, with one line each saying how to mark them.
+    assert run.messages() == [
+        "notes.md: no document metadata (no type, no status): add front matter with at least type, id, "
+        "status and owner (see docs/collectors.md), or a sidecar notes.md.meta.yaml next to it",
+        "plain.md: no document metadata (no type, no status): add front matter with at least type, id, "
+        "status and owner (see docs/collectors.md), or a sidecar plain.md.meta.yaml next to it",
+    ]
     assert items["notes.md"].data["title"] == "Incident Log"
     assert items["notes.md"].data["id"] is None
     assert items["notes.md"].data["status"] is None
@@ -163,7 +169,7 @@ def test_markdown_without_front_matter_takes_its_title_from_the_first_heading(
     [
         ("---\nid: X\nstatus: [approved\n---\n# T\n", "bad.md:3:18: not valid YAML: expected ',' or ']'"),
         ("---\nid: X\n  owner: a: b\n---\n", "bad.md:3:"),
-        ("---\nid: X\nowner: A\n", "bad.md:1: front matter opened with '---' is never closed"),
+        ("---\nid: X\nowner: A\n", "bad.md:1: front matter opened with '---' on line 1 is never closed"),
         ("---\n- a\n- b\n---\n", "bad.md:2: expected a mapping of keys to values, found a list"),
         ("---\nid: X\nstatus: draft\nid: Y\n---\n", "bad.md:4: duplicate key 'id' (first on line 2)"),
         ("---\nid: X\n---\n\x00\x01\x02binary", "bad.md: binary content (NUL byte at offset"),
@@ -174,7 +180,7 @@ def test_a_broken_markdown_file_is_reported_and_the_rest_collected(
 ) -> None:
     root = tmp_path / "gov"
     write(root / "bad.md", text)
-    write(root / "good.md", "---\nid: GOOD\n---\n# Good\n")
+    write(root / "good.md", "---\nid: GOOD\ntype: policy\nstatus: draft\n---\n# Good\n")
     run = collect(kit, root)
     assert [item.data["id"] for item in run.evidence] == ["GOOD"]
     [(source, problem)] = run.problems
@@ -214,7 +220,9 @@ def test_values_that_cannot_be_normalised_are_reported_and_kept_in_extra(kit: An
     }
     assert run.messages() == [
         "p.md: line 5: owner must be a single text value, not a list",
-        "p.md: line 2: status 'final' is not one of draft, in-review, approved, retired",
+        "p.md: line 2: status 'final' is not one of draft, in-review, approved, retired; did you mean "
+        "'approved'? If 'final' means approved here, say so with collectors.documents.value_aliases: "
+        "{status: {'final': approved}}",
         "p.md: line 3: last_reviewed '2026-13-45' is not a date (expected YYYY-MM-DD)",
         "p.md: line 4: review_interval_days 'yearly' is not a whole number of days",
         "p.md: line 6: ai_systems entry {'x': 1} is not a text value; skipped",
@@ -246,7 +254,11 @@ def test_pdf_metadata_with_custom_keys(kit: Any, tmp_path: Path) -> None:
     kit.make_pdf(tmp_path / "gov" / "keywords.pdf", {"/Keywords": "ai-logging-standard"})
     kit.make_pdf(tmp_path / "gov" / "many-keywords.pdf", {"/Keywords": "logging, retention"})
     run = collect(kit, tmp_path / "gov")
-    assert run.problems == []
+    assert run.messages() == [
+        "many-keywords.pdf: no document metadata (no type, no status): set document information keys "
+        "(/DocType, /DocId, /Status, /Owner, /Approver) when exporting, or add a sidecar "
+        "many-keywords.pdf.meta.yaml next to it (see docs/collectors.md)"
+    ]
     items = run.by_path()
     data = items["impact-fraud.pdf"].data
     assert data["format"] == "pdf"
@@ -271,7 +283,7 @@ def test_pdf_metadata_with_custom_keys(kit: Any, tmp_path: Path) -> None:
 
 
 def test_corrupt_pdfs_are_reported(kit: Any, tmp_path: Path) -> None:
-    good = kit.make_pdf(tmp_path / "gov" / "good.pdf", {"/Title": "Good"})
+    good = kit.make_pdf(tmp_path / "gov" / "good.pdf", {"/Title": "Good", "/DocType": "policy"})
     (tmp_path / "gov" / "truncated.pdf").write_bytes(good.read_bytes()[:200])
     (tmp_path / "gov" / "garbage.pdf").write_bytes(os.urandom(2048))
     run = collect(kit, tmp_path / "gov")
@@ -334,7 +346,7 @@ def test_docx_core_and_custom_properties_and_headings(kit: Any, tmp_path: Path) 
 
 
 def test_corrupt_docx_is_reported(kit: Any, tmp_path: Path) -> None:
-    good = kit.make_docx(tmp_path / "gov" / "good.docx", core={"title": "Good"})
+    good = kit.make_docx(tmp_path / "gov" / "good.docx", core={"title": "Good", "category": "policy"})
     (tmp_path / "gov" / "zip-garbage.docx").write_bytes(b"PK\x03\x04" + os.urandom(500))
     (tmp_path / "gov" / "truncated.docx").write_bytes(good.read_bytes()[:-300])
     run = collect(kit, tmp_path / "gov")
@@ -401,7 +413,7 @@ def test_hidden_files_and_office_lock_files_are_skipped(kit: Any, tmp_path: Path
     write(root / ".draft.md", "---\nid: [\n---\n")
     write(root / ".obsidian" / "x.md", "# hidden folder\n")
     (root / "~$policy.docx").write_bytes(b"\x00lock")
-    write(root / "policy.md", "# Policy\n")
+    write(root / "policy.md", "---\ntype: policy\n---\n# Policy\n")
     run = collect(kit, root)
     assert run.problems == []
     assert run.defects == []  # ignored files are never defective, however broken
@@ -436,7 +448,11 @@ def test_git_history_per_file(kit: Any, tmp_path: Path, git_repo: Any) -> None:
 
     for key in ("path", "git"):
         run = kit.run(SPEC, {"sources": [{key: "governance"}]}, base_path=repo.root)
-        assert run.problems == []
+        # None of them carries a type or status: each is collected, and said to be unmarked.
+        assert [message.split(":")[0] for message in run.messages()] == [
+            "ai-policy.md", "records/fraud.md", "untracked.md",
+        ]  # fmt: skip
+        assert all("no document metadata (no type, no status)" in message for message in run.messages())
         items = run.by_path()
         assert sorted(items) == ["ai-policy.md", "records/fraud.md", "untracked.md"]
         assert {item.data["store"] for item in run.evidence} == {"git"}

@@ -120,12 +120,14 @@ def test_a_pdf_whose_sections_all_say_tbd(kit: Any, tmp_path: Path) -> None:
     # Bookmarks name the headings, as a word processor's export has them.
     kit.make_pdf(
         tmp_path / "gov" / "bookmarked.pdf",
-        {"/Title": "AI policy"},
+        {"/Title": "AI policy", "/DocType": "ai-policy"},
         outline=["Purpose", "Scope", "Roles"],
         pages=[hollow],
     )
     # Without bookmarks, the lines set larger than the body text are the headings.
-    kit.make_pdf(tmp_path / "gov" / "plain.pdf", {"/Title": "AI policy"}, pages=[hollow])
+    kit.make_pdf(
+        tmp_path / "gov" / "plain.pdf", {"/Title": "AI policy", "/DocType": "ai-policy"}, pages=[hollow]
+    )
     run = collect(kit, tmp_path / "gov")
     assert run.problems == []
     items = run.by_path()

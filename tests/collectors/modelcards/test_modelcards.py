@@ -322,7 +322,7 @@ def test_a_broken_card_is_reported_and_the_others_still_come(kit: Any, tmp_path:
     assert run.evidence[0].data["last_reviewed"] is None
     assert run.messages() == [
         "a/README.md:3: metadata is not valid YAML: expected ',' or ']', but got '<stream end>'",
-        "b/README.md:1: metadata opened with '---' is never closed",
+        "b/README.md:1: front matter opened with '---' on line 1 is never closed",
         "c/README.md:2: not UTF-8 text (byte offset 4)",
         "d/README.md:2: metadata must be a mapping of keys to values",
         "ok/README.md: last_reviewed 'someday' is not a date (expected YYYY-MM-DD)",
@@ -331,7 +331,7 @@ def test_a_broken_card_is_reported_and_the_others_still_come(kit: Any, tmp_path:
     # read may be a model or a dataset card, so it is a defective item of both kinds.
     broken = {
         "a": "a/README.md:3: metadata is not valid YAML: expected ',' or ']', but got '<stream end>'",
-        "b": "b/README.md:1: metadata opened with '---' is never closed",
+        "b": "b/README.md:1: front matter opened with '---' on line 1 is never closed",
         "c": "c/README.md:2: not UTF-8 text (byte offset 4)",
         "d": "d/README.md:2: metadata must be a mapping of keys to values",
     }
@@ -354,7 +354,7 @@ def test_a_broken_card_is_a_defective_item_through_the_host(tmp_path: Path) -> N
         ("model_card", "file:cards/fraud/MODEL_CARD.md",
          "fraud/MODEL_CARD.md:3: metadata is not valid YAML: expected ',' or ']', but got '<stream end>'"),
         ("model_card", "file:cards/loans/README.md",
-         "loans/README.md:1: metadata opened with '---' is never closed"),
+         "loans/README.md:1: front matter opened with '---' on line 1 is never closed"),
     ]  # fmt: skip
     assert all(item.data == {} for item in run.evidence)
     assert {d.code for d in run.diagnostics} == {"source_problem"}  # no contract violation
