@@ -79,7 +79,11 @@ def finding_systems(finding: Mapping[str, Any], items: Mapping[str, Mapping[str,
     systems: set[str] = set()
     for item in own:
         data = item.get("data")
-        if isinstance(data, Mapping):
+        if not isinstance(data, Mapping):
+            continue
+        if item.get("kind") == "ai_system" and isinstance(data.get("id"), str):
+            systems.add(data["id"])  # a declared system of the scope: the subject of per-system rules
+        else:
             systems |= ai_systems_of(data)
     return systems
 

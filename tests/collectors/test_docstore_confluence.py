@@ -205,9 +205,10 @@ SECTIONS = {
 
 SAME_VERDICT_RULE = """
 control A.8.2 "System documentation and information for users" {
-  rule user_documentation_sections_filled "User documentation fills intended use, limitations, oversight and contact" {
+  rule user_documentation_sections_filled "User documentation fills its four sections" {
     for each d in document where d.type == "ai-user-documentation"
-    require filled(d, "intended use") and filled(d, "limitation") and filled(d, "oversight") and filled(d, "contact")
+    require filled(d, "intended use") and filled(d, "limitation")
+      and filled(d, "oversight") and filled(d, "contact")
     message "{d.id} lacks a filled section"
     remediation "Fill the sections."
   }

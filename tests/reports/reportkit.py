@@ -68,7 +68,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def build_demo(root: Path) -> DemoProject:
     """Scan 1: the chatbot record states its out-of-scope use, the fraud-scoring record does not.
     Scan 2: the demo estate as shipped (A.9.4 fails newly for the chatbot, is fixed for fraud scoring),
-    with an HTML attack in an evidence value that also reaches a finding message."""
+    with an HTML attack in an evidence value and in a file name that reaches finding messages."""
     project = copy_demo(root)
     record = project.root / RECORD
     fraud = project.root / FRAUD
@@ -87,6 +87,9 @@ def build_demo(root: Path) -> DemoProject:
         "intended_use: Customer self-service",
         f'review_tag: "{XSS}"\nintended_use: {XSS} Customer self-service',
     )
+    # A file name is evidence too: a draft copy of the record whose name is an HTML attack comes closest
+    # to what some rules sought, so finding messages name it.
+    (record.parent / f"{XSS}.md").write_text(original_record.replace("status: in-review", "status: draft"))
     code, _ = run_cli("scan", "-c", str(project.config), "--now", SECOND_SCAN, "--format", "json")
     assert code == 1
     return project

@@ -121,6 +121,8 @@ def test_filters_by_status_system_and_group(browser: Any, report_page: Path, dem
     assert 0 < len(shown) < len(document["controls"])
     subjects = {r.find_elements(By.TAG_NAME, "td")[4].text for r in visible(browser, "tr.finding")}
     assert "file:governance/systems/support-chatbot-record.md" not in subjects
+    assert "scope:support-chatbot" not in subjects
+    assert "scope:fraud-scoring" in subjects
 
     choose(browser, "filter-system", "")
     choose(browser, "filter-group", "A.4")
