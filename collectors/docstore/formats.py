@@ -355,12 +355,12 @@ def read_docx(data: bytes, where: str, naming: Naming | None = None) -> ParsedFi
     try:
         document = docx.Document(io.BytesIO(data))
         fields = _core_properties(document.core_properties, naming)
-        table_fields, notes = _control_table(document, naming)
+        table_fields, notes, metadata_tables = _control_table(document, naming)
         fields.update(table_fields)
         for part in document.part.package.iter_parts():
             if part.content_type == CUSTOM_PROPERTIES_TYPE:
                 fields.update(_custom_properties(part.blob, where, naming))
-        blocks = _docx_blocks(document)
+        blocks = _docx_blocks(document, metadata_tables)
     except UnreadableFile:
         raise
     except Exception as exc:
@@ -409,18 +409,21 @@ _CONTROL_CAPTION = re.compile(
 )
 
 
-def _control_table(document: Any, naming: Naming) -> tuple[dict[str, RawField], list[str]]:
+def _control_table(document: Any, naming: Naming) -> tuple[dict[str, RawField], list[str], list[Any]]:
     """Fields from the "Document control" tables of a Word document, as policy templates lay them out:
     labels in the first column (or in label/value pairs of columns: ``Version | 1.2 | Owner | CRO``), or a
     header row of labels over one row of values. A table counts when two or more of its labels are known
     (:data:`CONTROL_LABELS` or the organisation's ``field_map``) and it comes before the document's first
     section, or is captioned so ("Document control", "Version control", "Approval"): a table of roles
     deep in the text ("Owner | accountable for ...") is content, not metadata. The first table to give a
-    field wins. Placeholder values ("[Name]", "TBD") are not read, and said so."""
+    field wins. Placeholder values ("[Name]", "TBD") are not read, and said so. Also returns the tables
+    read as metadata (their XML elements, held so that lxml keeps their identity), which are then no
+    section's content."""
     from docx.table import Table
 
     fields: dict[str, RawField] = {}
     notes: list[str] = []
+    metadata_tables: list[Any] = []
     headings, caption = 0, ""
     for item in document.iter_inner_content():
         if not isinstance(item, Table):
@@ -435,6 +438,7 @@ def _control_table(document: Any, naming: Naming) -> tuple[dict[str, RawField], 
             rows = rows[1:]
         pairs = _label_pairs(rows, naming)
         if pairs and (headings <= 1 or titled or _CONTROL_CAPTION.search(caption)):
+            metadata_tables.append(item._tbl)
             for label, value, where in pairs:
                 key = naming.key(label, "label")
                 origin = f"DOCX document control table, {where} {label!r}"
@@ -446,7 +450,7 @@ def _control_table(document: Any, naming: Naming) -> tuple[dict[str, RawField], 
                 text = ", ".join(lines) if key in LIST_FIELDS else " ".join(lines)
                 add_field(fields, key, RawField(value=text, origin=origin, text=text, name=label))
         caption = ""
-    return fields, notes
+    return fields, notes, metadata_tables
 
 
 def _row_texts(row: Any) -> list[str]:
@@ -516,14 +520,16 @@ def _custom_properties(blob: bytes, where: str, naming: Naming) -> dict[str, Raw
     return fields
 
 
-def _docx_blocks(document: Any) -> list[TextBlock]:
-    """Paragraphs in a heading style are headings; other paragraphs and table cells are body text."""
+def _docx_blocks(document: Any, metadata_tables: list[Any]) -> list[TextBlock]:
+    """Paragraphs in a heading style are headings; other paragraphs and table cells are body text, except
+    the document-control tables, which are metadata: a section holding only one says nothing."""
     from docx.table import Table
 
     blocks: list[TextBlock] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):
-            blocks.extend(TextBlock(0, cell.text) for row in item.rows for cell in row.cells)
+            if not any(item._tbl is table for table in metadata_tables):
+                blocks.extend(TextBlock(0, cell.text) for row in item.rows for cell in row.cells)
             continue
         style = item.style.name if item.style is not None else ""
         heading = _HEADING_STYLE.match(style or "")

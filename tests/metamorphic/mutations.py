@@ -396,29 +396,93 @@ def without_custom_properties(parts: dict[str, bytes]) -> dict[str, bytes]:
     return kept
 
 
+_CONTROL_LABELS = frozenset(
+    {"document", "document id", "version", "status", "owner", "approver", "approved by"}
+)
+
+
+def _is_control_table(table: Any) -> bool:
+    """A "Document control" table: labels in its first column (Status, Owner, Version, ...)."""
+    labels = {row.cells[0].text.strip().lower() for row in table.rows if row.cells}
+    return len(labels & _CONTROL_LABELS) >= 2
+
+
+def _edit_docx(data: bytes, change: Callable[[Any], None]) -> bytes:
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    change(document)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def control_rows(data: bytes) -> list[str]:
+    """The labels of the rows of the document's control tables, in order."""
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    return [
+        row.cells[0].text.strip()
+        for table in document.tables
+        if _is_control_table(table)
+        for row in table.rows
+        if row.cells and row.cells[0].text.strip()
+    ]
+
+
+def _without_control_row(label: str) -> Callable[[Any], None]:
+    def change(document: Any) -> None:
+        for table in document.tables:
+            if _is_control_table(table):
+                for row in list(table.rows):
+                    if row.cells[0].text.strip() == label:
+                        table._tbl.remove(row._tr)
+
+    return change
+
+
+def _demote_control_tables(document: Any) -> None:
+    for table in document.tables:
+        if _is_control_table(table):
+            for row in table.rows:
+                if (
+                    row.cells[0].text.strip().lower() == "status"
+                    and row.cells[-1].text.strip().lower() == "approved"
+                ):
+                    row.cells[-1].text = "draft"
+
+
+def _without_control_tables(document: Any) -> None:
+    for table in document.tables:
+        if _is_control_table(table):
+            element = table._element
+            element.getparent().remove(element)
+
+
 def strip_docx(data: bytes) -> bytes:
-    """Core properties emptied and custom properties removed; the body stays."""
-    parts = without_custom_properties(_zip_parts(data))
+    """Core properties emptied, custom properties and document-control tables removed; the text stays."""
+    parts = without_custom_properties(_zip_parts(_edit_docx(data, _without_control_tables)))
     parts[CORE_PART] = _EMPTY_CORE
     return _zip(parts)
 
 
 def hollow_docx(data: bytes, filler: str) -> bytes:
-    """Headings kept; every other paragraph and every table cell says ``filler`` ("" empties it)."""
-    import docx
+    """Headings and the document-control table kept; every other paragraph and table cell says ``filler``
+    ("" empties it)."""
 
-    document = docx.Document(io.BytesIO(data))
-    for paragraph in document.paragraphs:
-        style = paragraph.style.name if paragraph.style is not None else ""
-        if not (style or "").lower().startswith(("heading", "title")):
-            paragraph.text = filler
-    for table in document.tables:
-        for row in table.rows:
-            for cell in row.cells:
-                cell.text = filler
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    def change(document: Any) -> None:
+        for paragraph in document.paragraphs:
+            style = paragraph.style.name if paragraph.style is not None else ""
+            if not (style or "").lower().startswith(("heading", "title")):
+                paragraph.text = filler
+        for table in document.tables:
+            if not _is_control_table(table):
+                for row in table.rows:
+                    for cell in row.cells:
+                        cell.text = filler
+
+    return _edit_docx(data, change)
 
 
 def docx_mutations(data: bytes) -> Iterator[Mutation]:
@@ -432,22 +496,50 @@ def docx_mutations(data: bytes) -> Iterator[Mutation]:
     custom = _text(parts.get(CUSTOM_PART, b""))
     demoted_core = _CONTENT_STATUS.sub(r"\1draft\2", core)
     demoted_custom = demote_custom_status(custom)
-    if demoted_core != core or demoted_custom != custom:
-        demoted = {**parts, CORE_PART: demoted_core.encode()}
+    tables_demoted = _edit_docx(data, _demote_control_tables)
+    if demoted_core != core or demoted_custom != custom or control_rows(data):
+        demoted = {**_zip_parts(tables_demoted), CORE_PART: demoted_core.encode()}
         if CUSTOM_PART in parts:
             demoted[CUSTOM_PART] = demoted_custom.encode()
         yield "demote", _zip(demoted)
+    # One field dropped from the whole document: its custom property, its control-table row and the core
+    # property that says the same, so that no other place still gives it.
+    labels = {m.group(1).lower(): m.group(1) for m in _CUSTOM_PROPERTY.finditer(custom)}
+    labels.update({label.lower(): label for label in control_rows(data) if label.lower() not in labels})
+    covered = {_CORE_FOR_LABEL[label] for label in labels if label in _CORE_FOR_LABEL}
+    for key, label in labels.items():
+        without_row = _zip_parts(_edit_docx(data, _without_control_row(label)))
+        if CUSTOM_PART in parts:
+            without_row[CUSTOM_PART] = _drop_custom(custom, key).encode()
+        element = _CORE_FOR_LABEL.get(key)
+        if element is not None:
+            without_row[CORE_PART] = _drop_core(core, element).encode()
+        yield f"drop-{label.replace(' ', '_')}", _zip(without_row)
     root = _CORE_ROOT.search(core)
     for match in _CORE_ELEMENT.finditer(core, root.end() if root else 0):
-        if not re.sub(r"<[^>]*>", "", match.group(0)).strip():
-            continue  # an empty element carries nothing to drop
+        if not re.sub(r"<[^>]*>", "", match.group(0)).strip() or match.group(2) in covered:
+            continue  # an empty element carries nothing to drop; a covered one went with its field
         yield (
             f"drop-{match.group(2)}",
             _with_part(data, CORE_PART, (core[: match.start()] + core[match.end() :]).encode()),
         )
-    for match in _CUSTOM_PROPERTY.finditer(custom):
-        dropped = custom[: match.start()] + custom[match.end() :]
-        yield f"drop-{match.group(1).replace(' ', '_')}", _with_part(data, CUSTOM_PART, dropped.encode())
+
+
+# The core property that gives the same field as a control-table row or custom property of that label.
+_CORE_FOR_LABEL = {
+    "document": "identifier",
+    "document id": "identifier",
+    "version": "version",
+    "status": "contentStatus",
+}
+
+
+def _drop_custom(custom: str, key: str) -> str:
+    return _CUSTOM_PROPERTY.sub(lambda m: "" if m.group(1).lower() == key else m.group(0), custom)
+
+
+def _drop_core(core: str, element: str) -> str:
+    return re.sub(rf"<(cp|dc|dcterms):{element}\b[^>]*?(?:/>|>.*?</\1:{element}>)", "", core, flags=re.DOTALL)
 
 
 def demote_custom_status(custom: str) -> str:
