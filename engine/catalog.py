@@ -118,7 +118,10 @@ class Catalog:
 
 
 def _read_data(name: str) -> Any:
-    return yaml.safe_load(resources.files("annexa").joinpath(f"data/{name}").read_text(encoding="utf-8"))
+    text = resources.files("annexa").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    if hasattr(yaml, "CSafeLoader"):  # libyaml's safe loader: the same documents in a tenth of the time
+        return yaml.load(text, Loader=yaml.CSafeLoader)
+    return yaml.safe_load(text)
 
 
 def _mappings(raw: Mapping[str, Any], control_id: str) -> tuple[FrameworkMapping, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -507,15 +507,38 @@ class RuleCode:
     """
 
     source: str
-    function: Callable[..., int]
+    name: str  # of the rule function in ``source``; its helpers are named after it
+    constants: Mapping[str, Any]  # the generated code's constants table
     joins: tuple[tuple[str, tuple[str | int, ...]], ...]
-    allow: Callable[..., tuple[bool | None, dict[str, Any], list[Any], Any]] | None = None
-    near: Callable[..., list[tuple[Any, tuple[bool | None, ...] | None]]] | None = None
     conjuncts: tuple[str, ...] = ()
     # For each `exists ... where` that the `require` states as a whole or as one of its conjuncts: the
     # kind sought and its `where` conjuncts as text. A failing finding passes emit() the candidates of
     # each (items of the kind with the truth of each conjunct), so that it can name what came closest.
     sought: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Python's compile() of the generated source is most of the cost of compiling a rule pack, and
+    # `annexa rules check` never runs the code: it is compiled on first use, once.
+    _namespace: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _functions(self) -> dict[str, Any]:
+        if self._namespace is None:
+            namespace: dict[str, Any] = {"__builtins__": {}, **RUNTIME_NAMES, **self.constants}
+            exec(compile(self.source, f"<rule {self.name}>", "exec"), namespace)  # see the module doc
+            object.__setattr__(self, "_namespace", namespace)  # a cache on a frozen instance
+        assert self._namespace is not None
+        return self._namespace
+
+    @property
+    def function(self) -> Callable[..., int]:
+        found: Callable[..., int] = self._functions()[self.name]
+        return found
+
+    @property
+    def allow(self) -> Callable[..., tuple[bool | None, dict[str, Any], list[Any], Any]] | None:
+        return self._functions().get(f"{self.name}_allow")
+
+    @property
+    def near(self) -> Callable[..., list[tuple[Any, tuple[bool | None, ...] | None]]] | None:
+        return self._functions().get(f"{self.name}_near")
 
 
 def compile_rule(
@@ -593,16 +616,11 @@ def compile_rule(
     for number, (quantifier, _) in enumerate(sought):
         lines += _closest_function(generator, quantifier, rule, f"{name}_closest{number}")
     lines += unit.helpers
-    source = "\n".join(lines) + "\n"
-    namespace: dict[str, Any] = {"__builtins__": {}, **RUNTIME_NAMES, **unit.constants}
-    code = compile(source, f"<rule {name}>", "exec")
-    exec(code, namespace)  # generated from the syntax tree only; see the module docstring
     return RuleCode(
-        source=source,
-        function=namespace[name],
+        source="\n".join(lines) + "\n",  # generated from the syntax tree only; see the module docstring
+        name=name,
+        constants=unit.constants,
         joins=tuple(dict.fromkeys(unit.joins)),
-        allow=namespace.get(f"{name}_allow"),
-        near=namespace.get(f"{name}_near"),
         conjuncts=tuple(s.render(c) for c in conjuncts),
         sought=tuple(
             (kind, tuple(s.render(c) for c in _conjuncts(quantifier.where)))

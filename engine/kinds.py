@@ -15,6 +15,7 @@ from jsonschema.exceptions import SchemaError
 
 from annexa.errors import EngineError
 from annexa.evidence import Evidence
+from annexa.validation import DataValidator, check_schema, data_validator
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +90,17 @@ class KindRegistry:
 
     def __init__(self, schemas: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self._schemas: dict[str, Mapping[str, Any]] = {}
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, DataValidator] = {}
         for kind, schema in (schemas or {}).items():
             self.add(kind, schema)
 
     def add(self, kind: str, schema: Mapping[str, Any]) -> None:
         try:
-            Draft202012Validator.check_schema(schema)
+            check_schema(schema, Draft202012Validator)  # once per distinct schema and process
         except SchemaError as exc:
             raise EngineError(f"evidence kind {kind}: invalid JSON Schema: {exc.message}") from exc
         self._schemas[kind] = schema
+        self._validators.pop(kind, None)
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -119,7 +121,9 @@ class KindRegistry:
             return [f"evidence kind {item.kind!r} is not declared by any collector"]
         validator = self._validators.get(item.kind)
         if validator is None:
-            validator = self._validators[item.kind] = Draft202012Validator(self._schemas[item.kind])
+            validator = self._validators[item.kind] = data_validator(
+                self._schemas[item.kind], Draft202012Validator
+            )
         problems = []
         for error in sorted(validator.iter_errors(dict(item.data)), key=lambda e: list(map(str, e.path))):
             where = ".".join(str(p) for p in error.absolute_path) or "(data)"
