@@ -30,6 +30,8 @@ _JOINABLE = {"string", "number", "bool", "any"}
 # The names generated code may use, bound in its globals; nothing else is reachable.
 RUNTIME_NAMES: dict[str, Any] = {
     "_get": runtime.get,
+    "_get1": runtime.get1,
+    "_get2": runtime.get2,
     "_item": runtime.item,
     "_rec": runtime.record,
     "_truth": runtime.truth,
@@ -177,7 +179,10 @@ class CodeGenerator:
             base = f"_item({target}, {key}, {self.span(node.span)})"
         else:
             base = self.value(node, scope)
-        code = f"_get({base}, {tuple(keys)!r})" if keys else base
+        if keys and all(isinstance(key, str) for key in keys) and len(keys) <= 2:
+            code = f"_get{len(keys)}({base}, {', '.join(map(repr, keys))})"  # the commonest paths
+        else:
+            code = f"_get({base}, {tuple(keys)!r})" if keys else base
         label = s.path_text(expr)
         root = node.name if isinstance(node, s.Name) else None
         if label is not None and root in scope and scope[root].record:

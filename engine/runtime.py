@@ -47,6 +47,23 @@ def get(value: Any, keys: tuple[str | int, ...]) -> Any:
     return value
 
 
+def get1(value: Any, key: str) -> Any:
+    """``get(value, (key,))`` for one string key, the commonest path (``d.status``), without the loop."""
+    if type(value) is dict:
+        return value.get(key)
+    return get(value, (key,))
+
+
+def get2(value: Any, first: str, second: str) -> Any:
+    """``get(value, (first, second))`` for two string keys (``d.extra.owner``)."""
+    if type(value) is dict:
+        value = value.get(first)
+        if type(value) is dict:
+            return value.get(second)
+        return None if value is None else get(value, (second,))
+    return get(value, (first, second))
+
+
 def item(value: Any, key: Any, span: Span) -> Any:
     if value is None or key is None:
         return None
@@ -96,16 +113,30 @@ def to_datetime(value: Any, span: Span) -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, str):
+        known = _DATES.get(value)
+        if known is not None:
+            return known
         text = value.strip()
         try:
             if len(text) == 10:
                 day = date.fromisoformat(text)
-                return datetime(day.year, day.month, day.day, tzinfo=UTC)
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+                moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            else:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
         except ValueError:
             raise RuleFault(f"{value!r} is not an ISO 8601 date", span) from None
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if len(_DATES) >= _DATES_KEPT:
+            _DATES.clear()
+        _DATES[value] = moment
+        return moment
     raise RuleFault(f"expected a date, found {type_name(value)}", span)
+
+
+# Parsed dates by their text: every rule that asks whether a document is current parses its review date
+# again. A pure function's results, bounded.
+_DATES: dict[str, datetime] = {}
+_DATES_KEPT = 100_000
 
 
 def _comparable(left: Any, right: Any, span: Span) -> tuple[Any, Any]:
@@ -178,6 +209,21 @@ def compile_pattern(pattern: str) -> regex.Pattern[str]:
     return regex.compile(pattern, regex.VERSION0)
 
 
+_BOUNDED: dict[str, bool] = {}
+
+
+def _is_bounded(pattern: str) -> bool:
+    """Whether a search can only take time linear in the (capped) input: no repetition at all (no
+    ``* + ? {``, hence no group or lookaround either) and no backreference. ``\\S``, the commonest rule
+    pattern, is one: arming the timeout costs ten times its search."""
+    found = _BOUNDED.get(pattern)
+    if found is None:
+        found = _BOUNDED[pattern] = not any(c in pattern for c in "*+?{") and not regex.search(
+            r"\\[0-9gk]", pattern
+        )
+    return found
+
+
 def matches(text: Any, pattern: Any, span: Span) -> bool | None:
     if text is None or pattern is None:
         return None
@@ -191,6 +237,8 @@ def matches(text: Any, pattern: Any, span: Span) -> bool | None:
             except regex.error as exc:
                 raise RuleFault(f"invalid regular expression {pattern!r}: {exc}", span) from None
         pattern = compiled
+    if _is_bounded(pattern.pattern):
+        return pattern.search(text[:MAX_MATCH_INPUT]) is not None
     try:
         # Bounded input and time: a pattern that backtracks catastrophically on hostile evidence gives an
         # error finding for that subject instead of hanging the scan.

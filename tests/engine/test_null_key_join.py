@@ -129,3 +129,29 @@ def test_null_keys_cost_one_pass_not_one_per_outer_item(monkeypatch: pytest.Monk
     found = evaluate(ruleset, items, now=NOW, collected=ALL_COLLECTED)
     assert visited <= n
     assert sum(f.status is Status.PASS for f in found) == n - n // 10 - n // 10
+
+
+def test_patterns_without_repetition_skip_the_timeout_and_others_keep_it() -> None:
+    assert runtime._is_bounded("\\S")
+    assert runtime._is_bounded("^abc$")
+    assert not runtime._is_bounded("^(a+)+$")
+    assert not runtime._is_bounded("a.*b")
+    assert not runtime._is_bounded("(a)\\1")
+    with pytest.raises(runtime.RuleFault, match="no answer within"):
+        runtime.matches("a" * 5000 + "!", "^(a|aa)+$", None)  # type: ignore[arg-type]
+
+
+def test_short_paths_read_like_the_general_one() -> None:
+    from types import MappingProxyType
+
+    for value in (
+        {"a": {"b": 1}},
+        {"a": None},
+        {"a": [1]},
+        MappingProxyType({"a": {"b": 2}}),
+        [1],
+        None,
+        "s",
+    ):
+        assert runtime.get1(value, "a") == runtime.get(value, ("a",))
+        assert runtime.get2(value, "a", "b") == runtime.get(value, ("a", "b"))
