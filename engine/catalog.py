@@ -46,6 +46,18 @@ class FrameworkMapping:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceSignal:
+    """One piece of evidence the catalog names for a control (``A.2.2-E1``) and how much it weighs:
+    primary evidence is needed for a pass; supporting evidence raises confidence, or an observation when
+    missing, and is never enough on its own (catalog ``conventions.evidence_weight``)."""
+
+    id: str
+    weight: str  # "primary" | "supporting"
+    source: str  # documents, aws, mlflow, sagemaker, ...
+    passes_when: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Control:
     id: str
     group: str
@@ -54,6 +66,7 @@ class Control:
     automation: str
     expected_documents: tuple[str, ...]
     mappings: tuple[FrameworkMapping, ...] = ()
+    evidence: tuple[EvidenceSignal, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,6 +99,11 @@ class Catalog:
 
     def control(self, control_id: str) -> Control | None:
         return self._index().get(control_id)
+
+    def evidence_signal(self, signal_id: str) -> EvidenceSignal | None:
+        """``A.2.2-E1`` -> its entry in the catalog."""
+        control = self.control(signal_id.rsplit("-", 1)[0])
+        return next((e for e in control.evidence if e.id == signal_id), None) if control else None
 
     def _index(self) -> Mapping[str, Control]:
         return {control.id: control for control in self.controls}
@@ -156,6 +174,7 @@ def load_catalog() -> Catalog:
                 automation=c.get("automation") or "manual",
                 expected_documents=tuple(c.get("expected_documents") or ()),
                 mappings=_mappings(raw, c["id"]),
+                evidence=tuple(EvidenceSignal(**signal) for signal in c.get("evidence") or ()),
             )
             for c in raw["controls"]
         ),
@@ -202,13 +221,19 @@ def _roll_up(
         mine = by_control.get(target_id, [])
         counts = {status.value: 0 for status in Status}
         counts["waived"] = 0
+        counts["observations"] = 0
         for finding in mine:
             counts[finding.status.value] += 1
             if finding.waived:
                 counts["waived"] += 1
-        status = rollup_status(effective_status(f) for f in mine)
+            if finding.observation:
+                counts["observations"] += 1
+        # Supporting evidence never decides a control: its failures are observations, and it is never
+        # enough on its own (a control with supporting findings only is inconclusive).
+        primary = [f for f in mine if f.weight != "supporting"]
+        status = rollup_status(effective_status(f) for f in primary)
         rules = tuple(sorted(rules_by_control.get(target_id, ())))
-        if not mine and rules:
+        if not primary and (mine or rules):
             status = ControlStatus.INCONCLUSIVE
         results.append(
             ControlResult(id=target_id, title=title, group=group, status=status, rules=rules, counts=counts)

@@ -191,6 +191,20 @@ class Checker:
                     else:
                         rule_ids[rule_id] = rule.name_span
                     self.check_rule(rule)
+                    self._check_evidence(control.id, rule)
+
+    def _check_evidence(self, control_id: str, rule: s.RuleDecl) -> None:
+        """Each signal a rule names is one the catalog lists for the rule's own control."""
+        control = self.catalog.control(control_id)
+        known = [signal.id for signal in control.evidence] if control is not None else []
+        for signal, span in rule.evidence:
+            if signal not in known:
+                self.error(
+                    "E308",
+                    f"`{signal}` is not an evidence signal of control {control_id} in the catalog",
+                    span,
+                    did_you_mean(signal, known) or (f"its signals: {', '.join(known)}" if known else None),
+                )
 
     def check_rule(self, rule: s.RuleDecl) -> None:
         for clause, span in rule.duplicate_clauses:

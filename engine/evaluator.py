@@ -268,6 +268,7 @@ def _evaluate_rule(
                 missing=missing,
                 remediation=remediation,
                 note=note,
+                weight=rule.weight,
             )
         )
 
@@ -436,4 +437,5 @@ def _finding(
         missing=missing,
         remediation=rule.remediation,
         note=note,
+        weight=rule.weight,
     )

@@ -67,6 +67,9 @@ class Finding:
     remediation: str | None = None
     waiver: Waiver | None = None
     note: str | None = None  # e.g. why a rule is inconclusive or not applicable
+    # "supporting": the rule checks supporting evidence only (catalog weight), so a finding that does not
+    # pass is an observation: shown and counted, never what fails its control.
+    weight: str = "primary"
 
     @property
     def id(self) -> str:
@@ -77,6 +80,11 @@ class Finding:
     @property
     def waived(self) -> bool:
         return self.waiver is not None
+
+    @property
+    def observation(self) -> bool:
+        """A supporting-evidence finding that does not pass: reported, but no verdict on its control."""
+        return self.weight == "supporting" and self.status is not Status.PASS
 
     def sort_key(self) -> tuple[str, str, str]:
         return (self.control_id_key(), self.rule_id, self.subject or "")
@@ -106,6 +114,7 @@ class Finding:
             },
             "note": self.note,
             "location": str(self.rule_span),
+            "weight": self.weight,
         }
 
 

@@ -56,6 +56,9 @@ class CompiledRule:
     quantified_kinds: frozenset[str]  # kinds read by exists / all / count inside the rule
     expect_at_least: int | None
     allow_empty: str | None  # the `allow empty when` condition, as text
+    # "supporting" when every catalog evidence signal the rule names is supporting: its failures are
+    # observations, never a failing control (verdicts.md, "Primary and supporting evidence").
+    weight: str
     sought: str | None  # what the `for each` selects, as text: `document where d.type == "ai-policy"`
     remediation: str | None
     code: RuleCode
@@ -226,10 +229,18 @@ def _compile(
         subject_kind=subject_kind,
         expect_at_least=rule.expect_at_least[0] if rule.expect_at_least else None,
         allow_empty=s.render(rule.allow_empty) if rule.allow_empty is not None else None,
+        weight=_weight(rule, checker.catalog),
         sought=_sought(rule.for_each, subject_kind),
         remediation=rule.remediation,
         code=compile_rule(rule, resolution, functions, f"rule_{number}"),
     )
+
+
+def _weight(rule: s.RuleDecl, catalog: Catalog) -> str:
+    signals = [catalog.evidence_signal(signal) for signal, _ in rule.evidence]
+    if signals and all(signal is not None and signal.weight == "supporting" for signal in signals):
+        return "supporting"
+    return "primary"
 
 
 def _sought(loop: s.ForEach | None, kind: str | None) -> str | None:

@@ -1,7 +1,8 @@
 """The nonconformity register (ISO/IEC 42001 clauses 9.3 and 10.2), rebuilt from the scan history.
 
-Each failing finding that is not waived opens a nonconformity. Its id comes from the finding's stable id
-(same rule, same subject: same nonconformity), so the register is the same however often it is rebuilt.
+Each failing finding that is not waived and rests on primary evidence opens a nonconformity. Its id comes
+from the finding's stable id (same rule, same subject: same nonconformity), so the register is the same
+however often it is rebuilt.
 
 A nonconformity closes only on something an auditor would accept as closure, and each closed episode
 records which (:class:`ClosedBy`):
@@ -284,7 +285,8 @@ def build_register(
                     record,
                 )
         for key, finding in sorted(present.items()):
-            if finding.status is Status.FAIL and finding.waiver is None:
+            # An observation (supporting evidence) is no nonconformity: it never fails its control.
+            if finding.status is Status.FAIL and finding.waiver is None and not finding.observation:
                 history = episodes.setdefault(key, [])
                 if not history or history[-1].closed_at is not None:
                     history.append(Episode(opened_at=scan.at, opened_in=scan.scan_id))

@@ -29,7 +29,7 @@ _TERMINAL_NAMES = {
     "$END": "the end of the file",
 }
 _DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
-_CLAUSE_KEYWORDS = ("severity", "for", "require", "expect", "allow", "message", "remediation")
+_CLAUSE_KEYWORDS = ("severity", "for", "require", "expect", "allow", "evidence", "message", "remediation")
 
 
 @cache
@@ -271,6 +271,7 @@ class _Builder:
             require=found.get("require"),  # type: ignore[arg-type]
             expect_at_least=found.get("expect"),  # type: ignore[arg-type]
             allow_empty=found.get("allow"),  # type: ignore[arg-type]
+            evidence=found.get("evidence", ()),  # type: ignore[arg-type]
             message=found.get("message"),  # type: ignore[arg-type]
             remediation=found.get("remediation"),  # type: ignore[arg-type]
             duplicate_clauses=tuple(duplicates),
@@ -306,6 +307,9 @@ class _Builder:
                 self.error("E304", "`expect at least` takes a whole number of 1 or more", self.span(token))
                 return (1, self.span(token))
             return (int(token), self.span(token))
+        if kind == "evidence":
+            tokens = [token for token in children if isinstance(token, Token)]
+            return tuple((self.string(token), self.span(token)) for token in tokens)
         if kind == "message":
             return self.message([c for c in children if isinstance(c, Token)], self.span(tree))
         return "".join(self.string(c) for c in children if isinstance(c, Token))

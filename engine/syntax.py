@@ -111,6 +111,8 @@ class RuleDecl:
     require: Expr | None
     expect_at_least: tuple[int, Span] | None
     allow_empty: Expr | None  # `allow empty when COND`: COND must rest on evidence (checker)
+    # `evidence "A.2.2-E1", ...`: the catalog's evidence signals the rule checks, which give its weight
+    evidence: tuple[tuple[str, Span], ...] = ()
     message: Interpolated | None
     remediation: str | None
     duplicate_clauses: tuple[tuple[str, Span], ...]

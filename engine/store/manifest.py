@@ -157,6 +157,7 @@ def finding_from_manifest(raw: Mapping[str, Any]) -> Finding:
         remediation=raw["remediation"],
         waiver=None if waiver is None else Waiver(**waiver),
         note=raw["note"],
+        weight=raw.get("weight", "primary"),  # manifests written before weights held primary findings
     )
 
 

@@ -265,7 +265,7 @@ def test_dask_and_local_give_the_same_evidence_and_findings_to_the_digest(
     assert len(local_collection.evidence) > 20  # the demo estate, not an empty run
     assert [e.id for e in dask_collection.evidence] == [e.id for e in local_collection.evidence]
     assert dask_collection.collected == local_collection.collected
-    assert {run.collector for run in dask_collection.runs} == {"attestations", "documents"}
+    assert {run.collector for run in dask_collection.runs} == {"attestations", "documents", "scope"}
     assert len({f.status for f in local_findings}) > 2  # pass, fail, inconclusive...: a real spread
     assert findings_digest(dask_findings) == findings_digest(local_findings)
 

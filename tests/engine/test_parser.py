@@ -41,9 +41,9 @@ def test_unexpected_end_of_file_e102() -> None:
     assert codes == {"E102"}
     assert ("E102", "unexpected end of file", 3, 13) in [where(d) for d in diagnostics]
     last = next(d for d in diagnostics if d.span.start.line == 3)
-    assert (
-        last.help
-        == "expected `allow`, `expect`, `for`, `message`, `remediation`, `require`, `severity` or `}`"
+    assert last.help == (
+        "expected `allow`, `evidence`, `expect`, `for`, `message`, `remediation`, `require`, `severity` "
+        "or 1 other(s)"
     )
 
 
@@ -73,7 +73,7 @@ def test_rendered_caret_for_unexpected_token() -> None:
         "t.rule:3:18: error[E101]: unexpected `true`\n"
         "   3 |     require true true\n"
         "                        ^^^^\n"
-        "  help: expected `)`, `+`, `,`, `-`, `.`, `[`, `]`, `allow` or 20 other(s)\n\n"
+        "  help: expected `)`, `+`, `,`, `-`, `.`, `[`, `]`, `allow` or 21 other(s)\n\n"
         "1 error(s), 0 warning(s)"
     )
 
