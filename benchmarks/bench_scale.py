@@ -66,9 +66,10 @@ def demo_config(folder: Path) -> Path:
 
 
 def _per_system(item: Evidence) -> bool:
-    """Artifacts an organisation has one of per AI system (records, assessments, plans, model cards);
-    policies, procedures, registers, supplier assessments and attestations exist once."""
-    if item.kind == "model_card":
+    """Artifacts an organisation has one of per AI system (its entry in the declared scope, records,
+    assessments, plans, model cards); policies, procedures, registers, supplier assessments and
+    attestations exist once."""
+    if item.kind in ("model_card", "ai_system"):  # the declared scope grows with the systems
         return True
     systems = item.data.get("ai_systems")
     return (

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import orjson
+
 from annexa.errors import EngineError
 
 JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
@@ -177,6 +179,25 @@ class Bundle:
 BUNDLE_HEADER_KEY = "annexa_bundle"
 
 
+# orjson reads an integer beyond 64 bits as a float, so a line with a run of 19 digits goes to json. The
+# run is found with bytes.translate (digits to "0", the rest to " "), far cheaper than a regex search.
+_DIGIT_MAP = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"0" * 19
+_UNREAD = object()
+
+
+def _fast_loads(line: bytes) -> Any:
+    """The line's value as ``json.loads`` gives it, by orjson (a compiled parser, twice as fast here),
+    or ``_UNREAD`` when orjson cannot say: it refuses what json takes (NaN, lone surrogates, huge
+    exponents) or reports differently (bytes that are not UTF-8, a broken line), and json then decides."""
+    if _LONG_RUN in line.translate(_DIGIT_MAP):
+        return _UNREAD
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _UNREAD
+
+
 def read_bundle(path: Path) -> Bundle:
     header: dict[str, Any] = {}
     items: list[Evidence] = []
@@ -186,18 +207,22 @@ def read_bundle(path: Path) -> Bundle:
         raise EvidenceFormatError(f"{path}: cannot read evidence bundle: {exc.strerror}") from exc
     with handle:
         for number, raw_line in enumerate(handle, start=1):
-            try:
-                line = raw_line.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise EvidenceFormatError(
-                    f"{path}:{number}:{exc.start + 1}: not UTF-8 text (byte 0x{raw_line[exc.start]:02x})"
-                ) from None
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise EvidenceFormatError(f"{path}:{number}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+            raw = _fast_loads(raw_line)
+            if raw is _UNREAD:
+                try:
+                    line = raw_line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise EvidenceFormatError(
+                        f"{path}:{number}:{exc.start + 1}: not UTF-8 text (byte 0x{raw_line[exc.start]:02x})"
+                    ) from None
+                if not line.strip():
+                    continue
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise EvidenceFormatError(
+                        f"{path}:{number}:{exc.colno}: not valid JSON: {exc.msg}"
+                    ) from exc
             if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
                 if number != 1 and items:
                     raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")

@@ -11,6 +11,7 @@ from annexa.catalog import group_summary, load_catalog, roll_up, roll_up_clauses
 from annexa.evidence import format_timestamp
 from annexa.exitcodes import ExitCode
 from annexa.findings import ControlResult, ControlStatus, Finding, Status, effective_status
+from annexa.jsonwriter import Stream
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -32,7 +33,10 @@ def build_result(
     now: datetime,
     ruleset_digest: str,
     extra: Mapping[str, Any] | None = None,
+    stream: bool = False,
 ) -> dict[str, Any]:
+    """The result document. With ``stream``, its findings are a :class:`~annexa.jsonwriter.Stream`
+    turned into dictionaries one at a time as :func:`~annexa.jsonwriter.write_json` writes them."""
     controls = roll_up(findings, rules_by_control)
     # Clause findings stay in `findings`; their roll-up is reported apart from the Annex A controls.
     clauses = roll_up_clauses(findings, rules_by_control)
@@ -44,7 +48,7 @@ def build_result(
         "summary": summary(findings, controls),
         "groups": group_summary(controls),
         "controls": [control.to_dict() for control in controls],
-        "findings": [finding.to_dict() for finding in findings],
+        "findings": Stream(map(Finding.to_dict, findings)) if stream else [f.to_dict() for f in findings],
         **({"clauses": [clause.to_dict() for clause in clauses]} if clauses else {}),
         **(extra or {}),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import io
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +53,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--now", help="evaluation time (ISO 8601; default: the bundle's newest collected_at)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--pretty", action="store_true", help="with --format json: indent the result (compact by default)"
+    )
     parser.add_argument("--output", type=Path, help="write the result here instead of standard output")
     parser.add_argument(
         "--no-plugins",
@@ -63,12 +66,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from annexa.atomic import atomic_write_text
+    from annexa.atomic import atomic_write_text, atomic_writer
     from annexa.commands.rules import parse_params
     from annexa.diagnostics import DiagnosticError
     from annexa.errors import EngineError
     from annexa.evidence import EvidenceFormatError, parse_timestamp, read_bundle
     from annexa.exitcodes import ExitCode
+    from annexa.jsonwriter import write_json
     from annexa.language import evaluate
     from annexa.observations import scope_drift
     from annexa.result import build_result, render_text
@@ -136,12 +140,25 @@ def run(args: argparse.Namespace) -> int:
         now=now,
         ruleset_digest=ruleset.digest,
         extra={"invalid_evidence": invalid, "observations": [o.to_dict() for o in scope_drift(items)]},
+        stream=args.format == "json",
     )
-    text = json.dumps(result, indent=2, sort_keys=False) if args.format == "json" else render_text(result)
-    if args.output:
-        atomic_write_text(args.output, text + "\n")
+    if args.format == "json":
+        # Written as a stream (annexa.jsonwriter): memory for the text does not grow with the findings.
+        if args.output:
+            with atomic_writer(args.output, buffering=1 << 20) as handle:
+                write_json(result, handle, pretty=args.pretty)
+        elif hasattr(sys.stdout, "buffer"):
+            sys.stdout.flush()
+            write_json(result, sys.stdout.buffer, pretty=args.pretty)
+            sys.stdout.buffer.flush()
+        else:  # a text-only standard output (redirected in process): the text at once
+            text = io.BytesIO()
+            write_json(result, text, pretty=args.pretty)
+            sys.stdout.write(text.getvalue().decode("utf-8"))
+    elif args.output:
+        atomic_write_text(args.output, render_text(result) + "\n")
     else:
-        print(text)
+        print(render_text(result))
     return int(result["summary"]["exit_code"])
 
 
