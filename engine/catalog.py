@@ -234,7 +234,10 @@ def _roll_up(
         status = rollup_status(effective_status(f) for f in primary)
         rules = tuple(sorted(rules_by_control.get(target_id, ())))
         if not primary and (mine or rules):
-            status = ControlStatus.INCONCLUSIVE
+            # Declared not applicable stays so (apply_policy marks every finding); anything else rests on
+            # supporting evidence only, which is never enough.
+            declared = bool(mine) and all(f.status is Status.NOT_APPLICABLE for f in mine)
+            status = ControlStatus.NOT_APPLICABLE if declared else ControlStatus.INCONCLUSIVE
         results.append(
             ControlResult(id=target_id, title=title, group=group, status=status, rules=rules, counts=counts)
         )

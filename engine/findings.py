@@ -118,6 +118,11 @@ class Finding:
         }
 
 
+def is_observation(finding: Mapping[str, Any]) -> bool:
+    """:attr:`Finding.observation` for a finding in its dictionary form (reports work on those)."""
+    return finding.get("weight") == "supporting" and finding["status"] != "pass"
+
+
 @functools.lru_cache(maxsize=4096)
 def control_sort_key(control_id: str) -> str:
     """Sort A.10.2 after A.9.4: zero-pad every numeric part."""

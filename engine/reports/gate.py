@@ -22,7 +22,7 @@ from typing import Any
 
 from annexa.errors import EngineError
 from annexa.exitcodes import ExitCode
-from annexa.findings import Severity
+from annexa.findings import Severity, is_observation
 
 _SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
 _STATES = ("fail", "new", "inconclusive")
@@ -76,7 +76,7 @@ def judge(result: Mapping[str, Any], conditions: tuple[Condition, ...] | None) -
     """The exit code of a scan under ``conditions`` (the result's own code when they are ``None``)."""
     if conditions is None:
         return GateVerdict(exit_code=ExitCode(result["summary"]["exit_code"]), reasons=())
-    findings = result["findings"]
+    findings = [f for f in result["findings"] if not is_observation(f)]  # observations gate nothing
     failing = [f for f in findings if f["status"] == "fail" and f["waiver"] is None]
     drift = result.get("drift")
     if drift is None:

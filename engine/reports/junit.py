@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from annexa.findings import is_observation
 from annexa.reports.document import controls_and_clauses
 
 # Characters XML 1.0 cannot hold at all, even escaped; evidence may contain them.
@@ -70,6 +71,11 @@ def render_junit(document: Mapping[str, Any]) -> str:
                 ET.SubElement(case, "skipped", message=xml_text(
                     f"waived until {waiver['expires']} by {waiver['approved_by']}: {waiver['justification']}"
                 ))  # fmt: skip
+            elif is_observation(finding):  # supporting evidence: reported, never a failing control
+                counts["skipped"] += 1
+                ET.SubElement(
+                    case, "skipped", message=xml_text(f"observation (supporting evidence): {message}")
+                )
             elif status == "fail":
                 counts["failures"] += 1
                 ET.SubElement(case, "failure", message=message, type=finding["severity"]).text = _details(

@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from annexa.findings import is_observation
+
 MAX_LISTED: Final = 50  # findings listed per section; a PR comment is read, not searched
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
 _STATUS_ORDER: Final = ("pass", "fail", "inconclusive", "error", "not_applicable", "not_assessed")
@@ -64,10 +66,16 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         )
     lines += ["", *_changes(document), ""]
     findings = document["findings"]
-    failing = [f for f in findings if f["status"] == "fail" and f["waiver"] is None]
+    verdicts = [f for f in findings if not is_observation(f)]
+    failing = [f for f in verdicts if f["status"] == "fail" and f["waiver"] is None]
     lines += _finding_table(f"Failing findings ({len(failing)})", failing)
-    unsure = [f for f in findings if f["status"] in ("inconclusive", "error")]
+    unsure = [f for f in verdicts if f["status"] in ("inconclusive", "error")]
     lines += _finding_table(f"Inconclusive or errored ({len(unsure)})", unsure)
+    observations = [f for f in findings if is_observation(f)]
+    if observations:
+        lines += _finding_table(
+            f"Observations: supporting evidence missing ({len(observations)})", observations
+        )
     waived = [f for f in findings if f["waiver"] is not None]
     if waived:
         lines += [f"### Exceptions in force ({len(waived)})", ""]

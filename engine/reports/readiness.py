@@ -17,6 +17,7 @@ from html import escape
 from importlib import resources
 from typing import Any, Final
 
+from annexa.findings import is_observation
 from annexa.reports.document import controls_and_clauses
 
 STATUSES: Final = ("pass", "fail", "inconclusive", "error", "not_applicable", "not_assessed")
@@ -250,6 +251,8 @@ def _finding_row(finding: Mapping[str, Any], systems: set[str]) -> str:
         for ref in finding["evidence"]
     )
     waived = " (waived)" if finding["waiver"] else ""
+    if is_observation(finding):
+        waived += " (observation: supporting evidence)"
     return (
         f'<tr class="finding" id="finding-{_e(finding["id"])}" data-status="{_e(finding["status"])}" '
         f'data-systems="{_json_attr(systems)}"><td><code>{_e(finding["id"])}</code></td>'

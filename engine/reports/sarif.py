@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from annexa import __version__
+from annexa.findings import is_observation
 from annexa.reports.document import controls_and_clauses
 
 SARIF_SCHEMA: Final = (
@@ -38,13 +39,20 @@ def split_location(location: str) -> tuple[str, int, int]:
     return path, int(line), int(column)
 
 
+def _level(finding: Mapping[str, Any]) -> str:
+    """A failure's level is its severity's; an observation (supporting evidence) is a note."""
+    if is_observation(finding):
+        return "note"
+    return _LEVEL[finding["severity"]] if finding["status"] == "fail" else "none"
+
+
 def _result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
     path, line, column = split_location(finding["location"])
     result: dict[str, Any] = {
         "ruleId": finding["rule"],
         "ruleIndex": rule_index,
         "kind": _KIND[finding["status"]],
-        "level": _LEVEL[finding["severity"]] if finding["status"] == "fail" else "none",
+        "level": _level(finding),
         "message": {"text": finding["message"] or finding["rule"]},
         "guid": str(uuid.uuid5(_NAMESPACE, finding["id"])),
         "fingerprints": {"annexaFindingId/v1": finding["id"]},

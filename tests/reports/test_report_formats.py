@@ -18,6 +18,7 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
+from annexa.findings import is_observation
 from annexa.plugins import ReporterSpec
 from annexa.reports.formats import annexa_reporters
 
@@ -96,8 +97,15 @@ def test_junit_has_a_case_per_finding_grouped_by_control(document: dict[str, Any
     root = ET.fromstring(render("junit", document))
     cases = root.findall("./testsuite/testcase")
     assert len(cases) == len(document["findings"])
-    failing = [f for f in document["findings"] if f["status"] == "fail" and not f["waiver"]]
+    failing = [
+        f for f in document["findings"] if f["status"] == "fail" and not f["waiver"] and not is_observation(f)
+    ]
     assert int(root.get("failures", "-1")) == len(failing) == len(root.findall(".//failure"))
+    # An observation (supporting evidence) is no failure: a skipped case that says so.
+    observed = [f for f in document["findings"] if is_observation(f)]
+    assert observed, "the demo has supporting evidence missing"
+    skipped = [s.get("message", "") for s in root.findall(".//skipped")]
+    assert sum(m.startswith("observation (supporting evidence): ") for m in skipped) == len(observed)
     for suite in root.findall("testsuite"):
         control = suite.get("name", "").split(" ")[0]
         assert {case.get("classname") for case in suite.findall("testcase")} == {control}
