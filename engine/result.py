@@ -10,7 +10,7 @@ from annexa import __version__
 from annexa.catalog import group_summary, load_catalog, roll_up, roll_up_clauses
 from annexa.evidence import format_timestamp
 from annexa.exitcodes import ExitCode
-from annexa.findings import ControlResult, ControlStatus, Finding, Status, effective_status
+from annexa.findings import ControlResult, ControlStatus, Finding, Status, effective_status, is_observation
 from annexa.jsonwriter import Stream
 
 RESULT_SCHEMA_VERSION = 1
@@ -18,7 +18,7 @@ RESULT_SCHEMA_VERSION = 1
 
 def exit_code_for(findings: Iterable[Finding]) -> ExitCode:
     """1 on any failure not waived, else 2 when anything is inconclusive or errored, else 0."""
-    statuses = {effective_status(finding) for finding in findings}
+    statuses = {effective_status(finding) for finding in findings if not finding.observation}
     if Status.FAIL in statuses:
         return ExitCode.NONCONFORMITIES
     if statuses & {Status.INCONCLUSIVE, Status.ERROR}:
@@ -67,6 +67,7 @@ def summary(findings: Iterable[Finding], controls: Iterable[ControlResult]) -> d
         "controls": control_counts,
         "findings": finding_counts,
         "waived": sum(1 for finding in finding_list if finding.waived),
+        "observations": sum(1 for finding in finding_list if finding.observation),
         "catalog_controls": len(load_catalog().controls),
     }
 
@@ -97,6 +98,8 @@ def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         if finding["status"] == "not_applicable" and not verbose:
             continue
         waived = " (waived)" if finding["waiver"] else ""
+        if is_observation(finding):
+            waived += " (observation: supporting evidence)"
         subject = f" [{finding['subject']}]" if finding["subject"] else ""
         lines.append(f"  {_MARK[finding['status']]}{waived} {finding['rule']}{subject}: {finding['message']}")
         if finding["missing"]:
