@@ -31,7 +31,7 @@ EXPECTED_CONTROLS = {
     "A.3.3": "fail",  # the concern-reporting procedure is still a draft
     "A.4.2": "fail",  # the chatbot's system record is still in review, its out-of-scope use a placeholder
     "A.4.3": "pass",
-    "A.4.4": "inconclusive",  # the tooling records are supporting evidence; MLflow and SageMaker ones are not checked yet
+    "A.4.4": "inconclusive",  # tooling records are supporting evidence; registry evidence is not checked yet
     "A.4.5": "fail",  # the chatbot's SageMaker endpoint carries no owner or system tags
     "A.4.6": "inconclusive",  # every A.4.6 signal in the catalog is supporting: never enough on its own
     "A.5.2": "pass",
@@ -46,10 +46,10 @@ EXPECTED_CONTROLS = {
     "A.6.2.5": "fail",  # the chatbot endpoint serves a model that no approved package backs
     "A.6.2.6": "fail",  # no operations runbook for the chatbot
     "A.6.2.7": "pass",
-    "A.6.2.8": "fail",  # the chatbot endpoint captures no traffic (the stale logging standard: an observation)
+    "A.6.2.8": "fail",  # the chatbot endpoint captures no traffic (stale logging standard: an observation)
     "A.7.2": "pass",
     "A.7.3": "fail",  # the conversation dataset has no legal basis yet
-    "A.7.4": "pass",  # the chatbot's missing data profile is supporting evidence: an observation, not a failure
+    "A.7.4": "pass",  # the chatbot's missing data profile is supporting evidence: an observation only
     "A.7.5": "fail",  # the chatbot was trained on an unversioned upload bucket
     "A.7.6": "pass",
     "A.8.2": "fail",  # the chatbot's user information has a TBD limitations section
