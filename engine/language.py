@@ -59,6 +59,7 @@ class CompiledRule:
     # "supporting" when every catalog evidence signal the rule names is supporting: its failures are
     # observations, never a failing control (verdicts.md, "Primary and supporting evidence").
     weight: str
+    evidence: tuple[str, ...]  # the catalog evidence signals the rule checks ("A.2.2-E1")
     sought: str | None  # what the `for each` selects, as text: `document where d.type == "ai-policy"`
     remediation: str | None
     code: RuleCode
@@ -230,6 +231,7 @@ def _compile(
         expect_at_least=rule.expect_at_least[0] if rule.expect_at_least else None,
         allow_empty=s.render(rule.allow_empty) if rule.allow_empty is not None else None,
         weight=_weight(rule, checker.catalog),
+        evidence=tuple(signal for signal, _ in rule.evidence),
         sought=_sought(rule.for_each, subject_kind),
         remediation=rule.remediation,
         code=compile_rule(rule, resolution, functions, f"rule_{number}"),

@@ -344,3 +344,24 @@ def test_every_clause_rule_has_pass_and_fail_fixtures(with_clauses: RuleSet, rul
 def test_clause_case(case: Path, builtin_kinds: KindRegistry) -> None:
     result = run_case(case, [BASE, CLAUSES], builtin_kinds, _CLAUSE_CACHE)
     assert result.passed, "\n".join(result.problems)
+
+
+def test_every_rule_names_the_catalog_evidence_it_checks(with_addon: RuleSet) -> None:
+    """A rule's weight (primary or supporting) comes from the catalog signals it names (verdicts.md)."""
+    assert [rule.id for rule in with_addon.rules if not rule.evidence] == []
+    assert {rule.weight for rule in with_addon.rules} == {"primary", "supporting"}
+
+
+SHARED_CATALOG = REPO.parent / "shared" / "reference" / "annex_a_catalog.yaml"
+
+
+@pytest.mark.skipif(not SHARED_CATALOG.is_file(), reason="the reference catalog lies beside the checkout")
+def test_the_packaged_evidence_signals_are_the_reference_catalogs() -> None:
+    reference = yaml.safe_load(SHARED_CATALOG.read_text(encoding="utf-8"))
+    expected = {
+        (c["id"], e["id"], e["weight"])
+        for c in reference["controls"]
+        for e in c.get("automatable_evidence", [])
+    }
+    packaged = {(c.id, e.id, e.weight) for c in load_catalog().controls for e in c.evidence}
+    assert packaged == expected
