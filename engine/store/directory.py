@@ -114,8 +114,8 @@ class DirectoryStore(Store):
         without secrets they are the inputs themselves.
         """
         stored = tuple(redact_evidence(item).evidence for item in items)
-        for item in stored:
-            self.locker.put("evidence", item.id, item.canonical())  # content-addressed: written once
+        # Content-addressed, written once, in batches made durable together before the index names them.
+        self.locker.put_many("evidence", ((item.id, item.canonical()) for item in stored))
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO evidence(id, kind, source, collected_at) VALUES (?, ?, ?, ?)",

@@ -96,3 +96,68 @@ def test_loaded_evidence_is_the_stored_evidence(tmp_path: Path) -> None:
     item: Evidence = endpoint("x", True, datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC))
     store.put_evidence([item])
     assert store.load_evidence(item.id) == item
+
+
+# A writer that SIGKILLs itself at one exact step of a batched evidence write: the Nth temporary file
+# written, the Nth durability barrier (os.sync), the Nth rename into place. Batches of 5 objects, so
+# 12 new items make three batches and the kills land inside each and between them.
+BATCH_WRITER = """
+import os, signal, sys
+from datetime import UTC, datetime
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_store import endpoint, record
+from annexa.findings import Status
+from annexa.store import Store
+from annexa.store import locker
+locker._BATCH = 5
+step, nth = sys.argv[1], int(sys.argv[2])
+seen = 0
+def killing(real):
+    def wrapped(*args, **kwargs):
+        global seen
+        seen += 1
+        if seen == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return wrapped
+if step == "write":
+    os.write = killing(os.write)
+elif step == "sync":
+    os.sync = killing(os.sync)
+elif step == "replace":
+    Path.replace = killing(Path.replace)
+store = Store.open({root!r})
+at = datetime(2026, 11, 22, tzinfo=UTC)
+items = store.put_evidence([endpoint(f"batch-{{i}}", i % 2 == 0, at) for i in range(12)])
+store.record_scan(record(items, tuple(Status.PASS for _ in items), at))
+print("finished", flush=True)
+"""
+
+BATCH_KILLS = [
+    *(("write", n) for n in (1, 3, 7, 12)),
+    *(("sync", n) for n in (1, 2, 3, 4, 6)),
+    *(("replace", n) for n in (1, 4, 8, 12)),
+]
+
+
+@pytest.mark.parametrize(("step", "nth"), BATCH_KILLS)
+def test_sigkill_at_batch_boundaries_leaves_a_store_that_verifies(
+    tmp_path: Path, step: str, nth: int
+) -> None:
+    root = tmp_path / "store"
+    at = datetime(2026, 11, 21, tzinfo=UTC)
+    with Store.open(root) as store:  # a scan recorded before, which the crash must not touch
+        items = store.put_evidence([endpoint("before", True, at)])
+        before = store.record_scan(record(items, (Status.PASS,), at))
+    script = BATCH_WRITER.format(tests=str(Path(__file__).parent), root=str(root))
+    writer = subprocess.run([sys.executable, "-c", script, step, str(nth)], capture_output=True, timeout=60)
+    assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()
+    with Store.open(root) as store:
+        report = store.verify()
+        assert report.ok, (step, nth, [str(p) for p in report.problems])
+        assert store.scans()[0].digest == before
+        later = datetime(2027, 1, 1, tzinfo=UTC)
+        fresh = store.put_evidence([endpoint(f"batch-{i}", i % 2 == 0, later) for i in range(12)])
+        store.record_scan(record(fresh, tuple(Status.PASS for _ in fresh), later))
+        assert store.verify().ok

@@ -1,0 +1,31 @@
+"""Redaction looks for what each pattern needs before running it: exactly the texts the patterns match
+are redacted, as when every pattern ran on every text."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from annexa import redaction
+
+FRAGMENTS = st.sampled_from(
+    [
+        "password", "PassWord", " = ", ":", "=", "hunter2", "Bearer ", "bEaReR ", "abcdefgh12345678",
+        "AKIA", "ASIA", "ABCDEFGHIJKLMNOP", "ghp_", "github_pat_", "x" * 30, "xoxb-", "1234567890",
+        "https://", "user:pw@host", "hooks.slack.com/services/T0/B0/XYZ", "eyJhbGciOi", ".", "eyJzdWIi",
+        "-----BEGIN RSA PRIVATE KEY-----", "MIIB", "-----END RSA PRIVATE KEY-----", "wJalrXUtnFEMI/K7MDENG",
+        "/bPxRfiCYEXAMPLEKEY", "Ab1", " ", "\n", "é", "token:", "api-key=", "[REDACTED:jwt]",
+    ]
+)  # fmt: skip
+
+
+def _any_pattern(text: str) -> bool:
+    patterns = [pattern for _, pattern, _ in redaction._PATTERNS]
+    return any(p.search(text) for p in patterns) or redaction._AWS_SECRET.search(text) is not None
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(parts=st.lists(FRAGMENTS, max_size=8))
+def test_the_prefilter_passes_exactly_the_texts_a_pattern_matches(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert redaction._may_hold_secret(text) == _any_pattern(text), text
