@@ -72,6 +72,7 @@ class SoaRow:
     implementation: str
     rules: tuple[str, ...]
     evidence: tuple[str, ...]  # ids (SHA-256) of the evidence items the findings rest on
+    observations: int  # supporting evidence that is missing or failing: counted, never the status
     exceptions: tuple[ExceptionInForce, ...]
     eu_ai_act: tuple[str, ...]
     nist_ai_rmf: tuple[str, ...]
@@ -87,6 +88,7 @@ class SoaRow:
             "implementation": self.implementation,
             "rules": list(self.rules),
             "evidence": list(self.evidence),
+            "observations": self.observations,
             "exceptions": [
                 {
                     "rule": e.rule,
@@ -158,6 +160,7 @@ def build_soa(
                 implementation=IMPLEMENTATION[status],
                 rules=() if result is None else tuple(sorted(result.rules)),
                 evidence=tuple(sorted(evidence.get(control.id, ()))),
+                observations=0 if result is None else result.counts.get("observations", 0),
                 exceptions=tuple(
                     sorted(waivers.get(control.id, []), key=lambda e: (e.rule, e.subject or "", e.expires))
                 ),
@@ -199,6 +202,7 @@ CSV_COLUMNS = (
     "implementation",
     "rules",
     "evidence",
+    "observations",
     "exceptions",
     "eu_ai_act",
     "nist_ai_rmf",
@@ -229,6 +233,7 @@ def render_csv(soa: Soa) -> str:
                     row.implementation,
                     "; ".join(row.rules),
                     "; ".join(row.evidence),
+                    str(row.observations),
                     "; ".join(_exception_text(e) for e in row.exceptions),
                     "; ".join(row.eu_ai_act),
                     "; ".join(row.nist_ai_rmf),
@@ -253,19 +258,22 @@ def render_markdown(soa: Soa) -> str:
         f"{applicable} of {len(soa.rows)} controls applicable; "
         + ", ".join(f"{count} {name}" for name, count in _implementation_counts(soa.rows)),
         "",
-        "| Control | Title | Applicable | Justification | Implementation | Evidence | Exceptions in force |",
-        "|---|---|---|---|---|---|---|",
+        "| Control | Title | Applicable | Justification | Implementation | Evidence | Observations "
+        "| Exceptions in force |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in soa.rows:
         evidence = ", ".join(f"`{ref[:12]}`" for ref in row.evidence) or "-"
         exceptions = "; ".join(markdown_cell(_exception_text(e)) for e in row.exceptions) or "-"
         lines.append(
             f"| {row.id} | {markdown_cell(row.title)} | {'yes' if row.applicable else 'no'} "
-            f"| {markdown_cell(row.justification)} | {row.implementation} | {evidence} | {exceptions} |"
+            f"| {markdown_cell(row.justification)} | {row.implementation} | {evidence} "
+            f"| {row.observations or '-'} | {exceptions} |"
         )
     lines += [
         "",
         "Evidence ids are SHA-256 prefixes of the stored evidence items (`annexa verify` checks them).",
+        "Observations: supporting evidence missing or failing, never what decides the implementation.",
     ]
     return "\n".join(lines) + "\n"
 
