@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "nonconformities",
     "init",
     "report",
+    "contract",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from annexa import syntax as s
 from annexa.catalog import Catalog, load_catalog
 from annexa.checker import BUILTIN_FUNCTIONS, Checker
 from annexa.compiler import RuleCode, compile_rule
+from annexa.contract import Contract, check_extra_reads, extra_reads, load_contract
 from annexa.defines import expand_defines
 from annexa.diagnostics import Diagnostic, DiagnosticError, Level, Position, Span
 from annexa.evaluator import evaluate
@@ -63,6 +64,9 @@ class CompiledRule:
     sought: str | None  # what the `for each` selects, as text: `document where d.type == "ai-policy"`
     remediation: str | None
     code: RuleCode
+    # (document type, metadata path) read under a document's `extra`, e.g. ("ai-system-record",
+    # "suppliers"); the type is "" when the rule does not select one (docs/evidence.md).
+    metadata: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,6 +155,7 @@ def compile_rules(
     *,
     catalog: Catalog | None = None,
     functions: Mapping[str, tuple[int, Callable[..., Any]]] | None = None,
+    contract: Contract | None = None,
 ) -> RuleSet:
     """Parse, check and compile rule files; raise :class:`DiagnosticError` with every error found.
 
@@ -177,6 +182,18 @@ def compile_rules(
     checker.check_params(files, overrides)
     checker.check_controls(files)
     diagnostics.extend(checker.diagnostics)
+    # What each rule reads under a document's `extra`, checked against the evidence contract (E309/W403).
+    metadata: dict[int, frozenset[tuple[str, str]]] = {}
+    if not any(d.level is Level.ERROR for d in diagnostics):
+        contract = contract or load_contract()
+        for rule_file in files:
+            for control in rule_file.controls:
+                for rule in control.rules:
+                    reads = extra_reads(rule, checker.resolution.kind_sources)
+                    diagnostics.extend(check_extra_reads(reads, contract))
+                    metadata[id(rule)] = frozenset(
+                        (doc_type, read.dotted) for read in reads for doc_type in read.types or ("",)
+                    )
     if any(d.level is Level.ERROR for d in diagnostics):
         raise DiagnosticError(diagnostics, texts)
     callables = {name: function for name, (_, function) in extra.items()}
@@ -184,7 +201,8 @@ def compile_rules(
     for rule_file in files:
         for control in rule_file.controls:
             for rule in control.rules:
-                rules.append(_compile(control, rule, checker, callables, len(rules)))
+                compiled = _compile(control, rule, checker, callables, len(rules))
+                rules.append(replace(compiled, metadata=metadata.get(id(rule), frozenset())))
     digest = hashlib.sha256()
     for path, text in texts.items():
         digest.update(path.encode() + b"\0" + text.encode() + b"\0")

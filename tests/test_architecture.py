@@ -39,6 +39,7 @@ CORE = tuple(
         "catalog",
         "kinds",
         "language",
+        "contract",
         "yamlsrc",
     )
 )

@@ -1,0 +1,149 @@
+"""The evidence contract (issue 16): rules read only document metadata it declares, docs/evidence.md is
+generated from it and the compiled pack, and it agrees with the reference catalog."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from annexa.contract import load_contract
+from annexa.contract_docs import metadata_readers, render_markdown, uncatalogued_fields
+from annexa.diagnostics import DiagnosticError, Level
+from annexa.kinds import KindRegistry
+from annexa.language import RuleSet, RuleSource, compile_rules
+from annexa.wiring import compile_pack, kind_registry, make_host
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT.parent / "shared" / "reference" / "annex_a_catalog.yaml"
+DOCS = ROOT / "docs" / "evidence.md"
+
+
+@pytest.fixture(scope="module")
+def kinds() -> KindRegistry:
+    return kind_registry(make_host(autoload=False))
+
+
+@pytest.fixture(scope="module")
+def pack(kinds: KindRegistry) -> RuleSet:
+    return compile_pack([], kinds, {}, make_host(autoload=False))
+
+
+def rule(extra_read: str, where: str = 'd.type == "ai-system-record"') -> str:
+    return f"""
+control A.3.2 "AI roles and responsibilities" {{
+  rule executive_named "An AI system record names its accountable executive" {{
+    require exists d in document where {where} and {extra_read} matches "\\\\S"
+    message "no record names an accountable executive"
+  }}
+}}
+"""
+
+
+def test_the_builtin_pack_reads_only_declared_metadata(pack: RuleSet) -> None:
+    assert not [d for d in pack.diagnostics if d.code in ("E309", "W403")]
+    read = {pair for r in pack.rules for pair in r.metadata}
+    assert ("ai-system-record", "accountable_executive") in read
+    assert ("ai-impact-assessment", "impacts.societal") in read
+    assert ("third-party-responsibility-matrix", "entries[].party") in read
+    assert all(doc_type for doc_type, _ in read), "every builtin read of extra selects its document type"
+
+
+def test_a_misspelt_field_in_the_builtin_pack_is_an_error_with_did_you_mean(kinds: KindRegistry) -> None:
+    source = RuleSource("builtin:annex_a/a_3_2.rule", rule('d.extra["acountable_executive"]'))
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules([source], kinds)
+    (problem,) = [d for d in caught.value.diagnostics if d.code == "E309"]
+    assert problem.level is Level.ERROR
+    assert "ai-system-record" in problem.message
+    assert "did you mean `accountable_executive`?" in (problem.help or "")
+    assert (problem.span.path, problem.span.start.line) == ("builtin:annex_a/a_3_2.rule", 4)
+
+
+def test_a_third_party_rule_gets_a_warning(kinds: KindRegistry) -> None:
+    ruleset = compile_rules([RuleSource("mine/a_3_2.rule", rule('d.extra["acountable_executive"]'))], kinds)
+    (problem,) = [d for d in ruleset.diagnostics if d.code == "W403"]
+    assert "did you mean `accountable_executive`?" in (problem.help or "")
+
+
+def test_without_a_type_any_declared_type_will_do(kinds: KindRegistry) -> None:
+    ok = compile_rules(
+        [RuleSource("builtin:x/a_3_2.rule", rule('d.extra["supplier"]', 'd.status == "approved"'))], kinds
+    )
+    assert ok.rules[0].metadata == frozenset({("", "supplier")})
+    with pytest.raises(DiagnosticError, match="E309"):
+        # declared for supplier-assessment, not for the type the rule selects
+        compile_rules([RuleSource("builtin:x/a_3_2.rule", rule('d.extra["supplier"]'))], kinds)
+
+
+def test_common_fields_and_nested_members(kinds: KindRegistry) -> None:
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules([RuleSource("builtin:x/a_3_2.rule", rule('d.extra["owner"]'))], kinds)
+    assert "read it as `.owner`" in (caught.value.diagnostics[0].help or "")
+    where = 'd.type == "ai-impact-assessment"'
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules(
+            [RuleSource("builtin:x/a_3_2.rule", rule('d.extra["impacts"]["societl"]', where))], kinds
+        )
+    assert "did you mean `societal`?" in (caught.value.diagnostics[0].help or "")
+
+
+def test_readers_are_computed_from_the_pack(pack: RuleSet) -> None:
+    contract = load_contract()
+    assert metadata_readers(pack, contract, "ai-system-record", "intended_use") == (
+        "A.9.4/intended_use_documented",
+    )
+    assert metadata_readers(pack, contract, "ai-impact-assessment", "impacts") == (
+        "A.5.4/individuals_assessed",
+        "A.5.5/societal_impacts_assessed",
+    )
+
+
+def test_every_declared_field_is_read_or_named_by_the_catalog(pack: RuleSet) -> None:
+    contract = load_contract()
+    idle = [
+        (t.name, f.name)
+        for t in contract.document_types
+        for f in t.fields
+        if not f.catalog and not metadata_readers(pack, contract, t.name, f.name)
+    ]
+    assert not idle
+
+
+def test_docs_evidence_md_is_current(kinds: KindRegistry, pack: RuleSet) -> None:
+    expected = render_markdown(load_contract(), kinds, pack)
+    assert DOCS.read_text(encoding="utf-8") == expected, "regenerate: annexa contract > docs/evidence.md"
+
+
+@pytest.mark.skipif(not CATALOG.is_file(), reason="the reference catalog is not next to this checkout")
+def test_the_contract_agrees_with_the_catalog(pack: RuleSet) -> None:
+    catalog: Any = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    contract = load_contract()
+    assert [f.name for f in contract.common] == list(catalog["conventions"]["document_metadata"]["fields"])
+    calls = {
+        signal["id"]: signal.get("call", "")
+        for control in catalog["controls"]
+        for signal in control.get("automatable_evidence", ())
+    }
+    wrong = [
+        (doc_type.name, member.name, signal)
+        for doc_type in contract.document_types
+        for field in doc_type.fields
+        for member in (field, *field.fields)
+        for signal in member.catalog
+        if not re.search(rf"\b{re.escape(member.name)}\b", calls.get(signal, ""))
+    ]
+    assert not wrong, f"these signals do not name these fields in their call: {wrong}"
+    # The fields the pack reads that the catalog does not name: a finding for the catalog, kept explicit.
+    assert {(t, f) for t, f, _ in uncatalogued_fields(contract, pack)} == {
+        ("ai-system-record", "data_sources"),
+        ("ai-system-record", "suppliers"),
+        ("ai-impact-assessment", "societal_impact_justification"),
+        ("policy", "ai_relevance_reviewed_on"),
+        ("ai-vv-report", "result"),
+        ("ai-incident-register", "incidents"),
+        ("supplier-assessment", "supplier"),
+    }
