@@ -420,15 +420,11 @@ def _undeclared(read: ExtraRead, contract: Contract) -> tuple[str, str] | None:
                 f"`{read.key}` is a common document field, never kept under `extra`",
                 f"read it as `.{read.key}`",
             )
+        listed = f"declared for {where}: {', '.join(names)}" if names else f"nothing is declared for {where}"
         hint = did_you_mean(read.key, names) or (
-            f"declared for {where}: {', '.join(names)}"
-            if names
-            else f"the contract declares no metadata for {where}"
+            f"{listed}; new metadata is declared in the evidence contract (engine/data/evidence_contract.yaml)"
         )
-        return (
-            f'`extra["{read.key}"]` is not metadata the evidence contract declares for {where}',
-            f"{hint}; new metadata is declared in the evidence contract (engine/data/evidence_contract.yaml)",
-        )
+        return (f'`extra["{read.key}"]` is not metadata the evidence contract declares for {where}', hint)
     # Nested steps: into an object's members, or into each object of a list.
     for field_ in candidates:
         if _nested_declared(field_, read.path[1:]):
