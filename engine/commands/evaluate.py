@@ -8,8 +8,13 @@ import io
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from annexa.evidence import Bundle
+
+if TYPE_CHECKING:
+    from annexa.evidence import Evidence
+    from annexa.kinds import KindRegistry
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,49 +67,48 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="use only the schemas carried by the bundle, not the installed collectors'",
     )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print each step's wall time, CPU time and peak memory to standard error",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from annexa.atomic import atomic_write_text, atomic_writer
     from annexa.commands.rules import parse_params
     from annexa.diagnostics import DiagnosticError
     from annexa.errors import EngineError
     from annexa.evidence import EvidenceFormatError, parse_timestamp, read_bundle
     from annexa.exitcodes import ExitCode
-    from annexa.jsonwriter import write_json
     from annexa.language import evaluate
     from annexa.observations import scope_drift
-    from annexa.result import build_result, render_text
+    from annexa.result import build_result
+    from annexa.timings import Timings
     from annexa.wiring import compile_pack, kind_registry, make_host
 
+    timings = Timings(enabled=args.timings)
     clock: datetime | None = None  # a stored scan's own clock
     recorded_digest: str | None = None  # the rule pack a stored scan was evaluated with
     try:
-        if args.evidence:
-            bundle = read_bundle(args.evidence)
-        else:
-            bundle, clock, recorded_digest = stored_scan(args.store, args.scan)
+        with timings.step("read"):
+            if args.evidence:
+                bundle = read_bundle(args.evidence)
+            else:
+                bundle, clock, recorded_digest = stored_scan(args.store, args.scan)
     except (EvidenceFormatError, EngineError) as error:
         print(f"annexa: error: {error}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
-    host = None if args.no_plugins else make_host()
-    kinds = kind_registry(host, bundle.schemas)
     try:
-        ruleset = compile_pack(args.rule_paths or [], kinds, parse_params(args.param), host)
+        with timings.step("compile"):
+            host = None if args.no_plugins else make_host()
+            kinds = kind_registry(host, bundle.schemas)
+            ruleset = compile_pack(args.rule_paths or [], kinds, parse_params(args.param), host)
     except DiagnosticError as error:
         print(error.render(), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
-    invalid = []
-    items = []
-    for item in bundle.evidence:
-        problems = kinds.validate(item) if item.kind in kinds and item.defect is None else []
-        if problems:
-            # Kept as a defective item of its kind, as the scan does: every rule reading the kind fails on
-            # it, so a broken item can never make a rule pass by dropping out.
-            invalid.append(f"{item.kind} {item.source}: {'; '.join(problems)}")
-            item = dataclasses.replace(item, defect=f"data does not match its schema: {'; '.join(problems)}")
-        items.append(item)
+    with timings.step("validate"):
+        items, invalid = _validated(bundle, kinds)
     for problem in invalid:
         print(
             f"annexa: warning: evidence breaks its schema and counts as defective: {problem}", file=sys.stderr
@@ -124,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
             f"{ruleset.digest[:12]}: findings may differ",
             file=sys.stderr,
         )
-    findings = evaluate(ruleset, items, now=now, collected=bundle.collected, gaps=bundle.gaps)
+    with timings.step("evaluate"):
+        findings = evaluate(ruleset, items, now=now, collected=bundle.collected, gaps=bundle.gaps)
     if args.scan and args.config:
         from annexa.plugins.config import load_config
         from annexa.scan import apply_policy
@@ -134,14 +139,40 @@ def run(args: argparse.Namespace) -> int:
         except DiagnosticError as error:
             print(error.render(), file=sys.stderr)
             return int(ExitCode.USAGE_ERROR)
-    result = build_result(
-        findings,
-        ruleset.rules_by_control(),
-        now=now,
-        ruleset_digest=ruleset.digest,
-        extra={"invalid_evidence": invalid, "observations": [o.to_dict() for o in scope_drift(items)]},
-        stream=args.format == "json",
-    )
+    with timings.step("result"):
+        result = build_result(
+            findings,
+            ruleset.rules_by_control(),
+            now=now,
+            ruleset_digest=ruleset.digest,
+            extra={"invalid_evidence": invalid, "observations": [o.to_dict() for o in scope_drift(items)]},
+            stream=args.format == "json",
+        )
+    with timings.step("write"):
+        _write(args, result)
+    return int(result["summary"]["exit_code"])
+
+
+def _validated(bundle: Bundle, kinds: KindRegistry) -> tuple[list[Evidence], list[str]]:
+    """The bundle's items, those breaking their kind's schema made defective, and what each broke."""
+    invalid = []
+    items = []
+    for item in bundle.evidence:
+        problems = kinds.validate(item) if item.kind in kinds and item.defect is None else []
+        if problems:
+            # Kept as a defective item of its kind, as the scan does: every rule reading the kind fails on
+            # it, so a broken item can never make a rule pass by dropping out.
+            invalid.append(f"{item.kind} {item.source}: {'; '.join(problems)}")
+            item = dataclasses.replace(item, defect=f"data does not match its schema: {'; '.join(problems)}")
+        items.append(item)
+    return items, invalid
+
+
+def _write(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    from annexa.atomic import atomic_write_text, atomic_writer
+    from annexa.jsonwriter import write_json
+    from annexa.result import render_text
+
     if args.format == "json":
         # Written as a stream (annexa.jsonwriter): memory for the text does not grow with the findings.
         if args.output:
@@ -159,7 +190,6 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(args.output, render_text(result) + "\n")
     else:
         print(render_text(result))
-    return int(result["summary"]["exit_code"])
 
 
 def stored_scan(store_path: str, reference: str) -> tuple[Bundle, datetime, str]:

@@ -60,6 +60,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="where collectors run: a local thread pool (default), or the workers of a Dask scheduler "
         "(needs annexa[dask])",
     )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print each step's wall time, CPU time and peak memory to standard error",
+    )
     parser.set_defaults(run=run)
 
 
@@ -100,8 +105,11 @@ def run(args: argparse.Namespace) -> int:
     from annexa.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
     from annexa.store import ScanRecord, Store
     from annexa.store.manifest import new_scan_id
+    from annexa.timings import Timings
 
-    loaded = load(args)
+    timings = Timings(enabled=getattr(args, "timings", False))
+    with timings.step("compile"):
+        loaded = load(args)
     if isinstance(loaded, int):
         return loaded
     host, config, ruleset, now = loaded
@@ -124,27 +132,31 @@ def run(args: argparse.Namespace) -> int:
 
     executor = open_executor(args.executor)
     with Store.open(config.store_path, evidence=config.store_evidence) as store:
-        try:
-            # Only the fields the rules read: a recorded scan proves these rules, and collecting less is
-            # faster. Evidence streams into the store task by task, so what a killed scan collected is kept.
-            collection = collect(
+        with timings.step("collect"):
+            try:
+                # Only the fields the rules read: a recorded scan proves these rules, and collecting less
+                # is faster. Evidence streams into the store task by task, so what a killed scan collected
+                # is kept.
+                collection = collect(
+                    config,
+                    host,
+                    planned,
+                    now=now,
+                    progress=progress,
+                    fields=ruleset.fields_read,
+                    executor=executor,
+                    on_evidence=store.put_evidence,
+                )
+            finally:
+                executor.close()
+        with timings.step("store"):
+            stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
+        with timings.step("evaluate"):
+            findings = apply_policy(
+                evaluate(ruleset, stored, now=now, collected=collection.collected, gaps=collection.gaps),
                 config,
-                host,
-                planned,
-                now=now,
-                progress=progress,
-                fields=ruleset.fields_read,
-                executor=executor,
-                on_evidence=store.put_evidence,
+                now,
             )
-        finally:
-            executor.close()
-        stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
-        findings = apply_policy(
-            evaluate(ruleset, stored, now=now, collected=collection.collected, gaps=collection.gaps),
-            config,
-            now,
-        )
         controls = roll_up(findings, ruleset.rules_by_control())
         previous = store.scans()[-1].scan_id if store.scans() else None
         record = ScanRecord(
@@ -159,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
             collection=collection.statuses(),
             collector_versions={run.collector: run.version for run in collection.runs},
         )
-        digest = store.record_scan(record)
+        with timings.step("record"):
+            digest = store.record_scan(record)
         drift = None
         if previous is not None:
             before = store.load_scan(previous).record
@@ -195,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
             "observations": [o.to_dict() for o in scope_drift(stored)],
         },
     )
-    return _report(args, host, config, result, record.scan_id, output_plan, fail_on, collection, digest)
+    with timings.step("report"):
+        return _report(args, host, config, result, record.scan_id, output_plan, fail_on, collection, digest)
 
 
 def _report(
