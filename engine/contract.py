@@ -422,7 +422,7 @@ def _undeclared(read: ExtraRead, contract: Contract) -> tuple[str, str] | None:
             )
         listed = f"declared for {where}: {', '.join(names)}" if names else f"nothing is declared for {where}"
         hint = did_you_mean(read.key, names) or (
-            f"{listed}; new metadata is declared in the evidence contract (engine/data/evidence_contract.yaml)"
+            f"{listed}; declare new metadata in engine/data/evidence_contract.yaml"
         )
         return (f'`extra["{read.key}"]` is not metadata the evidence contract declares for {where}', hint)
     # Nested steps: into an object's members, or into each object of a list.
