@@ -70,7 +70,8 @@ def test_supporting_evidence_alone_is_never_enough() -> None:
 
 
 def test_an_unknown_or_foreign_signal_is_a_compile_error() -> None:
-    for signal, hint in (('"A.2.2-E9"', "did you mean `A.2.2-E4`?"), ('"A.2.3-E1"', "did you mean `A.2.2-E1`?")):
+    cases = (('"A.2.2-E9"', "did you mean `A.2.2-E4`?"), ('"A.2.3-E1"', "did you mean `A.2.2-E1`?"))
+    for signal, hint in cases:
         (diagnostic,) = [d for d in diagnostics_of(RULES.replace('"A.2.2-E1"', signal)) if d.code == "E308"]
         assert "is not an evidence signal of control A.2.2" in diagnostic.message
         assert diagnostic.help is not None
