@@ -31,6 +31,9 @@ _JOINABLE = {"string", "number", "bool", "any"}
 RUNTIME_NAMES: dict[str, Any] = {
     "_get": runtime.get,
     "_get1": runtime.get1,
+    "_type": type,
+    "_dict": dict,
+    "_matches_bounded": runtime.matches_bounded,
     "_get2": runtime.get2,
     "_item": runtime.item,
     "_rec": runtime.record,
@@ -179,8 +182,11 @@ class CodeGenerator:
             base = f"_item({target}, {key}, {self.span(node.span)})"
         else:
             base = self.value(node, scope)
-        if keys and all(isinstance(key, str) for key in keys) and len(keys) <= 2:
-            code = f"_get{len(keys)}({base}, {', '.join(map(repr, keys))})"  # the commonest paths
+        if len(keys) == 1 and isinstance(keys[0], str) and base.isidentifier():
+            # The commonest path, `d.status`, inline: a dictionary's own get, the general helper otherwise.
+            code = f"({base}.get({keys[0]!r}) if _type({base}) is _dict else _get1({base}, {keys[0]!r}))"
+        elif keys and all(isinstance(key, str) for key in keys) and len(keys) <= 2:
+            code = f"_get{len(keys)}({base}, {', '.join(map(repr, keys))})"
         else:
             code = f"_get({base}, {tuple(keys)!r})" if keys else base
         label = s.path_text(expr)
@@ -258,6 +264,8 @@ class CodeGenerator:
         if op == "matches":
             compiled = self.unit.resolution.regexes.get(id(right))
             pattern = self.unit.constant(compiled) if compiled is not None else b
+            if compiled is not None and runtime.is_bounded(compiled.pattern):
+                return f"_matches_bounded({a}, {pattern}, {where})"  # decided here, not on every call
             return f"_matches({a}, {pattern}, {where})"
         if op == "startswith":
             return f"_startswith({a}, {b}, {where})"
@@ -357,9 +365,7 @@ class CodeGenerator:
                 others = [c for c in conjuncts if c is not candidate]
                 narrow = self.narrowing(expr.var, kind, others, outer)
                 nulls = self.null_check(expr, candidate, others) if linear else ""
-                iterable = (
-                    f"_join(INDEX({kind!r}, {keys!r}, {member!r}), ITEMS[{kind!r}], {lookup}{narrow}{nulls})"
-                )
+                iterable = f"_join(INDEX[{(kind, keys, member)!r}], ITEMS[{kind!r}], {lookup}{narrow}{nulls})"
                 if ":=" in iterable:
                     iterable = f"(lambda: {iterable})()"
                 return iterable, expr.where, bool(nulls)
@@ -420,7 +426,7 @@ class CodeGenerator:
                 types = {t.name for t in (self.type(mine), self.type(theirs)) if t is not None}
                 if not types <= _JOINABLE:
                     continue
-                return f", INDEX({kind!r}, {keys!r}, False), {self.value(theirs, outer)}"
+                return f", INDEX[{(kind, keys, False)!r}], {self.value(theirs, outer)}"
         return ""
 
     def _reads_outer(self, expr: s.Expr, inner: str) -> bool:

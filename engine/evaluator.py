@@ -21,45 +21,50 @@ if TYPE_CHECKING:
 Pair = tuple[Mapping[str, Any], Evidence]
 
 
-class _Index:
+class _Index(dict[tuple[str, tuple[str | int, ...], bool], dict[Any, list[Pair]]]):
     """Hash indexes over one evaluation's evidence, built on first use and shared by every rule.
 
     ``(kind, path)`` maps each scalar value at ``path`` to the items holding it; with ``member`` the value
     is a list and every scalar element is a key (for ``outer in inner.list``). Items whose value cannot
     be a key (null, an object) are left out; :func:`annexa.runtime.join_candidates` keeps them as
     candidates so that three-valued results stay right.
+
+    Generated code looks an index up as ``INDEX[(kind, path, member)]``, a dictionary lookup, once per
+    outer item of every join; ``__missing__`` builds it the first time.
     """
 
     def __init__(self, items: Mapping[str, list[Pair]]) -> None:
+        super().__init__()
         self._items = items
-        self._built: dict[tuple[str, tuple[str | int, ...], bool], dict[Any, list[Pair]]] = {}
 
     def __call__(self, kind: str, keys: tuple[str | int, ...], member: bool = False) -> dict[Any, list[Pair]]:
-        index = self._built.get((kind, keys, member))
-        if index is None:
-            index = {}
-            unknown: list[Pair] = []  # null or unusable key: the join's condition decides on these
-            nulls: list[Pair] = []  # the part of them whose key is null (missing)
-            others: list[Pair] = []  # and the rest: a list or an object where a scalar was expected
-            for pair in self._items.get(kind, ()):
-                value: Any = pair[0]
-                for key in keys:
-                    value = value.get(key) if isinstance(value, Mapping) and isinstance(key, str) else None
-                    if value is None:
-                        break
-                if member and isinstance(value, list):
-                    for element in dict.fromkeys(v for v in value if isinstance(v, _KEY_TYPES)):
-                        index.setdefault(element, []).append(pair)
-                elif not member and isinstance(value, _KEY_TYPES):
-                    index.setdefault(value, []).append(pair)
-                else:
-                    unknown.append(pair)
-                    (nulls if value is None else others).append(pair)
-            if unknown:
-                index[UNINDEXED] = unknown
-                index[NULL_KEYS] = nulls
-                index[OTHER_KEYS] = others
-            self._built[(kind, keys, member)] = index
+        return self[(kind, keys, member)]
+
+    def __missing__(self, key: tuple[str, tuple[str | int, ...], bool]) -> dict[Any, list[Pair]]:
+        kind, keys, member = key
+        index: dict[Any, list[Pair]] = {}
+        unknown: list[Pair] = []  # null or unusable key: the join's condition decides on these
+        nulls: list[Pair] = []  # the part of them whose key is null (missing)
+        others: list[Pair] = []  # and the rest: a list or an object where a scalar was expected
+        for pair in self._items.get(kind, ()):
+            value: Any = pair[0]
+            for part in keys:
+                value = value.get(part) if isinstance(value, Mapping) and isinstance(part, str) else None
+                if value is None:
+                    break
+            if member and isinstance(value, list):
+                for element in dict.fromkeys(v for v in value if isinstance(v, _KEY_TYPES)):
+                    index.setdefault(element, []).append(pair)
+            elif not member and isinstance(value, _KEY_TYPES):
+                index.setdefault(value, []).append(pair)
+            else:
+                unknown.append(pair)
+                (nulls if value is None else others).append(pair)
+        if unknown:
+            index[UNINDEXED] = unknown
+            index[NULL_KEYS] = nulls
+            index[OTHER_KEYS] = others
+        self[key] = index
         return index
 
 

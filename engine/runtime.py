@@ -212,7 +212,7 @@ def compile_pattern(pattern: str) -> regex.Pattern[str]:
 _BOUNDED: dict[str, bool] = {}
 
 
-def _is_bounded(pattern: str) -> bool:
+def is_bounded(pattern: str) -> bool:
     """Whether a search can only take time linear in the (capped) input: no repetition at all (no
     ``* + ? {``, hence no group or lookaround either) and no backreference. ``\\S``, the commonest rule
     pattern, is one: arming the timeout costs ten times its search."""
@@ -237,7 +237,7 @@ def matches(text: Any, pattern: Any, span: Span) -> bool | None:
             except regex.error as exc:
                 raise RuleFault(f"invalid regular expression {pattern!r}: {exc}", span) from None
         pattern = compiled
-    if _is_bounded(pattern.pattern):
+    if is_bounded(pattern.pattern):
         return pattern.search(text[:MAX_MATCH_INPUT]) is not None
     try:
         # Bounded input and time: a pattern that backtracks catastrophically on hostile evidence gives an
@@ -249,6 +249,15 @@ def matches(text: Any, pattern: Any, span: Span) -> bool | None:
             f"{min(len(text), MAX_MATCH_INPUT)}-character value; simplify the pattern",
             span,
         ) from None
+
+
+def matches_bounded(text: Any, pattern: regex.Pattern[str], span: Span) -> bool | None:
+    """:func:`matches` for a compiled pattern found bounded (:func:`is_bounded`) when the rule compiled."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise RuleFault(f"matches works on strings, found {type_name(text)}", span)
+    return pattern.search(text[:MAX_MATCH_INPUT]) is not None
 
 
 def negate(value: Any, span: Span) -> Any:

@@ -46,8 +46,8 @@ def doc(source: str, **data: object) -> Evidence:
 def verdicts(evidence: list[Evidence]) -> dict[str | None, tuple[Status, tuple[str, ...]]]:
     ruleset = compile_rules([RuleSource("a_10_3.rule", RULE)], KINDS)
     source = ruleset.rules[0].code.source
-    assert "_join({}, ITEMS['doc'], None, INDEX('doc', ('type',), False), 'record')" in source
-    assert "INDEX('doc', ('supplier',), False), ITEMS['doc'], v_p_" in source
+    assert "_join({}, ITEMS['doc'], None, INDEX[('doc', ('type',), False)], 'record')" in source
+    assert "INDEX[('doc', ('supplier',), False)], ITEMS['doc'], v_p_" in source
     return {
         f.subject: (f.status, tuple(ref.id for ref in f.evidence))
         for f in evaluate(ruleset, evidence, now=NOW)
