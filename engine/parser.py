@@ -12,8 +12,10 @@ import re
 from datetime import timedelta
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from lark import Lark, Token, Tree
+from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from annexa import syntax as s
@@ -32,10 +34,27 @@ _DURATION_UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s":
 _CLAUSE_KEYWORDS = ("severity", "for", "require", "expect", "allow", "evidence", "message", "remediation")
 
 
+_CACHE_FOLDER: list[Path] = []  # where the built parser may be kept between runs (see use_cache)
+
+
+def use_cache(folder: Path) -> None:
+    """Keep the built parser in ``folder`` (the application layer passes a private per-user folder).
+
+    Building the LALR tables costs a tenth of a second or more on each run; Lark stores them with the
+    grammar's digest and rebuilds them when the grammar or the options change.
+    """
+    _CACHE_FOLDER[:] = [folder]
+
+
 @cache
 def _lark() -> Lark:
     grammar = resources.files("annexa").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, start=["start", "rule", "expr"])
+    cached: str | bool = False
+    if _CACHE_FOLDER:
+        cached = str(_CACHE_FOLDER[0] / f"grammar-lark-{lark_version}.cache")
+    return Lark(
+        grammar, parser="lalr", propagate_positions=True, start=["start", "rule", "expr"], cache=cached
+    )
 
 
 def _display_terminal(name: str) -> str:

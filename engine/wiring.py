@@ -5,11 +5,14 @@ The language core never imports plugins; commands call these helpers to put the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annexa.kinds import KindRegistry
 from annexa.language import RuleSet, compile_rules, load_rule_sources
+from annexa.parser import use_cache
 
 if TYPE_CHECKING:
     from annexa.plugins.manager import PluginHost
@@ -37,12 +40,29 @@ def kind_registry(
     return registry
 
 
+def parser_cache() -> Path | None:
+    """A private per-user folder for the built rule parser (``$XDG_CACHE_HOME/annexa``, by default
+    ``~/.cache/annexa``), or None when there is none to be had (no home, read-only)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "annexa"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # RuntimeError: Path.home() without a home
+        return None
+    if not os.access(folder, os.W_OK) or folder.stat().st_uid != os.getuid():
+        return None  # never read a parser another user could have written
+    return folder
+
+
 def compile_pack(
     paths: Sequence[str],
     kinds: KindRegistry,
     params: Mapping[str, Any] | None = None,
     host: PluginHost | None = None,
 ) -> RuleSet:
+    folder = parser_cache()
+    if folder is not None:
+        use_cache(folder)
     functions = {}
     if host is not None:
         functions = {name: (spec.arity, spec.function) for name, spec in host.rule_functions().items()}
