@@ -246,9 +246,12 @@ def _load_entry_points(
         else importlib.metadata.distributions(path=list(search_path))
     )
     for dist in dists:
+        entry_points = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+        if not entry_points:
+            continue  # reading a distribution's metadata parses a file: only for those with plugins
         dist_name = dist.metadata["Name"] or "?"
-        for ep in dist.entry_points:
-            if ep.group != ENTRY_POINT_GROUP or (dist_name, ep.name) in seen:
+        for ep in entry_points:
+            if (dist_name, ep.name) in seen:
                 continue  # the same distribution can appear twice on sys.path
             seen.add((dist_name, ep.name))
             found.append((ep.name.lower(), dist_name, dist.version, ep))
