@@ -109,6 +109,14 @@ class Evidence:
     def canonical(self) -> bytes:
         return canonical_json(self.to_dict())
 
+    def stored_form(self) -> tuple[str, bytes]:
+        """The id and the canonical bytes, serialised once (a store needs both; :attr:`id` is kept)."""
+        payload = self.canonical()
+        if self._id is None:
+            object.__setattr__(self, "_id", sha256_hex(payload))
+        assert self._id is not None
+        return self._id, payload
+
     @property
     def id(self) -> str:
         """SHA-256 of the canonical JSON of the item."""

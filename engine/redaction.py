@@ -122,6 +122,16 @@ _AWS_SECRET_MARK: Final = f"{MARK_PREFIX}aws_secret_access_key]"
 
 def _may_hold_secret(text: str) -> bool:
     """Whether any pattern matches ``text`` (then :func:`redact_text` runs them all, as it always did)."""
+    if text.isascii():  # where lower() agrees with the patterns' case-insensitive matching
+        low = text.lower()
+        if not (
+            "key" in low or "passw" in low or "pwd" in low or "secret" in low or "token" in low
+            or "bearer" in low or "://" in text or "eyJ" in text or "AKIA" in text or "ASIA" in text
+            or "gh" in text or "github_pat_" in text or "xox" in text or "-----BEGIN" in text
+        ):  # fmt: skip
+            # None of the patterns' literals (secret_assignment's words, "bearer", the prefixes): only a
+            # bare AWS secret key could be there, and it needs 40 characters.
+            return len(text) >= 40 and _AWS_SECRET.search(text) is not None
     for needs, pattern in _CHECKS:
         if needs(text) and pattern.search(text) is not None:
             return True
@@ -184,6 +194,27 @@ def _redact_mapping(mapping: Mapping[str, JSONValue], secret: bool) -> tuple[dic
     return result, total
 
 
+def _may_need(value: JSONValue, secret: bool) -> bool:
+    """Whether :func:`_redact_value` could change ``value``: the same walk, without building copies (nearly
+    every item has nothing to redact, and building its data again cost more than looking)."""
+    if isinstance(value, str):
+        return bool(secret and value and not value.startswith(MARK_PREFIX)) or _may_hold_secret(value)
+    if isinstance(value, list):
+        return any(_may_need(element, secret) for element in value)
+    if isinstance(value, dict):
+        return _mapping_may_need(value, secret)
+    return False
+
+
+def _mapping_may_need(mapping: Mapping[str, JSONValue], secret: bool) -> bool:
+    named = next((mapping[k] for k in _NAME_KEYS if isinstance(mapping.get(k), str)), None)
+    pair_secret = isinstance(named, str) and is_secret_key(named)
+    return any(
+        _may_need(value, secret or is_secret_key(key) or (pair_secret and key in _VALUE_KEYS))
+        for key, value in mapping.items()
+    )
+
+
 def redact_data(data: Mapping[str, JSONValue]) -> tuple[dict[str, JSONValue], int]:
     """Redact an evidence ``data`` mapping: secret-named keys and secret-looking strings."""
     return _redact_mapping(data, False)
@@ -192,7 +223,7 @@ def redact_data(data: Mapping[str, JSONValue]) -> tuple[dict[str, JSONValue], in
 def redact_evidence(item: Evidence) -> Redaction:
     """Redact ``data`` (keys and patterns) and ``source``/``scope``/``defect`` (patterns: URL credentials,
     keys)."""
-    data, count = redact_data(item.data)
+    data, count = redact_data(item.data) if _mapping_may_need(item.data, False) else (item.data, 0)
     source, source_count = redact_text(item.source)
     scope: dict[str, str] = {}
     for key, value in item.scope.items():
@@ -211,7 +242,7 @@ def redact_evidence(item: Evidence) -> Redaction:
         scope=scope,
         collector=item.collector,
         collected_at=item.collected_at,
-        data=data,
+        data=dict(data),
         defect=defect,
     )
     return Redaction(redacted, total)

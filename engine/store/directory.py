@@ -115,7 +115,7 @@ class DirectoryStore(Store):
         """
         stored = tuple(redact_evidence(item).evidence for item in items)
         # Content-addressed, written once, in batches made durable together before the index names them.
-        self.locker.put_many("evidence", ((item.id, item.canonical()) for item in stored))
+        self.locker.put_many("evidence", (item.stored_form() for item in stored))
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO evidence(id, kind, source, collected_at) VALUES (?, ?, ?, ?)",

@@ -114,7 +114,7 @@ class PostgresStore(Store):
 
     def put_evidence(self, items: Iterable[Evidence]) -> tuple[Evidence, ...]:
         stored = tuple(redact_evidence(item).evidence for item in items)
-        self.locker.put_many("evidence", ((item.id, item.canonical()) for item in stored))
+        self.locker.put_many("evidence", (item.stored_form() for item in stored))
         with self._db.transaction(), self._db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO evidence(id, kind, source, collected_at) VALUES (%s, %s, %s, %s)"

@@ -15,6 +15,7 @@ FRAGMENTS = st.sampled_from(
         "https://", "user:pw@host", "hooks.slack.com/services/T0/B0/XYZ", "eyJhbGciOi", ".", "eyJzdWIi",
         "-----BEGIN RSA PRIVATE KEY-----", "MIIB", "-----END RSA PRIVATE KEY-----", "wJalrXUtnFEMI/K7MDENG",
         "/bPxRfiCYEXAMPLEKEY", "Ab1", " ", "\n", "é", "token:", "api-key=", "[REDACTED:jwt]",
+        "pa\u017fsword=", "TOKEN",  # a long s: (?i) matches it with s, str.lower() does not
     ]
 )  # fmt: skip
 
@@ -29,3 +30,23 @@ def _any_pattern(text: str) -> bool:
 def test_the_prefilter_passes_exactly_the_texts_a_pattern_matches(parts: list[str]) -> None:
     text = "".join(parts)
     assert redaction._may_hold_secret(text) == _any_pattern(text), text
+
+
+VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(0, 9), st.lists(FRAGMENTS, max_size=3).map("".join)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(["name", "value", "password", "note", "Key", "api_key_id", "x"]), inner
+        ),
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.dictionaries(st.sampled_from(["name", "value", "password", "env", "tags", "t"]), VALUES))
+def test_data_with_nothing_to_redact_is_left_as_it_is_and_the_rest_is_redacted_as_before(data: dict) -> None:  # type: ignore[type-arg]
+    walked, count = redaction.redact_data(data)
+    if not redaction._mapping_may_need(data, False):
+        assert (walked, count) == (data, 0)

@@ -126,7 +126,7 @@ if step == "write":
 elif step == "sync":
     os.sync = killing(os.sync)
 elif step == "replace":
-    Path.replace = killing(Path.replace)
+    os.replace = killing(os.replace)
 store = Store.open({root!r})
 at = datetime(2026, 11, 22, tzinfo=UTC)
 items = store.put_evidence([endpoint(f"batch-{{i}}", i % 2 == 0, at) for i in range(12)])
