@@ -248,6 +248,46 @@ def redact_evidence(item: Evidence) -> Redaction:
     return Redaction(redacted, total)
 
 
+_SECRET_WORDS_BYTES: Final = (b"key", b"passw", b"pwd", b"secret", b"token", b"bearer", b"credential",
+                               b"passphrase")  # fmt: skip
+_LITERALS_BYTES: Final = (b"://", b"eyJ", b"AKIA", b"ASIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_",
+                          b"github_pat_", b"xox", b"-----BEGIN")  # fmt: skip
+# Upper-case letters to "U", the rest of an AWS secret key's alphabet to "a", everything else to " ".
+_RUN_MAP: Final = bytes(
+    0x55 if 65 <= c <= 90 else 0x61 if (97 <= c <= 122 or 48 <= c <= 57 or c in (0x2B, 0x2F)) else 0x20
+    for c in range(256)
+)
+_LONG_RUN: Final = re.compile(rb"[aU]{40,}")
+
+
+def needs_redaction(canonical: bytes) -> bool:
+    """False only when :func:`redact_evidence` would return the item unchanged, judged on its canonical
+    JSON (which a store computes anyway, for the id and the file): ASCII, none of the words a secret key
+    name or a pattern needs (lower-cased), none of the patterns' literal prefixes, and no run of 40 or more
+    characters of an AWS secret key's alphabet holding an upper-case letter. True means "maybe": the item
+    then goes through :func:`redact_evidence` as always."""
+    if not canonical.isascii():
+        return True
+    lowered = canonical.lower()
+    if any(word in lowered for word in _SECRET_WORDS_BYTES) or any(
+        lit in canonical for lit in _LITERALS_BYTES
+    ):
+        return True
+    return any(b"U" in run for run in _LONG_RUN.findall(canonical.translate(_RUN_MAP)))
+
+
+def redact_for_storage(item: Evidence) -> tuple[Evidence, str, bytes]:
+    """The item as a store keeps it (redacted), with its id and canonical bytes, serialised once when
+    there is nothing to redact (nearly always)."""
+    digest, payload = item.stored_form()
+    if not needs_redaction(payload):
+        return item, digest, payload
+    redacted = redact_evidence(item).evidence
+    if redacted is item:
+        return item, digest, payload
+    return redacted, *redacted.stored_form()
+
+
 def redact_all(items: Iterable[Evidence]) -> tuple[tuple[Evidence, ...], int]:
     """Redact every item; returns the items (same order) and the total number of replacements."""
     results = [redact_evidence(item) for item in items]

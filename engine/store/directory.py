@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.redaction import redact_evidence
+from annexa.redaction import redact_for_storage
 from annexa.store.base import DEFAULT_STORE, Store
 from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
@@ -113,9 +113,10 @@ class DirectoryStore(Store):
         Evaluate over the returned items so that findings cite the ids of stored evidence; for items
         without secrets they are the inputs themselves.
         """
-        stored = tuple(redact_evidence(item).evidence for item in items)
+        kept = [redact_for_storage(item) for item in items]
+        stored = tuple(item for item, _, _ in kept)
         # Content-addressed, written once, in batches made durable together before the index names them.
-        self.locker.put_many("evidence", (item.stored_form() for item in stored))
+        self.locker.put_many("evidence", ((digest, payload) for _, digest, payload in kept))
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR IGNORE INTO evidence(id, kind, source, collected_at) VALUES (?, ?, ?, ?)",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.redaction import redact_evidence
+from annexa.redaction import redact_for_storage
 from annexa.store.base import Store
 from annexa.store.locker import open_locker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
@@ -113,8 +113,9 @@ class PostgresStore(Store):
     # -- writes --------------------------------------------------------------------------------------
 
     def put_evidence(self, items: Iterable[Evidence]) -> tuple[Evidence, ...]:
-        stored = tuple(redact_evidence(item).evidence for item in items)
-        self.locker.put_many("evidence", (item.stored_form() for item in stored))
+        kept = [redact_for_storage(item) for item in items]
+        stored = tuple(item for item, _, _ in kept)
+        self.locker.put_many("evidence", ((digest, payload) for _, digest, payload in kept))
         with self._db.transaction(), self._db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO evidence(id, kind, source, collected_at) VALUES (%s, %s, %s, %s)"

@@ -50,3 +50,25 @@ def test_data_with_nothing_to_redact_is_left_as_it_is_and_the_rest_is_redacted_a
     walked, count = redaction.redact_data(data)
     if not redaction._mapping_may_need(data, False):
         assert (walked, count) == (data, 0)
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.dictionaries(
+        st.sampled_from(["name", "value", "password", "env", "tags", "t", "apiKey"]), VALUES
+    ),
+    source=st.lists(FRAGMENTS, max_size=3).map("".join),
+)
+def test_an_item_the_store_keeps_as_it_is_has_nothing_to_redact(data: dict, source: str) -> None:  # type: ignore[type-arg]
+    from datetime import UTC, datetime
+
+    from annexa.evidence import Evidence
+
+    item = Evidence(kind="k", source=source or "s", scope={"account": source}, collector="c 1",
+                    collected_at=datetime(2026, 1, 1, tzinfo=UTC), data=data)  # fmt: skip
+    kept, digest, payload = redaction.redact_for_storage(item)
+    expected = redaction.redact_evidence(item).evidence
+    assert kept == expected
+    assert (digest, payload) == (expected.id, expected.canonical())
+    if not redaction.needs_redaction(item.canonical()):
+        assert redaction.redact_evidence(item).count == 0
