@@ -98,10 +98,14 @@ def evaluate(
             defective.setdefault(item.kind, []).append(item)
         else:
             bucket.append((item.data, item))
+    # By (source, id): the id (a SHA-256 of the item's canonical JSON) only breaks ties between items of one
+    # source, so it is computed only for those; the others' ids wait until a finding cites them.
     for bucket in items.values():
-        bucket.sort(key=lambda pair: (pair[1].source, pair[1].id))
+        twice = _repeated(pair[1].source for pair in bucket)
+        bucket.sort(key=lambda pair: (pair[1].source, pair[1].id if pair[1].source in twice else ""))
     for broken in defective.values():
-        broken.sort(key=lambda item: (item.source, item.id))
+        twice = _repeated(item.source for item in broken)
+        broken.sort(key=lambda item: (item.source, item.id if item.source in twice else ""))
     if collected is None:
         collected = {kind: None for kind in wanted if items[kind] or kind in defective}
     index = _Index(items)
@@ -117,6 +121,14 @@ def evaluate(
         found.sort(key=_subject_key)
         findings.extend(found)
     return tuple(findings)
+
+
+def _repeated(sources: Iterable[str]) -> set[str]:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for source in sources:
+        (twice if source in seen else seen).add(source)
+    return twice
 
 
 def _subject_key(finding: Finding) -> str:

@@ -38,3 +38,10 @@ def test_findings_come_out_in_sort_findings_order() -> None:
     assert {f.rule_id.split("/")[1] for f in found} == {"b_second", "a_first", "cards", "svc_named"}
     dated = next(f for f in found if f.rule_id.endswith("a_first"))
     assert dated.witness == {"x.on": True, "x.created": "2026-11-01"}
+
+
+def test_items_of_one_source_are_taken_in_id_order() -> None:
+    items = [ev("svc", "dup", {"n": n, "name": f"v{n}"}) for n in range(6)] + [ev("svc", "a", {"n": 9})]
+    found = evaluate(build(RULES), items, now=NOW, collected=ALL_COLLECTED)
+    cited = [f.evidence[0].id for f in found if f.rule_id.endswith("b_second") and f.subject == "dup"]
+    assert cited == sorted(item.id for item in items if item.source == "dup")
