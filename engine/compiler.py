@@ -12,6 +12,7 @@ index built once per evaluation, so joins cost linear, not quadratic, time.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Mapping
@@ -507,6 +508,20 @@ def _quantifier_label(expr: s.Quantifier) -> str:
     return f"{expr.quantifier} {expr.var} in {source}"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GeneratedCode:
+    """The Python source of one rule and what the evaluator reads beside it."""
+
+    source: str
+    constants: Mapping[str, Any]  # the generated code's constants table
+    joins: tuple[tuple[str, tuple[str | int, ...]], ...]
+    conjuncts: tuple[str, ...] = ()
+    # For each `exists ... where` that the `require` states as a whole or as one of its conjuncts: the
+    # kind sought and its `where` conjuncts as text. A failing finding passes emit() the candidates of
+    # each (items of the kind with the truth of each conjunct), so that it can name what came closest.
+    sought: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class RuleCode:
     """The generated functions of one rule and what they need to run.
@@ -515,20 +530,41 @@ class RuleCode:
     others run only when it selected none: ``allow`` evaluates ``allow empty when`` (result, witness,
     evidence read, fault), and ``near`` evaluates each conjunct of the ``where`` (``conjuncts``, as text)
     on every item of the kind, so that the finding can name the near misses and what kept them out.
+
+    The code is generated on first use and compiled by Python on first call, each once: `annexa rules
+    check` checks rules and never runs them, and both steps were most of what compiling the pack cost.
     """
 
-    source: str
     name: str  # of the rule function in ``source``; its helpers are named after it
-    constants: Mapping[str, Any]  # the generated code's constants table
-    joins: tuple[tuple[str, tuple[str | int, ...]], ...]
-    conjuncts: tuple[str, ...] = ()
-    # For each `exists ... where` that the `require` states as a whole or as one of its conjuncts: the
-    # kind sought and its `where` conjuncts as text. A failing finding passes emit() the candidates of
-    # each (items of the kind with the truth of each conjunct), so that it can name what came closest.
-    sought: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # Python's compile() of the generated source is most of the cost of compiling a rule pack, and
-    # `annexa rules check` never runs the code: it is compiled on first use, once.
+    generate: Callable[[], GeneratedCode] = field(repr=False, compare=False)
+    _generated: GeneratedCode | None = field(default=None, init=False, repr=False, compare=False)
     _namespace: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def generated(self) -> GeneratedCode:
+        if self._generated is None:
+            object.__setattr__(self, "_generated", self.generate())  # a cache on a frozen instance
+        assert self._generated is not None
+        return self._generated
+
+    @property
+    def source(self) -> str:
+        return self.generated().source
+
+    @property
+    def constants(self) -> Mapping[str, Any]:
+        return self.generated().constants
+
+    @property
+    def joins(self) -> tuple[tuple[str, tuple[str | int, ...]], ...]:
+        return self.generated().joins
+
+    @property
+    def conjuncts(self) -> tuple[str, ...]:
+        return self.generated().conjuncts
+
+    @property
+    def sought(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return self.generated().sought
 
     def _functions(self) -> dict[str, Any]:
         if self._namespace is None:
@@ -558,6 +594,16 @@ def compile_rule(
     functions: dict[str, Callable[..., Any]],
     name: str,
 ) -> RuleCode:
+    """The rule's code, generated when first needed (the checked tree and resolution are kept till then)."""
+    return RuleCode(name, functools.partial(_generate, rule, resolution, functions, name))
+
+
+def _generate(
+    rule: s.RuleDecl,
+    resolution: Resolution,
+    functions: dict[str, Callable[..., Any]],
+    name: str,
+) -> GeneratedCode:
     unit = _Unit(resolution=resolution, functions=functions, prefix=name)
     generator = CodeGenerator(unit)
     require = rule.require
@@ -627,9 +673,8 @@ def compile_rule(
     for number, (quantifier, _) in enumerate(sought):
         lines += _closest_function(generator, quantifier, rule, f"{name}_closest{number}")
     lines += unit.helpers
-    return RuleCode(
+    return GeneratedCode(
         source="\n".join(lines) + "\n",  # generated from the syntax tree only; see the module docstring
-        name=name,
         constants=unit.constants,
         joins=tuple(dict.fromkeys(unit.joins)),
         conjuncts=tuple(s.render(c) for c in conjuncts),

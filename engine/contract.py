@@ -143,6 +143,8 @@ def parse_contract(raw: Mapping[str, Any]) -> Contract:
 def load_contract() -> Contract:
     """The contract shipped with annexa (``data/evidence_contract.yaml``)."""
     text = resources.files("annexa").joinpath("data/evidence_contract.yaml").read_text(encoding="utf-8")
+    if hasattr(yaml, "CSafeLoader"):  # libyaml's safe loader, as for the catalogue: every compile reads this
+        return parse_contract(yaml.load(text, Loader=yaml.CSafeLoader))
     return parse_contract(yaml.safe_load(text))
 
 
