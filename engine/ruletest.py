@@ -36,6 +36,7 @@ class CaseResult:
     rule_id: str
     passed: bool
     problems: tuple[str, ...]
+    rule_found: bool = True  # False: the rules under test hold no rule of that id
 
 
 class RuleTestError(EngineError):
@@ -89,7 +90,8 @@ def run_case(
     ruleset = cache[key]
     rules = [rule for rule in ruleset.rules if rule.id == rule_id]
     if not rules:
-        return CaseResult(str(path), rule_id, False, (f"no rule {rule_id} in {', '.join(rule_paths)}",))
+        problem = f"no rule {rule_id} in {', '.join(rule_paths)}"
+        return CaseResult(str(path), rule_id, False, (problem,), rule_found=False)
     rule = rules[0]
     items = _evidence(path, raw.get("evidence") or (), now)
     problems = []

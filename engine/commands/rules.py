@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         dest="rule_paths",
         metavar="PATH",
-        help="rule files or folders under test (default: builtin:annex_a)",
+        help="rule files or folders under test (default: the shipped packs, builtin:annex_a, "
+        "builtin:clauses and builtin:annex_a/inventory, each case against the pack that holds its rule)",
     )
     _common(test)
     test.set_defaults(run=run_test)
@@ -127,19 +128,24 @@ def run_list(args: argparse.Namespace) -> int:
     return int(ExitCode.CONFORMANT)
 
 
+# The packs `annexa rules test` tries, in order, when no --rules is given: a case names its rule, and the
+# shipped cases test the base pack, the main-body clauses and the inventory add-on (which needs the kind
+# of a plugin that may not be installed: then its cases are skipped, saying why).
+SHIPPED_PACKS = (("builtin:annex_a",), ("builtin:clauses",), ("builtin:annex_a", "builtin:annex_a/inventory"))
+
+
 def run_test(args: argparse.Namespace) -> int:
     from annexa.diagnostics import DiagnosticError
     from annexa.exitcodes import ExitCode
-    from annexa.ruletest import RuleTestError, discover, run_case
-    from annexa.wiring import DEFAULT_RULES, kind_registry, make_host
+    from annexa.ruletest import RuleTestError, discover
+    from annexa.wiring import kind_registry, make_host
 
     kinds = kind_registry(make_host())
-    rule_paths = args.rule_paths or list(DEFAULT_RULES)
     cache: dict[Any, Any] = {}
-    passed = failed = 0
+    passed = failed = skipped = 0
     for path in discover(args.cases):
         try:
-            result = run_case(path, rule_paths, kinds, cache)
+            result = _run_case(path, args.rule_paths, kinds, cache)
         except DiagnosticError as error:
             print(error.render(), file=sys.stderr)
             return int(ExitCode.USAGE_ERROR)
@@ -147,12 +153,36 @@ def run_test(args: argparse.Namespace) -> int:
             print(f"ERROR {error}")
             failed += 1
             continue
-        if result.passed:
+        if isinstance(result, str):
+            skipped += 1
+            print(f"SKIP {path}: {result}")
+        elif result.passed:
             passed += 1
         else:
             failed += 1
             print(f"FAIL {result.path} ({result.rule_id})")
             for problem in result.problems:
                 print(f"    {problem}")
-    print(f"rule tests: {passed} passed, {failed} failed")
+    print(f"rule tests: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return int(ExitCode.NONCONFORMITIES if failed else ExitCode.CONFORMANT)
+
+
+def _run_case(path: Any, rule_paths: list[str] | None, kinds: Any, cache: dict[Any, Any]) -> Any:
+    """The case's result against ``rule_paths``, or against the first shipped pack holding its rule; a
+    string saying why it is skipped when no shipped pack that compiles here holds it."""
+    from annexa.diagnostics import DiagnosticError
+    from annexa.ruletest import run_case
+
+    if rule_paths:
+        return run_case(path, rule_paths, kinds, cache)
+    why = "no shipped pack holds its rule"
+    for pack in SHIPPED_PACKS:
+        try:
+            result = run_case(path, list(pack), kinds, cache)
+        except DiagnosticError as error:  # a shipped add-on needs a plugin that is not installed
+            reason = error.diagnostics[0].message
+            why = f"{', '.join(pack)} does not compile here ({reason}): install the plugin it needs"
+            continue
+        if result.rule_found:
+            return result
+    return why
