@@ -522,7 +522,7 @@ class GeneratedCode:
     sought: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # one rule's code is itself: compared by identity
 class RuleCode:
     """The generated functions of one rule and what they need to run.
 
