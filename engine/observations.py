@@ -13,7 +13,7 @@ from typing import Any
 
 from annexa.evidence import Evidence, EvidenceRef
 
-SCOPE_KIND = "ai_system"
+SCOPE_KIND = "ai_system"  # the kind of the declared scope (clause 4.3), which the scope collector yields
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from annexa.evidence import Bundle, Evidence, canonical_json
 from annexa.findings import Finding, Status, Waiver, sort_findings
 from annexa.language import RuleSet
+from annexa.observations import SCOPE_KIND  # the declared AI systems, which per-system rules iterate over
 from annexa.redaction import redact_all
 from annexa.wiring import compile_pack, kind_registry
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 MAX_COLLECTOR_WORKERS = 8
 
-SCOPE_KIND = "ai_system"  # the declared AI systems in scope, which per-system rules iterate over
 UNDECLARED_SCOPE = (
     "no AI system scope is declared: list the AI systems in scope under `scope.ai_systems` in "
     "annexa.yaml, or name an authoritative inventory file with `scope.inventory` (clause 4.3)"
