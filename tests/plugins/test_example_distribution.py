@@ -137,4 +137,4 @@ def test_example_own_test_suite_passes(installed: Path, tmp_path: Path) -> None:
         timeout=240,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "6 passed" in completed.stdout
+    assert "7 passed" in completed.stdout

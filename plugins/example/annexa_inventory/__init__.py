@@ -143,9 +143,9 @@ def _read_rows(text: str, *, suffix: str, shown: str) -> list[tuple[int, Mapping
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInventory(f"{shown}: not valid YAML: {' '.join(str(exc).split())}") from exc
-    systems = value.get("systems") if isinstance(value, dict) else value
+    systems = value.get("ai_systems", value.get("systems")) if isinstance(value, dict) else value
     if not isinstance(systems, list):
-        raise InvalidInventory(f"{shown}: expected a list of systems (or a `systems:` list)")
+        raise InvalidInventory(f"{shown}: expected a list of systems (or an `ai_systems:` / `systems:` list)")
     return [(index + 1, item if isinstance(item, dict) else {}) for index, item in enumerate(systems)]
 
 
@@ -178,12 +178,24 @@ def _as_list(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
+# Words organisations use for a stage, so that the problem says which stage is meant (never mapped
+# silently: the inventory is the organisation's record and should say what it means).
+_STAGE_HINTS = {
+    "production": "operation",
+    "prod": "operation",
+    "live": "operation",
+    "testing": "verification",
+}
+
+
 def _row_problem(record: Mapping[str, Any]) -> str | None:
     if not record.get("system_id"):
         return "no system id"
     stage = record.get("lifecycle_stage")
     if stage is not None and stage not in LIFECYCLE_STAGES:
-        return f"unknown lifecycle stage {stage!r} (expected one of {', '.join(LIFECYCLE_STAGES)})"
+        meant = _STAGE_HINTS.get(stage)
+        hint = f"; did you mean `{meant}`?" if meant else ""
+        return f"unknown lifecycle stage {stage!r} (expected one of {', '.join(LIFECYCLE_STAGES)}){hint}"
     risk = record.get("risk_level")
     if risk is not None and risk not in RISK_LEVELS:
         return f"unknown risk level {risk!r} (expected one of {', '.join(RISK_LEVELS)})"

@@ -103,3 +103,23 @@ def test_missing_file_is_a_collector_error(tmp_path: Path, annexa_host, register
     assert run.evidence == ()
     assert [d.code for d in run.diagnostics] == ["collector_error"]
     assert run.diagnostics[0].kinds == ("inventory.ai_system",)
+
+
+def test_an_ai_systems_key_and_a_stage_named_the_organisation_s_way(
+    tmp_path: Path, annexa_host, register_plugin, run_collector
+):
+    register_plugin(annexa_inventory, name="inventory")
+    (tmp_path / "systems.yaml").write_text(
+        "ai_systems:\n"
+        "  - {id: triage, owner: clinical-ai, stage: operation}\n"
+        "  - {id: chat, owner: support, lifecycle: production}\n",
+        encoding="utf-8",
+    )
+    run = run_collector(
+        annexa_host.collectors()["inventory"], config={"path": "systems.yaml"}, base_path=tmp_path, now=NOW
+    )
+    assert run.by_source("inventory:triage").defect is None
+    chat = run.by_source("inventory:chat")
+    assert chat.defect is not None
+    assert chat.defect.endswith("unknown lifecycle stage 'production' (expected one of design, development, "
+                                "verification, deployment, operation, retired); did you mean `operation`?")
