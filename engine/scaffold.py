@@ -17,10 +17,11 @@ from string import Template
 
 from annexa.atomic import atomic_write_text
 from annexa.catalog import Catalog, load_catalog
+from annexa.contract import Contract, load_contract
 from annexa.errors import EngineError
 
 EXAMPLE_SYSTEM = "example-system"
-_SPECIFIC_TEMPLATES = ("ai-system-record",)  # types with a template of their own (extra front matter)
+_SPECIFIC_TEMPLATES = ("ai-system-record",)  # types with a template of their own (their own sections)
 _ACRONYMS = {"ai": "AI", "aims": "AIMS", "raci": "RACI", "vv": "V&V"}
 
 
@@ -37,6 +38,20 @@ class PlannedFile:
 def _template(name: str) -> Template:
     text = resources.files("annexa").joinpath(f"data/templates/{name}").read_text(encoding="utf-8")
     return Template(text)
+
+
+def type_fields(doc_type: str, contract: Contract | None = None) -> str:
+    """Front matter lines for the metadata the evidence contract declares for ``doc_type`` (beyond the
+    common fields every template has), each with what it is for: the contract, never a second list."""
+    found = (contract or load_contract()).document_type(doc_type)
+    if found is None or not found.fields:
+        return "# (no metadata specific to this document type)"
+    lines = []
+    for field in found.fields:
+        need = "required" if field.required else "optional"
+        lines.append(f"# {field.name} ({field.type}, {need}): {field.description}")
+        lines.append(f"{field.name}:")  # null until filled: an empty [] or {} could pass for a value
+    return "\n".join(lines)
 
 
 def document_title(doc_type: str) -> str:
@@ -67,6 +82,7 @@ def plan_scaffold(organization: str, catalog: Catalog | None = None) -> tuple[Pl
             ai_systems=EXAMPLE_SYSTEM if doc_type == "ai-system-record" else "",
             controls=", ".join(c for c in expected_by if c.startswith("A.")),
             expected_by=", ".join(expected_by),
+            type_fields=type_fields(doc_type),
         )
         files.append(PlannedFile(path=f"governance/{doc_type}.md", text=text))
     return tuple(sorted(files, key=lambda f: f.path))

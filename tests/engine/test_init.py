@@ -108,3 +108,21 @@ def test_plan_is_sorted_and_titles_read_well() -> None:
     assert document_title("ai-risk-register") == "AI risk register"
     assert document_title("aims-scope") == "AIMS scope"
     assert document_title("competence-matrix") == "Competence matrix"
+
+
+def test_each_template_carries_the_metadata_the_contract_declares_for_its_type() -> None:
+    from annexa.contract import load_contract
+    from annexa.scaffold import plan_scaffold
+
+    contract = load_contract()
+    checked = 0
+    for planned in plan_scaffold("Acme"):
+        if not planned.path.startswith("governance/"):
+            continue
+        front = yaml.safe_load(planned.text.split("---")[1])
+        declared = contract.document_type(front["type"])
+        for field in declared.fields if declared else ():
+            assert field.name in front, (planned.path, field.name)
+            assert front[field.name] is None, (planned.path, field.name)  # a draft fills nothing in
+            checked += 1
+    assert checked >= 30
