@@ -21,7 +21,7 @@ from annexa.collectors.docstore.schema import (
     TEXT_FIELDS,
 )
 from annexa.evidence import JSONValue
-from annexa.plugins import CollectorError
+from annexa.plugins import CollectorError, has_content
 
 
 class UnreadableFile(CollectorError):
@@ -311,6 +311,22 @@ def _construct(loader: yaml.SafeLoader, node: yaml.Node, where: str, line: int) 
         raise UnreadableFile(f"{where}:{line}: invalid value ({exc})") from exc
 
 
+def unfilled_to_null(value: JSONValue) -> JSONValue:
+    """A metadata value that says nothing is no value: a blank or placeholder text (TBD, ``[insert …]``),
+    an empty mapping, or a mapping or list whose every entry says nothing becomes null, so that a rule
+    asking for the value (``!= null``) is not satisfied by a template left unfilled. An empty list stays
+    as written: ``suppliers: []`` states that there are none."""
+    if isinstance(value, str):
+        return value if has_content([value]) else None
+    if isinstance(value, dict):
+        kept = {key: unfilled_to_null(item) for key, item in value.items()}
+        return kept if any(item is not None for item in kept.values()) else None
+    if isinstance(value, list) and value:
+        said: list[JSONValue] = [item for item in map(unfilled_to_null, value) if item is not None]
+        return said or None
+    return value
+
+
 def json_safe(value: Any) -> JSONValue:
     """A JSON-serialisable copy of a YAML or PDF value; dates become ISO strings, sets sorted lists."""
     if value is None or isinstance(value, bool | int | str):
@@ -414,7 +430,10 @@ def build_data(
                 )
     for name, raw in sorted(fields.items()):
         if name not in KNOWN_FIELDS:
-            extra[name] = json_safe(raw.value)
+            value = json_safe(raw.value)
+            extra[name] = unfilled_to_null(value)
+            if extra[name] is None and value is not None:
+                report(f"{_named(raw, name)} holds no value ({value!r}): read as not given")
             meant = near_miss(name, raw.name)
             if meant:
                 report(

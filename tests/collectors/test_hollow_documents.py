@@ -225,6 +225,35 @@ def test_a_broken_document_is_a_defective_item_through_the_host(tmp_path: Path) 
     assert str(defective["file:gov/record.docx"].defect).startswith("record.docx: not a readable DOCX file (")
 
 
+def test_metadata_values_that_say_nothing_are_not_given(tmp_path: Path) -> None:
+    """A template's metadata left unfilled (TBD, "[insert ...]", {}, blanks) is no value: a rule asking for
+    the value must not be satisfied by it. An empty list still says "none"."""
+    root = tmp_path / "gov"
+    root.mkdir()
+    (root / "assessment.md").write_text(
+        "---\nid: AIA-1\ntype: ai-impact-assessment\nstatus: approved\nowner: Risk\napprover: Board\n"
+        "retention_class: TBD\ndata_resources: {}\nimpacts: {societal: '', individuals: '[insert groups]'}\n"
+        "suppliers: []\nsources: [TBD, payments]\nlegal_basis: Contract (Art. 6(1)(b) GDPR)\n---\n# AIA\n",
+        encoding="utf-8",
+    )
+    run = execute_collector(SPEC, config={"sources": [{"path": "gov"}]}, base_path=tmp_path)
+    (item,) = run.evidence
+    assert item.data["extra"] == {
+        "data_resources": None,
+        "impacts": None,
+        "legal_basis": "Contract (Art. 6(1)(b) GDPR)",
+        "retention_class": None,
+        "sources": ["payments"],
+        "suppliers": [],
+    }
+    assert [d.message for d in run.diagnostics] == [
+        "assessment.md: line 8: key 'data_resources' holds no value ({}): read as not given",
+        "assessment.md: line 9: key 'impacts' holds no value ({'societal': '', 'individuals': '[insert groups]'}): "
+        "read as not given",
+        "assessment.md: line 7: key 'retention_class' holds no value ('TBD'): read as not given",
+    ]
+
+
 # -- the shared reader and placeholder test -------------------------------------------------------------
 
 
