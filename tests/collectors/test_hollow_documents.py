@@ -248,8 +248,8 @@ def test_metadata_values_that_say_nothing_are_not_given(tmp_path: Path) -> None:
     }
     assert [d.message for d in run.diagnostics] == [
         "assessment.md: line 8: key 'data_resources' holds no value ({}): read as not given",
-        "assessment.md: line 9: key 'impacts' holds no value ({'societal': '', 'individuals': '[insert groups]'}): "
-        "read as not given",
+        "assessment.md: line 9: key 'impacts' holds no value "
+        "({'societal': '', 'individuals': '[insert groups]'}): read as not given",
         "assessment.md: line 7: key 'retention_class' holds no value ('TBD'): read as not given",
     ]
 
