@@ -203,11 +203,11 @@ def floor_child(workers: int) -> dict[str, Any]:
 def annexa_child(workdir: Path, endpoint: str) -> dict[str, Any]:
     """annexa's public path: plugin host, configuration, rule pack, plan, collect (fields), evaluate."""
     calls, sends = count_botocore_calls()
-    from annexa.findings import Status
-    from annexa.language import evaluate
+    from annexa.app.scan import collect, compile_for, plan, utc_now
+    from annexa.app.wiring import make_host
+    from annexa.lang.language import evaluate
+    from annexa.model.findings import Status
     from annexa.plugins.config import load_config
-    from annexa.scan import collect, compile_for, plan, utc_now
-    from annexa.wiring import make_host
 
     config_path = workdir / "annexa.yaml"
     config_path.write_text(
@@ -445,8 +445,8 @@ def main(argv: list[str]) -> int:
     import boto3
     from botocore.config import Config
 
+    from annexa.app.wiring import make_host
     from annexa.plugins.servers import MotoServer
-    from annexa.wiring import make_host
 
     aws = make_host().collectors().get("aws")
     if aws is None:

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from annexa.diagnostics import Position, Span
-from annexa.evidence import Evidence
-from annexa.findings import Finding, Severity, Status, sort_findings
-from annexa.language import KindRegistry, RuleSource, compile_rules, evaluate
+from annexa.lang.language import KindRegistry, compile_rules, evaluate
+from annexa.lang.ruleset import RuleSource
+from annexa.model.diagnostics import Position, Span
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Finding, Severity, Status, sort_findings
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 SCHEMAS: dict[str, Any] = {

@@ -83,7 +83,7 @@ def bundle_of(count: int, folder: Path) -> Path:
 def write_estate_bundle(count: int, path: Path) -> None:
     from bench_scale import seed_evidence, synthetic_estate
 
-    from annexa.evidence import Bundle, write_bundle
+    from annexa.model.evidence import Bundle, write_bundle
 
     (path.parent / "seed").mkdir(parents=True, exist_ok=True)
     host, _, ruleset, seed = seed_evidence(path.parent / "seed")
@@ -147,7 +147,8 @@ def part_rules() -> None:
 def part_predicates(count: int) -> None:
     import bench_evaluate as bench
 
-    from annexa.language import KindRegistry, RuleSource, compile_rules, evaluate
+    from annexa.lang.language import KindRegistry, compile_rules, evaluate
+    from annexa.lang.ruleset import RuleSource
 
     print(f"10 predicates x {count:,} items, full findings, GC on ({load()})")
     ruleset = compile_rules([RuleSource("bench.rule", bench.rules_text())], KindRegistry(bench.SCHEMAS))
@@ -176,8 +177,9 @@ def part_predicates(count: int) -> None:
 
 
 def part_joins() -> None:
-    from annexa.evidence import Evidence
-    from annexa.language import KindRegistry, RuleSource, compile_rules, evaluate
+    from annexa.lang.language import KindRegistry, compile_rules, evaluate
+    from annexa.lang.ruleset import RuleSource
+    from annexa.model.evidence import Evidence
 
     print(f"join with 10 % null keys on both sides ({load()})")
     kinds = KindRegistry({"mv": {"type": "object"}, "card": {"type": "object"}})
@@ -209,14 +211,14 @@ def part_joins() -> None:
 
 
 def part_store(count: int) -> None:
-    from annexa.evidence import read_bundle
-    from annexa.store import Store
+    from annexa.model.evidence import read_bundle
+    from annexa.store import open_store
 
     print(f"directory store, put_evidence ({load()})")
     with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
         items = read_bundle(bundle_of(count, Path(scratch))).evidence
         started, cpu = time.perf_counter(), time.process_time()
-        with Store.open(Path(scratch) / "store") as store:
+        with open_store(Path(scratch) / "store") as store:
             store.put_evidence(items)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"  {count:,} items stored  {wall:8.2f} s wall {cpu:8.2f} s CPU  ({count / wall:,.0f} items/s)")

@@ -33,11 +33,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from annexa.evidence import Evidence
-from annexa.executors import LocalExecutor
+from annexa.app.executors import LocalExecutor
+from annexa.app.scan import apply_policy, collect, compile_for, plan
+from annexa.app.wiring import make_host
+from annexa.model.evidence import Evidence
 from annexa.plugins.config import load_config
-from annexa.scan import apply_policy, collect, compile_for, plan
-from annexa.wiring import make_host
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -128,8 +128,8 @@ def seed_evidence(folder: Path) -> tuple[Any, Any, Any, tuple[Evidence, ...]]:
 
 
 def part_evaluate(count: int) -> None:
-    from annexa.catalog import roll_up
-    from annexa.language import evaluate
+    from annexa.contract.catalog import roll_up
+    from annexa.lang.language import evaluate
 
     cpu = min(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})
@@ -161,14 +161,14 @@ def part_evaluate(count: int) -> None:
 
 
 def part_store(count: int) -> None:
-    from annexa.store import Store
+    from annexa.store import open_store
 
     with tempfile.TemporaryDirectory() as scratch:
         _, _, _, seed = seed_evidence(Path(scratch))
         items = synthetic_estate(seed, count)
         root = Path(scratch) / "bench-store"
         started = time.perf_counter()
-        with Store.open(root) as store:
+        with open_store(root) as store:
             store.put_evidence(items)
         seconds = time.perf_counter() - started
         files = list((root / "evidence").rglob("*.json"))
@@ -213,7 +213,7 @@ def race_executors(config_path: Path) -> None:
     """Collect what the pack reads with the local thread pool, then with Dask on 1, 2 and 4 workers."""
     from distributed import LocalCluster
 
-    from annexa.dask_executor import DaskExecutor
+    from annexa.app.dask_executor import DaskExecutor
 
     host = make_host()
     config = load_config(config_path, host)

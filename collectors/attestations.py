@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from annexa.evidence import Evidence, JSONValue
+from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectorError, CollectorSpec, CollectRequest, hookimpl
 
 NAME = "attestations"

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorError, CollectorSpec, CollectRequest, hookimpl
 
 NAME = "scope"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins.folders import (
     FileHistory,
     FolderSource,

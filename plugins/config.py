@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annexa.diagnostics import Diagnostic, DiagnosticError
-from annexa.yamlsrc import EXPECTED_ANNOTATION, UNKNOWN_ANNOTATION, YamlDocument, load_yaml, validate
+from annexa.contract.yamlsrc import EXPECTED_ANNOTATION, UNKNOWN_ANNOTATION, YamlDocument, load_yaml, validate
+from annexa.model.diagnostics import Diagnostic, DiagnosticError
 
 if TYPE_CHECKING:
     from annexa.plugins.manager import PluginHost

@@ -30,7 +30,8 @@ import jsonschema
 import pluggy
 
 from annexa import __version__
-from annexa.evidence import Evidence
+from annexa.contract.validation import check_schema, data_validator
+from annexa.model.evidence import Evidence
 from annexa.plugins import hookspecs
 from annexa.plugins.types import (
     CollectorError,
@@ -41,7 +42,6 @@ from annexa.plugins.types import (
     ReporterSpec,
     RuleFunctionSpec,
 )
-from annexa.validation import check_schema, data_validator
 
 ENTRY_POINT_GROUP = "annexa"
 AUTOLOAD_ENV = "ANNEXA_DISABLE_PLUGIN_AUTOLOAD"
@@ -399,7 +399,7 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
     request = dataclasses.replace(
         request, report_problem=report_problem, report_gap=report_gap, report_defect=report_defect
     )
-    # Compiled once per schema and process (annexa.validation): microseconds per valid item, and
+    # Compiled once per schema and process (annexa.contract.validation): microseconds per valid item, and
     # jsonschema's own errors for an item that is not.
     validators = {kind: data_validator(schema) for kind, schema in spec.kinds.items()}
     failed: dict[str, str] = {}

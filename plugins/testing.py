@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins.manager import (
     AnnexaPluginManager,
     CollectionProblem,
@@ -38,7 +38,7 @@ from annexa.plugins.manager import (
 from annexa.plugins.types import CollectorSpec, CollectRequest, DocumentReader
 
 if TYPE_CHECKING:
-    from annexa.findings import Finding
+    from annexa.model.findings import Finding
 
 __all__ = [
     "CliResult",
@@ -198,7 +198,7 @@ def evaluate_rule(
         present in ``evidence``.
     :raises DiagnosticError: the rule does not compile (its diagnostics say where and why).
     """
-    from annexa.language import KindRegistry, compile_rules, evaluate, load_rule_sources
+    from annexa.lang.language import KindRegistry, compile_rules, evaluate, load_rule_sources
 
     items = tuple(evidence)
     schemas: dict[str, Mapping[str, Any]] = {}
@@ -236,7 +236,7 @@ class CliResult:
 
 def invoke_cli(*args: str) -> CliResult:
     """Run ``annexa ARGS`` in this process, capturing its output and exit code."""
-    from annexa.cli import main
+    from annexa.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

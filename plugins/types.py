@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 
 
 class PluginError(Exception):

@@ -1,13 +1,15 @@
-"""The dependency table of style.md D.1, checked on the source with ``ast`` (no module is imported).
+"""The layers of style.md D.1, checked on the source with ``ast`` (no module is imported).
 
-Every ``import`` statement counts, including those under ``if TYPE_CHECKING:`` and inside functions:
-a lazy import is still a dependency.
+The folders are the layers. Each may import only the folders its row of ``MAY_IMPORT`` names (and
+itself); the language core stays pure; collectors see only the plugin API and the evidence model; and no
+module imports itself through a cycle. Every ``import`` statement counts, including those under
+``if TYPE_CHECKING:`` and inside functions: a lazy import is still a dependency.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,28 +25,28 @@ PACKAGES = {
     "rules": "annexa.rules",
 }
 
-# The language core: parsing, checking, compiling and evaluating rules over evidence.
-CORE = tuple(
-    f"annexa.{name}"
-    for name in (
-        "syntax",
-        "parser",
-        "checker",
-        "compiler",
-        "evaluator",
-        "runtime",
-        "evidence",
-        "findings",
-        "diagnostics",
-        "catalog",
-        "kinds",
-        "language",
-        "contract",
-        "yamlsrc",
-    )
-)
+# Layer -> the layers it may import besides itself, lowest first. ``annexa`` itself (the version) is open
+# to all. The core below the language knows nothing of plugins, the store or the application.
+_BASE = frozenset({"annexa.files", "annexa.model", "annexa.contract"})
+_APP = _BASE | {"annexa.lang", "annexa.store", "annexa.audit", "annexa.plugins"}
+MAY_IMPORT: Mapping[str, frozenset[str]] = {
+    "annexa.files": frozenset(),
+    "annexa.model": frozenset({"annexa.files"}),
+    "annexa.contract": frozenset({"annexa.files", "annexa.model"}),
+    "annexa.lang": _BASE,
+    "annexa.plugins": _BASE,
+    "annexa.store": _BASE,
+    "annexa.audit": _BASE | {"annexa.lang", "annexa.store"},
+    "annexa.app": _APP,
+    "annexa.reports": _APP | {"annexa.app"},
+    "annexa.cli": _APP | {"annexa.app", "annexa.reports"},
+}
+# Modules that stand above their folder's row: the plugin authors' test kit drives the whole command.
+ABOVE_THEIR_LAYER = {"annexa.plugins.testing": MAY_IMPORT["annexa.cli"] | {"annexa.cli"}}
+# The language core: evidence in, findings out; no plugin host, no cloud SDK, no network.
+CORE_LAYERS = ("annexa.files", "annexa.model", "annexa.contract", "annexa.lang")
 CORE_FORBIDDEN = ("annexa.plugins", "annexa.collectors", "pluggy", "boto3", "botocore", "requests")
-COLLECTOR_ALLOWED_ANNEXA = ("annexa.plugins", "annexa.evidence")
+COLLECTOR_ALLOWED_ANNEXA = ("annexa.plugins", "annexa.model.evidence")
 SAFE_LOADERS = {"SafeLoader", "CSafeLoader"}
 UNSAFE_YAML_CALLS = {"unsafe_load", "unsafe_load_all", "full_load", "full_load_all"}
 
@@ -119,33 +121,38 @@ def is_within(name: str, prefix: str) -> bool:
     return name == prefix or name.startswith(prefix + ".")
 
 
+def layer_of(name: str) -> str | None:
+    """The folder (layer) a module belongs to: annexa.lang.parser -> annexa.lang; None for ``annexa``."""
+    for layer in [*MAY_IMPORT, "annexa.collectors", "annexa.rules"]:
+        if is_within(name, layer):
+            return layer
+    return None
+
+
+def layer_violations(module: Module) -> list[str]:
+    layer = layer_of(module.name)
+    if layer is None or layer in ("annexa.collectors", "annexa.rules"):
+        return []
+    allowed = ABOVE_THEIR_LAYER.get(module.name, MAY_IMPORT[layer]) | {layer}
+    found = []
+    for target, node in statement_targets(module, list(imports_of(module))):
+        if not is_within(target, "annexa"):
+            if layer in CORE_LAYERS and any(is_within(target, f) for f in CORE_FORBIDDEN):
+                found.append(f"{module.where(node)}: core module {module.name} imports {target}")
+            continue
+        target_layer = layer_of(target)
+        if target_layer is not None and target_layer not in allowed:
+            found.append(
+                f"{module.where(node)}: {module.name} imports {target} "
+                f"({layer} may not depend on {target_layer})"
+            )
+    return found
+
+
 def violations_of(modules: list[Module], examples: list[Module]) -> list[str]:
     found: list[str] = []
     for module in modules:
-        imports = list(statement_targets(module, list(imports_of(module))))
-        in_engine = is_within(module.name, "annexa") and not any(
-            is_within(module.name, PACKAGES[f]) for f in ("plugins", "collectors", "rules")
-        )
-        if module.name in CORE:
-            found += [
-                f"{module.where(node)}: language core module {module.name} imports "
-                f"{target} (the core may not depend on {forbidden})"
-                for target, node in imports
-                for forbidden in CORE_FORBIDDEN
-                if is_within(target, forbidden)
-            ]
-        if in_engine:
-            found += [
-                f"{module.where(node)}: engine module {module.name} imports {target}"
-                for target, node in imports
-                if is_within(target, "annexa.collectors")
-            ]
-        if is_within(module.name, "annexa.plugins"):
-            found += [
-                f"{module.where(node)}: plugins module {module.name} imports {target}"
-                for target, node in imports
-                if is_within(target, "annexa.collectors")
-            ]
+        found += layer_violations(module)
         if is_within(module.name, "annexa.collectors"):
             found += collector_violations(module)
     for module in examples:
@@ -155,8 +162,66 @@ def violations_of(modules: list[Module], examples: list[Module]) -> list[str]:
     return found
 
 
+def import_cycles(modules: list[Module]) -> list[list[str]]:
+    """Each strongly connected group of modules (Tarjan), as one cycle through it, shortest first."""
+    names = {module.name for module in modules}
+    graph: dict[str, set[str]] = {}
+    for module in modules:
+        targets = {imp.target for imp in imports_of(module)}  # `from p import m` names p and p.m
+        # ``from annexa.store import x`` depends on annexa.store; a package never depends on its own parts
+        # through its __init__ for this purpose (an __init__ that re-exports is a facade, not a cycle).
+        graph[module.name] = {
+            t for t in targets if t in names and t != module.name and not is_within(module.name, t)
+        }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                groups.append(_cycle_through(sorted(group), graph))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return sorted(groups, key=len)
+
+
+def _cycle_through(group: list[str], graph: Mapping[str, set[str]]) -> list[str]:
+    """A path start -> ... -> start inside one strongly connected group, for the failure message."""
+    start, members = group[0], set(group)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        node = frontier.pop(0)
+        for nxt in sorted(graph[node] & members):
+            if nxt == start:
+                return [*paths[node], start]
+            if nxt not in paths:
+                paths[nxt] = [*paths[node], nxt]
+                frontier.append(nxt)
+    return group
+
+
 def collector_violations(module: Module) -> list[str]:
-    """A collector may import annexa.plugins (its __init__ only), annexa.evidence and its own package."""
+    """A collector may import annexa.plugins (its __init__ only), annexa.model.evidence and its own
+    package."""
     parts = module.name.split(".")
     own = ".".join(parts[:3]) if is_within(module.name, "annexa.collectors") else parts[0]
     found = []
@@ -247,7 +312,7 @@ def _is_builtins(node: ast.expr) -> bool:
 def test_the_dependency_table_holds() -> None:
     modules = load_modules()
     names = {module.name for module in modules}
-    assert set(CORE) <= names, f"core modules not found: {sorted(set(CORE) - names)}"
+    assert {layer_of(name) for name in names} >= set(MAY_IMPORT), "a layer has no modules"
     assert any(name.startswith("annexa.collectors.") for name in names), "no collector modules found"
     violations = violations_of(modules, example_plugin_modules())
     if violations:
@@ -262,27 +327,51 @@ def test_the_checker_sees_violations() -> None:
         return Module(name, path, ast.parse(source))
 
     planted = [
-        fake("annexa.parser", "import pluggy\n"),
-        fake("annexa.kinds", "if TYPE_CHECKING:\n    from annexa.plugins.types import CollectorSpec\n"),
-        fake("annexa.scan", "def f():\n    from annexa.collectors import docstore\n"),
+        fake("annexa.lang.parser", "import pluggy\n"),
+        fake(
+            "annexa.contract.kinds", "if TYPE_CHECKING:\n    from annexa.plugins.types import CollectorSpec\n"
+        ),
+        fake("annexa.app.scan", "def f():\n    from annexa.collectors import docstore\n"),
         fake("annexa.plugins.manager", "from annexa.collectors.attestations import NAME\n"),
         fake("annexa.collectors.docstore.fields", "from annexa.store import Store\n"),
         fake("annexa.collectors.attestations", "from annexa.plugins.types import CollectorError\n"),
         fake("annexa.collectors.docstore.collector", "from ..evidence import Evidence\n"),
         fake("annexa.plugins.config", "import yaml\nyaml.load(text)\n"),
         fake("annexa.plugins.testing", "from yaml import load, Loader\nload(text, Loader=Loader)\n"),
-        fake("annexa.runtime", "x = eval('1')\n"),
+        fake("annexa.lang.runtime", "x = eval('1')\n"),
+        fake("annexa.lang.evaluator", "from annexa.store import open_store\n"),
+        fake("annexa.model.findings", "def f():\n    from annexa.lang.syntax import Expr\n"),
+        fake("annexa.reports.sarif", "from annexa.cli.main import main\n"),
     ]
     allowed = [
         fake(
             "annexa.collectors.docstore",
             "from annexa.plugins import CollectorSpec\n"
-            "from annexa.evidence import Evidence\nfrom . import schema\nimport pypdf\n",
+            "from annexa.model.evidence import Evidence\nfrom . import schema\nimport pypdf\n",
             package=True,
         ),
-        fake("annexa.yamlsrc", "import yaml\nyaml.load(text, Loader=yaml.SafeLoader)\n"),
-        fake("annexa.scan", "from annexa.plugins.manager import PluginHost\n"),
+        fake("annexa.contract.yamlsrc", "import yaml\nyaml.load(text, Loader=yaml.SafeLoader)\n"),
+        fake("annexa.app.scan", "from annexa.plugins.manager import PluginHost\n"),
     ]
     assert violations_of(allowed, []) == []
     found = violations_of(planted, [])
     assert len(found) == len(planted), "\n".join(found)
+
+
+def test_no_module_imports_itself_through_a_cycle() -> None:
+    cycles = import_cycles(load_modules())
+    if cycles:
+        pytest.fail("import cycles:\n  " + "\n  ".join(" -> ".join(c) for c in cycles), pytrace=False)
+
+
+def test_the_cycle_finder_prints_the_cycle() -> None:
+    def fake(name: str, source: str) -> Module:
+        return Module(name, ROOT / "engine" / "planted.py", ast.parse(source))
+
+    modules = [
+        fake("annexa.app.a", "from annexa.app.b import x\n"),
+        fake("annexa.app.b", "def f():\n    from annexa.app.c import y\n"),
+        fake("annexa.app.c", "if TYPE_CHECKING:\n    from annexa.app import a\n"),
+        fake("annexa.app.d", "from annexa.app.a import z\n"),
+    ]
+    assert import_cycles(modules) == [["annexa.app.a", "annexa.app.b", "annexa.app.c", "annexa.app.a"]]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from annexa.cli import main
+from annexa.cli.main import main
 from annexa.plugins.servers import MlflowServer, MotoServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

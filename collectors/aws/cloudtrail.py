@@ -10,7 +10,7 @@ from typing import Final
 from annexa.collectors.aws.calls import call, pages
 from annexa.collectors.aws.normalize import timestamp
 from annexa.collectors.aws.scope import Batch
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 # Event sources whose management events show AI life-cycle activity (approvals, deployments).
 AI_EVENT_SOURCES: Final = ("sagemaker.amazonaws.com", "bedrock.amazonaws.com")

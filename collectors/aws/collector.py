@@ -19,7 +19,7 @@ from annexa.collectors.aws import schema as k
 from annexa.collectors.aws.accounts import Account, Clients, resolve
 from annexa.collectors.aws.calls import GRANT_HINT, AwsCallError
 from annexa.collectors.aws.scope import Batch, Scope, Task
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorError, CollectRequest
 
 NAME = "aws"

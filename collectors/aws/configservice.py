@@ -6,7 +6,7 @@ from __future__ import annotations
 from annexa.collectors.aws.calls import call, pages
 from annexa.collectors.aws.normalize import sorted_strings
 from annexa.collectors.aws.scope import Batch
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 COMPLIANCE_BATCH = 25  # DescribeComplianceByConfigRule takes at most 25 rule names
 

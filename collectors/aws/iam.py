@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from annexa.collectors.aws.calls import AwsCallError, call, every
 from annexa.collectors.aws.normalize import sorted_strings, tags, timestamp
 from annexa.collectors.aws.scope import Batch
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 # The services whose reach makes a role relevant to an AI system (training data, models, keys).
 REACH = ("sagemaker", "s3", "kms", "bedrock")

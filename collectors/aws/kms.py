@@ -9,7 +9,7 @@ from typing import Any
 from annexa.collectors.aws.calls import call, every
 from annexa.collectors.aws.normalize import sorted_strings
 from annexa.collectors.aws.scope import Batch
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 
 def collect_keys(batch: Batch) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 # Environment variables of models and training containers routinely hold credentials (DB_PASSWORD,
 # HF_TOKEN, an API key under an innocent name). Only the names are evidence; no rule needs a value.

@@ -20,7 +20,7 @@ from typing import Any
 from annexa.collectors.aws.calls import call, pages
 from annexa.collectors.aws.normalize import tags, timestamp
 from annexa.collectors.aws.scope import Batch
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Any, Final
 from annexa.collectors.aws.calls import call, pages
 from annexa.collectors.aws.normalize import bucket_of, environment, sorted_strings, tags, timestamp
 from annexa.collectors.aws.scope import Batch
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 _GONE: Final = frozenset({"ValidationException", "ResourceNotFound"})
 _METRIC_KINDS: Final = (

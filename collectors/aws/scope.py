@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from annexa.collectors.aws.calls import AwsCallError
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 T = TypeVar("T")
 

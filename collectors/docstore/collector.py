@@ -13,7 +13,7 @@ from annexa.collectors.docstore.fields import Naming, RawField, UnreadableFile, 
 from annexa.collectors.docstore.formats import decode_text
 from annexa.collectors.docstore.s3 import collect_s3
 from annexa.collectors.docstore.schema import KIND
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorError, CollectRequest, FileHistory, FolderSource, resolve_folder_source
 
 NAME = "documents"

@@ -30,7 +30,7 @@ from annexa.collectors.docstore.document import document_data
 from annexa.collectors.docstore.fields import Naming, RawField, add_field
 from annexa.collectors.docstore.formats import structured
 from annexa.collectors.docstore.schema import KIND
-from annexa.evidence import Evidence, JSONValue
+from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectorError, CollectRequest, TextBlock
 
 COLLECTOR = "documents 0.1.0"

@@ -18,7 +18,7 @@ from annexa.collectors.docstore.formats import (
     read_markdown,
     read_pdf,
 )
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 READERS: dict[str, Callable[[bytes, str, Naming], ParsedFile]] = {
     "markdown": read_markdown,

@@ -20,7 +20,7 @@ from annexa.collectors.docstore.schema import (
     STATUSES,
     TEXT_FIELDS,
 )
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 from annexa.plugins import CollectorError, has_content
 
 

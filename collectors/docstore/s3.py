@@ -23,7 +23,7 @@ from typing import Any
 from annexa.collectors.docstore.document import document_data, format_of, parse_payload
 from annexa.collectors.docstore.fields import Naming, RawField, UnreadableFile, add_field
 from annexa.collectors.docstore.schema import KIND, LIST_FIELDS
-from annexa.evidence import Evidence, JSONValue
+from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectorError, CollectRequest
 
 METADATA_PREFIX = "annexa-"

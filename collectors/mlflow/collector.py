@@ -30,7 +30,7 @@ from annexa.collectors.mlflow.schema import (
     REGISTERED_MODEL,
     RUN,
 )
-from annexa.evidence import Evidence, JSONValue
+from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectRequest
 
 NAME = "mlflow"

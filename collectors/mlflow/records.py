@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 
 # The registry's placeholder for "no stage"; normalised to null.
 NO_STAGE = "None"

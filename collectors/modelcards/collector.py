@@ -14,7 +14,7 @@ from typing import Any
 from annexa.collectors.modelcards.markdown import UnreadableCard, read_card
 from annexa.collectors.modelcards.schema import DATASET_CARD, MODEL_CARD
 from annexa.collectors.modelcards.sections import DATASET_SECTIONS, MODEL_SECTIONS, assess
-from annexa.evidence import Evidence, JSONValue
+from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectRequest, FileHistory, FolderSource, resolve_folder_source
 
 NAME = "modelcards"

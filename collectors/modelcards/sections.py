@@ -19,7 +19,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 
 from annexa.collectors.modelcards.markdown import Block
-from annexa.evidence import JSONValue
+from annexa.model.evidence import JSONValue
 from annexa.plugins import has_content
 
 _NOT_OUT_OF_SCOPE = r"^(?!.*(out[- ]of[- ]scope|misuse|prohibited|not intended))"

@@ -1,4 +1,4 @@
-"""Reports: every output format renders the one canonical result (:func:`annexa.result.build_result`).
+"""Reports: every output format renders the one canonical result (:func:`annexa.app.result.build_result`).
 
 The render input ("report document") is that result plus two optional sections read from the store:
 ``evidence_items`` (the evidence the findings cite, with their data) and ``history`` (control and finding

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from annexa.evidence import Evidence, format_timestamp
-from annexa.findings import ControlStatus, Status
+from annexa.model.evidence import Evidence, format_timestamp
+from annexa.model.findings import ControlStatus, Status
 from annexa.store import Store
 
 HISTORY_LIMIT: Final = 30  # scans shown in trend charts; older ones stay in `annexa history`

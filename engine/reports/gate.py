@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from annexa.errors import EngineError
-from annexa.exitcodes import ExitCode
-from annexa.findings import Severity, is_observation
+from annexa.model.errors import EngineError
+from annexa.model.exitcodes import ExitCode
+from annexa.model.findings import Severity, is_observation
 
 _SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
 _STATES = ("fail", "new", "inconclusive")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from annexa.findings import is_observation
+from annexa.model.findings import is_observation
 from annexa.reports.document import controls_and_clauses
 
 # Characters XML 1.0 cannot hold at all, even escaped; evidence may contain them.

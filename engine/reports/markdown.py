@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from annexa.findings import is_observation
+from annexa.model.findings import is_observation
 
 MAX_LISTED: Final = 50  # findings listed per section; a PR comment is read, not searched
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from annexa.atomic import atomic_write_text
-from annexa.errors import EngineError
+from annexa.files.atomic import atomic_write_text
+from annexa.model.errors import EngineError
 from annexa.plugins import ReporterSpec
 
 REPORT_STEM: Final = "annexa-report"
@@ -85,9 +85,9 @@ def write_readiness_report(
     from annexa.reports.document import report_document
     from annexa.reports.readiness import render_html
     from annexa.reports.stored import stored_result
-    from annexa.store import Store
+    from annexa.store import open_store
 
-    with Store.open(store_path, create=False) as store:
+    with open_store(store_path, create=False) as store:
         result = stored_result(store, scan, organization=organization)
         document = report_document(result, store=store, scan=scan)
     path = Path(destination)

@@ -17,7 +17,7 @@ from html import escape
 from importlib import resources
 from typing import Any, Final
 
-from annexa.findings import is_observation
+from annexa.model.findings import is_observation
 from annexa.reports.document import controls_and_clauses
 
 STATUSES: Final = ("pass", "fail", "inconclusive", "error", "not_applicable", "not_assessed")

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from annexa import __version__
-from annexa.findings import is_observation
+from annexa.model.findings import is_observation
 from annexa.reports.document import controls_and_clauses
 
 SARIF_SCHEMA: Final = (

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from annexa.drift import compare
-from annexa.result import build_result
+from annexa.app.result import build_result
+from annexa.audit.drift import compare
 from annexa.store import Store, StoredScan
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from annexa.result import render_text as _render_result_text
+from annexa.app.result import render_text as _render_result_text
 
 
 def render_text(document: Mapping[str, Any]) -> str:

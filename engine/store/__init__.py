@@ -13,7 +13,7 @@ first broken item. Every file write is atomic (temp file + rename) and a scan be
 history only when its index row commits, so a process killed at any moment leaves either the whole scan
 or an orphan manifest file that verify reports as a note, never a broken chain.
 
-Findings come back from :meth:`Store.load_scan` as :class:`~annexa.findings.Finding` objects (not
+Findings come back from :meth:`Store.load_scan` as :class:`~annexa.model.findings.Finding` objects (not
 dicts). To re-evaluate an old scan: ``scan = store.load_scan(ref)``, then
 ``evaluate(ruleset, store.evidence_of(scan), now=scan.record.finished_at,
 collected=scan.record.collected_by_kind())`` with the rule pack whose digest is
@@ -22,7 +22,9 @@ collected=scan.record.collected_by_kind())`` with the rule pack whose digest is
 
 from __future__ import annotations
 
-from annexa.store.base import DEFAULT_STORE, Store
+from pathlib import Path
+
+from annexa.store.base import DEFAULT_STORE, SHARED_SCHEMES, Store
 from annexa.store.directory import DirectoryStore
 from annexa.store.manifest import (
     SCHEMA_VERSION,
@@ -55,6 +57,28 @@ __all__ = [
     "finding_from_manifest",
     "finding_to_manifest",
     "new_scan_id",
+    "open_store",
     "record_from_manifest",
     "verify_store",
 ]
+
+
+def open_store(
+    location: str | Path = DEFAULT_STORE, *, create: bool = True, evidence: str | None = None
+) -> Store:
+    """Open the store at ``location``: a folder (the embedded store) or ``postgresql://...`` (the
+    shared store, whose evidence locker ``evidence`` names: ``s3://bucket/prefix`` or a folder;
+    needed only when the store is created, as the index remembers it).
+
+    :raises StoreError: no store there (with ``create=False``), or it cannot be opened.
+    """
+    text = str(location)
+    if text.startswith(SHARED_SCHEMES):
+        from annexa.store.postgres import PostgresStore  # psycopg only when asked for
+
+        return PostgresStore.open_url(text, create=create, evidence=evidence)
+    if evidence is not None:
+        raise StoreError(
+            f"store.evidence ({evidence}) needs a shared store: set store.url to postgresql://..."
+        )
+    return DirectoryStore.open(text, create=create)

@@ -13,21 +13,18 @@ from __future__ import annotations
 import abc
 import json
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
-from annexa.evidence import Evidence, EvidenceFormatError, sha256_hex
-from annexa.findings import Status
+from annexa.model.evidence import Evidence, EvidenceFormatError, sha256_hex
+from annexa.model.findings import Status
+from annexa.store.locker import Area
 from annexa.store.manifest import ScanRecord, ScanSummary, StoredScan, StoreError, record_from_manifest
 
 if TYPE_CHECKING:
     from annexa.store.locker import Locker
-    from annexa.store.verification import VerifyReport
 
 DEFAULT_STORE: Final = ".annexa"
 SHARED_SCHEMES: Final = ("postgresql://", "postgres://")
-
-Area = Literal["evidence", "manifests"]
 
 
 class Store(abc.ABC):
@@ -37,29 +34,6 @@ class Store(abc.ABC):
     location: str
     #: How verify names the index in its problems (``index.sqlite`` for a directory store).
     index_name: str
-
-    @staticmethod
-    def open(
-        location: str | Path = DEFAULT_STORE, *, create: bool = True, evidence: str | None = None
-    ) -> Store:
-        """Open the store at ``location``: a folder (the embedded store) or ``postgresql://...`` (the
-        shared store, whose evidence locker ``evidence`` names: ``s3://bucket/prefix`` or a folder;
-        needed only when the store is created, as the index remembers it).
-
-        :raises StoreError: no store there (with ``create=False``), or it cannot be opened.
-        """
-        text = str(location)
-        if text.startswith(SHARED_SCHEMES):
-            from annexa.store.postgres import PostgresStore
-
-            return PostgresStore.open_url(text, create=create, evidence=evidence)
-        if evidence is not None:
-            raise StoreError(
-                f"store.evidence ({evidence}) needs a shared store: set store.url to postgresql://..."
-            )
-        from annexa.store.directory import DirectoryStore
-
-        return DirectoryStore.open(text, create=create)
 
     # -- the interface the commands use ---------------------------------------------------------------
 
@@ -153,16 +127,6 @@ class Store(abc.ABC):
             label = self.object_label(area, digest)
             raise StoreError(f"{label}: content digest is {actual}, expected {digest} (tampered?)")
         return payload
-
-    def verify(self, scan: str | None = None) -> VerifyReport:
-        """Recompute every manifest digest, the chain, and the digest of every evidence object.
-
-        With ``scan`` the chain is checked up to that scan and only its evidence is rehashed. Orphans
-        left by interrupted writes are notes, not problems.
-        """
-        from annexa.store.verification import verify_store
-
-        return verify_store(self, scan)
 
     def __enter__(self) -> Store:
         return self

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.redaction import redact_for_storage
+from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
 from annexa.store.base import DEFAULT_STORE, Store
 from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
+from annexa.store.redaction import redact_for_storage
 
 _BUSY_TIMEOUT_S: Final = 60.0
 
@@ -64,7 +64,7 @@ class DirectoryStore(Store):
         self._db = connection
 
     @classmethod
-    def open(  # type: ignore[override]  # a folder only: Store.open is the one that dispatches on URLs
+    def open(  # a folder only: annexa.store.open_store is the one that dispatches on URLs
         cls, path: str | Path = DEFAULT_STORE, *, create: bool = True
     ) -> DirectoryStore:
         root = Path(path)

@@ -2,9 +2,9 @@
 
 A locker holds evidence items and scan manifests, each named by the SHA-256 of its bytes, plus ``HEAD``
 (the newest manifest's digest, a witness outside the index). Objects are written once and never
-rewritten: two writers of one digest write the same bytes. :func:`open_locker` picks the backend from a
-location: ``s3://bucket/prefix`` (:mod:`annexa.store.s3locker`) or a folder (:class:`DirectoryLocker`,
-which is also the embedded directory store's own locker).
+rewritten: two writers of one digest write the same bytes. :func:`annexa.store.postgres.open_locker`
+picks the backend from a location: ``s3://bucket/prefix`` (:mod:`annexa.store.s3locker`) or a folder
+(:class:`DirectoryLocker`, which is also the embedded directory store's own locker).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import re
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
-from annexa.atomic import atomic_write_bytes
-from annexa.store.base import Area
+from annexa.files.atomic import atomic_write_bytes
 
 DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 _BATCH: Final = 10_000  # objects made durable together; bounds the temporary files of one barrier
+
+Area = Literal["evidence", "manifests"]
 
 
 class Locker(Protocol):
@@ -163,14 +164,3 @@ class DirectoryLocker:
             return []
         example = temporary[0].relative_to(self.root).as_posix()
         return [f"{len(temporary)} temporary file(s) left by interrupted writes, e.g. {example}"]
-
-
-def open_locker(location: str) -> Locker:
-    """The locker at ``s3://bucket/prefix`` or in a folder (created if missing)."""
-    if location.startswith("s3://"):
-        from annexa.store.s3locker import S3Locker
-
-        return S3Locker.open(location)
-    root = Path(location)
-    root.mkdir(parents=True, exist_ok=True)
-    return DirectoryLocker(root)

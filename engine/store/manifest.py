@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from annexa import __version__
-from annexa.diagnostics import Position, Span
-from annexa.errors import EngineError
-from annexa.evidence import EvidenceRef, format_timestamp, parse_timestamp
-from annexa.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
+from annexa.model.diagnostics import Position, Span
+from annexa.model.errors import EngineError
+from annexa.model.evidence import EvidenceRef, format_timestamp, parse_timestamp
+from annexa.model.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
 
 SCHEMA_VERSION: Final = 1
 
@@ -83,7 +83,8 @@ class ScanRecord:
 
     def gaps_by_kind(self) -> dict[str, tuple[str, ...]]:
         """The ``gaps`` argument of ``evaluate``: kind -> the parts that could not be collected, and why
-        (worded as :attr:`annexa.scan.Collection.gaps` words them, so a re-evaluation matches the scan)."""
+        (worded as :attr:`annexa.app.scan.Collection.gaps` words them, so a re-evaluation matches the
+        scan)."""
         gaps: dict[str, list[str]] = {}
         for status in self.collection:
             if status.gap and status.error is not None:

@@ -11,14 +11,15 @@ any moment leaves orphans that verify notes, never a broken chain. Needs ``annex
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from annexa.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.redaction import redact_for_storage
+from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
 from annexa.store.base import Store
-from annexa.store.locker import open_locker
+from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
+from annexa.store.redaction import redact_for_storage
 
 if TYPE_CHECKING:
     import psycopg
@@ -200,3 +201,14 @@ def _prepare(connection: psycopg.Connection[Any], where: str, *, create: bool, e
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def open_locker(location: str) -> Locker:
+    """The locker at ``s3://bucket/prefix`` or in a folder (created if missing)."""
+    if location.startswith("s3://"):
+        from annexa.store.s3locker import S3Locker
+
+        return S3Locker.open(location)
+    root = Path(location)
+    root.mkdir(parents=True, exist_ok=True)
+    return DirectoryLocker(root)

@@ -18,8 +18,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from annexa.store.base import Area
-from annexa.store.locker import DIGEST, object_key
+from annexa.store.locker import DIGEST, Area, object_key
 from annexa.store.manifest import StoreError
 
 _MISSING = ("404", "NoSuchKey", "NotFound")

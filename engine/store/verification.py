@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from annexa.errors import EngineError
-from annexa.evidence import Evidence, EvidenceFormatError, sha256_hex
+from annexa.model.errors import EngineError
+from annexa.model.evidence import Evidence, EvidenceFormatError, sha256_hex
 from annexa.store.manifest import SCHEMA_VERSION, record_from_manifest
 
 if TYPE_CHECKING:

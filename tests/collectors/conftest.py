@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorSpec, CollectRequest
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -13,10 +13,10 @@ import yaml
 from annexa.collectors import docstore
 from annexa.collectors.docstore.fields import parse_date
 from annexa.collectors.docstore.schema import METADATA_FIELDS
-from annexa.diagnostics import DiagnosticError
+from annexa.contract.yamlsrc import parse_yaml
+from annexa.model.diagnostics import DiagnosticError
 from annexa.plugins import CollectorSpec
 from annexa.plugins.config import config_from_document
-from annexa.yamlsrc import parse_yaml
 
 SPEC: CollectorSpec = next(iter(docstore.annexa_collectors()))
 CATALOG = Path(__file__).resolve().parents[3] / "shared" / "reference" / "annex_a_catalog.yaml"

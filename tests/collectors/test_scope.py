@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
+from annexa.app.scan import UNDECLARED_SCOPE, collect, plan, policy_warnings
+from annexa.app.wiring import compile_pack, kind_registry, make_host
 from annexa.collectors import scope
-from annexa.diagnostics import DiagnosticError
-from annexa.findings import Status
+from annexa.contract.yamlsrc import load_yaml
+from annexa.model.diagnostics import DiagnosticError
+from annexa.model.findings import Status
 from annexa.plugins import CollectorSpec
 from annexa.plugins.config import config_from_document
 from annexa.plugins.testing import execute_collector
-from annexa.scan import UNDECLARED_SCOPE, collect, plan, policy_warnings
-from annexa.wiring import compile_pack, kind_registry, make_host
-from annexa.yamlsrc import load_yaml
 
 SPEC: CollectorSpec = next(iter(scope.annexa_collectors()))
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -121,7 +121,7 @@ def scan_statuses(tmp_path: Path, config_text: str) -> tuple[dict[str | None, An
     ruleset = compile_pack([str(tmp_path / "a_5_3.rule")], kind_registry(host))
     planned = plan(ruleset, config, host.collectors())
     collection = collect(config, host, planned, now=NOW, fields=ruleset.fields_read)
-    from annexa.language import evaluate
+    from annexa.lang.language import evaluate
 
     findings = evaluate(ruleset, collection.evidence, now=NOW, collected=collection.collected)
     return {f.subject: (f.status, f.message) for f in findings}, policy_warnings(config, ruleset)

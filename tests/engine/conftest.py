@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from annexa.diagnostics import Diagnostic, DiagnosticError
-from annexa.evidence import Evidence
-from annexa.findings import Finding
-from annexa.language import KindRegistry, RuleSet, RuleSource, compile_rules, evaluate
+from annexa.lang.language import KindRegistry, compile_rules, evaluate
+from annexa.lang.ruleset import RuleSet, RuleSource
+from annexa.model.diagnostics import Diagnostic, DiagnosticError
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Finding
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

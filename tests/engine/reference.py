@@ -1,6 +1,6 @@
 """A plain tree-walking interpreter of the rule language, written apart from the compiler.
 
-It walks the syntax tree that :func:`annexa.parser.parse` builds and implements the documented semantics
+It walks the syntax tree that :func:`annexa.lang.parser.parse` builds and implements the documented semantics
 directly (three-valued conditions, null-safe paths, for-each / expect / not-applicable / inconclusive,
 error findings on run-time type clashes). It never generates code and never uses a hash index, so the
 property test can compare it with the compiled evaluator.
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from annexa import syntax as s
-from annexa.evidence import Evidence
-from annexa.findings import Status, control_sort_key
-from annexa.parser import parse
+from annexa.lang import syntax as s
+from annexa.lang.parser import parse
 
 # Message formatting is presentation, not the semantics under test: share it with the engine.
-from annexa.runtime import render
+from annexa.lang.runtime import render
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Status, control_sort_key
 
 
 class Fault(Exception):

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import build, control, diagnostics_of, registry
 
-from annexa.diagnostics import DiagnosticError, Level
-from annexa.language import RuleSource, compile_rules, load_rule_sources
+from annexa.lang.language import compile_rules, load_rule_sources
+from annexa.lang.ruleset import RuleSource
+from annexa.model.diagnostics import DiagnosticError, Level
 
 
 def at(d: object) -> tuple[str, str, int, int]:

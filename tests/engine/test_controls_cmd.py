@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from annexa.catalog import load_catalog
-from annexa.cli import main
-from annexa.coverage import Automation, automation_level
+from annexa.audit.coverage import Automation, automation_level
+from annexa.cli.main import main
+from annexa.contract.catalog import load_catalog
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = "2026-11-23T00:00:00Z"

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from annexa.diagnostics import DiagnosticError
-from annexa.evidence import Evidence
-from annexa.findings import Status
-from annexa.kinds import KindRegistry
-from annexa.language import RuleSource, compile_rules, evaluate
+from annexa.contract.kinds import KindRegistry
+from annexa.lang.language import compile_rules, evaluate
+from annexa.lang.ruleset import RuleSource
+from annexa.model.diagnostics import DiagnosticError
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Status
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 KINDS = KindRegistry(
@@ -57,7 +58,7 @@ def test_days_compares_with_age_and_missing_interval_fails() -> None:
 
 
 def test_days_of_a_string_is_a_type_clash() -> None:
-    text = RULE.replace("days(d.interval)", 'days(d.title)')
+    text = RULE.replace("days(d.interval)", "days(d.title)")
     with pytest.raises(DiagnosticError) as caught:
         compile_rules([RuleSource("a_2_4.rule", text)], KINDS)
     assert [d.code for d in caught.value.diagnostics] == ["E203"]

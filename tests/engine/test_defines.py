@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import NOW, build, diagnostics_of, ev
 
-from annexa.findings import Status
-from annexa.language import evaluate
+from annexa.lang.language import evaluate
+from annexa.model.findings import Status
 
 PRELUDE = """
 define big(x, n) = x.n > n

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annexa.diagnostics import CODES
+from annexa.model.diagnostics import CODES
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
 

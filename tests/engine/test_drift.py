@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from annexa.diagnostics import Position, Span
-from annexa.drift import Change, compare
-from annexa.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
+from annexa.audit.drift import Change, compare
+from annexa.model.diagnostics import Position, Span
+from annexa.model.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
 
 SPAN = Span("rules/annex_a/a_6_2_8.rule", Position(1, 1), Position(9, 2))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from annexa.cli import main
+from annexa.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

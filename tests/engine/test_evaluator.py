@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from conftest import ALL_COLLECTED, NOW, build, control, diagnostics_of, ev, one_rule, run
 
-from annexa.evidence import Evidence
-from annexa.findings import Status
-from annexa.language import evaluate
+from annexa.lang.language import evaluate
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Status
 
 BASE: dict[str, Any] = {
     "name": "Alpha",
@@ -523,7 +523,7 @@ def test_a_backtracking_pattern_on_hostile_evidence_is_an_error_not_a_hang(
 ) -> None:
     import time
 
-    from annexa import runtime
+    from annexa.lang import runtime
 
     monkeypatch.setattr(runtime, "MATCH_TIMEOUT", 0.2)
     hostile = ev("svc", "s1", {"name": "a" * 40 + "!"})

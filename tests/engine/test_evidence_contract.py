@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from annexa.contract import load_contract
-from annexa.contract_docs import metadata_readers, render_markdown, uncatalogued_fields
-from annexa.diagnostics import DiagnosticError, Level
-from annexa.kinds import KindRegistry
-from annexa.language import RuleSet, RuleSource, compile_rules
-from annexa.wiring import compile_pack, kind_registry, make_host
+from annexa.app.contract_docs import metadata_readers, render_markdown, uncatalogued_fields
+from annexa.app.wiring import compile_pack, kind_registry, make_host
+from annexa.contract.fields import load_contract
+from annexa.contract.kinds import KindRegistry
+from annexa.lang.language import compile_rules
+from annexa.lang.ruleset import RuleSet, RuleSource
+from annexa.model.diagnostics import DiagnosticError, Level
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT.parent / "shared" / "reference" / "annex_a_catalog.yaml"

@@ -17,22 +17,22 @@ from typing import Any
 import pytest
 import yaml
 
-from annexa.cli import main
-from annexa.evidence import canonical_json
-from annexa.executors import (
+from annexa.app.executor_choice import open_executor
+from annexa.app.executors import (
     CollectionTask,
     ExecutorError,
     LocalExecutor,
-    open_executor,
     run_task,
 )
-from annexa.findings import Finding
-from annexa.language import evaluate
+from annexa.app.scan import Collection, apply_policy, collect, collection_tasks, compile_for, plan
+from annexa.app.wiring import make_host
+from annexa.cli.main import main
+from annexa.lang.language import evaluate
+from annexa.model.evidence import canonical_json
+from annexa.model.findings import Finding
 from annexa.plugins import CollectorError, CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
-from annexa.scan import Collection, apply_policy, collect, collection_tasks, compile_for, plan
-from annexa.store import Store
-from annexa.wiring import make_host
+from annexa.store import open_store, verify_store
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
@@ -251,7 +251,7 @@ def dask_cluster() -> Iterator[Any]:
 def test_dask_and_local_give_the_same_evidence_and_findings_to_the_digest(
     tmp_path: Path, dask_cluster: Any
 ) -> None:
-    from annexa.dask_executor import DaskExecutor
+    from annexa.app.dask_executor import DaskExecutor
 
     config_path = example_config(tmp_path)
     local_collection, local_findings = scan_findings(config_path, LocalExecutor())
@@ -285,13 +285,13 @@ def test_scan_command_records_the_same_findings_through_dask(
     remote = json.loads(capsys.readouterr().out)
     assert dask_code == local_code
     assert remote["findings"] == local["findings"]
-    with Store.open(tmp_path / "store", create=False) as store:
+    with open_store(tmp_path / "store", create=False) as store:
         scans = store.scans()
         assert len(scans) == 2
         first, second = (store.load_scan(s.digest).record for s in scans)
         assert first.evidence_ids == second.evidence_ids
         assert findings_digest(first.findings) == findings_digest(second.findings)
-        assert store.verify().ok
+        assert verify_store(store).ok
 
 
 def test_each_document_source_is_a_task_and_the_collector_still_one_run(tmp_path: Path) -> None:

@@ -18,12 +18,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from annexa.compiler import CodeGenerator
-from annexa.evidence import Evidence, canonical_json
-from annexa.findings import Finding, sort_findings
-from annexa.jsonwriter import write_json
-from annexa.language import evaluate
-from annexa.result import build_result
+from annexa.app.result import build_result
+from annexa.files.jsonwriter import write_json
+from annexa.lang.compiler import CodeGenerator
+from annexa.lang.language import evaluate
+from annexa.model.evidence import Evidence, canonical_json
+from annexa.model.findings import Finding, sort_findings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import bench_scale  # the benchmark's own estate, so the test and the figures share it
@@ -71,7 +71,7 @@ def test_fast_and_straightforward_paths_agree_to_the_digest(estates: Estates, es
 
 def test_fast_validation_gives_jsonschemas_problems_on_the_estate(estates: Estates) -> None:
     host, _, _, seed, grown = estates
-    from annexa.wiring import kind_registry
+    from annexa.app.wiring import kind_registry
 
     kinds = kind_registry(host)
     broken = [

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from annexa.kinds import KindRegistry
-from annexa.language import RuleSource, compile_rules
+from annexa.app.scan import collect, compile_for, plan
+from annexa.contract.kinds import KindRegistry
+from annexa.lang.language import compile_rules
+from annexa.lang.ruleset import RuleSource
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
 from annexa.plugins.manager import PluginHost, PluginSource, make_plugin_manager
-from annexa.scan import collect, compile_for, plan
 
 KINDS = KindRegistry(
     {

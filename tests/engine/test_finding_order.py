@@ -7,8 +7,8 @@ import dataclasses
 
 from conftest import ALL_COLLECTED, NOW, build, ev
 
-from annexa.findings import sort_findings
-from annexa.language import evaluate
+from annexa.lang.language import evaluate
+from annexa.model.findings import sort_findings
 
 RULES = """control A.10.2 "ten" {
   rule b_second { for each x in svc require x.n >= 1 }

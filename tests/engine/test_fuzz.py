@@ -6,8 +6,9 @@ from conftest import registry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annexa.diagnostics import DiagnosticError
-from annexa.language import RuleSource, compile_rules
+from annexa.lang.language import compile_rules
+from annexa.lang.ruleset import RuleSource
+from annexa.model.diagnostics import DiagnosticError
 
 VALID = """param min_capture = 10
 param window = 365d

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annexa.diagnostics import DiagnosticError
-from annexa.evidence import EvidenceFormatError, read_bundle
+from annexa.app.wiring import make_host
+from annexa.model.diagnostics import DiagnosticError
+from annexa.model.evidence import EvidenceFormatError, read_bundle
 from annexa.plugins.config import load_config
-from annexa.wiring import make_host
 
 E = TypeVar("E", bound=Exception)
 FUZZ = settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))

@@ -6,14 +6,15 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from annexa.evidence import Bundle, read_bundle, write_bundle
-from annexa.findings import Status
-from annexa.kinds import KindRegistry
-from annexa.language import RuleSource, compile_rules, evaluate
+from annexa.app.scan import collect, plan
+from annexa.contract.kinds import KindRegistry
+from annexa.lang.language import compile_rules, evaluate
+from annexa.lang.ruleset import RuleSource
+from annexa.model.evidence import Bundle, read_bundle, write_bundle
+from annexa.model.findings import Status
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
 from annexa.plugins.manager import PluginHost, PluginSource, make_plugin_manager
-from annexa.scan import collect, plan
 from annexa.store import ScanRecord
 from annexa.store.manifest import build_manifest, record_from_manifest
 
@@ -149,7 +150,7 @@ def test_gaps_survive_the_bundle_and_the_manifest(tmp_path: Path) -> None:
 def test_a_bundle_with_a_malformed_gaps_header_is_refused(tmp_path: Path) -> None:
     import pytest
 
-    from annexa.evidence import EvidenceFormatError
+    from annexa.model.evidence import EvidenceFormatError
 
     path = tmp_path / "b.jsonl"
     path.write_text('{"annexa_bundle": 1, "collected": {}, "schemas": {}, "gaps": {"bucket": "x"}}\n')

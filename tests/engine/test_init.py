@@ -12,9 +12,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from annexa.catalog import load_catalog
-from annexa.cli import main
-from annexa.scaffold import document_title, plan_scaffold
+from annexa.app.scaffold import document_title, plan_scaffold
+from annexa.cli.main import main
+from annexa.contract.catalog import load_catalog
 
 NOW = "2026-11-23T00:00:00Z"
 
@@ -111,8 +111,8 @@ def test_plan_is_sorted_and_titles_read_well() -> None:
 
 
 def test_each_template_carries_the_metadata_the_contract_declares_for_its_type() -> None:
-    from annexa.contract import load_contract
-    from annexa.scaffold import plan_scaffold
+    from annexa.app.scaffold import plan_scaffold
+    from annexa.contract.fields import load_contract
 
     contract = load_contract()
     checked = 0

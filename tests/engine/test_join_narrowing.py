@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from annexa.evidence import Evidence
-from annexa.findings import Status
-from annexa.kinds import KindRegistry
-from annexa.language import RuleSource, compile_rules, evaluate
+from annexa.contract.kinds import KindRegistry
+from annexa.lang.language import compile_rules, evaluate
+from annexa.lang.ruleset import RuleSource
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Status
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 KINDS = KindRegistry(

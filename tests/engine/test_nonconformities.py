@@ -14,11 +14,8 @@ from typing import Any
 
 import pytest
 
-from annexa.cli import main
-from annexa.diagnostics import Position, Span
-from annexa.evidence import Evidence
-from annexa.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
-from annexa.nonconformities import (
+from annexa.app.scan import apply_policy
+from annexa.audit.nonconformities import (
     REGISTER_SCHEMA_VERSION,
     SUBJECT_GONE,
     UNDECLARED_NOT_APPLICABLE,
@@ -33,9 +30,12 @@ from annexa.nonconformities import (
     render_markdown,
     scan_view,
 )
+from annexa.cli.main import main
+from annexa.model.diagnostics import Position, Span
+from annexa.model.evidence import Evidence
+from annexa.model.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
 from annexa.plugins.config import Applicability, Config
-from annexa.scan import apply_policy
-from annexa.store import ScanRecord, Store, new_scan_id
+from annexa.store import ScanRecord, Store, new_scan_id, open_store
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 CAPTURE = "A.6.2.8/endpoint_data_capture"
@@ -100,7 +100,7 @@ def _history(store: Store, records: Iterable[ScanRecord]) -> list[Any]:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterable[Store]:
-    with Store.open(tmp_path / ".annexa") as opened:
+    with open_store(tmp_path / ".annexa") as opened:
         yield opened
 
 
@@ -527,7 +527,7 @@ def test_command_reads_the_store_and_the_configuration(tmp_path: Path) -> None:
         "store:\n  path: ./.annexa\n",
         encoding="utf-8",
     )
-    with Store.open(tmp_path / ".annexa") as store:
+    with open_store(tmp_path / ".annexa") as store:
         _history(
             store,
             [
@@ -581,7 +581,7 @@ def test_command_applies_a_closure_record_from_the_configuration(tmp_path: Path)
         "store:\n  path: ./.annexa\n",
         encoding="utf-8",
     )
-    with Store.open(tmp_path / ".annexa") as store:
+    with open_store(tmp_path / ".annexa") as store:
         _history(
             store,
             [

@@ -16,11 +16,12 @@ from conftest import ALL_COLLECTED, NOW, build, control, ev
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annexa import compiler, runtime
-from annexa.compiler import CodeGenerator
-from annexa.evidence import Evidence
-from annexa.findings import Finding, Status
-from annexa.language import RuleSet, evaluate
+from annexa.lang import compiler, runtime
+from annexa.lang.compiler import CodeGenerator
+from annexa.lang.language import evaluate
+from annexa.lang.ruleset import RuleSet
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Finding, Status
 
 REQUIRES = [
     "exists c in model_card where c.model == x.name",

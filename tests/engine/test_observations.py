@@ -6,9 +6,9 @@ from typing import Any
 
 from conftest import NOW
 
-from annexa.evidence import Evidence
-from annexa.observations import scope_drift
-from annexa.result import build_result, render_text
+from annexa.app.result import build_result, render_text
+from annexa.model.evidence import Evidence
+from annexa.model.observations import scope_drift
 
 
 def item(kind: str, source: str, data: dict[str, Any], defect: str | None = None) -> Evidence:

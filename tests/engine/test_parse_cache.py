@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from annexa import parser
+from annexa.lang import parser
 
 TEXT = 'control A.6.2.8 "t" {\n  rule r {\n    for each x in svc\n    require x.n >= 1d\n  }\n}\n'
 

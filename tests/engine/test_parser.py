@@ -7,9 +7,9 @@ import re
 import pytest
 from conftest import build, control, diagnostics_of
 
-from annexa import syntax as s
-from annexa.diagnostics import DiagnosticError
-from annexa.parser import parse, parse_expression
+from annexa.lang import syntax as s
+from annexa.lang.parser import parse, parse_expression
+from annexa.model.diagnostics import DiagnosticError
 
 
 def where(diagnostic: object) -> tuple[str, str, int, int]:
@@ -105,7 +105,8 @@ def test_two_broken_rules_give_two_diagnostics() -> None:
 def test_errors_in_two_files_come_together() -> None:
     from conftest import registry
 
-    from annexa.language import RuleSource, compile_rules
+    from annexa.lang.language import compile_rules
+    from annexa.lang.ruleset import RuleSource
 
     with pytest.raises(DiagnosticError) as caught:
         compile_rules(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from annexa.cli import main
+from annexa.cli.main import main
 
 RULE = """control A.2.2 "AI policy" {
   rule ai_policy_present {

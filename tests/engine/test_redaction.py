@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from annexa.evidence import Evidence
-from annexa.redaction import is_secret_key, redact_all, redact_evidence, redact_text
-from annexa.store import Store
+from annexa.model.evidence import Evidence
+from annexa.store import open_store, verify_store
+from annexa.store.redaction import is_secret_key, redact_all, redact_evidence, redact_text
 
 AKIA = "AKIAIOSFODNN7EXAMPLE"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -115,14 +115,14 @@ def test_planted_secrets_are_redacted_and_structure_kept() -> None:
 
 def test_secrets_never_reach_the_store_files(tmp_path: Path) -> None:
     root = tmp_path / ".annexa"
-    store = Store.open(root)
+    store = open_store(root)
     (stored,) = store.put_evidence([planted()])
     blob = b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
     for secret in SECRETS:
         assert secret.encode() not in blob, secret
     assert b"[REDACTED:" in blob
     assert store.load_evidence(stored.id) == stored
-    assert store.verify().ok
+    assert verify_store(store).ok
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annexa import redaction
+from annexa.store import redaction
 
 FRAGMENTS = st.sampled_from(
     [
@@ -62,7 +62,7 @@ def test_data_with_nothing_to_redact_is_left_as_it_is_and_the_rest_is_redacted_a
 def test_an_item_the_store_keeps_as_it_is_has_nothing_to_redact(data: dict, source: str) -> None:  # type: ignore[type-arg]
     from datetime import UTC, datetime
 
-    from annexa.evidence import Evidence
+    from annexa.model.evidence import Evidence
 
     item = Evidence(kind="k", source=source or "s", scope={"account": source}, collector="c 1",
                     collected_at=datetime(2026, 1, 1, tzinfo=UTC), data=data)  # fmt: skip

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import interpret
 
-from annexa.evidence import Evidence
-from annexa.language import evaluate
+from annexa.lang.language import evaluate
+from annexa.model.evidence import Evidence
 
 # --- random rules over a typed subset ------------------------------------------------------------
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from conftest import NOW, SCHEMAS, build, ev
 
-from annexa.cli import main
-from annexa.evidence import Bundle, write_bundle
-from annexa.jsonwriter import write_json
-from annexa.language import evaluate
-from annexa.result import build_result
+from annexa.app.result import build_result
+from annexa.cli.main import main
+from annexa.files.jsonwriter import write_json
+from annexa.lang.language import evaluate
+from annexa.model.evidence import Bundle, write_bundle
 
 RULES = """control A.6.2.8 "t" {
   rule named { for each x in svc require x.name != null message "svc {x.name} ünnamed" }
@@ -93,7 +93,7 @@ def test_cli_writes_compact_json_and_pretty_on_request(
     ],
 )
 def test_bundle_lines_read_as_json_reads_them(line: str) -> None:
-    from annexa.evidence import _UNREAD, _fast_loads
+    from annexa.model.evidence import _UNREAD, _fast_loads
 
     found, expected = _fast_loads(line.encode()), json.loads(line)
     if found is _UNREAD:
@@ -103,7 +103,7 @@ def test_bundle_lines_read_as_json_reads_them(line: str) -> None:
 
 
 def test_broken_bundle_lines_keep_jsons_message(tmp_path: Path) -> None:
-    from annexa.evidence import EvidenceFormatError, read_bundle
+    from annexa.model.evidence import EvidenceFormatError, read_bundle
 
     bundle = tmp_path / "b.jsonl"
     bundle.write_text('{"kind": "x",\n', encoding="utf-8")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annexa.cli import main
+from annexa.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 

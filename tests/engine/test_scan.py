@@ -1,6 +1,6 @@
 """``annexa scan`` end to end over real folders of Markdown documents and attestation YAML.
 
-Most tests run the command in-process through :func:`annexa.cli.main`; the builders at the top are
+Most tests run the command in-process through :func:`annexa.cli.main.main`; the builders at the top are
 shared with test_cli.py and test_result_schema.py.
 """
 
@@ -21,14 +21,14 @@ from typing import Any
 import pytest
 import yaml
 
-from annexa.cli import main
-from annexa.findings import Status
-from annexa.language import evaluate
+from annexa.app.scan import apply_policy, collect, compile_for, plan
+from annexa.cli.main import main
+from annexa.lang.language import evaluate
+from annexa.model.findings import Status
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
 from annexa.plugins.manager import PluginHost, PluginSource, make_plugin_manager
-from annexa.scan import apply_policy, collect, compile_for, plan
-from annexa.store import Store
+from annexa.store import open_store, verify_store
 
 NOW = "2026-11-23T00:00:00Z"
 NOW_DT = datetime(2026, 11, 23, tzinfo=UTC)
@@ -183,7 +183,7 @@ def test_scan_passes_and_cites_evidence_that_is_in_the_store(
     assert control(result, "A.2.2")["status"] == "pass"
     cited = [ref for finding in result["findings"] for ref in finding["evidence"]]
     assert {ref["kind"] for ref in cited} == {"document", "attestation"}
-    with Store.open(project.store, create=False) as store:
+    with open_store(project.store, create=False) as store:
         for ref in cited:
             item = store.load_evidence(ref["id"])  # raises unless the file exists and matches its digest
             assert (item.id, item.kind, item.source) == (ref["id"], ref["kind"], ref["source"])
@@ -488,8 +488,8 @@ def test_sigkilled_scans_leave_a_store_that_verifies(tmp_path: Path) -> None:
     assert last.returncode == 1, last.stderr
     result = json.loads(last.stdout)
     assert len(by_rule(result)[POLICY_RULE]) == 401
-    with Store.open(project.store, create=False) as store:
-        assert store.verify().ok
+    with open_store(project.store, create=False) as store:
+        assert verify_store(store).ok
         assert store.scans()[-1].scan_id == result["scan"]["id"]
 
 
@@ -519,7 +519,7 @@ def test_planted_secrets_reach_neither_the_store_nor_the_output(
         content = path.read_bytes()
         assert GITHUB_TOKEN.encode() not in content, path
         assert AWS_KEY_ID.encode() not in content, path
-    with Store.open(project.store, create=False) as store:
+    with open_store(project.store, create=False) as store:
         items = store.evidence_of(store.load_scan("latest"))
     document = next(item for item in items if item.kind == "document")
     extra = document.data["extra"]

@@ -12,9 +12,16 @@ from typing import Any
 
 import pytest
 
-from annexa.catalog import load_catalog
-from annexa.cli import main
-from annexa.soa import NOT_DECLARED, Declaration, ExceptionInForce, build_soa, render_csv, render_markdown
+from annexa.audit.soa import (
+    NOT_DECLARED,
+    Declaration,
+    ExceptionInForce,
+    build_soa,
+    render_csv,
+    render_markdown,
+)
+from annexa.cli.main import main
+from annexa.contract.catalog import load_catalog
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOW = "2026-11-23T00:00:00Z"

@@ -12,11 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from annexa.cli import main
-from annexa.diagnostics import Position, Span
-from annexa.evidence import Evidence, canonical_json, sha256_hex
-from annexa.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
-from annexa.store import CollectionStatus, ScanRecord, Store, StoreError, new_scan_id
+from annexa.cli.main import main
+from annexa.model.diagnostics import Position, Span
+from annexa.model.evidence import Evidence, canonical_json, sha256_hex
+from annexa.model.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
+from annexa.store import (
+    CollectionStatus,
+    ScanRecord,
+    Store,
+    StoreError,
+    new_scan_id,
+    open_store,
+    verify_store,
+)
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
@@ -91,7 +99,7 @@ def three_scans(store: Store) -> list[str]:
 
 
 def test_evidence_is_stored_content_addressed(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / ".annexa")
+    store = open_store(tmp_path / ".annexa")
     item = endpoint("fraud", capture=False)
     (stored,) = store.put_evidence([item])
     assert stored is item  # nothing to redact: the very same object
@@ -106,7 +114,7 @@ def test_evidence_is_stored_content_addressed(tmp_path: Path) -> None:
 
 
 def test_scan_round_trips_findings_and_controls(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     items = store.put_evidence([endpoint("a", False), endpoint("b", True)])
     rec = record(items, (Status.FAIL, Status.PASS))
     rec = replace(rec, findings=(finding_for(items[0], Status.FAIL, waived=True), rec.findings[1]))
@@ -132,7 +140,7 @@ def test_scan_round_trips_findings_and_controls(tmp_path: Path) -> None:
 
 
 def test_history_chain_and_references(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     digests = three_scans(store)
     history = store.scans()
     assert [s.digest for s in history] == digests
@@ -155,26 +163,26 @@ def test_history_chain_and_references(tmp_path: Path) -> None:
         store.record_scan(replace(duplicate, scan_id="dup", findings=duplicate.findings * 2))
     with pytest.raises(StoreError, match="already recorded"):
         store.record_scan(store.load_scan(digests[0]).record)
-    report = store.verify()
+    report = verify_store(store)
     assert report.ok, report.problems
     assert (report.scans_checked, report.evidence_checked) == (3, 3)
     assert (tmp_path / "s" / "HEAD").read_text().strip() == digests[2]
 
 
 def test_record_refuses_evidence_not_in_store(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     with pytest.raises(StoreError, match="not in the store"):
         store.record_scan(record((endpoint("a", False),), (Status.FAIL,)))
     assert store.scans() == ()
 
 
 def test_verify_names_a_tampered_evidence_file(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     three_scans(store)
     victim = store.load_scan("latest~1").record.evidence_ids[0]
     path = tmp_path / "s" / "evidence" / victim[:2] / f"{victim}.json"
     path.write_bytes(path.read_bytes().replace(b'"enabled":true', b'"enabled":false'))
-    report = store.verify()
+    report = verify_store(store)
     assert not report.ok
     first = report.first_problem
     assert first is not None
@@ -185,15 +193,15 @@ def test_verify_names_a_tampered_evidence_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="tampered"):
         store.load_evidence(victim)
     # Verifying only the first scan does not touch that evidence, so it passes.
-    assert store.verify(store.scans()[0].scan_id).ok
+    assert verify_store(store, store.scans()[0].scan_id).ok
 
 
 def test_verify_names_a_tampered_manifest(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     digests = three_scans(store)
     path = tmp_path / "s" / "manifests" / digests[1][:2] / f"{digests[1]}.json"
     path.write_bytes(path.read_bytes().replace(b'"status":"pass"', b'"status":"fail"'))
-    report = store.verify()
+    report = verify_store(store)
     first = report.first_problem
     assert first is not None
     assert first.path == f"manifests/{digests[1][:2]}/{digests[1]}.json"
@@ -203,7 +211,7 @@ def test_verify_names_a_tampered_manifest(tmp_path: Path) -> None:
 
 def test_rewritten_manifest_with_fixed_name_breaks_the_next_link(tmp_path: Path) -> None:
     """A forger who rewrites a manifest and renames it (and the index) still breaks scan 3's link."""
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     digests = three_scans(store)
     old = tmp_path / "s" / "manifests" / digests[1][:2] / f"{digests[1]}.json"
     raw = json.loads(old.read_bytes())
@@ -218,7 +226,7 @@ def test_rewritten_manifest_with_fixed_name_breaks_the_next_link(tmp_path: Path)
         db.execute("UPDATE scans SET manifest = ? WHERE seq = 2", (forged,))
         db.execute("UPDATE scans SET previous = ? WHERE seq = 3", (forged,))
         db.execute("UPDATE findings SET status = 'fail' WHERE scan_seq = 2")
-    report = store.verify()
+    report = verify_store(store)
     first = report.first_problem
     assert first is not None
     assert first.path == f"manifests/{digests[2][:2]}/{digests[2]}.json"
@@ -227,13 +235,13 @@ def test_rewritten_manifest_with_fixed_name_breaks_the_next_link(tmp_path: Path)
 
 
 def test_verify_detects_a_deleted_index_row(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     digests = three_scans(store)
     with sqlite3.connect(tmp_path / "s" / "index.sqlite") as db:
         db.execute("DELETE FROM findings WHERE scan_seq = 2")
         db.execute("DELETE FROM scan_evidence WHERE scan_seq = 2")
         db.execute("DELETE FROM scans WHERE seq = 2")
-    report = store.verify()
+    report = verify_store(store)
     assert not report.ok
     messages = [str(p) for p in report.problems]
     assert "gap in the sequence" in messages[0]
@@ -241,24 +249,24 @@ def test_verify_detects_a_deleted_index_row(tmp_path: Path) -> None:
 
 
 def test_verify_detects_reordered_history(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     three_scans(store)
     with sqlite3.connect(tmp_path / "s" / "index.sqlite") as db:
         db.execute("PRAGMA foreign_keys=OFF")
         for a, b in ((2, -2), (3, 2), (-2, 3)):
             db.execute("UPDATE scans SET seq = ? WHERE seq = ?", (b, a))
             db.execute("UPDATE findings SET scan_seq = ? WHERE scan_seq = ?", (b, a))
-    report = store.verify()
+    report = verify_store(store)
     assert not report.ok
     assert "scan #2" in report.problems[0].message
 
 
 def test_verify_detects_truncated_history_and_edited_index(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     three_scans(store)
     with sqlite3.connect(tmp_path / "s" / "index.sqlite") as db:
         db.execute("UPDATE findings SET status = 'pass' WHERE scan_seq = 1")
-    report = store.verify()
+    report = verify_store(store)
     assert [p.path for p in report.problems] == ["index.sqlite"]
     assert "indexed findings differ" in report.problems[0].message
     with sqlite3.connect(tmp_path / "s" / "index.sqlite") as db:
@@ -266,12 +274,12 @@ def test_verify_detects_truncated_history_and_edited_index(tmp_path: Path) -> No
         db.execute("DELETE FROM findings WHERE scan_seq = 3")
         db.execute("DELETE FROM scan_evidence WHERE scan_seq = 3")
         db.execute("DELETE FROM scans WHERE seq = 3")
-    report = store.verify()
+    report = verify_store(store)
     assert [p.path for p in report.problems] == ["HEAD"]
 
 
 def test_orphans_are_notes_not_problems(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     three_scans(store)
     orphan = canonical_json({"schema_version": 1, "interrupted": True})
     digest = sha256_hex(orphan)
@@ -279,7 +287,7 @@ def test_orphans_are_notes_not_problems(tmp_path: Path) -> None:
     (tmp_path / "s" / "manifests" / digest[:2] / f"{digest}.json").write_bytes(orphan)
     (tmp_path / "s" / "evidence" / digest[:2]).mkdir(exist_ok=True)
     (tmp_path / "s" / "evidence" / digest[:2] / f".{digest}.json.x.tmp").write_bytes(b"{")
-    report = store.verify()
+    report = verify_store(store)
     assert report.ok, report.problems
     assert any("1 manifest file(s) without an index row" in n for n in report.notes)
     assert any("temporary file" in n for n in report.notes)
@@ -287,16 +295,16 @@ def test_orphans_are_notes_not_problems(tmp_path: Path) -> None:
 
 def test_two_processes_recording_concurrently_keep_the_chain_linear(tmp_path: Path) -> None:
     root = tmp_path / "s"
-    Store.open(root).close()
+    open_store(root).close()
     script = f"""
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from test_store import endpoint, record
-from annexa.findings import Status
-from annexa.store import Store
-store = Store.open({str(root)!r})
+from annexa.model.findings import Status
+from annexa.store import Store, open_store
+store = open_store({str(root)!r})
 for n in range(15):
     at = datetime(2026, 11, 22, tzinfo=UTC) + timedelta(minutes=n)
     items = store.put_evidence([endpoint(sys.argv[1] + str(n), n % 2 == 0, at)])
@@ -304,19 +312,19 @@ for n in range(15):
 """
     writers = [subprocess.Popen([sys.executable, "-c", script, name]) for name in ("left", "right")]
     assert [w.wait(timeout=120) for w in writers] == [0, 0]
-    store = Store.open(root)
+    store = open_store(root)
     history = store.scans()
     assert len(history) == 30
     assert [s.seq for s in history] == list(range(1, 31))
     assert [s.previous for s in history[1:]] == [s.digest for s in history[:-1]]
-    report = store.verify()
+    report = verify_store(store)
     assert report.ok, report.problems
     assert report.notes == ()
 
 
 def test_cli_verify_history_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "s"
-    store = Store.open(root)
+    store = open_store(root)
     digests = three_scans(store)
     store.close()
     assert main(["verify", "--store", str(root)]) == 0
@@ -344,7 +352,7 @@ def test_cli_verify_history_diff(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_atomic_writes_get_the_mode_a_plain_open_would(tmp_path: Path) -> None:
     import os
 
-    from annexa.atomic import atomic_write_text
+    from annexa.files.atomic import atomic_write_text
 
     atomic_write_text(tmp_path / "report.html", "<p>hi</p>")
     umask = os.umask(0)

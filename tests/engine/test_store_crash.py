@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from annexa.evidence import Evidence
-from annexa.findings import Status
-from annexa.store import Store
+from annexa.model.evidence import Evidence
+from annexa.model.findings import Status
+from annexa.store import open_store, verify_store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_store import endpoint, record  # shared builders, one folder up the path
@@ -28,9 +28,9 @@ import sys
 from datetime import UTC, datetime, timedelta
 sys.path.insert(0, {tests!r})
 from test_store import endpoint, record
-from annexa.findings import Status
-from annexa.store import Store
-store = Store.open({root!r})
+from annexa.model.findings import Status
+from annexa.store import Store, open_store
+store = open_store({root!r})
 print("ready", flush=True)
 n = 0
 items = ()
@@ -49,7 +49,7 @@ KILLS = 12
 @pytest.mark.slow
 def test_sigkill_at_random_moments_never_breaks_the_store(tmp_path: Path) -> None:
     root = tmp_path / "store"
-    Store.open(root).close()
+    open_store(root).close()
     script = WRITER.format(tests=str(Path(__file__).parent), root=str(root))
     rng = random.Random(4242)
     recorded_before = 0
@@ -69,8 +69,8 @@ def test_sigkill_at_random_moments_never_breaks_the_store(tmp_path: Path) -> Non
         if writer.stderr:
             writer.stderr.close()
 
-        store = Store.open(root)
-        report = store.verify()
+        store = open_store(root)
+        report = verify_store(store)
         assert report.ok, (kill, [str(p) for p in report.problems])
         history = store.scans()
         assert len(history) >= recorded_before
@@ -84,7 +84,7 @@ def test_sigkill_at_random_moments_never_breaks_the_store(tmp_path: Path) -> Non
         assert store.load_scan("latest").digest == digest
         latest = store.load_scan("latest")
         assert latest.previous == (history[-1].digest if history else None)
-        assert store.verify().ok
+        assert verify_store(store).ok
         recorded_before = len(history) + 1
         store.close()
     assert recorded_before > KILLS  # the writers did get scans in between the kills
@@ -92,7 +92,7 @@ def test_sigkill_at_random_moments_never_breaks_the_store(tmp_path: Path) -> Non
 
 def test_loaded_evidence_is_the_stored_evidence(tmp_path: Path) -> None:
     """The crash test's builders produce evidence that round-trips exactly (a sanity check for it)."""
-    store = Store.open(tmp_path / "s")
+    store = open_store(tmp_path / "s")
     item: Evidence = endpoint("x", True, datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC))
     store.put_evidence([item])
     assert store.load_evidence(item.id) == item
@@ -107,9 +107,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_store import endpoint, record
-from annexa.findings import Status
-from annexa.store import Store
-from annexa.store import locker
+from annexa.model.findings import Status
+from annexa.store import Store, open_store
+from annexa.store import locker, open_store
 locker._BATCH = 5
 step, nth = sys.argv[1], int(sys.argv[2])
 seen = 0
@@ -127,7 +127,7 @@ elif step == "sync":
     os.sync = killing(os.sync)
 elif step == "replace":
     os.replace = killing(os.replace)
-store = Store.open({root!r})
+store = open_store({root!r})
 at = datetime(2026, 11, 22, tzinfo=UTC)
 items = store.put_evidence([endpoint(f"batch-{{i}}", i % 2 == 0, at) for i in range(12)])
 store.record_scan(record(items, tuple(Status.PASS for _ in items), at))
@@ -147,17 +147,17 @@ def test_sigkill_at_batch_boundaries_leaves_a_store_that_verifies(
 ) -> None:
     root = tmp_path / "store"
     at = datetime(2026, 11, 21, tzinfo=UTC)
-    with Store.open(root) as store:  # a scan recorded before, which the crash must not touch
+    with open_store(root) as store:  # a scan recorded before, which the crash must not touch
         items = store.put_evidence([endpoint("before", True, at)])
         before = store.record_scan(record(items, (Status.PASS,), at))
     script = BATCH_WRITER.format(tests=str(Path(__file__).parent), root=str(root))
     writer = subprocess.run([sys.executable, "-c", script, step, str(nth)], capture_output=True, timeout=60)
     assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()
-    with Store.open(root) as store:
-        report = store.verify()
+    with open_store(root) as store:
+        report = verify_store(store)
         assert report.ok, (step, nth, [str(p) for p in report.problems])
         assert store.scans()[0].digest == before
         later = datetime(2027, 1, 1, tzinfo=UTC)
         fresh = store.put_evidence([endpoint(f"batch-{i}", i % 2 == 0, later) for i in range(12)])
         store.record_scan(record(fresh, tuple(Status.PASS for _ in fresh), later))
-        assert store.verify().ok
+        assert verify_store(store).ok

@@ -26,9 +26,9 @@ from typing import Any
 import pytest
 import yaml
 
-from annexa.cli import main
-from annexa.evidence import canonical_json
-from annexa.store import Store, StoreError
+from annexa.cli.main import main
+from annexa.model.evidence import canonical_json
+from annexa.store import StoreError, open_store, verify_store
 from annexa.store.postgres import PostgresStore, redact_url
 
 psycopg = pytest.importorskip("psycopg")
@@ -168,7 +168,7 @@ def test_scan_into_postgres_and_s3_with_object_lock_verifies_like_a_directory_st
     ]
 
     # Every evidence item and the manifest carry the bucket's retention; HEAD names the scan.
-    with Store.open(database, create=False) as store:
+    with open_store(database, create=False) as store:
         assert isinstance(store, PostgresStore)
         latest = store.load_scan()
         evidence_id = latest.record.evidence_ids[0]
@@ -194,8 +194,8 @@ def test_verify_names_tampering_in_the_locker_and_in_the_index(
     config = example_config(tmp_path, {"url": database, "evidence": "s3://plain-evidence"})
     scan(config, capsys)
     scan(config, capsys)
-    with Store.open(database, create=False) as store:
-        assert store.verify().notes == (
+    with open_store(database, create=False) as store:
+        assert verify_store(store).notes == (
             "bucket plain-evidence has no Object Lock retention: its objects are protected by their "
             "digests only",
         )
@@ -211,29 +211,29 @@ def test_verify_names_tampering_in_the_locker_and_in_the_index(
         db.execute("DELETE FROM scan_evidence WHERE scan_seq = 2")
         db.execute("DELETE FROM findings WHERE scan_seq = 2")
         db.execute("DELETE FROM scans WHERE seq = 2")
-    with Store.open(database, create=False) as store:
-        problems = [str(p) for p in store.verify().problems]
+    with open_store(database, create=False) as store:
+        problems = [str(p) for p in verify_store(store).problems]
     assert any("postgresql index: scan #1" in p and "indexed findings differ" in p for p in problems)
     assert any(p.startswith("HEAD: HEAD names a scan that is not in the index") for p in problems)
 
 
 def test_opening_a_shared_store_says_what_is_wrong(tmp_path: Path, database: str) -> None:
     with pytest.raises(StoreError, match="no annexa store at"):
-        Store.open(database, create=False)
+        open_store(database, create=False)
     with pytest.raises(StoreError, match=r"has no evidence locker yet: set store\.evidence"):
-        Store.open(database)
-    Store.open(database, evidence=str(tmp_path / "locker")).close()
+        open_store(database)
+    open_store(database, evidence=str(tmp_path / "locker")).close()
     with pytest.raises(StoreError, match=r"keeps its evidence in .*locker, not s3://elsewhere"):
-        Store.open(database, evidence="s3://elsewhere")
-    with Store.open(database) as store:  # the index remembers its locker
+        open_store(database, evidence="s3://elsewhere")
+    with open_store(database) as store:  # the index remembers its locker
         assert store.scans() == ()
     unreachable = "postgresql://annexa:s3cret@127.0.0.1:9/nothing"
     with pytest.raises(StoreError, match="cannot open store") as caught:
-        Store.open(unreachable)
+        open_store(unreachable)
     assert "s3cret" not in str(caught.value)
     assert redact_url(unreachable) == "postgresql://annexa:***@127.0.0.1:9/nothing"
     with pytest.raises(StoreError, match=r"store.evidence .* needs a shared store"):
-        Store.open(tmp_path / "dir", evidence="s3://bucket")
+        open_store(tmp_path / "dir", evidence="s3://bucket")
 
 
 @pytest.mark.parametrize(
@@ -283,11 +283,11 @@ def test_concurrent_scans_into_one_store_all_complete_in_one_verifiable_chain(
     assert codes <= {0, 1}, [err.decode() for _, err in outputs]
     results = [json.loads(out) for out, _ in outputs]
     assert len({findings_digest(r) for r in results}) == 1
-    with Store.open(location, create=False) as store:
+    with open_store(location, create=False) as store:
         history = store.scans()
         assert [s.seq for s in history] == [1, 2]
         assert {s.scan_id for s in history} == {r["scan"]["id"] for r in results}
         assert [s.previous for s in history] == [None, *(s.digest for s in history[:-1])]
-        report = store.verify()
+        report = verify_store(store)
         assert report.ok, [str(p) for p in report.problems]
         assert store.read_head() == history[-1].digest

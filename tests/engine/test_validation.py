@@ -12,11 +12,11 @@ from conftest import NOW
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annexa import validation
-from annexa.evidence import Evidence
-from annexa.kinds import KindRegistry
-from annexa.validation import DataValidator, data_validator
-from annexa.wiring import make_host
+from annexa.app.wiring import make_host
+from annexa.contract import validation
+from annexa.contract.kinds import KindRegistry
+from annexa.contract.validation import DataValidator, data_validator
+from annexa.model.evidence import Evidence
 
 HANDMADE: dict[str, dict[str, Any]] = {
     "numbers": {

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from conftest import NOW, build, diagnostics_of, ev
 
-from annexa.catalog import roll_up
-from annexa.language import evaluate
-from annexa.nonconformities import ScanView, build_register
-from annexa.result import build_result, exit_code_for
+from annexa.app.result import build_result, exit_code_for
+from annexa.audit.nonconformities import ScanView, build_register
+from annexa.contract.catalog import roll_up
+from annexa.lang.language import evaluate
 
 RULES = """
 control A.2.2 "AI policy" {

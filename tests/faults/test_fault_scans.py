@@ -21,8 +21,8 @@ import pytest
 import requests
 from faultproxy import Fault, FaultProxy
 
-from annexa.cli import main
-from annexa.exitcodes import ExitCode
+from annexa.cli.main import main
+from annexa.model.exitcodes import ExitCode
 from annexa.plugins.servers import MlflowServer, MotoServer
 
 NOW = "2026-11-23T12:00:00Z"

@@ -24,14 +24,14 @@ from typing import Any
 
 import yaml
 
-from annexa.catalog import roll_up, roll_up_clauses
-from annexa.evidence import Evidence
-from annexa.executors import LocalExecutor
-from annexa.findings import ControlResult, ControlStatus, Finding
-from annexa.language import evaluate
+from annexa.app.executors import LocalExecutor
+from annexa.app.scan import Collection, apply_policy, collect, compile_for, plan
+from annexa.app.wiring import make_host
+from annexa.contract.catalog import roll_up, roll_up_clauses
+from annexa.lang.language import evaluate
+from annexa.model.evidence import Evidence
+from annexa.model.findings import ControlResult, ControlStatus, Finding
 from annexa.plugins.config import load_config
-from annexa.scan import Collection, apply_policy, collect, compile_for, plan
-from annexa.wiring import make_host
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CONFIG_NAME = "annexa.yaml"
@@ -58,7 +58,7 @@ STATUS_RANK: Mapping[str, int] = {
 def control_status(result: ControlResult) -> str:
     """The status a control shows, on the order pass > not_applicable > waived > inconclusive/error/fail.
 
-    ``roll_up`` counts a waived finding as passing (:func:`annexa.findings.effective_status`), so a
+    ``roll_up`` counts a waived finding as passing (:func:`annexa.model.findings.effective_status`), so a
     control whose every non-passing finding is waived rolls up to ``pass``; its ``counts["waived"]``
     says how many findings were waived. That control is "waived" here: it passes only by exception,
     which looks worse than passing on evidence. Every other status is the rolled-up one.

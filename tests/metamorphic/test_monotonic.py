@@ -35,7 +35,7 @@ def test_the_order_of_statuses() -> None:
 
 
 def test_a_control_passing_only_by_waiver_is_waived() -> None:
-    from annexa.findings import ControlResult, ControlStatus
+    from annexa.model.findings import ControlResult, ControlStatus
 
     def result(status: ControlStatus, waived: int) -> ControlResult:
         counts = {"pass": 1, "fail": waived, "waived": waived}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from annexa.findings import Finding, Status
-from annexa.nonconformities import ScanView, build_register
+from annexa.audit.nonconformities import ScanView, build_register
+from annexa.model.findings import Finding, Status
 
 from .estate import EstateScan, EstateScanner, copy_estate, is_improvement
 from .mutations import garble_front_matter, hollow_pdf

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from annexa.diagnostics import DiagnosticError
+from annexa.model.diagnostics import DiagnosticError
 from annexa.plugins import CollectorSpec, hookimpl
 from annexa.plugins.config import load_config, read_disabled_plugins
 from annexa.plugins.manager import PluginHost

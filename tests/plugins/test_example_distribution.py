@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from annexa.diagnostics import DiagnosticError
+from annexa.model.diagnostics import DiagnosticError
 from annexa.plugins.config import load_config
 from annexa.plugins.manager import PluginHost, PluginStatus, make_plugin_manager
 from annexa.plugins.testing import check_collector_spec, execute_collector

@@ -15,10 +15,10 @@ from typing import Any
 
 import yaml
 
-from annexa.cli import main
+from annexa.cli.main import main
 from annexa.reports import report_document
 from annexa.reports.stored import stored_result
-from annexa.store import Store
+from annexa.store import open_store
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FIRST_SCAN = "2026-11-16T09:00:00Z"
@@ -96,7 +96,7 @@ def build_demo(root: Path) -> DemoProject:
 
 
 def load_document(store: Path, scan: str = "latest", organization: str = "Acme AI (demo)") -> dict[str, Any]:
-    with Store.open(store, create=False) as opened:
+    with open_store(store, create=False) as opened:
         return report_document(
             stored_result(opened, scan, organization=organization), store=opened, scan=scan
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from reportkit import SECOND_SCAN, DemoProject, copy_demo, load_document, run_cli
 
-from annexa.exitcodes import ExitCode
+from annexa.model.exitcodes import ExitCode
 from annexa.plugins import ReporterSpec, hookimpl
 from annexa.plugins.manager import PluginHost, make_plugin_manager
 from annexa.reports import OutputError, plan_outputs

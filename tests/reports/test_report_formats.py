@@ -18,7 +18,7 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 
-from annexa.findings import is_observation
+from annexa.model.findings import is_observation
 from annexa.plugins import ReporterSpec
 from annexa.reports.formats import annexa_reporters
 

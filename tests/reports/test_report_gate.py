@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from reportkit import SECOND_SCAN, DemoProject, copy_demo, run_cli
 
-from annexa.exitcodes import ExitCode
+from annexa.model.exitcodes import ExitCode
 from annexa.reports import FailOnError, parse_fail_on
 from annexa.reports.gate import judge
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from reportkit import FIRST_SCAN, SECOND_SCAN, SECRET_PATH, Hook, copy_demo, run_cli, serve_hook
 
-from annexa.notify import notify, redact_url, slack_text
+from annexa.app.notify import notify, redact_url, slack_text
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_slack_payload_is_text_with_the_changes_escaped(hook: Hook) -> None:
 def test_scan_notifies_and_a_failing_webhook_changes_nothing(
     hook: Hook, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from annexa.cli import main
+    from annexa.cli.main import main
 
     project = copy_demo(tmp_path / "demo")
     assert run_cli("scan", "-c", str(project.config), "--now", FIRST_SCAN, "--notify", hook.url)[0] == 1

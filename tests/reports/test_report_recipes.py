@@ -15,7 +15,7 @@ import pytest
 import yaml
 from reportkit import copy_demo, serve_hook
 
-from annexa.cli import build_parser
+from annexa.cli.main import build_parser
 
 RECIPES = Path(__file__).resolve().parents[2] / "docs" / "recipes"
 BIN = Path(sys.executable).parent
@@ -114,8 +114,8 @@ def test_github_actions_workflow_keeps_the_store() -> None:
 
 
 def test_kubernetes_cronjob_keeps_the_store_on_a_volume(tmp_path: Path) -> None:
+    from annexa.app.wiring import make_host
     from annexa.plugins.config import load_config
-    from annexa.wiring import make_host
 
     documents = list(yaml.safe_load_all((RECIPES / "kubernetes-cronjob.yaml").read_text(encoding="utf-8")))
     by_kind = {doc["kind"]: doc for doc in documents}

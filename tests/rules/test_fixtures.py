@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from annexa.diagnostics import DiagnosticError
-from annexa.kinds import KindRegistry
-from annexa.language import RuleSet
-from annexa.ruletest import discover, run_case
-from annexa.wiring import DEFAULT_RULES, kind_registry, make_host
+from annexa.app.ruletest import discover, run_case
+from annexa.app.wiring import DEFAULT_RULES, kind_registry, make_host
+from annexa.contract.kinds import KindRegistry
+from annexa.lang.ruleset import RuleSet
+from annexa.model.diagnostics import DiagnosticError
 
 CASES_DIR = Path(__file__).parent / "annex_a"
 CASES = discover([str(CASES_DIR)]) if CASES_DIR.is_dir() else []

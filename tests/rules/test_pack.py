@@ -19,11 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from annexa.catalog import load_catalog
-from annexa.kinds import KindRegistry
-from annexa.language import RuleSet, compile_rules, load_rule_sources
-from annexa.ruletest import discover, run_case
-from annexa.wiring import kind_registry, make_host
+from annexa.app.ruletest import discover, run_case
+from annexa.app.wiring import kind_registry, make_host
+from annexa.contract.catalog import load_catalog
+from annexa.contract.kinds import KindRegistry
+from annexa.lang.language import compile_rules, load_rule_sources
+from annexa.lang.ruleset import RuleSet
 
 REPO = Path(__file__).resolve().parents[2]
 BASE_FIXTURES = Path(__file__).resolve().parent / "annex_a"
@@ -250,8 +251,8 @@ def test_every_rule_that_can_be_not_applicable_has_a_not_applicable_fixture(rule
 
 
 def _statuses(ruleset: RuleSet, evidence: tuple[Any, ...]) -> dict[str, set[tuple[str, str | None]]]:
-    from annexa.evaluator import evaluate
-    from annexa.ruletest import DEFAULT_NOW
+    from annexa.app.ruletest import DEFAULT_NOW
+    from annexa.lang.evaluator import evaluate
 
     found: dict[str, set[tuple[str, str | None]]] = {rule.id: set() for rule in ruleset.rules}
     for finding in evaluate(ruleset, evidence, now=DEFAULT_NOW, collected=dict.fromkeys(ruleset.kinds_read)):
@@ -272,8 +273,8 @@ def test_nothing_collected_is_never_a_pass(ruleset: RuleSet) -> None:
 def test_a_declared_system_without_evidence_fails_every_per_system_rule(ruleset: RuleSet) -> None:
     """A system in the declared scope with nothing about it is a finding on that system, in every rule that
     iterates over the scope (verdicts.md, "Where the set of subjects comes from")."""
-    from annexa.evidence import Evidence
-    from annexa.ruletest import DEFAULT_NOW
+    from annexa.app.ruletest import DEFAULT_NOW
+    from annexa.model.evidence import Evidence
 
     system = Evidence(
         kind="ai_system",

@@ -121,5 +121,7 @@ def test_an_ai_systems_key_and_a_stage_named_the_organisation_s_way(
     assert run.by_source("inventory:triage").defect is None
     chat = run.by_source("inventory:chat")
     assert chat.defect is not None
-    assert chat.defect.endswith("unknown lifecycle stage 'production' (expected one of design, development, "
-                                "verification, deployment, operation, retired); did you mean `operation`?")
+    assert chat.defect.endswith(
+        "unknown lifecycle stage 'production' (expected one of design, development, "
+        "verification, deployment, operation, retired); did you mean `operation`?"
+    )

@@ -15,7 +15,7 @@ import botocore.client
 import pytest
 from botocore.config import Config
 
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorSpec, CollectRequest
 from annexa.plugins.manager import CollectionProblem, PluginHost, collect_checked, make_plugin_manager
 from annexa.plugins.servers import MotoServer

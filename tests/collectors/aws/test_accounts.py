@@ -9,11 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from annexa.executors import LocalExecutor
+from annexa.app.executors import LocalExecutor
+from annexa.app.scan import collect, collection_tasks
+from annexa.app.wiring import make_host
 from annexa.plugins import CollectorSpec
 from annexa.plugins.config import load_config
-from annexa.scan import collect, collection_tasks
-from annexa.wiring import make_host
 
 from .awskit import ACCOUNT, NOW, REGION, CallLog, Collected, client
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from faultproxy import Fault, FaultProxy
 
-from annexa.cli import main
+from annexa.cli.main import main
 from annexa.plugins.servers import MotoServer
 
 from .awskit import ACCOUNT, ROOT, Collected, client

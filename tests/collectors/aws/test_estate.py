@@ -11,7 +11,7 @@ import pytest
 
 from annexa.plugins import CollectorSpec
 from annexa.plugins.servers import MotoServer
-from annexa.redaction import redact_all
+from annexa.store.redaction import redact_all
 
 from .awskit import ACCOUNT, ROOT, CallLog, Collected, collect_with, load_estate, point_at_moto, record_calls
 
@@ -138,7 +138,7 @@ def test_secrets_never_reach_evidence(estate: Collected) -> None:
     model = estate.data(f"{SM}:model/fraud-scoring-v1")
     assert model["containers"][0]["environment"] == {"FEATURE_STORE_PASSWORD": "[REDACTED:environment]"}
     # (moto does not echo a training job's Environment; the stubbed tests cover that path.)
-    # Tags are a plain name -> value map, the shape annexa.redaction recognises by key name.
+    # Tags are a plain name -> value map, the shape annexa.store.redaction recognises by key name.
     stored, count = redact_all(estate.evidence)
     assert count >= 1
     uploads = next(item for item in stored if item.source == "arn:aws:s3:::acme-chatbot-uploads")

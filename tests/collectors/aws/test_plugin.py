@@ -24,7 +24,7 @@ def test_the_spec_meets_the_plugin_contract(aws_spec_module: CollectorSpec) -> N
     "code",
     [
         "import annexa.collectors.aws",
-        "from annexa.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+        "from annexa.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
         "from annexa.plugins.manager import PluginHost, make_plugin_manager\n"
         "PluginHost(make_plugin_manager()).collectors()",
     ],

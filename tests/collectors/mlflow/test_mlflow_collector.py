@@ -12,7 +12,7 @@ from registry_fakes import Seeder, dataset
 
 from annexa.collectors import mlflow as mlflow_plugin
 from annexa.collectors.mlflow import CONFIG_SCHEMA, KIND_SCHEMAS, MlflowCollector
-from annexa.evidence import Evidence
+from annexa.model.evidence import Evidence
 from annexa.plugins import CollectRequest
 from annexa.plugins.servers import MlflowServer
 from annexa.plugins.testing import check_collector_spec

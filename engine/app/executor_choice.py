@@ -1,0 +1,36 @@
+"""Choosing where collection runs from an ``--executor`` value (``local``, ``local:N``, ``dask://HOST:PORT``).
+
+Kept apart from ``executors`` so that the Dask executor, which builds on the executor interface, is
+imported only here and only when asked for.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from annexa.app.executors import CollectionExecutor, ExecutorError, LocalExecutor
+
+DASK_SCHEME: Final = "dask://"
+
+
+def open_executor(spec: str | None) -> CollectionExecutor:
+    """The executor an ``--executor`` value names: ``local`` (default), ``local:N`` (N threads) or
+    ``dask://HOST:PORT`` (a Dask scheduler; needs ``pip install annexa[dask]``)."""
+    text = (spec or "local").strip()
+    if text == "local":
+        return LocalExecutor()
+    if text.startswith("local:"):
+        count = text.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise ExecutorError(f"bad executor {text!r}: write local:N with N >= 1 threads")
+        return LocalExecutor(int(count))
+    if text.startswith(DASK_SCHEME):
+        address = text.removeprefix(DASK_SCHEME)
+        if not address:
+            raise ExecutorError(f"bad executor {text!r}: write dask://HOST:PORT (the scheduler's address)")
+        try:
+            from annexa.app.dask_executor import DaskExecutor
+        except ImportError as exc:
+            raise ExecutorError(f"executor {text} needs Dask: pip install 'annexa[dask]' ({exc})") from exc
+        return DaskExecutor.connect(f"tcp://{address}")
+    raise ExecutorError(f"unknown executor {text!r}: write local, local:N or dask://HOST:PORT")

@@ -1,0 +1,126 @@
+"""The canonical result model of an evaluation, from which every output format is rendered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from annexa import __version__
+from annexa.contract.catalog import group_summary, load_catalog, roll_up, roll_up_clauses
+from annexa.files.jsonwriter import Stream
+from annexa.model.evidence import format_timestamp
+from annexa.model.exitcodes import ExitCode
+from annexa.model.findings import (
+    ControlResult,
+    ControlStatus,
+    Finding,
+    Status,
+    effective_status,
+    is_observation,
+)
+
+RESULT_SCHEMA_VERSION = 1
+
+
+def exit_code_for(findings: Iterable[Finding]) -> ExitCode:
+    """1 on any failure not waived, else 2 when anything is inconclusive or errored, else 0."""
+    statuses = {effective_status(finding) for finding in findings if not finding.observation}
+    if Status.FAIL in statuses:
+        return ExitCode.NONCONFORMITIES
+    if statuses & {Status.INCONCLUSIVE, Status.ERROR}:
+        return ExitCode.INCONCLUSIVE
+    return ExitCode.CONFORMANT
+
+
+def build_result(
+    findings: tuple[Finding, ...],
+    rules_by_control: Mapping[str, Iterable[str]],
+    *,
+    now: datetime,
+    ruleset_digest: str,
+    extra: Mapping[str, Any] | None = None,
+    stream: bool = False,
+) -> dict[str, Any]:
+    """The result document. With ``stream``, its findings are a :class:`~annexa.files.jsonwriter.Stream`
+    turned into dictionaries one at a time as :func:`~annexa.files.jsonwriter.write_json` writes them."""
+    controls = roll_up(findings, rules_by_control)
+    # Clause findings stay in `findings`; their roll-up is reported apart from the Annex A controls.
+    clauses = roll_up_clauses(findings, rules_by_control)
+    return {
+        "schema_version": RESULT_SCHEMA_VERSION,
+        "annexa_version": __version__,
+        "evaluated_at": format_timestamp(now),
+        "ruleset_digest": ruleset_digest,
+        "summary": summary(findings, controls),
+        "groups": group_summary(controls),
+        "controls": [control.to_dict() for control in controls],
+        "findings": Stream(map(Finding.to_dict, findings)) if stream else [f.to_dict() for f in findings],
+        **({"clauses": [clause.to_dict() for clause in clauses]} if clauses else {}),
+        **(extra or {}),
+    }
+
+
+def summary(findings: Iterable[Finding], controls: Iterable[ControlResult]) -> dict[str, Any]:
+    finding_list = list(findings)
+    control_counts = {status.value: 0 for status in ControlStatus}
+    for control in controls:
+        control_counts[control.status.value] += 1
+    finding_counts = {status.value: 0 for status in Status}
+    for finding in finding_list:
+        finding_counts[finding.status.value] += 1
+    return {
+        "exit_code": int(exit_code_for(finding_list)),
+        "controls": control_counts,
+        "findings": finding_counts,
+        "waived": sum(1 for finding in finding_list if finding.waived),
+        "observations": sum(1 for finding in finding_list if finding.observation),
+        "catalog_controls": len(load_catalog().controls),
+    }
+
+
+_MARK = {
+    "pass": "PASS",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "inconclusive": "INCONCLUSIVE",
+    "not_applicable": "N/A",
+    "not_assessed": "not assessed",
+}
+
+
+def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
+    """A terminal summary: one line per control, then the findings that need attention."""
+    lines = [f"{'control':<10} {'status':<13} title"]
+    lines += [f"{c['id']:<10} {_MARK[c['status']]:<13} {c['title']}" for c in result["controls"]]
+    if result.get("clauses"):
+        lines.append("")
+        lines.append(f"{'clause':<10} {'status':<13} title (main body, apart from Annex A)")
+        lines += [f"{c['id']:<10} {_MARK[c['status']]:<13} {c['title']}" for c in result["clauses"]]
+    attention = [f for f in result["findings"] if f["status"] != "pass" or verbose]
+    if attention:
+        lines.append("")
+        lines.append("findings:")
+    for finding in attention:
+        if finding["status"] == "not_applicable" and not verbose:
+            continue
+        waived = " (waived)" if finding["waiver"] else ""
+        if is_observation(finding):
+            waived += " (observation: supporting evidence)"
+        subject = f" [{finding['subject']}]" if finding["subject"] else ""
+        lines.append(f"  {_MARK[finding['status']]}{waived} {finding['rule']}{subject}: {finding['message']}")
+        if finding["missing"]:
+            lines.append(f"      missing: {', '.join(finding['missing'])}")
+    observations = result.get("observations") or []
+    if observations:
+        lines.append("")
+        lines.append("observations:")
+        lines += [f"  {o['code']}: {o['message']}" for o in observations]
+    counts = result["summary"]["controls"]
+    lines.append("")
+    lines.append(
+        "controls: "
+        + ", ".join(f"{counts[k]} {_MARK[k].lower()}" for k in _MARK if counts.get(k))
+        + f" (of {result['summary']['catalog_controls']})"
+    )
+    return "\n".join(lines)

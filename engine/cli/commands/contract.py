@@ -1,0 +1,31 @@
+"""``annexa contract``: the evidence contract as Markdown (docs/evidence.md is its output)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "contract",
+        help="print the evidence contract: every field rules may read, and which rules read it",
+        description="Print the evidence contract as Markdown: per evidence kind (and per document type) "
+        "each field's type, whether it is required, its allowed values, the catalog evidence signals that "
+        "name it and the rules of the pack that read it. docs/evidence.md is this output.",
+    )
+    parser.add_argument("paths", nargs="*", help="rule files or folders (default: builtin:annex_a)")
+    parser.add_argument("--format", choices=("markdown",), default="markdown")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.app.contract_docs import render_markdown
+    from annexa.app.wiring import compile_pack, kind_registry, make_host
+    from annexa.contract.fields import load_contract
+    from annexa.model.exitcodes import ExitCode
+
+    host = make_host()
+    kinds = kind_registry(host)
+    ruleset = compile_pack(args.paths, kinds, {}, host)
+    print(render_markdown(load_contract(), kinds, ruleset), end="")
+    return int(ExitCode.CONFORMANT)

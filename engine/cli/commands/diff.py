@@ -1,0 +1,78 @@
+"""``annexa diff``: what changed between two recorded scans (default: the previous and the latest)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from annexa.model.exitcodes import ExitCode
+
+_SECTIONS = (
+    ("new_failure", "new failures"),
+    ("fixed", "fixed"),
+    ("still_failing", "still failing"),
+    ("changed", "other status changes"),
+    ("new_subject", "new subjects"),
+    ("vanished", "vanished subjects"),
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "diff",
+        help="compare two recorded scans",
+        description="Compare the findings and control statuses of two scans. A and B are scan ids, "
+        "manifest digests, unique prefixes of either, or latest / latest~N.",
+    )
+    parser.add_argument("a", nargs="?", default="latest~1", help="older scan (default: latest~1)")
+    parser.add_argument("b", nargs="?", default="latest", help="newer scan (default: latest)")
+    parser.add_argument(
+        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.audit.drift import compare
+    from annexa.store import SCHEMA_VERSION, open_store
+
+    with open_store(args.store, create=False) as store:
+        old, new = store.load_scan(args.a), store.load_scan(args.b)
+    drift = compare(
+        old.record.findings,
+        new.record.findings,
+        old_controls=old.record.controls,
+        new_controls=new.record.controls,
+    )
+    if args.format == "json":
+        payload = {
+            "schema_version": SCHEMA_VERSION,
+            "a": {"scan_id": old.record.scan_id, "manifest": old.digest},
+            "b": {"scan_id": new.record.scan_id, "manifest": new.digest},
+            **drift.to_dict(),
+        }
+        print(json.dumps(payload, indent=2, sort_keys=True))
+        return int(ExitCode.CONFORMANT)
+    print(f"{old.record.scan_id} ({old.digest[:12]}) -> {new.record.scan_id} ({new.digest[:12]})")
+    counts = drift.counts()
+    print(
+        ", ".join(f"{counts[key]} {title}" for key, title in _SECTIONS) + f", {counts['unchanged']} unchanged"
+    )
+    for key, title in _SECTIONS:
+        items = [item for item in drift.findings if item.change.value == key]
+        if not items:
+            continue
+        print(f"\n{title}:")
+        for item in items:
+            before = item.before.value if item.before else "-"
+            after = item.after.value if item.after else "-"
+            print(f"  {item.rule_id}  {item.subject or '(rule)'}  {before} -> {after}")
+    if drift.controls:
+        print("\ncontrols:")
+        for control in drift.controls:
+            before = control.before.value if control.before else "-"
+            after = control.after.value if control.after else "-"
+            print(f"  {control.id}  {before} -> {after}")
+    return int(ExitCode.CONFORMANT)

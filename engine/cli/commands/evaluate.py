@@ -1,0 +1,206 @@
+"""``annexa evaluate``: evaluate rules over an evidence bundle or a stored scan, offline."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annexa.model.evidence import Bundle
+
+if TYPE_CHECKING:
+    from annexa.contract.kinds import KindRegistry
+    from annexa.model.evidence import Evidence
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="evaluate rules over an evidence bundle, offline",
+        description="Evaluate rules over an evidence bundle (JSON Lines, one evidence item per line, "
+        'optionally headed by {"annexa_bundle": 1, "collected": ..., "schemas": ...}).',
+    )
+    parser.add_argument(
+        "--rules",
+        action="append",
+        dest="rule_paths",
+        metavar="PATH",
+        help="rule files or folders, or builtin:annex_a (default; repeatable)",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--evidence", type=Path, metavar="FILE.jsonl", help="evidence bundle")
+    source.add_argument(
+        "--scan",
+        metavar="REF",
+        help="a recorded scan (latest, latest~N, an id or digest prefix) to re-evaluate",
+    )
+    parser.add_argument(
+        "--store",
+        default=".annexa",
+        help="store of --scan: a folder or a postgresql:// URL (default: .annexa)",
+    )
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        help="with --scan: apply this configuration's exceptions and applicability",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a rule parameter (repeatable)",
+    )
+    parser.add_argument("--now", help="evaluation time (ISO 8601; default: the bundle's newest collected_at)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--pretty", action="store_true", help="with --format json: indent the result (compact by default)"
+    )
+    parser.add_argument("--output", type=Path, help="write the result here instead of standard output")
+    parser.add_argument(
+        "--no-plugins",
+        action="store_true",
+        help="use only the schemas carried by the bundle, not the installed collectors'",
+    )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print each step's wall time, CPU time and peak memory to standard error",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.app.result import build_result
+    from annexa.app.timings import Timings
+    from annexa.app.wiring import compile_pack, kind_registry, make_host
+    from annexa.cli.commands.rules import parse_params
+    from annexa.lang.language import evaluate
+    from annexa.model.diagnostics import DiagnosticError
+    from annexa.model.errors import EngineError
+    from annexa.model.evidence import EvidenceFormatError, parse_timestamp, read_bundle
+    from annexa.model.exitcodes import ExitCode
+    from annexa.model.observations import scope_drift
+
+    timings = Timings(enabled=args.timings)
+    clock: datetime | None = None  # a stored scan's own clock
+    recorded_digest: str | None = None  # the rule pack a stored scan was evaluated with
+    try:
+        with timings.step("read"):
+            if args.evidence:
+                bundle = read_bundle(args.evidence)
+            else:
+                bundle, clock, recorded_digest = stored_scan(args.store, args.scan)
+    except (EvidenceFormatError, EngineError) as error:
+        print(f"annexa: error: {error}", file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    try:
+        with timings.step("compile"):
+            host = None if args.no_plugins else make_host()
+            kinds = kind_registry(host, bundle.schemas)
+            ruleset = compile_pack(args.rule_paths or [], kinds, parse_params(args.param), host)
+    except DiagnosticError as error:
+        print(error.render(), file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    with timings.step("validate"):
+        items, invalid = _validated(bundle, kinds)
+    for problem in invalid:
+        print(
+            f"annexa: warning: evidence breaks its schema and counts as defective: {problem}", file=sys.stderr
+        )
+    if args.now:
+        now = parse_timestamp(args.now)
+    elif clock is not None:
+        now = clock
+    elif bundle.evidence:
+        now = max(item.collected_at for item in bundle.evidence)
+    else:
+        print("annexa: error: --now is needed for an empty bundle", file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    if recorded_digest is not None and recorded_digest != ruleset.digest:
+        print(
+            f"annexa: warning: the scan was evaluated with rule pack {recorded_digest[:12]}, these rules are "
+            f"{ruleset.digest[:12]}: findings may differ",
+            file=sys.stderr,
+        )
+    with timings.step("evaluate"):
+        findings = evaluate(ruleset, items, now=now, collected=bundle.collected, gaps=bundle.gaps)
+    if args.scan and args.config:
+        from annexa.app.scan import apply_policy
+        from annexa.plugins.config import load_config
+
+        try:
+            findings = apply_policy(findings, load_config(args.config, host or make_host()), now)
+        except DiagnosticError as error:
+            print(error.render(), file=sys.stderr)
+            return int(ExitCode.USAGE_ERROR)
+    with timings.step("result"):
+        result = build_result(
+            findings,
+            ruleset.rules_by_control(),
+            now=now,
+            ruleset_digest=ruleset.digest,
+            extra={"invalid_evidence": invalid, "observations": [o.to_dict() for o in scope_drift(items)]},
+            stream=args.format == "json",
+        )
+    with timings.step("write"):
+        _write(args, result)
+    return int(result["summary"]["exit_code"])
+
+
+def _validated(bundle: Bundle, kinds: KindRegistry) -> tuple[list[Evidence], list[str]]:
+    """The bundle's items, those breaking their kind's schema made defective, and what each broke."""
+    invalid = []
+    items = []
+    for item in bundle.evidence:
+        problems = kinds.validate(item) if item.kind in kinds and item.defect is None else []
+        if problems:
+            # Kept as a defective item of its kind, as the scan does: every rule reading the kind fails on
+            # it, so a broken item can never make a rule pass by dropping out.
+            invalid.append(f"{item.kind} {item.source}: {'; '.join(problems)}")
+            item = dataclasses.replace(item, defect=f"data does not match its schema: {'; '.join(problems)}")
+        items.append(item)
+    return items, invalid
+
+
+def _write(args: argparse.Namespace, result: dict[str, Any]) -> None:
+    from annexa.app.result import render_text
+    from annexa.files.atomic import atomic_write_text, atomic_writer
+    from annexa.files.jsonwriter import write_json
+
+    if args.format == "json":
+        # Written as a stream (annexa.files.jsonwriter): memory for the text does not grow with the findings.
+        if args.output:
+            with atomic_writer(args.output, buffering=1 << 20) as handle:
+                write_json(result, handle, pretty=args.pretty)
+        elif hasattr(sys.stdout, "buffer"):
+            sys.stdout.flush()
+            write_json(result, sys.stdout.buffer, pretty=args.pretty)
+            sys.stdout.buffer.flush()
+        else:  # a text-only standard output (redirected in process): the text at once
+            text = io.BytesIO()
+            write_json(result, text, pretty=args.pretty)
+            sys.stdout.write(text.getvalue().decode("utf-8"))
+    elif args.output:
+        atomic_write_text(args.output, render_text(result) + "\n")
+    else:
+        print(render_text(result))
+
+
+def stored_scan(store_path: str, reference: str) -> tuple[Bundle, datetime, str]:
+    """A recorded scan as a bundle (its evidence and what was collected), its clock and its rule digest."""
+    from annexa.store import open_store
+
+    with open_store(store_path, create=False) as store:
+        scan = store.load_scan(reference)
+        bundle = Bundle(
+            evidence=store.evidence_of(scan),
+            collected=scan.record.collected_by_kind(),
+            gaps=scan.record.gaps_by_kind(),
+        )
+        return bundle, scan.record.started_at, scan.record.rule_pack_digest

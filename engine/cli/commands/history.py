@@ -1,0 +1,48 @@
+"""``annexa history``: the recorded scans, oldest first, with counts per finding status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from annexa.model.exitcodes import ExitCode
+
+_COLUMNS = ("pass", "fail", "inconclusive", "not_applicable", "error")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "history",
+        help="list recorded scans",
+        description="List the scans recorded in the store, oldest first: time, findings per status and "
+        "the manifest digest that chains them.",
+    )
+    parser.add_argument(
+        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.store import SCHEMA_VERSION, open_store
+
+    with open_store(args.store, create=False) as store:
+        scans = store.scans()
+    if args.format == "json":
+        payload = {"schema_version": SCHEMA_VERSION, "scans": [scan.to_dict() for scan in scans]}
+        print(json.dumps(payload, indent=2, sort_keys=True))
+        return int(ExitCode.CONFORMANT)
+    if not scans:
+        print(f"no scans recorded in {store.location}")
+        return int(ExitCode.CONFORMANT)
+    header = ("#", "scan", "finished", *(name[:14] for name in _COLUMNS), "manifest")
+    rows = [
+        (str(s.seq), s.scan_id, s.finished_at, *(str(s.counts.get(n, 0)) for n in _COLUMNS), s.digest[:12])
+        for s in scans
+    ]
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return int(ExitCode.CONFORMANT)

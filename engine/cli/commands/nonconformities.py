@@ -1,0 +1,85 @@
+"""``annexa nonconformities``: the register of nonconformities and corrective actions, from the history."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "nonconformities",
+        help="the nonconformity register and management-review figures, from the scan history",
+        description="Build the nonconformity register from every recorded scan: each failing finding opens "
+        "a nonconformity (stable id, first and last seen, age, severity, and the owner, corrective action "
+        "and due date from the configuration's `nonconformities` section). It closes only when a later "
+        "scan shows the finding passing, when the control is declared not applicable, or by a closure record "
+        "(`closed: {on, by, justification}` on its entry); evidence that is no longer collected leaves it "
+        "open as `evidence_withdrawn`. It reopens if it regresses. Markdown adds the figures a management "
+        "review asks for: readiness per group, open nonconformities by age, mean time to close.",
+    )
+    parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
+    parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    parser.add_argument("-o", "--output", type=Path, help="write to this file (atomically) instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.app.wiring import make_host
+    from annexa.audit.nonconformities import (
+        Action,
+        ClosureRecord,
+        build_register,
+        render_csv,
+        render_json,
+        render_markdown,
+        scan_view,
+    )
+    from annexa.files.atomic import atomic_write_text
+    from annexa.model.diagnostics import DiagnosticError
+    from annexa.model.exitcodes import ExitCode
+    from annexa.plugins.config import load_config, read_disabled_plugins
+    from annexa.store import open_store
+
+    if not args.config.is_file():
+        print(f"annexa: error: no configuration file {args.config} (see `annexa nonconformities --help`)",
+              file=sys.stderr)  # fmt: skip
+        return int(ExitCode.USAGE_ERROR)
+    try:
+        config = load_config(args.config, make_host(blocked=read_disabled_plugins(args.config)))
+    except DiagnosticError as error:
+        print(error.render(), file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    # The closure record (`closed:`) is read from the validated entry that each corrective action came from.
+    entries = config.raw.get("nonconformities") or ()
+    actions = tuple(
+        Action(
+            rule=a.rule,
+            control=a.control,
+            subject=a.subject,
+            owner=a.owner,
+            action=a.action,
+            due=a.due,
+            closed=None
+            if "closed" not in entry
+            else ClosureRecord(
+                on=date.fromisoformat(str(entry["closed"]["date"])),
+                by=entry["closed"]["by"],
+                justification=entry["closed"]["justification"],
+            ),
+        )
+        for a, entry in zip(config.corrective_actions, entries, strict=True)
+    )
+    # A missing store is a StoreError, which main() prints (exit 4).
+    with open_store(config.store_path, create=False) as store:
+        views = [scan_view(store.load_scan(summary.digest).record) for summary in store.scans()]
+    register = build_register(views, actions)
+    render = {"markdown": render_markdown, "csv": render_csv, "json": render_json}[args.format]
+    text = render(register)
+    if args.output:
+        atomic_write_text(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return int(ExitCode.CONFORMANT)

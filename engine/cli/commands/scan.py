@@ -1,0 +1,252 @@
+"""``annexa scan``: collect, store, evaluate, record and report, in one go."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from annexa.app.scan import Collection
+    from annexa.plugins.config import Config
+    from annexa.plugins.manager import PluginHost
+    from annexa.reports import OutputPlan
+    from annexa.reports.gate import Condition
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
+    parser.add_argument(
+        "-p",
+        dest="plugin_options",
+        action="append",
+        default=[],
+        metavar="no:NAME",
+        help="do not load the plugin NAME (repeatable)",
+    )
+    parser.add_argument("--now", help="the scan's clock (ISO 8601); default: the current time")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "scan",
+        help="collect evidence, evaluate the rules, record the scan and report",
+        description="Run a scan: compile the selected rules, collect the evidence they read (concurrently), "
+        "store it, evaluate, record the scan in the tamper-evident store and print a report.",
+    )
+    add_config_arguments(parser)
+    from annexa.cli.commands.report import add_output_arguments
+
+    add_output_arguments(parser)
+    parser.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="POST the drift since the previous scan to this webhook (repeatable); a failure is reported, "
+        "never fatal",
+    )
+    parser.add_argument(
+        "--notify-format",
+        choices=("json", "slack"),
+        default="json",
+        help='webhook body: json (default) or slack ({"text": ...}, Slack-compatible)',
+    )
+    parser.add_argument(
+        "--executor",
+        default="local",
+        metavar="local|local:N|dask://HOST:PORT",
+        help="where collectors run: a local thread pool (default), or the workers of a Dask scheduler "
+        "(needs annexa[dask])",
+    )
+    parser.add_argument(
+        "--timings",
+        action="store_true",
+        help="print each step's wall time, CPU time and peak memory to standard error",
+    )
+    parser.set_defaults(run=run)
+
+
+def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
+    """Host, configuration, rule set and the scan clock, or an exit code after printing diagnostics."""
+    from annexa.app.scan import compile_for, policy_warnings, utc_now
+    from annexa.app.wiring import make_host
+    from annexa.model.diagnostics import DiagnosticError
+    from annexa.model.evidence import parse_timestamp
+    from annexa.model.exitcodes import ExitCode
+    from annexa.plugins.config import load_config, read_disabled_plugins
+
+    if not args.config.is_file():
+        print(
+            f"annexa: error: no configuration file {args.config} (see `annexa scan --help`)", file=sys.stderr
+        )
+        return int(ExitCode.USAGE_ERROR)
+    blocked = [*read_disabled_plugins(args.config)]
+    blocked += [option.removeprefix("no:") for option in args.plugin_options]
+    host = make_host(blocked=blocked)
+    try:
+        config = load_config(args.config, host)
+        ruleset = compile_for(config, host)
+    except DiagnosticError as error:
+        print(error.render(), file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    for warning in policy_warnings(config, ruleset):
+        print(f"annexa: warning: {warning}", file=sys.stderr)
+    now = parse_timestamp(args.now) if args.now else utc_now()
+    return host, config, ruleset, now
+
+
+def run(args: argparse.Namespace) -> int:
+    from annexa.app.result import build_result
+    from annexa.app.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
+    from annexa.app.timings import Timings
+    from annexa.audit.drift import compare
+    from annexa.contract.catalog import roll_up
+    from annexa.model.observations import scope_drift
+    from annexa.store import ScanRecord, open_store
+    from annexa.store.manifest import new_scan_id
+
+    timings = Timings(enabled=getattr(args, "timings", False))
+    with timings.step("compile"):
+        loaded = load(args)
+    if isinstance(loaded, int):
+        return loaded
+    host, config, ruleset, now = loaded
+    from annexa.cli.commands.report import prepare_outputs
+
+    prepared = prepare_outputs(args, host)
+    if isinstance(prepared, int):
+        return prepared
+    output_plan, fail_on = prepared
+    progress = default_progress()
+    started = now  # the scan's clock: `annexa evaluate --scan` re-evaluates at this moment
+    planned = plan(ruleset, config, host.collectors())
+    if progress:
+        progress(
+            f"{len(ruleset.rules)} rules read {len(ruleset.kinds_read)} evidence kind(s); "
+            f"running {len(planned)} collector(s)"
+        )
+    from annexa.app.executor_choice import open_executor
+    from annexa.lang.language import evaluate
+
+    executor = open_executor(args.executor)
+    with open_store(config.store_path, evidence=config.store_evidence) as store:
+        with timings.step("collect"):
+            try:
+                # Only the fields the rules read: a recorded scan proves these rules, and collecting less
+                # is faster. Evidence streams into the store task by task, so what a killed scan collected
+                # is kept.
+                collection = collect(
+                    config,
+                    host,
+                    planned,
+                    now=now,
+                    progress=progress,
+                    fields=ruleset.fields_read,
+                    executor=executor,
+                    on_evidence=store.put_evidence,
+                )
+            finally:
+                executor.close()
+        with timings.step("store"):
+            stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
+        with timings.step("evaluate"):
+            findings = apply_policy(
+                evaluate(ruleset, stored, now=now, collected=collection.collected, gaps=collection.gaps),
+                config,
+                now,
+            )
+        controls = roll_up(findings, ruleset.rules_by_control())
+        previous = store.scans()[-1].scan_id if store.scans() else None
+        record = ScanRecord(
+            scan_id=new_scan_id(started),
+            started_at=started,
+            finished_at=utc_now(),
+            rule_pack_digest=ruleset.digest,
+            config_digest=config_digest(config),
+            evidence_ids=tuple(item.id for item in stored),
+            findings=findings,
+            controls=controls,
+            collection=collection.statuses(),
+            collector_versions={run.collector: run.version for run in collection.runs},
+        )
+        with timings.step("record"):
+            digest = store.record_scan(record)
+        drift = None
+        if previous is not None:
+            before = store.load_scan(previous).record
+            drift = compare(
+                before.findings, findings, old_controls=before.controls, new_controls=controls
+            ).to_dict()
+    result = build_result(
+        findings,
+        ruleset.rules_by_control(),
+        now=now,
+        ruleset_digest=ruleset.digest,
+        extra={
+            "organization": config.organization,
+            "scan": {"id": record.scan_id, "manifest": digest, "store": config.store_path},
+            "collection": {
+                "runs": [
+                    {
+                        "collector": r.collector,
+                        "version": r.version,
+                        "kinds": list(r.kinds),
+                        "items": r.items,
+                        "seconds": round(r.seconds, 3),
+                        "error": r.error,
+                    }
+                    for r in collection.runs
+                ],
+                "not_collected": {k: v for k, v in sorted(collection.collected.items()) if v},
+                "gaps": {kind: list(reasons) for kind, reasons in collection.gaps.items()},
+                "problems": [str(p) for p in collection.problems],
+                "redactions": collection.redactions,
+            },
+            "drift": drift,
+            "observations": [o.to_dict() for o in scope_drift(stored)],
+        },
+    )
+    with timings.step("report"):
+        return _report(args, host, config, result, record.scan_id, output_plan, fail_on, collection, digest)
+
+
+def _report(
+    args: argparse.Namespace,
+    host: PluginHost,
+    config: Config,
+    result: dict[str, Any],
+    scan_id: str,
+    output_plan: OutputPlan,
+    fail_on: tuple[Condition, ...] | None,
+    collection: Collection,
+    digest: str,
+) -> int:
+    """Print and write the reports, notify, and return the exit code (``--fail-on`` or the result's)."""
+    from annexa.cli.commands.report import deliver
+    from annexa.reports import report_document
+    from annexa.store import open_store
+
+    if output_plan.needs_store:
+        with open_store(config.store_path) as store:
+            document = report_document(result, store=store, scan=scan_id)
+    else:
+        document = report_document(result)
+    after_text = [f"problem: {problem}" for problem in collection.problems]
+    after_text.append(f"scan {scan_id} recorded in {config.store_path} (manifest {digest[:12]})")
+    code = deliver(output_plan, document, fail_on, after_text=after_text)
+    if args.notify:
+        from annexa.app.notify import notify
+
+        for url in args.notify:
+            outcome = notify(url, result, payload_format=args.notify_format)
+            if not outcome.ok:
+                print(
+                    f"annexa: warning: notification to {outcome.url} failed after {outcome.attempts} "
+                    f"attempt(s): {outcome.message}",
+                    file=sys.stderr,
+                )
+    for failure in host.scan_finished(result):
+        print(f"annexa: warning: {failure}", file=sys.stderr)
+    return code

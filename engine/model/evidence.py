@@ -1,0 +1,275 @@
+"""The evidence model: the contract between collectors and the engine.
+
+An evidence item is one observation of one thing (a bucket, a model version, a document) made by one
+collector at one time. Its identity is the SHA-256 of its canonical JSON, so the same observation always
+has the same id and any change to it, however small, gives another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeAlias
+
+import orjson
+
+from annexa.model.errors import EngineError
+
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
+
+REQUIRED_FIELDS = ("kind", "source", "scope", "collector", "collected_at", "data")
+
+
+class EvidenceFormatError(EngineError):
+    """An evidence item or bundle line does not have the shape of design.md section 2."""
+
+
+def canonical_json(value: Any) -> bytes:
+    """Serialise ``value`` the one way that ids are computed from: sorted keys, no spaces, UTF-8."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def sha256_hex(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z`` suffix, seconds precision unless the value has microseconds."""
+    if moment.tzinfo is None:
+        raise EvidenceFormatError(f"timestamp {moment.isoformat()} has no time zone")
+    text = moment.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp that carries a zone (``Z`` or an offset) into UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except (TypeError, ValueError) as exc:
+        raise EvidenceFormatError(f"not an ISO 8601 timestamp: {text!r}") from exc
+    if moment.tzinfo is None:
+        raise EvidenceFormatError(f"timestamp {text!r} has no time zone (add Z or an offset)")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRef:
+    """How a finding names an evidence item it rests on."""
+
+    id: str
+    kind: str
+    source: str
+    collected_at: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "kind": self.kind, "source": self.source, "collected_at": self.collected_at}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    """One observation. ``data`` holds normalised fields (snake_case), never a raw API response."""
+
+    kind: str
+    source: str
+    scope: Mapping[str, str]
+    collector: str
+    collected_at: datetime
+    data: Mapping[str, JSONValue]
+    # Set when the thing observed exists but cannot be read, parsed or trusted (a garbled file, data that
+    # breaks its kind's schema): the item still counts as one of its kind, and every rule reading the
+    # kind fails on it with this reason, so breaking evidence can never make a control look better.
+    defect: str | None = None
+    # Computed once: the id is needed for every finding and every store write.
+    _id: str | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+    _ref: EvidenceRef | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.collected_at.tzinfo is None:
+            raise EvidenceFormatError(f"{self.kind} {self.source}: collected_at has no time zone")
+
+    def to_dict(self) -> dict[str, Any]:
+        shape: dict[str, Any] = {
+            "kind": self.kind,
+            "source": self.source,
+            "scope": dict(self.scope),
+            "collector": self.collector,
+            "collected_at": format_timestamp(self.collected_at),
+            "data": self.data,
+        }
+        if self.defect is not None:  # absent when sound, so sound items keep the ids they always had
+            shape["defect"] = self.defect
+        return shape
+
+    def canonical(self) -> bytes:
+        return canonical_json(self.to_dict())
+
+    def stored_form(self) -> tuple[str, bytes]:
+        """The id and the canonical bytes, serialised once (a store needs both; :attr:`id` is kept)."""
+        payload = self.canonical()
+        if self._id is None:
+            object.__setattr__(self, "_id", sha256_hex(payload))
+        assert self._id is not None
+        return self._id, payload
+
+    @property
+    def id(self) -> str:
+        """SHA-256 of the canonical JSON of the item."""
+        if self._id is None:
+            # A cache on a frozen instance; the value is a pure function of the fields.
+            object.__setattr__(self, "_id", sha256_hex(self.canonical()))
+        assert self._id is not None
+        return self._id
+
+    def ref(self) -> EvidenceRef:
+        if self._ref is None:
+            reference = EvidenceRef(
+                id=self.id,
+                kind=self.kind,
+                source=self.source,
+                collected_at=format_timestamp(self.collected_at),
+            )
+            object.__setattr__(self, "_ref", reference)
+        assert self._ref is not None
+        return self._ref
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Evidence:
+        """Build an item from its JSON shape; every problem is an :class:`EvidenceFormatError`."""
+        if not isinstance(raw, dict):
+            raise EvidenceFormatError(f"an evidence item is a JSON object, not {type(raw).__name__}")
+        missing = [name for name in REQUIRED_FIELDS if name not in raw]
+        if missing:
+            raise EvidenceFormatError(f"evidence item lacks {', '.join(missing)}")
+        for name in ("kind", "source", "collector", "collected_at"):
+            if not isinstance(raw[name], str) or not raw[name]:
+                raise EvidenceFormatError(f"evidence field {name!r} must be a non-empty string")
+        scope = raw["scope"]
+        if not isinstance(scope, dict) or not all(isinstance(v, str) for v in scope.values()):
+            raise EvidenceFormatError("evidence field 'scope' must map names to strings")
+        if not isinstance(raw["data"], dict):
+            raise EvidenceFormatError("evidence field 'data' must be a JSON object")
+        defect = raw.get("defect")
+        if defect is not None and (not isinstance(defect, str) or not defect):
+            raise EvidenceFormatError("evidence field 'defect' must be a non-empty string when present")
+        return cls(
+            kind=raw["kind"],
+            source=raw["source"],
+            scope=dict(scope),
+            collector=raw["collector"],
+            collected_at=parse_timestamp(raw["collected_at"]),
+            data=raw["data"],
+            defect=defect,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bundle:
+    """An evidence bundle: the items plus what collection attempted and the kinds' schemas.
+
+    On disk it is JSON Lines; an optional first line ``{"annexa_bundle": 1, "collected": {...},
+    "schemas": {...}}`` says which kinds were collected (kind -> null, or the collector's error) and
+    carries the JSON Schemas of the kinds, so a bundle can be re-evaluated offline, anywhere. Its optional
+    ``"gaps"`` map a kind to the parts of it that could not be collected.
+    """
+
+    evidence: tuple[Evidence, ...]
+    collected: Mapping[str, str | None] | None = None
+    schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    gaps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+BUNDLE_HEADER_KEY = "annexa_bundle"
+
+
+# orjson reads an integer beyond 64 bits as a float, so a line with a run of 19 digits goes to json. The
+# run is found with bytes.translate (digits to "0", the rest to " "), far cheaper than a regex search.
+_DIGIT_MAP = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"0" * 19
+_UNREAD = object()
+
+
+def _fast_loads(line: bytes) -> Any:
+    """The line's value as ``json.loads`` gives it, by orjson (a compiled parser, twice as fast here),
+    or ``_UNREAD`` when orjson cannot say: it refuses what json takes (NaN, lone surrogates, huge
+    exponents) or reports differently (bytes that are not UTF-8, a broken line), and json then decides."""
+    if _LONG_RUN in line.translate(_DIGIT_MAP):
+        return _UNREAD
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return _UNREAD
+
+
+def read_bundle(path: Path) -> Bundle:
+    header: dict[str, Any] = {}
+    items: list[Evidence] = []
+    try:
+        handle = path.open("rb")  # bytes, so that a line that is not UTF-8 is reported with its number
+    except OSError as exc:
+        raise EvidenceFormatError(f"{path}: cannot read evidence bundle: {exc.strerror}") from exc
+    with handle:
+        for number, raw_line in enumerate(handle, start=1):
+            raw = _fast_loads(raw_line)
+            if raw is _UNREAD:
+                try:
+                    line = raw_line.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise EvidenceFormatError(
+                        f"{path}:{number}:{exc.start + 1}: not UTF-8 text (byte 0x{raw_line[exc.start]:02x})"
+                    ) from None
+                if not line.strip():
+                    continue
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise EvidenceFormatError(
+                        f"{path}:{number}:{exc.colno}: not valid JSON: {exc.msg}"
+                    ) from exc
+            if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
+                if number != 1 and items:
+                    raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
+                header = raw
+                continue
+            try:
+                items.append(Evidence.from_dict(raw))
+            except EvidenceFormatError as exc:
+                raise EvidenceFormatError(f"{path}:{number}: {exc}") from exc
+    collected = header.get("collected")
+    schemas = header.get("schemas") or {}
+    if collected is not None and not (
+        isinstance(collected, dict) and all(v is None or isinstance(v, str) for v in collected.values())
+    ):
+        raise EvidenceFormatError(f"{path}:1: header 'collected' must map kinds to null or an error message")
+    if not isinstance(schemas, dict):
+        raise EvidenceFormatError(f"{path}:1: header 'schemas' must map kinds to JSON Schemas")
+    gaps = header.get("gaps") or {}
+    if not (
+        isinstance(gaps, dict)
+        and all(isinstance(v, list) and all(isinstance(r, str) for r in v) for v in gaps.values())
+    ):
+        raise EvidenceFormatError(f"{path}:1: header 'gaps' must map kinds to lists of reasons")
+    return Bundle(
+        evidence=tuple(items),
+        collected=collected,
+        schemas=schemas,
+        gaps={kind: tuple(reasons) for kind, reasons in gaps.items()},
+    )
+
+
+def write_bundle(path: Path, bundle: Bundle) -> int:
+    """Write a bundle (header line, then items) atomically; returns the number of items."""
+    from annexa.files.atomic import atomic_write_text
+
+    header: dict[str, Any] = {BUNDLE_HEADER_KEY: 1, "collected": bundle.collected, "schemas": bundle.schemas}
+    if bundle.gaps:
+        header["gaps"] = {kind: list(reasons) for kind, reasons in bundle.gaps.items()}
+    lines = [json.dumps(header, sort_keys=True, ensure_ascii=False)]
+    lines += [json.dumps(item.to_dict(), sort_keys=True, ensure_ascii=False) for item in bundle.evidence]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(bundle.evidence)
