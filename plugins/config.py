@@ -19,7 +19,7 @@ from annexa.contract.yamlsrc import EXPECTED_ANNOTATION, UNKNOWN_ANNOTATION, Yam
 from annexa.model.diagnostics import Diagnostic, DiagnosticError
 
 if TYPE_CHECKING:
-    from annexa.plugins.manager import PluginHost
+    from annexa.plugins.host import PluginHost
     from annexa.plugins.types import CollectorSpec
 
 CONFIG_VERSION = 1

@@ -6,7 +6,7 @@ Call order in one run::
     (rules compiled) -> collectors run (annexa_open_document consulted on demand) -> rules evaluated
     -> annexa_reporters (reports written) -> annexa_scan_finished
 
-Hook results are never used straight from ``pm.hook``: :class:`annexa.plugins.manager.PluginHost` is the
+Hook results are never used straight from ``pm.hook``: :class:`annexa.plugins.host.PluginHost` is the
 one typed facade that calls these hooks, validates what they return and names the plugin at fault.
 """
 

@@ -1,4 +1,9 @@
-"""Building the plugin manager, the typed facade over its hooks, and the plugin inventory.
+"""Building the plugin manager: hookspecs, built-ins, blocks, entry points, each plugin's provenance.
+
+The other jobs of the plugin system live next door: the typed facade that calls the hooks
+(:mod:`annexa.plugins.host`), calling them plugin by plugin (:mod:`annexa.plugins.hookcall`), checking
+registered records (:mod:`annexa.plugins.specs`), running a collector with its evidence checked
+(:mod:`annexa.plugins.collection`) and the inventory (:mod:`annexa.plugins.inventory`).
 
 No manager exists at import time: :func:`make_plugin_manager` builds one per run (and tests build fresh
 ones), so nothing depends on which entry points happen to be installed in the environment.
@@ -13,35 +18,21 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import importlib
 import importlib.metadata
-import json
 import os
-import re
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-import jsonschema
 import pluggy
 
 from annexa import __version__
-from annexa.contract.validation import check_schema, data_validator
-from annexa.model.evidence import Evidence
 from annexa.plugins import hookspecs
-from annexa.plugins.types import (
-    CollectorError,
-    CollectorSpec,
-    CollectRequest,
-    DocumentReader,
-    PluginError,
-    ReporterSpec,
-    RuleFunctionSpec,
-)
+from annexa.plugins.hookcall import HOST_PLUGIN, ResultLists
+from annexa.plugins.types import REPORT_TO_AUTHOR, PluginError
 
 ENTRY_POINT_GROUP = "annexa"
 AUTOLOAD_ENV = "ANNEXA_DISABLE_PLUGIN_AUTOLOAD"
@@ -66,12 +57,6 @@ INSTALL_HINTS: Mapping[str, str] = {
     "pypdf": 'pip install "annexa[documents]"',
     "docx": 'pip install "annexa[documents]"',
 }
-
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
-KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
-REPORT_TO_AUTHOR = "please report this to the plugin's author"
-
-_Named = TypeVar("_Named", ReporterSpec, RuleFunctionSpec)
 
 
 class PluginWarning(UserWarning):
@@ -129,6 +114,8 @@ class AnnexaPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
+        # The host's innermost wrapper: records come back as lists, inside each plugin's own call.
+        self.register(ResultLists(), name=HOST_PLUGIN)
         # name -> record of how it was found; status filled for the plugins that are not registered.
         self.origins: dict[str, PluginRecord] = {}
 
@@ -304,408 +291,3 @@ def _enable_tracing(pm: pluggy.PluginManager) -> None:
         print(f"annexa trace: {hook_name} returned {outcome.get_result()!r}", file=sys.stderr)
 
     pm.add_hookcall_monitoring(before, after)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CollectionProblem:
-    """Something that went wrong while running one collector; not tied to a file position.
-
-    ``code`` is ``collector_error`` (the collector raised CollectorError: its kinds are not collected),
-    ``invalid_evidence`` (an item broke the contract: an item of a declared kind is kept as a defective
-    item, see :attr:`Evidence.defect`; anything else is dropped), ``collection_gap`` (the collector
-    could not collect one scope of a kind, through ``request.report_gap``) or ``source_problem`` (the
-    collector reported a non-fatal problem with one source through ``request.report_problem``). The
-    first three leave ``kinds`` incomplete: see :attr:`leaves_gap`.
-    """
-
-    code: str
-    collector: str
-    source: str | None
-    message: str
-    hint: str | None = None
-    kinds: tuple[str, ...] = ()
-
-    @property
-    def leaves_gap(self) -> bool:
-        """Evidence of ``kinds`` is missing because of this problem (a dropped item, a failed scope)."""
-        return self.code in ("invalid_evidence", "collection_gap") and bool(self.kinds)
-
-    def __str__(self) -> str:
-        where = f" {self.source}" if self.source else ""
-        hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{self.collector}{where}: {self.code}: {self.message}{hint}"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CollectionOutcome:
-    evidence: tuple[Evidence, ...]
-    problems: tuple[CollectionProblem, ...]
-    failed_kinds: Mapping[str, str] = field(default_factory=dict)  # kind -> error message
-
-
-def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionOutcome:
-    """Run one collector the way the host does, checking every item against the contract.
-
-    Each item must be an :class:`Evidence` of a kind the spec declares and the request asked for, with
-    a timezone-aware ``collected_at`` and ``data`` valid against the kind's schema; items that are not
-    are dropped and reported. A :class:`CollectorError` ends the run of this collector: the evidence
-    yielded before it is kept, and its kinds are reported as not collected.
-    """
-    problems: list[CollectionProblem] = []
-
-    def report_problem(source: str, message: str) -> None:
-        problems.append(
-            CollectionProblem(code="source_problem", collector=spec.name, source=source, message=message)
-        )
-
-    def report_gap(kind: str, scope: str, message: str) -> None:
-        problems.append(
-            CollectionProblem(
-                code="collection_gap", collector=spec.name, source=scope, message=message, kinds=(kind,)
-            )
-        )
-
-    evidence: list[Evidence] = []
-
-    def report_defect(kind: str, source: str, message: str) -> None:
-        if kind not in spec.kinds or (request.kinds and kind not in request.kinds):
-            invalid(source, f"reported a defective item of kind {kind!r}, which it was not asked for")
-            return
-        evidence.append(defective(kind, source, message))
-
-    def defective(kind: str, source: str, message: str) -> Evidence:
-        return Evidence(
-            kind=kind,
-            source=source,
-            scope={},
-            collector=f"{spec.name} {spec.version}",
-            collected_at=request.now,
-            data={},
-            defect=message,
-        )
-
-    def invalid(source: str | None, message: str, kind: str | None = None) -> None:
-        problems.append(
-            CollectionProblem(
-                code="invalid_evidence",
-                collector=spec.name,
-                source=source,
-                message=message,
-                hint=REPORT_TO_AUTHOR,
-                kinds=(kind,) if kind else (),
-            )
-        )
-
-    request = dataclasses.replace(
-        request, report_problem=report_problem, report_gap=report_gap, report_defect=report_defect
-    )
-    # Compiled once per schema and process (annexa.contract.validation): microseconds per valid item, and
-    # jsonschema's own errors for an item that is not.
-    validators = {kind: data_validator(schema) for kind, schema in spec.kinds.items()}
-    failed: dict[str, str] = {}
-    try:
-        collector = spec.factory()
-        for item in collector.collect(request):
-            if not isinstance(item, Evidence):
-                invalid(None, f"yielded {type(item).__name__}, not Evidence")
-                continue
-            if item.kind not in spec.kinds:
-                invalid(item.source, f"yielded undeclared kind {item.kind!r}")
-                continue
-            if request.kinds and item.kind not in request.kinds:
-                invalid(item.source, f"yielded kind {item.kind!r}, which was not requested")
-                continue
-            if not isinstance(item.collected_at, datetime) or item.collected_at.utcoffset() is None:
-                evidence.append(defective(item.kind, item.source, "collected_at has no time zone"))
-                invalid(item.source, "collected_at is not a timezone-aware datetime")
-                continue
-            errors = sorted(validators[item.kind].iter_errors(item.data), key=lambda e: list(e.absolute_path))
-            if errors:
-                detail = "; ".join(
-                    f"{'.'.join(str(p) for p in e.absolute_path) or '(data)'}: {e.message}"
-                    for e in errors[:5]
-                )
-                # The item exists but breaks its kind's contract: it stays in as a defective item of
-                # its kind, so that every rule reading the kind fails on it rather than passing without it.
-                evidence.append(
-                    defective(item.kind, item.source, f"data does not match its schema: {detail}")
-                )
-                invalid(item.source, f"{item.kind} data does not match its schema: {detail}")
-                continue
-            evidence.append(item)
-    except CollectorError as exc:
-        kinds = exc.kinds or tuple(sorted(request.kinds or spec.kinds))
-        for kind in kinds:
-            failed[kind] = exc.message
-        problems.append(
-            CollectionProblem(
-                code="collector_error",
-                collector=spec.name,
-                source=None,
-                message=exc.message,
-                hint=exc.hint,
-                kinds=tuple(kinds),
-            )
-        )
-    return CollectionOutcome(evidence=tuple(evidence), problems=tuple(problems), failed_kinds=failed)
-
-
-def collector_spec_problems(spec: object) -> list[str]:
-    """Contract violations of one collector spec (empty when valid); used by the host and the test kit."""
-    if not isinstance(spec, CollectorSpec):
-        return [f"returned {type(spec).__name__}, not CollectorSpec"]
-    problems: list[str] = []
-    label = f"collector {spec.name!r}"
-    if not isinstance(spec.name, str) or not NAME_RE.match(spec.name.lower()):
-        problems.append(f"{label}: name must be letters, digits and underscores, starting with a letter")
-    if not isinstance(spec.version, str) or not spec.version:
-        problems.append(f"{label}: version must be a non-empty string")
-    if not callable(spec.factory):
-        problems.append(f"{label}: factory is not callable")
-    if not isinstance(spec.kinds, Mapping) or not spec.kinds:
-        problems.append(f"{label}: declares no evidence kinds")
-        kinds: Mapping[str, Any] = {}
-    else:
-        kinds = spec.kinds
-    for kind, schema in kinds.items():
-        if not isinstance(kind, str) or not KIND_RE.match(kind):
-            problems.append(
-                f"{label}: kind {kind!r} is not a lower-case dotted name such as 'acme.model_card'"
-            )
-        problems.extend(f"{label}: schema of kind {kind!r}: {p}" for p in _schema_problems(schema))
-    problems.extend(f"{label}: config schema: {p}" for p in _schema_problems(spec.config_schema))
-    return problems
-
-
-def _schema_problems(schema: object) -> list[str]:
-    if not isinstance(schema, Mapping):
-        return [f"is a {type(schema).__name__}, not a JSON Schema object"]
-    try:
-        text = json.dumps(schema, sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        return [f"is not JSON: {exc}"]
-    return list(_checked_schema_problems(text))
-
-
-@functools.lru_cache(maxsize=1024)
-def _checked_schema_problems(text: str) -> tuple[str, ...]:
-    """Checking a schema against its metaschema costs far more than dumping it, and a scan asks for the
-    collectors several times: each distinct schema is checked once per process (bench_aws measured
-    about 65 % of a scan's preparation in check_schema)."""
-    schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    try:
-        check_schema(schema, cls)  # jsonschema's verdict and error; jsonschema-rs answers valid ones
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        return (f"invalid JSON Schema at {where}: {exc.message}",)
-    return ()
-
-
-class PluginHost:
-    """The typed facade over the plugin manager: the only code that calls ``pm.hook.*``.
-
-    Every method validates what plugins return, sorts it by name and names the provider of anything
-    that breaks the contract. Nothing is cached: tests register and unregister plugins between calls.
-    """
-
-    def __init__(self, pm: AnnexaPluginManager) -> None:
-        self.pm = pm
-
-    # -- registration hooks ------------------------------------------------------------------------
-
-    def _results(self, hook_name: str) -> list[tuple[PluginRecord, list[Any]]]:
-        """Each plugin's own result of a registration hook, in a stable order (by plugin name)."""
-        caller = getattr(self.pm.hook, hook_name)
-        results: list[tuple[PluginRecord, list[Any]]] = []
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-            record = self.pm.record_of(impl.plugin_name)
-            try:
-                returned = impl.function()
-                items = list(returned) if returned is not None else []
-            except Exception as exc:
-                raise PluginError(
-                    f"{record.provider} failed in {hook_name}: {type(exc).__name__}: {exc}; "
-                    f"{REPORT_TO_AUTHOR}"
-                ) from exc
-            results.append((record, items))
-        return results
-
-    def collectors(self) -> Mapping[str, CollectorSpec]:
-        """Every registered collector by (lower-case) name, validated and conflict-checked.
-
-        :raises PluginError: listing every contract violation, each naming its provider.
-        """
-        problems: list[str] = []
-        specs: dict[str, tuple[PluginRecord, CollectorSpec]] = {}
-        kind_owner: dict[str, tuple[PluginRecord, str]] = {}
-        for record, items in self._results("annexa_collectors"):
-            for item in items:
-                spec_problems = collector_spec_problems(item)
-                if spec_problems:
-                    problems.extend(f"{record.provider}: {p}" for p in spec_problems)
-                    continue
-                assert isinstance(item, CollectorSpec)
-                spec = dataclasses.replace(item, name=item.name.lower())
-                if spec.name in specs:
-                    other = specs[spec.name][0]
-                    problems.append(
-                        f"collector {spec.name!r} is provided by both {other.provider} and {record.provider}"
-                    )
-                    continue
-                for kind in spec.kinds:
-                    if kind in kind_owner:
-                        other, other_collector = kind_owner[kind]
-                        problems.append(
-                            f"evidence kind {kind!r} is declared by collector {other_collector!r} of "
-                            f"{other.provider} and by collector {spec.name!r} of {record.provider}"
-                        )
-                    else:
-                        kind_owner[kind] = (record, spec.name)
-                specs[spec.name] = (record, spec)
-        if problems:
-            raise PluginError(_problem_text("invalid collector registrations", problems))
-        return {name: specs[name][1] for name in sorted(specs)}
-
-    def reporters(self) -> Mapping[str, ReporterSpec]:
-        """Every registered output format by name. :raises PluginError: on a bad or duplicate spec."""
-        return self._named_records("annexa_reporters", ReporterSpec, self._reporter_problems)
-
-    def rule_functions(self) -> Mapping[str, RuleFunctionSpec]:
-        """Every extra rule-language function by name. :raises PluginError: on a bad or duplicate spec."""
-        return self._named_records("annexa_rule_functions", RuleFunctionSpec, self._function_problems)
-
-    @staticmethod
-    def _reporter_problems(spec: ReporterSpec) -> list[str]:
-        problems = []
-        if not callable(spec.render):
-            problems.append("render is not callable")
-        if not spec.suffix.startswith(".") or len(spec.suffix) < 2:
-            problems.append(f"suffix {spec.suffix!r} must start with a dot, as in '.html'")
-        return problems
-
-    @staticmethod
-    def _function_problems(spec: RuleFunctionSpec) -> list[str]:
-        problems = []
-        if not callable(spec.function):
-            problems.append("function is not callable")
-        if not isinstance(spec.arity, int) or isinstance(spec.arity, bool) or spec.arity < 0:
-            problems.append(f"arity {spec.arity!r} must be a non-negative integer")
-        return problems
-
-    def _named_records(
-        self, hook_name: str, cls: type[_Named], check: Callable[[_Named], list[str]]
-    ) -> Mapping[str, _Named]:
-        problems: list[str] = []
-        found: dict[str, tuple[PluginRecord, _Named]] = {}
-        for record, items in self._results(hook_name):
-            for item in items:
-                if not isinstance(item, cls):
-                    problems.append(
-                        f"{record.provider}: {hook_name} returned {type(item).__name__}, not {cls.__name__}"
-                    )
-                    continue
-                label = f"{record.provider}: {item.name!r}"
-                if not isinstance(item.name, str) or not NAME_RE.match(item.name):
-                    problems.append(f"{label}: name must be lower-case letters, digits and underscores")
-                    continue
-                item_problems = check(item)
-                if item_problems:
-                    problems.extend(f"{label}: {p}" for p in item_problems)
-                    continue
-                if item.name in found:
-                    problems.append(
-                        f"{item.name!r} is provided by both {found[item.name][0].provider} "
-                        f"and {record.provider}"
-                    )
-                    continue
-                found[item.name] = (record, item)
-        if problems:
-            raise PluginError(_problem_text(f"invalid {hook_name} registrations", problems))
-        return {name: found[name][1] for name in sorted(found)}
-
-    # -- on-demand and notification hooks ----------------------------------------------------------
-
-    def open_document(self, uri: str) -> DocumentReader | None:
-        """A reader for ``uri`` from the first plugin that handles its scheme, or ``None``.
-
-        :raises CollectorError: a plugin that owns the scheme failed to open it.
-        :raises PluginError: a plugin returned something that is not a DocumentReader.
-        """
-        reader = self.pm.hook.annexa_open_document(uri=uri)
-        if reader is None:
-            return None
-        if not isinstance(reader, DocumentReader):
-            raise PluginError(
-                f"annexa_open_document({uri!r}) returned {type(reader).__name__}, which has no read(); "
-                f"{REPORT_TO_AUTHOR}"
-            )
-        return reader
-
-    def scan_finished(self, scan: Mapping[str, Any]) -> tuple[str, ...]:
-        """Notify every plugin; a notifier that fails is warned about and listed, never fatal.
-
-        :returns: one message per failed notifier (empty when all succeeded).
-        """
-        failures: list[str] = []
-        for impl in sorted(self.pm.hook.annexa_scan_finished.get_hookimpls(), key=lambda i: i.plugin_name):
-            record = self.pm.record_of(impl.plugin_name)
-            try:
-                impl.function(scan=scan)
-            except Exception as exc:  # a notifier must never change the scan's outcome
-                message = f"{record.provider} failed to send its notification: {type(exc).__name__}: {exc}"
-                warnings.warn(f"annexa: {message}", PluginWarning, stacklevel=2)
-                failures.append(message)
-        return tuple(failures)
-
-    # -- inventory ---------------------------------------------------------------------------------
-
-    def inventory(self) -> tuple[PluginRecord, ...]:
-        """Every plugin that was found, loaded or not, sorted by name (``annexa plugins``)."""
-        records: dict[str, PluginRecord] = {
-            name: record
-            for name, record in self.pm.origins.items()
-            if record.status is not PluginStatus.ACTIVE
-        }
-        for name, plugin in self.pm.list_name_plugin():
-            if plugin is None:
-                continue  # blocked: pluggy keeps a None placeholder
-            record = self.pm.record_of(name)
-            callers = self.pm.get_hookcallers(plugin) or []
-            hooks = tuple(sorted(caller.name for caller in callers))
-            collectors: list[tuple[str, tuple[str, ...]]] = []
-            message = record.message
-            status = PluginStatus.ACTIVE
-            impls = [i for i in self.pm.hook.annexa_collectors.get_hookimpls() if i.plugin is plugin]
-            if impls:
-                try:
-                    returned = impls[0].function()
-                    collectors = [
-                        (spec.name.lower(), tuple(sorted(spec.kinds)))
-                        for spec in (returned if isinstance(returned, Iterable) else ())
-                        if isinstance(spec, CollectorSpec)
-                    ]
-                except Exception as exc:  # show the broken plugin rather than fail the listing
-                    status = PluginStatus.ERROR
-                    message = f"annexa_collectors failed: {type(exc).__name__}: {exc}"
-            records[name] = dataclasses.replace(
-                record, hooks=hooks, collectors=tuple(sorted(collectors)), status=status, message=message
-            )
-        return tuple(records[name] for name in sorted(records))
-
-    def header(self) -> str:
-        """The one-line ``plugins: ...`` header a scan prints (built-ins by name, others with versions)."""
-        parts = []
-        for record in self.inventory():
-            if record.status is not PluginStatus.ACTIVE:
-                continue
-            if record.distribution is None:
-                parts.append(record.name)
-            else:
-                parts.append(f"{record.distribution}-{record.version}")
-        return "plugins: " + (", ".join(parts) if parts else "(none)")
-
-
-def _problem_text(title: str, problems: Sequence[str]) -> str:
-    lines = "\n".join(f"  - {p}" for p in problems)
-    return f"{title} ({REPORT_TO_AUTHOR}):\n{lines}"

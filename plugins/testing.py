@@ -5,7 +5,7 @@ Enable it in your ``conftest.py``::
     pytest_plugins = ["annexa.plugins.testing"]
 
 Fixtures: ``annexa_pm`` (a fresh plugin manager: no entry points, no built-ins), ``annexa_host`` (the
-typed :class:`~annexa.plugins.manager.PluginHost` over it, validating exactly as in production),
+typed :class:`~annexa.plugins.host.PluginHost` over it, validating exactly as in production),
 ``register_plugin`` (register for the test's duration), ``run_collector`` (run ``collect()`` as the
 host does) and ``cli_run`` (run the ``annexa`` command in-process). Plain functions:
 :func:`check_collector_spec` and :func:`evaluate_rule`.
@@ -27,14 +27,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from annexa.model.evidence import Evidence
-from annexa.plugins.manager import (
-    AnnexaPluginManager,
-    CollectionProblem,
-    PluginHost,
-    collect_checked,
-    collector_spec_problems,
-    make_plugin_manager,
-)
+from annexa.plugins.collection import CollectionProblem, collect_checked
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import AnnexaPluginManager, make_plugin_manager
+from annexa.plugins.specs import collector_spec_problems
 from annexa.plugins.types import CollectorSpec, CollectRequest, DocumentReader
 
 if TYPE_CHECKING:

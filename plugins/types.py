@@ -9,6 +9,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from annexa.model.evidence import Evidence
 
+REPORT_TO_AUTHOR = "please report this to the plugin's author"
+"""Ends every message about a contract violation: the user cannot fix it, the plugin's author can."""
+
 
 class PluginError(Exception):
     """Root of the plugin system's errors (contract violations, broken plugins)."""

@@ -21,7 +21,7 @@ from distributed import Client, as_completed
 from annexa.app.executors import CollectionTask, ExecutorError, TaskResult, failed_outcome, run_task
 
 if TYPE_CHECKING:
-    from annexa.plugins.manager import PluginHost
+    from annexa.plugins.host import PluginHost
 
 CONNECT_TIMEOUT_S: Final = 10.0
 

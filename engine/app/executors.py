@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from annexa.model.errors import EngineError
 
 if TYPE_CHECKING:
-    from annexa.plugins.manager import CollectionOutcome, PluginHost
+    from annexa.plugins.collection import CollectionOutcome
+    from annexa.plugins.host import PluginHost
     from annexa.plugins.types import CollectorSpec
 
 MAX_LOCAL_WORKERS: Final = 8
@@ -74,7 +75,7 @@ def run_task(task: CollectionTask, host: PluginHost) -> TaskResult:
     Never raises for a collector's sake: a crash, a missing collector or a version mismatch becomes a
     failed outcome for the task's kinds, so one bad collector never sinks the scan.
     """
-    from annexa.plugins.manager import collect_checked
+    from annexa.plugins.collection import collect_checked
     from annexa.plugins.types import CollectRequest
 
     started = time.perf_counter()
@@ -105,7 +106,7 @@ def run_task(task: CollectionTask, host: PluginHost) -> TaskResult:
 
 def failed_outcome(task: CollectionTask, message: str) -> CollectionOutcome:
     """The outcome of a task that produced nothing: all its kinds are not collected, with ``message``."""
-    from annexa.plugins.manager import CollectionOutcome, CollectionProblem
+    from annexa.plugins.collection import CollectionOutcome, CollectionProblem
 
     problem = CollectionProblem(
         code="collector_error",

@@ -27,8 +27,9 @@ from annexa.store.redaction import redact_all
 
 if TYPE_CHECKING:
     from annexa.app.executors import CollectionExecutor, CollectionTask, TaskResult
+    from annexa.plugins.collection import CollectionProblem
     from annexa.plugins.config import Config
-    from annexa.plugins.manager import CollectionProblem, PluginHost
+    from annexa.plugins.host import PluginHost
     from annexa.plugins.types import CollectorSpec
     from annexa.store import CollectionStatus
 
@@ -175,7 +176,7 @@ def collect(
     writes it while the rest is still being collected.
     """
     from annexa.app.executors import LocalExecutor
-    from annexa.plugins.manager import CollectionProblem
+    from annexa.plugins.collection import CollectionProblem
 
     specs = host.collectors()
     tasks = collection_tasks(config, specs, planned, now=now, fields=fields)

@@ -16,13 +16,14 @@ from annexa.lang.parser import use_cache
 from annexa.lang.ruleset import RuleSet
 
 if TYPE_CHECKING:
-    from annexa.plugins.manager import PluginHost
+    from annexa.plugins.host import PluginHost
 
 DEFAULT_RULES = ("builtin:annex_a",)
 
 
 def make_host(*, blocked: Iterable[str] = (), autoload: bool = True) -> PluginHost:
-    from annexa.plugins.manager import PluginHost, make_plugin_manager
+    from annexa.plugins.host import PluginHost
+    from annexa.plugins.manager import make_plugin_manager
 
     return PluginHost(make_plugin_manager(autoload=autoload, blocked=blocked))
 

@@ -11,7 +11,7 @@ import pytest
 
 from annexa.collectors import attestations
 from annexa.plugins import CollectorError, CollectorSpec
-from annexa.plugins.manager import collector_spec_problems
+from annexa.plugins.specs import collector_spec_problems
 from annexa.plugins.testing import execute_collector
 
 SPEC: CollectorSpec = next(iter(attestations.annexa_collectors()))

@@ -16,7 +16,8 @@ import pytest
 
 from annexa.collectors import docstore
 from annexa.plugins import CollectorError, CollectorSpec
-from annexa.plugins.manager import collect_checked, collector_spec_problems
+from annexa.plugins.collection import collect_checked
+from annexa.plugins.specs import collector_spec_problems
 
 SPEC: CollectorSpec = next(iter(docstore.annexa_collectors()))
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

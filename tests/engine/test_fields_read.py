@@ -13,7 +13,8 @@ from annexa.lang.language import compile_rules
 from annexa.lang.ruleset import RuleSource
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
-from annexa.plugins.manager import PluginHost, PluginSource, make_plugin_manager
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import PluginSource, make_plugin_manager
 
 KINDS = KindRegistry(
     {

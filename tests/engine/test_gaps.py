@@ -14,7 +14,8 @@ from annexa.model.evidence import Bundle, read_bundle, write_bundle
 from annexa.model.findings import Status
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
-from annexa.plugins.manager import PluginHost, PluginSource, make_plugin_manager
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import PluginSource, make_plugin_manager
 from annexa.store import ScanRecord
 from annexa.store.manifest import build_manifest, record_from_manifest
 

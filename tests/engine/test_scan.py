@@ -27,7 +27,8 @@ from annexa.lang.language import evaluate
 from annexa.model.findings import Status
 from annexa.plugins import CollectorSpec, CollectRequest, Evidence, hookimpl
 from annexa.plugins.config import load_config
-from annexa.plugins.manager import PluginHost, PluginSource, make_plugin_manager
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import PluginSource, make_plugin_manager
 from annexa.store import open_store, verify_store
 
 NOW = "2026-11-23T00:00:00Z"

@@ -11,7 +11,7 @@ import pytest
 from annexa.model.diagnostics import DiagnosticError
 from annexa.plugins import CollectorSpec, hookimpl
 from annexa.plugins.config import load_config, read_disabled_plugins
-from annexa.plugins.manager import PluginHost
+from annexa.plugins.host import PluginHost
 
 AWS_SCHEMA = {
     "type": "object",

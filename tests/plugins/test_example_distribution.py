@@ -20,7 +20,8 @@ import pytest
 
 from annexa.model.diagnostics import DiagnosticError
 from annexa.plugins.config import load_config
-from annexa.plugins.manager import PluginHost, PluginStatus, make_plugin_manager
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import PluginStatus, make_plugin_manager
 from annexa.plugins.testing import check_collector_spec, execute_collector
 
 ROOT = Path(__file__).resolve().parents[2]

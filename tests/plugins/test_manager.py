@@ -9,12 +9,8 @@ from typing import Any
 import pytest
 
 from annexa.plugins import CollectorSpec, PluginError, ReporterSpec, RuleFunctionSpec, hookimpl
-from annexa.plugins.manager import (
-    PluginHost,
-    PluginStatus,
-    PluginWarning,
-    make_plugin_manager,
-)
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import PluginStatus, PluginWarning, make_plugin_manager
 
 OBJECT = {"type": "object"}
 
@@ -241,3 +237,182 @@ def test_register_plugin_fixture_unregisters(annexa_pm: Any, register_plugin: An
     plugin = Provides(spec("x"))
     register_plugin(plugin, name="x")
     assert annexa_pm.is_registered(plugin)
+
+
+# -- every hook goes through pluggy's hook caller: wrappers, order and monitoring reach plugin authors --
+
+AUDIT_PLUGIN = """
+from annexa.plugins import hookimpl
+
+SEEN = []
+
+@hookimpl(wrapper=True)
+def annexa_collectors():
+    results = yield
+    SEEN.append(("collectors", [type(result).__name__ for result in results]))
+    # An organisation's policy plugin: the 'hidden' collector is never offered, whoever provides it.
+    return [[spec for spec in result if spec.name != "hidden"] for result in results]
+
+@hookimpl(wrapper=True)
+def annexa_scan_finished(scan):
+    SEEN.append(("notify", "before"))
+    try:
+        return (yield)
+    except Exception as exc:
+        SEEN.append(("notify", "saw " + type(exc).__name__))
+        raise
+"""
+
+NOTIFIERS = """
+from annexa.plugins import CollectorSpec, hookimpl
+
+SENT = []
+
+@hookimpl
+def annexa_collectors():
+    for name in ("acme", "hidden"):
+        yield CollectorSpec(name=name, version="1.0", kinds={name + ".card": {"type": "object"}},
+                            config_schema={"type": "object"}, factory=object)
+
+@hookimpl
+def annexa_scan_finished(scan):
+    SENT.append(scan["id"])
+"""
+
+
+def test_third_party_hookwrapper_wraps_registration_and_notification(site: Path) -> None:
+    make_dist(site, "annexa-audit", "1.0", {"audit_wrapper": AUDIT_PLUGIN}, {"audit": "audit_wrapper"})
+    make_dist(site, "annexa-acme", "2.0", {"acme_notifier": NOTIFIERS}, {"acme": "acme_notifier"})
+
+    class Broken:
+        @hookimpl
+        def annexa_scan_finished(self, scan: Any) -> None:
+            raise ConnectionError("webhook down")
+
+    pm = make_plugin_manager(builtins=(), search_path=[str(site)])
+    pm.register(Broken(), name="broken")
+    host = PluginHost(pm)
+    audit, acme = pm.get_plugin("audit"), pm.get_plugin("acme")
+
+    assert list(host.collectors()) == ["acme"]  # the wrapper removed 'hidden'
+    # The host's own innermost wrapper hands plugin wrappers lists of records, not spent generators.
+    assert ("collectors", ["list"]) in audit.SEEN
+    with pytest.warns(PluginWarning, match="webhook down"):
+        failures = host.scan_finished({"id": "scan-1"})
+    assert len(failures) == 1
+    assert acme.SENT == ["scan-1"]  # the failing notifier did not stop the other one
+    # The wrapper wrapped each notifier's call (the last registered, 'broken', is called first) and saw
+    # the broken one fail.
+    assert [event for hook, event in audit.SEEN if hook == "notify"] == [
+        "before",
+        "saw ConnectionError",
+        "before",
+    ]
+
+
+def test_tryfirst_and_trylast_order_the_hook_calls(annexa_host: PluginHost, register_plugin: Any) -> None:
+    calls: list[str] = []
+
+    class Reader:
+        def __init__(self, who: str) -> None:
+            self.who = who
+
+        def read(self) -> tuple[bytes, dict[str, Any]]:
+            return self.who.encode(), {}
+
+    def notifier(who: str, **order: bool) -> object:
+        class Notifier:
+            @hookimpl(**order)
+            def annexa_scan_finished(self, scan: Any) -> None:
+                calls.append(who)
+
+            @hookimpl(**order)
+            def annexa_open_document(self, uri: str) -> Any:
+                return Reader(who)
+
+        return Notifier()
+
+    # Registered first (and last by name), so pluggy alone would call it last; tryfirst moves it ahead.
+    register_plugin(notifier("first", tryfirst=True), name="c")
+    register_plugin(notifier("plain"), name="b")
+    register_plugin(notifier("last", trylast=True), name="a")
+    assert annexa_host.scan_finished({}) == ()
+    assert calls == ["first", "plain", "last"]
+    reader = annexa_host.open_document("wiki://page")
+    assert reader is not None
+    assert reader.read()[0] == b"first"  # firstresult: the tryfirst plugin answers
+
+
+def test_hookcall_monitoring_sees_every_hook_the_host_calls(
+    annexa_pm: Any, annexa_host: PluginHost, register_plugin: Any
+) -> None:
+    seen: list[tuple[str, tuple[str, ...]]] = []
+    results: dict[str, object] = {}
+
+    def before(hook_name: str, impls: Any, kwargs: Any) -> None:
+        seen.append((hook_name, tuple(impl.plugin_name for impl in impls if not impl.wrapper)))
+
+    def after(outcome: Any, hook_name: str, impls: Any, kwargs: Any) -> None:
+        results.setdefault(hook_name, outcome.get_result())
+
+    class Everything:
+        @hookimpl
+        def annexa_collectors(self) -> Any:
+            yield spec("acme")
+
+        @hookimpl
+        def annexa_reporters(self) -> Any:
+            return [ReporterSpec(name="csv", suffix=".csv", render=lambda result: "")]
+
+        @hookimpl
+        def annexa_rule_functions(self) -> Any:
+            return [RuleFunctionSpec(name="double", function=lambda x: 2 * x, arity=1)]
+
+        @hookimpl
+        def annexa_open_document(self, uri: str) -> Any:
+            return None
+
+        @hookimpl
+        def annexa_scan_finished(self, scan: Any) -> None:
+            return None
+
+    register_plugin(Everything(), name="everything")
+    undo = annexa_pm.add_hookcall_monitoring(before, after)
+    try:
+        annexa_host.collectors()
+        annexa_host.reporters()
+        annexa_host.rule_functions()
+        annexa_host.open_document("s3://bucket/key")
+        annexa_host.scan_finished({})
+        annexa_host.inventory()
+    finally:
+        undo()
+    assert sorted(set(seen)) == [
+        (hook, ("everything",))
+        for hook in (
+            "annexa_collectors",
+            "annexa_open_document",
+            "annexa_reporters",
+            "annexa_rule_functions",
+            "annexa_scan_finished",
+        )
+    ]
+    # The monitor sees the records themselves: the host's wrapper made the generator a list.
+    collected = results["annexa_collectors"]
+    assert isinstance(collected, list)
+    assert [[item.name for item in result] for result in collected] == [["acme"]]
+
+
+def test_plugin_that_fails_to_register_is_named(annexa_host: PluginHost, register_plugin: Any) -> None:
+    class Fails:
+        @hookimpl
+        def annexa_collectors(self) -> Any:
+            yield spec("ok")
+            raise RuntimeError("boom while listing")
+
+    register_plugin(Fails(), name="fails")
+    with pytest.raises(PluginError, match=r"plugin 'fails'.*failed in annexa_collectors: RuntimeError: boom"):
+        annexa_host.collectors()
+    [record] = annexa_host.inventory()
+    assert record.status is PluginStatus.ERROR
+    assert "boom while listing" in (record.message or "")

@@ -10,7 +10,8 @@ from reportkit import SECOND_SCAN, DemoProject, copy_demo, load_document, run_cl
 
 from annexa.model.exitcodes import ExitCode
 from annexa.plugins import ReporterSpec, hookimpl
-from annexa.plugins.manager import PluginHost, make_plugin_manager
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import make_plugin_manager
 from annexa.reports import OutputError, plan_outputs
 from annexa.reports.output import REPORT_STEM, write_readiness_report
 

@@ -34,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     # Imported here so that ``annexa --help`` does not import pluggy, jsonschema and the plugins.
     from annexa.model.exitcodes import ExitCode
-    from annexa.plugins.manager import PluginHost, make_plugin_manager
+    from annexa.plugins.host import PluginHost
+    from annexa.plugins.manager import make_plugin_manager
 
     blocked = []
     for option in args.plugin_options:

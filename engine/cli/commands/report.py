@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from annexa.plugins.manager import PluginHost
+    from annexa.plugins.host import PluginHost
     from annexa.reports import OutputPlan
     from annexa.reports.gate import Condition
 

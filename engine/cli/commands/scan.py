@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from annexa.app.scan import Collection
     from annexa.plugins.config import Config
-    from annexa.plugins.manager import PluginHost
+    from annexa.plugins.host import PluginHost
     from annexa.reports import OutputPlan
     from annexa.reports.gate import Condition
 

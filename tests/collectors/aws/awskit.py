@@ -17,7 +17,9 @@ from botocore.config import Config
 
 from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorSpec, CollectRequest
-from annexa.plugins.manager import CollectionProblem, PluginHost, collect_checked, make_plugin_manager
+from annexa.plugins.collection import CollectionProblem, collect_checked
+from annexa.plugins.host import PluginHost
+from annexa.plugins.manager import make_plugin_manager
 from annexa.plugins.servers import MotoServer
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -25,7 +25,8 @@ def test_the_spec_meets_the_plugin_contract(aws_spec_module: CollectorSpec) -> N
     [
         "import annexa.collectors.aws",
         "from annexa.cli.main import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass",
-        "from annexa.plugins.manager import PluginHost, make_plugin_manager\n"
+        "from annexa.plugins.host import PluginHost\n"
+        "from annexa.plugins.manager import make_plugin_manager\n"
         "PluginHost(make_plugin_manager()).collectors()",
     ],
 )
