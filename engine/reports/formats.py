@@ -25,6 +25,7 @@ render_json = _lazy("annexa.reports.canonical", "render_json")
 render_html = _lazy("annexa.reports.readiness", "render_html")
 render_junit = _lazy("annexa.reports.junit", "render_junit")
 render_sarif = _lazy("annexa.reports.sarif", "render_sarif")
+render_sarif_all = _lazy("annexa.reports.sarif", "render_sarif_all")
 render_oscal = _lazy("annexa.reports.oscal", "render_oscal")
 render_csv = _lazy("annexa.reports.csvtable", "render_csv")
 render_markdown = _lazy("annexa.reports.markdown", "render_markdown")
@@ -45,7 +46,18 @@ def annexa_reporters() -> Iterator[ReporterSpec]:
         render=render_junit,
         description="JUnit XML, a test case per finding",
     )
-    yield ReporterSpec(name="sarif", suffix=".sarif", render=render_sarif, description="SARIF 2.1.0")
+    yield ReporterSpec(
+        name="sarif",
+        suffix=".sarif",
+        render=render_sarif,
+        description="SARIF 2.1.0 for code scanning: failing, inconclusive and errored checks",
+    )
+    yield ReporterSpec(
+        name="sarif_all",
+        suffix=".all.sarif",
+        render=render_sarif_all,
+        description="SARIF 2.1.0 with every check, passes as kind: pass (an audit trail, not for upload)",
+    )
     yield ReporterSpec(
         name="oscal", suffix=".oscal.json", render=render_oscal, description="OSCAL assessment-results"
     )

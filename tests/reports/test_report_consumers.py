@@ -1,0 +1,136 @@
+"""Each format as the tool that consumes it reads it: GitHub's SARIF rules (Microsoft's SARIF Multitool),
+Jenkins' xUnit schema (junit-10.xsd) and junitparser, compliance-trestle's OSCAL models.
+
+The Multitool comes from npm (`make node-tools`, also run by .ci/run, installs it into build/node-tools);
+CI fails rather than skips without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from reportkit import DemoProject
+
+from annexa.reports.formats import annexa_reporters
+from annexa.reports.sarif import CONFIG_FILE, FINGERPRINT
+
+pytest_plugins = ["reportfixtures"]
+
+ROOT = Path(__file__).resolve().parents[2]
+NODE_TOOLS = ROOT / "build" / "node-tools" / "node_modules"
+# The npm package's own launcher runs the binary through a shell, which splits "Gh;Sarif" at the `;`:
+# the platform package's binary is called directly.
+MULTITOOL = NODE_TOOLS / "@microsoft" / "sarif-multitool-linux" / "Sarif.Multitool"
+REPORTERS = {spec.name: spec for spec in annexa_reporters()}
+
+
+def render(name: str, document: dict[str, Any]) -> str:
+    return REPORTERS[name].render(document)
+
+
+def require_tool(path: Path, hint: str) -> Path:
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is not installed ({hint})")
+        pytest.skip(f"{path.name} not installed: {hint}")
+    return path
+
+
+def multitool_errors(path: Path, tmp_path: Path) -> list[str]:
+    """The Multitool's GitHub and SARIF rules on ``path``: its error and warning results, as text."""
+    tool = require_tool(MULTITOOL, "make node-tools")
+    out = tmp_path / f"{path.stem}.validation.sarif"
+    completed = subprocess.run(
+        [str(tool), "validate", "--rule-kind", "Gh;Sarif", "--output", str(out), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DOTNET_CLI_TELEMETRY_OPTOUT": "1"},
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert out.is_file(), completed.stdout
+    results = json.loads(out.read_text(encoding="utf-8"))["runs"][0]["results"]
+    return [
+        f"{r['ruleId']} {r.get('level', 'warning')}: {r['message']}"
+        for r in results
+        if r.get("level", "warning") in ("error", "warning")
+    ]
+
+
+def test_the_multitool_fails_the_old_shape(tmp_path: Path) -> None:
+    """The check has teeth: a rule with no fullDescription nor help is an error under GitHub's rules."""
+    path = tmp_path / "bare.sarif"
+    rule = {"id": "A.2.2/x", "shortDescription": {"text": "x"}}
+    result = {
+        "ruleId": "A.2.2/x",
+        "ruleIndex": 0,
+        "message": {"text": "x"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "a.md"}}}],
+    }
+    run = {"tool": {"driver": {"name": "annexa", "rules": [rule]}}, "results": [result]}
+    path.write_text(json.dumps({"version": "2.1.0", "runs": [run]}), encoding="utf-8")
+    assert any("GH2012" in error for error in multitool_errors(path, tmp_path))
+
+
+@pytest.mark.parametrize("name", ["sarif", "sarif_all"])
+def test_sarif_passes_githubs_rules(name: str, document: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / f"annexa-report{REPORTERS[name].suffix}"
+    path.write_text(render(name, document), encoding="utf-8")
+    assert multitool_errors(path, tmp_path) == []
+
+
+def test_sarif_alerts_only_on_what_needs_acting_on(document: dict[str, Any]) -> None:
+    results = json.loads(render("sarif", document))["runs"][0]["results"]
+    unsettled = [f for f in document["findings"] if f["status"] in ("fail", "inconclusive", "error")]
+    assert [r["properties"]["findingId"] for r in results] == [f["id"] for f in unsettled]
+    assert {r["kind"] for r in results} == {"fail", "review"}
+    assert all(r["level"] == "none" for r in results if r["kind"] != "fail")
+    every = json.loads(render("sarif_all", document))["runs"][0]["results"]
+    assert len(every) == len(document["findings"])
+    assert {r["kind"] for r in every} == {"pass", "fail", "review", "notApplicable"}
+
+
+def test_sarif_locations_resolve_in_the_repository(document: dict[str, Any], demo: DemoProject) -> None:
+    """Every artifact is a file of the scanned project, relative to its root; cloud and scope subjects are
+    logical locations on the configuration that declared them."""
+    run = json.loads(render("sarif_all", document))["runs"][0]
+    uris = set()
+    for result in run["results"]:
+        for location in result["locations"] + result.get("relatedLocations", []):
+            uri = location["physicalLocation"]["artifactLocation"]["uri"]
+            assert ":" not in uri, uri
+            assert not uri.startswith("/"), uri
+            uris.add(unquote(uri))
+        if result["properties"]["subject"]:
+            names = [loc["fullyQualifiedName"] for loc in result["locations"][0]["logicalLocations"]]
+            assert result["properties"]["subject"] in names
+    assert CONFIG_FILE in uris
+    assert "governance/policies/ai-policy.md" in uris
+    assert "attestations/customer-and-supplier.yaml" in uris
+    assert sorted(u for u in uris if not (demo.root / u).is_file()) == []
+
+
+def test_sarif_rules_carry_description_help_and_fingerprints(document: dict[str, Any]) -> None:
+    run = json.loads(render("sarif", document))["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == sorted({r["ruleId"] for r in run["results"]})
+    remediation = {f["rule"]: f["remediation"] for f in document["findings"]}
+    for rule in rules:
+        assert rule["fullDescription"]["text"].startswith(f"ISO/IEC 42001 {rule['properties']['control']} (")
+        assert rule["help"]["text"] == remediation[rule["id"]]
+        assert rule["helpUri"].startswith("https://github.com/annexa/annexa/blob/main/rules/annex_a/")
+        assert (ROOT / "rules" / rule["helpUri"].split("/blob/main/rules/", 1)[1]).is_file()
+    fingerprints = [(r["ruleId"], r["properties"]["subject"], r["partialFingerprints"][FINGERPRINT])
+                    for r in run["results"]]  # fmt: skip
+    by_pair = {(rule, subject): print_ for rule, subject, print_ in fingerprints}
+    assert len(set(by_pair.values())) == len(by_pair)  # one fingerprint per (rule, subject) ...
+    # ... that a changed message or new evidence does not move.
+    changed = [{**f, "message": "reworded", "evidence": [], "id": "0" * 16} for f in document["findings"]]
+    again = json.loads(render("sarif", {**document, "findings": changed}))["runs"][0]["results"]
+    assert [r["partialFingerprints"] for r in again] == [r["partialFingerprints"] for r in run["results"]]
