@@ -173,6 +173,16 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
                 "additionalProperties": False,
                 "properties": {"disabled": {"type": "array", "items": _TEXT}},
             },
+            # Signed scans (annexa.trust.settings): the Ed25519 private key (a PEM file, or env:NAME) and the
+            # witnesses that keep a copy of the signed head outside the store (files or s3://BUCKET/KEY).
+            "signing": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "key": _TEXT,
+                    "witness": {"oneOf": [_TEXT, {"type": "array", "items": _TEXT}]},
+                },
+            },
         },
     }
 

@@ -28,7 +28,7 @@ PACKAGES = {
 # Layer -> the layers it may import besides itself, lowest first. ``annexa`` itself (the version) is open
 # to all. The core below the language knows nothing of plugins, the store or the application.
 _BASE = frozenset({"annexa.files", "annexa.model", "annexa.contract"})
-_APP = _BASE | {"annexa.lang", "annexa.store", "annexa.audit", "annexa.plugins"}
+_APP = _BASE | {"annexa.lang", "annexa.store", "annexa.audit", "annexa.plugins", "annexa.trust"}
 MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "annexa.files": frozenset(),
     "annexa.model": frozenset({"annexa.files"}),
@@ -37,6 +37,8 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "annexa.plugins": _BASE,
     "annexa.store": _BASE,
     "annexa.audit": _BASE | {"annexa.lang", "annexa.store"},
+    # Signed results: keys, DSSE, statements, witnesses; above the store, below the application.
+    "annexa.trust": _BASE | {"annexa.lang", "annexa.store"},
     "annexa.app": _APP,
     "annexa.reports": _APP | {"annexa.app"},
     "annexa.cli": _APP | {"annexa.app", "annexa.reports"},

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "rules",
     "plugins",
     "verify",
+    "keys",
     "history",
     "diff",
     "controls",

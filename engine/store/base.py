@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from annexa.model.evidence import Evidence, EvidenceFormatError, sha256_hex
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from annexa.store.locker import Locker
 
 DEFAULT_STORE: Final = ".annexa"
+# Signs a manifest about to be recorded: (manifest digest, manifest) -> the attestation's bytes.
+Attest = Callable[[str, dict[str, Any]], bytes]
 SHARED_SCHEMES: Final = ("postgresql://", "postgres://")
 
 
@@ -45,8 +47,13 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def record_scan(self, record: ScanRecord) -> str:
-        """Append a scan to the chain; returns its manifest digest. Concurrent writers queue up."""
+    def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
+        """Append a scan to the chain; returns its manifest digest. Concurrent writers queue up.
+
+        ``attest(digest, manifest)`` returns the bytes that sign the manifest (a DSSE envelope, see
+        :mod:`annexa.trust`); they are stored under ``attestations/`` before the scan's index row commits,
+        so a recorded scan is never left unsigned by a crash.
+        """
 
     def scans(self) -> tuple[ScanSummary, ...]:
         """The history, oldest first."""
@@ -191,6 +198,10 @@ class Store(abc.ABC):
     def object_digests(self, area: Area) -> set[str]:
         """Digests of every object in one area of the locker, indexed or not."""
         return self.locker.digests(area)
+
+    def read_attestation(self, digest: str) -> bytes | None:
+        """The attestation (DSSE envelope) signing manifest ``digest``, or None: an unsigned scan."""
+        return self.locker.get("attestations", digest)
 
     def read_head(self) -> str | None:
         """The manifest digest ``HEAD`` names, or None when there is no HEAD."""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.store.base import DEFAULT_STORE, Store
+from annexa.store.base import DEFAULT_STORE, Attest, Store
 from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 from annexa.store.redaction import redact_for_storage
@@ -126,7 +126,7 @@ class DirectoryStore(Store):
 
     # -- scans ---------------------------------------------------------------------------------------
 
-    def record_scan(self, record: ScanRecord) -> str:
+    def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
         """Append a scan to the chain; returns its manifest digest.
 
         Read head, write manifest, insert rows: all under one ``BEGIN IMMEDIATE`` so concurrent writers
@@ -139,9 +139,12 @@ class DirectoryStore(Store):
                 raise StoreError(f"scan {record.scan_id} is already recorded")
             head = db.execute("SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1").fetchone()
             seq, previous = (1, None) if head is None else (head[0] + 1, head[1])
-            payload = canonical_json(build_manifest(record, sequence=seq, previous=previous))
+            manifest = build_manifest(record, sequence=seq, previous=previous)
+            payload = canonical_json(manifest)
             digest = sha256_hex(payload)
             self.locker.put("manifests", digest, payload)
+            if attest is not None:
+                self.locker.put("attestations", digest, attest(digest, manifest))
             db.execute(
                 "INSERT INTO scans(seq, scan_id, manifest, previous, started_at, finished_at,"
                 " rule_pack_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -22,7 +22,8 @@ from annexa.files.atomic import atomic_write_bytes
 DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 _BATCH: Final = 10_000  # objects made durable together; bounds the temporary files of one barrier
 
-Area = Literal["evidence", "manifests"]
+# attestations: the DSSE envelope signing a manifest, named by the manifest's digest (annexa.trust).
+Area = Literal["evidence", "manifests", "attestations"]
 
 
 class Locker(Protocol):

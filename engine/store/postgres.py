@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.store.base import Store
+from annexa.store.base import Attest, Store
 from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 from annexa.store.redaction import redact_for_storage
@@ -125,7 +125,7 @@ class PostgresStore(Store):
             )
         return stored
 
-    def record_scan(self, record: ScanRecord) -> str:
+    def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
         """Append a scan to the chain under a table lock that queues concurrent writers."""
         referenced = self.check_record(record)
         with self._db.transaction(), self._db.cursor() as db:
@@ -135,9 +135,12 @@ class PostgresStore(Store):
                 raise StoreError(f"scan {record.scan_id} is already recorded")
             head = db.execute("SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1").fetchone()
             seq, previous = (1, None) if head is None else (head[0] + 1, head[1])
-            payload = canonical_json(build_manifest(record, sequence=seq, previous=previous))
+            manifest = build_manifest(record, sequence=seq, previous=previous)
+            payload = canonical_json(manifest)
             digest = sha256_hex(payload)
             self.locker.put("manifests", digest, payload)
+            if attest is not None:
+                self.locker.put("attestations", digest, attest(digest, manifest))
             db.execute(
                 "INSERT INTO scans(seq, scan_id, manifest, previous, started_at, finished_at,"
                 " rule_pack_digest) VALUES (%s, %s, %s, %s, %s, %s, %s)",

@@ -65,6 +65,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="print each step's wall time, CPU time and peak memory to standard error",
     )
+    parser.add_argument(
+        "--sign-key",
+        default=None,
+        metavar="FILE|env:NAME",
+        help="sign the recorded scan with this Ed25519 private key (PEM file, or env:NAME for a variable "
+        "holding it); default: signing.key in the configuration, else the scan is recorded unsigned",
+    )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="PATH|s3://BUCKET/KEY",
+        help="also write the signed head here, outside the store (repeatable; adds to signing.witness)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -119,6 +133,14 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(prepared, int):
         return prepared
     output_plan, fail_on = prepared
+    from annexa.trust.settings import signing_settings
+
+    signing = signing_settings(
+        config.raw.get("signing"),
+        base=Path(config.base_path),
+        key=getattr(args, "sign_key", None),
+        witnesses=getattr(args, "witness", ()),
+    )
     progress = default_progress()
     started = now  # the scan's clock: `annexa evaluate --scan` re-evaluates at this moment
     planned = plan(ruleset, config, host.collectors())
@@ -172,7 +194,9 @@ def run(args: argparse.Namespace) -> int:
             collector_versions={run.collector: run.version for run in collection.runs},
         )
         with timings.step("record"):
-            digest = store.record_scan(record)
+            digest = store.record_scan(record, attest=signing.attest)
+            for line in signing.after_record(store, digest):
+                print(f"annexa: {line}", file=sys.stderr)
         drift = None
         if previous is not None:
             before = store.load_scan(previous).record

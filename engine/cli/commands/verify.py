@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from annexa.model.exitcodes import ExitCode
 from annexa.store import verify_store
 
+if TYPE_CHECKING:
+    from annexa.trust.verify import TrustReport
+
 _EPILOG = """exit status: 0 the store is intact; 1 (the code for nonconformities) the store is broken, the
-first broken item is named; 4 no store at the given path."""
+first broken item is named, or (with --trusted-key) a signature, the signed chain or a witness does
+not check out, the reason is named; 4 no store at the given path, or a key or witness cannot be read."""
 
 
 def register(subparsers: Any) -> None:
@@ -28,16 +34,43 @@ def register(subparsers: Any) -> None:
         "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
     )
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--trusted-key",
+        type=Path,
+        default=None,
+        metavar="PUBLIC_KEY",
+        help="check every scan's signature with this Ed25519 public key (PEM), and the signed chain: a "
+        "removed signature, another signer or a gap in the signed sequence fails",
+    )
+    parser.add_argument(
+        "--witness",
+        action="append",
+        default=[],
+        metavar="PATH|s3://BUCKET/KEY",
+        help="a copy of the signed head kept outside the store (repeatable; needs --trusted-key): a deleted "
+        "last scan, a rolled-back HEAD or a rewritten chain fails",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from annexa.store import open_store
+    from annexa.trust import load_trusted_key
+    from annexa.trust.verify import verify_signatures
+    from annexa.trust.witness import open_witness
 
+    if args.witness and args.trusted_key is None:
+        print("annexa: error: --witness needs --trusted-key (a witness holds a signed head)", file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    key = None if args.trusted_key is None else load_trusted_key(args.trusted_key)
+    witnesses = [open_witness(location) for location in args.witness]
     with open_store(args.store, create=False) as store:
         report = verify_store(store, args.scan)
+        trust = verify_signatures(store, key, witnesses)
+    ok = report.ok and trust.ok
     if args.format == "json":
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=True))
+        payload = {**report.to_dict(), "ok": ok, "signatures": trust.to_dict()}
+        print(json.dumps(payload, indent=2, sort_keys=True))
     else:
         checked = f"{report.scans_checked} scan(s), {report.evidence_checked} evidence file(s)"
         if report.ok:
@@ -49,4 +82,20 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  also: {problem}")
         for note in report.notes:
             print(f"note: {note}")
-    return int(ExitCode.CONFORMANT if report.ok else ExitCode.NONCONFORMITIES)
+        _print_signatures(trust)
+    return int(ExitCode.CONFORMANT if ok else ExitCode.NONCONFORMITIES)
+
+
+def _print_signatures(trust: TrustReport) -> None:
+    if trust.ok:
+        print(f"signatures: {'OK' if trust.keyid else 'UNCHECKED'} ({trust.summary()})")
+    else:
+        print(f"signatures: BROKEN ({len(trust.problems)} problem(s); {trust.summary()})")
+        print(f"first broken item: {trust.problems[0]}")
+        for problem in trust.problems[1:]:
+            print(f"  also: {problem}")
+    unsigned = [scan for scan in trust.scans if scan.state == "unsigned"]
+    if unsigned and trust.ok:
+        print(f"unsigned: {', '.join(f'#{scan.seq}' for scan in unsigned)} (results not signed by any key)")
+    for note in trust.notes:
+        print(f"note: {note}")

@@ -1,0 +1,65 @@
+"""The in-toto Statement (v1) a signed scan carries: what was assessed, and the verdicts' digests.
+
+Subjects are the evidence items the scan rests on (``evidence/ab/abcd....json``, by SHA-256, as the store
+names them); the predicate is the scan result: the manifest's digest and place in the chain (sequence,
+previous manifest), the rule pack and configuration digests, the annexa version, the scan's time and the
+digest of its findings. The manifest digest pins every byte of the findings; the findings digest lets a
+bundle's reader re-evaluate and compare without the manifest's other fields.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any, Final
+
+from annexa.model.evidence import canonical_json
+
+STATEMENT_TYPE: Final = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE: Final = "https://annexa.dev/attestation/scan-result/v1"
+
+
+def findings_digest(findings: Any) -> str:
+    """SHA-256 of the canonical JSON of a manifest's findings list."""
+    return hashlib.sha256(canonical_json(findings)).hexdigest()
+
+
+def scan_statement(digest: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The statement for the manifest whose SHA-256 is ``digest``."""
+    counts: dict[str, int] = {}
+    for finding in manifest["findings"]:
+        counts[finding["status"]] = counts.get(finding["status"], 0) + 1
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            {"name": f"evidence/{item[:2]}/{item}.json", "digest": {"sha256": item}}
+            for item in manifest["evidence"]
+        ],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "scan_id": manifest["scan_id"],
+            "sequence": manifest["sequence"],
+            "previous": manifest["previous"],
+            "manifest": {"sha256": digest},
+            "rule_pack_digest": manifest["rule_pack_digest"],
+            "config_digest": manifest["config_digest"],
+            "annexa_version": manifest["annexa_version"],
+            "started_at": manifest["started_at"],
+            "finished_at": manifest["finished_at"],
+            "findings_digest": findings_digest(manifest["findings"]),
+            "counts": dict(sorted(counts.items())),
+        },
+    }
+
+
+def predicate_of(statement: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """The predicate, once the statement is checked to be an annexa scan result."""
+    from annexa.trust.keys import TrustError
+
+    if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != PREDICATE_TYPE:
+        raise TrustError(f"{where}: the signed statement is not an annexa scan result "
+                         f"({statement.get('_type')!r}, {statement.get('predicateType')!r})")  # fmt: skip
+    predicate = statement.get("predicate")
+    if not isinstance(predicate, dict) or not isinstance(predicate.get("manifest"), dict):
+        raise TrustError(f"{where}: the signed statement has no scan-result predicate")
+    return predicate
