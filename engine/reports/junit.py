@@ -2,7 +2,12 @@
 
 ``fail`` is a failure, ``inconclusive`` and ``error`` are errors (the check could not decide), a waived
 failure and ``not_applicable`` are skipped with the reason. Each test case carries its stable finding id as
-a property, so a dashboard tracks it across scans.
+the first line of its standard output (``finding_id: ...``), so a dashboard tracks it across scans.
+
+The document is valid against the Jenkins xUnit plugin's junit-10.xsd, the strictest of the JUnit
+schemas CI servers apply: a test case holds no ``<properties>`` (the finding id and severity go to its
+``<system-out>``), the root carries no ``timestamp`` or ``skipped`` (each suite does), and a suite's
+``<properties>`` name its control, title and status.
 """
 
 from __future__ import annotations
@@ -47,22 +52,29 @@ def render_junit(document: Mapping[str, Any]) -> str:
     by_control: dict[str, list[Mapping[str, Any]]] = {}
     for finding in document["findings"]:
         by_control.setdefault(finding["control"], []).append(finding)
-    root = ET.Element("testsuites", name="annexa", timestamp=document["evaluated_at"])
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    root = ET.Element("testsuites", name="annexa", time="0")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
     for control in controls_and_clauses(document):
         findings = by_control.get(control["id"])
         if not findings:
             continue
-        suite = ET.SubElement(root, "testsuite", name=xml_text(f"{control['id']} {control['title']}"))
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=xml_text(f"{control['id']} {control['title']}"),
+            timestamp=document["evaluated_at"],
+            time="0",
+        )
+        properties = ET.SubElement(suite, "properties")
+        for name, value in (("control", control["id"]), ("title", control["title"])):
+            ET.SubElement(properties, "property", name=name, value=xml_text(value))
+        ET.SubElement(properties, "property", name="status", value=control["status"])
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         for finding in findings:
             counts["tests"] += 1
             case = ET.SubElement(
                 suite, "testcase", classname=control["id"], name=_case_name(finding), time="0"
             )
-            properties = ET.SubElement(case, "properties")
-            ET.SubElement(properties, "property", name="finding_id", value=finding["id"])
-            ET.SubElement(properties, "property", name="severity", value=finding["severity"])
             status = finding["status"]
             message = xml_text(finding["message"])
             if finding["waiver"] is not None:
@@ -87,9 +99,13 @@ def render_junit(document: Mapping[str, Any]) -> str:
             elif status == "not_applicable":
                 counts["skipped"] += 1
                 ET.SubElement(case, "skipped", message=xml_text(finding["note"] or message))
+            ET.SubElement(
+                case, "system-out"
+            ).text = f"finding_id: {finding['id']}\nseverity: {finding['severity']}"
         for key, value in counts.items():
             suite.set(key, str(value))
-            totals[key] += value
+            if key in totals:
+                totals[key] += value
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)

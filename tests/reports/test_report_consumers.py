@@ -17,12 +17,14 @@ from urllib.parse import unquote
 import pytest
 from reportkit import DemoProject
 
+from annexa.model.findings import is_observation
 from annexa.reports.formats import annexa_reporters
 from annexa.reports.sarif import CONFIG_FILE, FINGERPRINT
 
 pytest_plugins = ["reportfixtures"]
 
 ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).parent / "data"
 NODE_TOOLS = ROOT / "build" / "node-tools" / "node_modules"
 # The npm package's own launcher runs the binary through a shell, which splits "Gh;Sarif" at the `;`:
 # the platform package's binary is called directly.
@@ -134,3 +136,41 @@ def test_sarif_rules_carry_description_help_and_fingerprints(document: dict[str,
     changed = [{**f, "message": "reworded", "evidence": [], "id": "0" * 16} for f in document["findings"]]
     again = json.loads(render("sarif", {**document, "findings": changed}))["runs"][0]["results"]
     assert [r["partialFingerprints"] for r in again] == [r["partialFingerprints"] for r in run["results"]]
+
+
+def test_junit_is_valid_against_jenkins_xunit_junit_10_xsd(document: dict[str, Any]) -> None:
+    import xmlschema
+
+    schema = xmlschema.XMLSchema10(DATA / "junit-10.xsd")
+    text = render("junit", document)
+    errors = [f"{error.path}: {error.reason}" for error in schema.iter_errors(text)]
+    assert errors == []
+    # The schema has teeth: the shape before (properties inside a test case) is rejected.
+    bad = text.replace(
+        "<system-out>", "<properties><property name='a' value='b'/></properties><system-out>", 1
+    )
+    assert not schema.is_valid(bad)
+
+
+def test_junit_reads_in_junitparser(document: dict[str, Any], tmp_path: Path) -> None:
+    from junitparser import Error, Failure, JUnitXml, Skipped
+
+    path = tmp_path / "annexa-report.junit.xml"
+    path.write_text(render("junit", document), encoding="utf-8")
+    xml = JUnitXml.fromfile(str(path))
+    cases = [case for suite in xml for case in suite]
+    assert len(cases) == len(document["findings"])
+    by_id = {case.system_out.splitlines()[0].removeprefix("finding_id: "): case for case in cases}
+    for finding in document["findings"]:
+        kinds = {type(result) for result in by_id[finding["id"]].result}
+        if finding["waiver"] or is_observation(finding) or finding["status"] == "not_applicable":
+            assert kinds == {Skipped}, finding["id"]
+        elif finding["status"] == "fail":
+            assert kinds == {Failure}, finding["id"]
+        elif finding["status"] in ("inconclusive", "error"):
+            assert kinds == {Error}, finding["id"]
+        else:
+            assert kinds == set(), finding["id"]
+    xml.update_statistics()
+    failing = [f for f in document["findings"] if f["status"] == "fail" and not f["waiver"]]
+    assert xml.failures == len([f for f in failing if not is_observation(f)])

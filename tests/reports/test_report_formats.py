@@ -122,7 +122,9 @@ def test_every_format_carries_the_stable_finding_ids(document: dict[str, Any]) -
     sarif = json.loads(render("sarif_all", document))
     assert {r["fingerprints"]["annexaFindingId/v1"] for r in sarif["runs"][0]["results"]} == ids
     junit = ET.fromstring(render("junit", document))
-    assert {p.get("value") for p in junit.iter("property") if p.get("name") == "finding_id"} == ids
+    assert {(case.findtext("system-out") or "").splitlines()[0] for case in junit.iter("testcase")} == {
+        f"finding_id: {i}" for i in ids
+    }
     oscal = json.loads(render("oscal", document))["assessment-results"]["results"][0]
     assert {p["value"] for o in oscal["observations"] for p in o["props"] if p["name"] == "finding-id"} == ids
     rows = list(csv.DictReader(io.StringIO(render("csv", document))))
