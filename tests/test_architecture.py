@@ -41,7 +41,8 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "annexa.trust": _BASE | {"annexa.lang", "annexa.store"},
     "annexa.app": _APP,
     "annexa.reports": _APP | {"annexa.app"},
-    "annexa.cli": _APP | {"annexa.app", "annexa.reports"},
+    "annexa.serve": _APP | {"annexa.app", "annexa.reports"},
+    "annexa.cli": _APP | {"annexa.app", "annexa.reports", "annexa.serve"},
 }
 # Modules that stand above their folder's row: the plugin authors' test kit drives the whole command.
 ABOVE_THEIR_LAYER = {"annexa.plugins.testing": MAY_IMPORT["annexa.cli"] | {"annexa.cli"}}

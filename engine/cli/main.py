@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "init",
     "report",
     "contract",
+    "serve",
 )
 
 

@@ -1,0 +1,47 @@
+"""`annexa serve --no-auth`: for local use only, so it refuses any address but loopback and any Host but
+the loopback names (a DNS-rebinding page cannot reach it), and its writes still need the page's CSRF token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from servekit import build_demo, csrf_of, run_cli, serve
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(build_demo(tmp_path_factory.mktemp("noauth") / "demo").store)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.org"])
+def test_no_auth_refuses_to_bind_beyond_loopback(store: str, host: str) -> None:
+    code, _ = run_cli("serve", "--store", store, "--no-auth", "--host", host)
+    assert code == 4
+
+
+def test_no_auth_serves_loopback_without_a_token_and_guards_its_writes(store: str) -> None:
+    with serve(store, "--no-auth", ready="/") as url:
+        assert requests.get(url + "/api/v1/whoami", timeout=30).json()["role"] == "admin"
+        rebound = requests.get(url + "/api/v1/overview", headers={"Host": "attacker.example"}, timeout=30)
+        assert rebound.status_code == 421
+        nc = requests.get(url + "/api/v1/nonconformities", timeout=30).json()["nonconformities"][0]["id"]
+        form = {"owner": "me", "due": "2099-01-01"}
+        assert requests.post(url + f"/nonconformities/{nc}", data=form, allow_redirects=False,
+                             timeout=30).status_code == 403  # fmt: skip
+        csrf = csrf_of(requests.get(url + f"/nonconformities/{nc}", timeout=30).text)
+        done = requests.post(
+            url + f"/nonconformities/{nc}", data={**form, "csrf": csrf}, allow_redirects=False, timeout=30
+        )
+        assert done.status_code == 303
+        entry = requests.get(url + "/api/v1/audit", timeout=30).json()["entries"][0]
+        assert entry["actor"] == "local user (--no-auth)"
+        assert entry["target"] == nc
+
+
+def test_serve_without_a_store_says_so(tmp_path: Path) -> None:
+    code, _ = run_cli("serve", "--store", str(tmp_path / "nothing"))
+    assert code == 4
