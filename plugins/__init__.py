@@ -11,6 +11,7 @@ from annexa.plugins.folders import (
     resolve_folder_source,
 )
 from annexa.plugins.hookspecs import hookimpl
+from annexa.plugins.http import HttpRetry
 from annexa.plugins.sections import (
     FrontMatter,
     FrontMatterError,
@@ -43,6 +44,7 @@ __all__ = [
     "FolderSource",
     "FrontMatter",
     "FrontMatterError",
+    "HttpRetry",
     "PluginError",
     "ReporterSpec",
     "RuleFunctionSpec",

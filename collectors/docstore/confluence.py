@@ -14,11 +14,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
-import random
-import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -31,7 +28,7 @@ from annexa.collectors.docstore.fields import Naming, RawField, add_field
 from annexa.collectors.docstore.formats import structured
 from annexa.collectors.docstore.schema import KIND
 from annexa.model.evidence import Evidence, JSONValue
-from annexa.plugins import CollectorError, CollectRequest, TextBlock
+from annexa.plugins import CollectorError, CollectRequest, HttpRetry, TextBlock
 
 COLLECTOR = "documents 0.1.0"
 API = "/wiki/api/v2"
@@ -188,14 +185,13 @@ class _Api:
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
         import requests
+        from requests.adapters import HTTPAdapter
 
         self.base = str(settings["base_url"]).rstrip("/")
         self.site = f"{self.base}/wiki"
         self.scope = confluence_scope(settings)
         self.timeout = float(settings.get("timeout_seconds", 30))
         self.retries = int(settings.get("retries", 4))
-        self.backoff = float(settings.get("backoff_seconds", 0.5))
-        self.max_wait = float(settings.get("max_retry_wait_seconds", 60))
         token_env = str(settings["token_env"])
         token = os.environ.get(token_env)
         if not token:
@@ -205,6 +201,15 @@ class _Api:
             )
         self.session = requests.Session()
         self.session.headers["Accept"] = "application/json"
+        # Retries are urllib3's (annexa.plugins.HttpRetry): backoff with jitter, Retry-After honoured.
+        self.retry = HttpRetry.policy(
+            retries=self.retries,
+            backoff_seconds=float(settings.get("backoff_seconds", 0.5)),
+            max_wait_seconds=float(settings.get("max_retry_wait_seconds", 60)),
+            statuses=_RETRY_STATUSES,
+        )
+        self.session.mount("https://", HTTPAdapter(max_retries=self.retry))
+        self.session.mount("http://", HTTPAdapter(max_retries=self.retry))
         email_env = settings.get("email_env")
         if email_env:
             email = os.environ.get(str(email_env))
@@ -240,47 +245,31 @@ class _Api:
         import requests
 
         where = urlsplit(url).path
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.session.get(url, params=params, timeout=self.timeout)
-            except requests.RequestException as exc:
-                problem = f"{type(exc).__name__}"
-                if attempt == self.retries:
-                    raise CollectorError(f"{self.scope}: GET {where} failed: {problem}") from exc
-                self._sleep(attempt, None)
-                continue
-            if response.status_code in _RETRY_STATUSES and attempt < self.retries:
-                self._sleep(attempt, response.headers.get("Retry-After"))
-                continue
-            if response.status_code in (401, 403):
-                raise CollectorError(
-                    f"{self.scope}: GET {where} was refused (HTTP {response.status_code})",
-                    hint="check the token (and email) in the configured variables, and the space permission",
-                )
-            if response.status_code == 404:
-                raise CollectorError(f"{self.scope}: GET {where} not found (HTTP 404)")
-            if response.status_code >= 400:
-                raise CollectorError(
-                    f"{self.scope}: GET {where} failed with HTTP {response.status_code} "
-                    f"after {attempt + 1} attempts"
-                )
-            try:
-                body = response.json()
-            except ValueError as exc:
-                raise CollectorError(
-                    f"{self.scope}: GET {where} answered with something that is not JSON"
-                ) from exc
-            if not isinstance(body, dict):
-                raise CollectorError(f"{self.scope}: GET {where} answered with JSON that is not an object")
-            return body
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        wait = self.backoff * 2**attempt * (0.5 + random.random() / 2)  # jitter spreads retries out
-        if retry_after is not None:
-            with contextlib.suppress(ValueError):  # an HTTP date: keep the backoff
-                wait = max(wait, float(retry_after))
-        time.sleep(min(wait, self.max_wait))
+        try:
+            response = self.session.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise CollectorError(f"{self.scope}: GET {where} failed: {type(exc).__name__}") from exc
+        if response.status_code in (401, 403):
+            raise CollectorError(
+                f"{self.scope}: GET {where} was refused (HTTP {response.status_code})",
+                hint="check the token (and email) in the configured variables, and the space permission",
+            )
+        if response.status_code == 404:
+            raise CollectorError(f"{self.scope}: GET {where} not found (HTTP 404)")
+        if response.status_code >= 400:
+            raise CollectorError(
+                f"{self.scope}: GET {where} failed with HTTP {response.status_code} "
+                f"after {HttpRetry.attempts(response.raw)} attempts"
+            )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise CollectorError(
+                f"{self.scope}: GET {where} answered with something that is not JSON"
+            ) from exc
+        if not isinstance(body, dict):
+            raise CollectorError(f"{self.scope}: GET {where} answered with JSON that is not an object")
+        return body
 
 
 class _StorageReader(HTMLParser):

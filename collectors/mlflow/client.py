@@ -1,5 +1,10 @@
 """HTTP client for the MLflow REST API 2.0: authentication, retries with backoff, pagination, errors.
 
+Retries are urllib3's ``Retry`` mounted on the session (``HTTPAdapter(max_retries=...)``), not a loop of
+our own: it retries connection failures, read timeouts and the answers in :data:`RETRY_STATUSES` for GET
+only, backs off exponentially with jitter, honours ``Retry-After`` (seconds or an HTTP date, which the
+old loop could not read) and keeps a history of what it retried, from which the attempts are counted.
+
 Every request carries ``Connection: close``: against MLflow's uvicorn server a keep-alive connection costs
 40-50 ms per request (Nagle and delayed ACK), a fresh one about 14 ms (test-services.md). Credentials come
 from environment variables the configuration names; they are sent as headers and never appear in a
@@ -10,17 +15,18 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-from annexa.plugins import CollectorError
+from annexa.plugins import CollectorError, HttpRetry
 
 API_PREFIX = "/api/2.0/mlflow"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -34,16 +40,17 @@ class RegistryNotFoundError(CollectorError):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetryPolicy:
     retries: int = 4  # attempts after the first
-    backoff_seconds: float = 0.5  # first delay; doubled per attempt
+    backoff_seconds: float = 0.5  # backoff factor: waits of 0, 2x, 4x, 8x ... this, plus jitter up to it
     max_wait_seconds: float = 60.0  # cap on one wait, Retry-After included
 
-    def delay(self, attempt: int, retry_after: float | None, jitter: Callable[[], float]) -> float:
-        """Seconds to wait before retry ``attempt`` (0-based): the server's Retry-After if it gave one,
-        else exponential backoff with equal jitter, so concurrent workers do not retry in lockstep."""
-        if retry_after is not None:
-            return min(retry_after, self.max_wait_seconds)
-        ceiling = min(self.backoff_seconds * float(2**attempt), self.max_wait_seconds)
-        return ceiling / 2 + jitter() * ceiling / 2
+    def retry(self) -> HttpRetry:
+        """The urllib3 ``Retry`` for this policy (GET only, :data:`RETRY_STATUSES`)."""
+        return HttpRetry.policy(
+            retries=self.retries,
+            backoff_seconds=self.backoff_seconds,
+            max_wait_seconds=self.max_wait_seconds,
+            statuses=RETRY_STATUSES,
+        )
 
 
 def auth_headers(config: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
@@ -89,15 +96,11 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {"Connection": "close", "Accept": "application/json", **(headers or {})}
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._jitter = jitter
         self._local = threading.local()
         self._lock = threading.Lock()
         self._requests = 0
@@ -118,6 +121,9 @@ class RegistryClient:
             session = requests.Session()
             session.headers.update(self._headers)
             session.trust_env = False  # no .netrc or proxy settings overriding the configured credentials
+            adapter = HTTPAdapter(max_retries=self._retry.retry())
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             self._local.session = session
         return session
 
@@ -127,34 +133,34 @@ class RegistryClient:
         Retries connection failures, timeouts, 429 and 5xx; raises RegistryNotFoundError on 404
         RESOURCE_DOES_NOT_EXIST and CollectorError on anything else that is not a JSON object.
         """
-        url = self.base_url + path
         what = f"GET {path}"
-        attempt = 0
-        while True:
-            with self._lock:
-                self._requests += 1
-            try:
-                answer = self._session().get(url, params=params, timeout=self._timeout)
-            except requests.RequestException as exc:
-                failure = f"{what} failed: {_transport_reason(exc)}"
-                retry_after = None
-            else:
-                if answer.status_code not in RETRY_STATUSES:
-                    return _decode(answer, what, self.base_url)
-                failure = f"{what} answered HTTP {answer.status_code}{_error_detail(answer)}"
-                retry_after = _retry_after(answer.headers.get("Retry-After"))
-            if attempt >= self._retry.retries:
-                tries = attempt + 1
-                raise CollectorError(
-                    f"MLflow registry {self.base_url} is unavailable: {failure} "
-                    f"({tries} attempt{'s' if tries > 1 else ''})",
-                    hint="check that the tracking server is up and tracking_uri is right; "
-                    "raise retries or timeout_seconds for a slow server",
-                )
-            with self._lock:
-                self._retries += 1
-            self._sleep(self._retry.delay(attempt, retry_after, self._jitter))
-            attempt += 1
+        try:
+            answer = self._session().get(self.base_url + path, params=params, timeout=self._timeout)
+        except requests.RequestException as exc:
+            # urllib3 wraps the last failure in MaxRetryError once the retries ran out.
+            tries = self._retry.retries + 1 if HttpRetry.ran_out(exc) else 1
+            self._count(tries)
+            raise self._unavailable(f"{what} failed: {_transport_reason(exc)}", tries) from exc
+        tries = HttpRetry.attempts(answer.raw)
+        self._count(tries)
+        if answer.status_code in RETRY_STATUSES:
+            raise self._unavailable(
+                f"{what} answered HTTP {answer.status_code}{_error_detail(answer)}", tries
+            )
+        return _decode(answer, what, self.base_url)
+
+    def _count(self, tries: int) -> None:
+        with self._lock:
+            self._requests += tries
+            self._retries += tries - 1
+
+    def _unavailable(self, failure: str, tries: int) -> CollectorError:
+        return CollectorError(
+            f"MLflow registry {self.base_url} is unavailable: {failure} "
+            f"({tries} attempt{'s' if tries > 1 else ''})",
+            hint="check that the tracking server is up and tracking_uri is right; "
+            "raise retries or timeout_seconds for a slow server",
+        )
 
     def pages(
         self, path: str, items_key: str, params: Mapping[str, str | int] | None = None
@@ -224,19 +230,11 @@ def _error_detail(answer: requests.Response) -> str:
     return ""
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in delta-seconds; the HTTP-date form falls back to our own backoff."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        return None
-    return max(seconds, 0.0)
-
-
 def _transport_reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
+    cause = HttpRetry.cause(exc)
+    # urllib3's NewConnectionError (refused) subclasses its ConnectTimeoutError: it is not a timeout.
+    timed_out = isinstance(cause, Urllib3Timeout) and not isinstance(cause, NewConnectionError)
+    if isinstance(exc, requests.Timeout) or timed_out:
         return "timed out"
     if isinstance(exc, requests.ConnectionError):
         return "connection failed (nothing listening, or the connection was dropped)"

@@ -9,8 +9,7 @@ credential, so messages show only its scheme and host.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ import requests
 PAYLOAD_FORMATS: Final = ("json", "slack")
 _RETRY_STATUS: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 _LISTED: Final = 10  # changes named in a Slack message; the rest are counted
+_MAX_WAIT_S: Final = 30.0  # cap on one wait between attempts, a server's Retry-After included
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,35 +92,40 @@ def notify(
     attempts: int = 3,
     timeout: float = 10.0,
     backoff: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> NotifyOutcome:
     """POST the scan's drift to ``url``; never raises for network or HTTP failures.
 
+    Retries are urllib3's ``Retry`` (:class:`annexa.plugins.HttpRetry`) on the session, not a loop of our
+    own: it also retries a read that broke off, reads ``Retry-After`` in its HTTP-date form, and adds
+    jitter, which the loop did not.
+
     :param attempts: tries in all; a retry follows a connection error, a timeout, 408, 425, 429 or 5xx,
-        after ``backoff * 2**n`` seconds (or the server's ``Retry-After``, capped at 30 s).
+        at once and then after ``backoff * 2**n`` seconds plus jitter (or the server's ``Retry-After``),
+        each wait capped at 30 s.
     """
+    from requests.adapters import HTTPAdapter
+
+    from annexa.plugins import HttpRetry
+
     body: dict[str, Any] = {"text": slack_text(result)} if payload_format == "slack" else json_payload(result)
     shown = redact_url(url)
-    last = "not attempted"
-    for attempt in range(1, attempts + 1):
-        delay = backoff * 2 ** (attempt - 1)
+    retry = HttpRetry.policy(
+        retries=max(attempts - 1, 0),
+        backoff_seconds=backoff,
+        max_wait_seconds=_MAX_WAIT_S,
+        statuses=_RETRY_STATUS,
+        methods=("POST",),  # a duplicate notification is better than a lost one
+    )
+    with requests.Session() as session:
+        session.mount("http://", HTTPAdapter(max_retries=retry))
+        session.mount("https://", HTTPAdapter(max_retries=retry))
         try:
-            response = requests.post(
+            response = session.post(
                 url, json=body, timeout=timeout, headers={"User-Agent": "annexa-notifier/1"}
             )
         except requests.RequestException as exc:
-            last = f"{type(exc).__name__}"  # the exception text may contain the URL
-        else:
-            if response.ok:
-                return NotifyOutcome(
-                    url=shown, ok=True, attempts=attempt, message=f"HTTP {response.status_code}"
-                )
-            last = f"HTTP {response.status_code}"
-            if response.status_code not in _RETRY_STATUS:
-                break
-            retry_after = response.headers.get("Retry-After", "")
-            if retry_after.isdigit():
-                delay = min(float(retry_after), 30.0)
-        if attempt < attempts:
-            sleep(delay)
-    return NotifyOutcome(url=shown, ok=False, attempts=attempt, message=last)
+            tried = attempts if HttpRetry.ran_out(exc) else 1
+            # The exception's text may contain the URL, which is a credential: only its type is shown.
+            return NotifyOutcome(url=shown, ok=False, attempts=tried, message=type(exc).__name__)
+    tried = HttpRetry.attempts(response.raw)
+    return NotifyOutcome(url=shown, ok=response.ok, attempts=tried, message=f"HTTP {response.status_code}")

@@ -129,6 +129,7 @@ class Hook:
 
     def __init__(self) -> None:
         self.statuses: list[int] = []
+        self.retry_after: str | None = None  # sent with every scripted failure when set
         self.bodies: list[Any] = []
         self.paths: list[str] = []
         hook = self
@@ -141,6 +142,8 @@ class Hook:
                 status = hook.statuses.pop(0) if hook.statuses else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
+                if status >= 400 and hook.retry_after is not None:
+                    self.send_header("Retry-After", hook.retry_after)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:

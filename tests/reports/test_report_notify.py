@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ DRIFT = {
 
 
 def test_json_body_carries_the_drift(hook: Hook) -> None:
-    outcome = notify(hook.url, scan_result(DRIFT), sleep=lambda s: None)
+    outcome = notify(hook.url, scan_result(DRIFT))
     assert outcome.ok
     assert outcome.attempts == 1
     body = hook.bodies[0]
@@ -55,17 +56,35 @@ def test_json_body_carries_the_drift(hook: Hook) -> None:
 
 def test_retries_transient_failures_with_backoff(hook: Hook) -> None:
     hook.statuses = [503, 429]
-    waits: list[float] = []
-    outcome = notify(hook.url, scan_result(), sleep=waits.append, backoff=0.25)
+    started = time.monotonic()
+    outcome = notify(hook.url, scan_result(), backoff=0.25)
+    waited = time.monotonic() - started
     assert outcome.ok
     assert outcome.attempts == 3
-    assert waits == [0.25, 0.5]
+    assert 0.5 <= waited < 3  # the first retry at once, the second after 2 x 0.25 s plus jitter
     assert len(hook.bodies) == 3
+
+
+def test_retry_after_is_honoured_and_capped(hook: Hook) -> None:
+    hook.statuses = [503]
+    hook.retry_after = "1"
+    started = time.monotonic()
+    outcome = notify(hook.url, scan_result(), backoff=0)
+    assert outcome.ok
+    assert outcome.attempts == 2
+    assert time.monotonic() - started >= 1.0  # the server's Retry-After, not the zero backoff
+
+
+def test_a_receiver_that_keeps_failing_reports_the_last_status(hook: Hook) -> None:
+    hook.statuses = [502, 502, 502]
+    outcome = notify(hook.url, scan_result(), backoff=0)
+    assert not outcome.ok
+    assert (outcome.attempts, outcome.message) == (3, "HTTP 502")
 
 
 def test_a_client_error_is_not_retried_and_the_url_is_not_shown(hook: Hook) -> None:
     hook.statuses = [404]
-    outcome = notify(hook.url, scan_result(), sleep=lambda s: None)
+    outcome = notify(hook.url, scan_result())
     assert not outcome.ok
     assert outcome.attempts == 1
     assert outcome.message == "HTTP 404"
@@ -74,14 +93,14 @@ def test_a_client_error_is_not_retried_and_the_url_is_not_shown(hook: Hook) -> N
 
 
 def test_an_unreachable_receiver_is_reported_never_raised() -> None:
-    outcome = notify("http://127.0.0.1:9/hook", scan_result(), attempts=2, sleep=lambda s: None, timeout=2)
+    outcome = notify("http://127.0.0.1:9/hook", scan_result(), attempts=2, timeout=2)
     assert not outcome.ok
     assert outcome.attempts == 2
     assert outcome.message == "ConnectionError"
 
 
 def test_slack_payload_is_text_with_the_changes_escaped(hook: Hook) -> None:
-    assert notify(hook.url, scan_result(DRIFT), payload_format="slack", sleep=lambda s: None).ok
+    assert notify(hook.url, scan_result(DRIFT), payload_format="slack").ok
     body = hook.bodies[0]
     assert list(body) == ["text"]
     assert "Acme &lt;AI&gt;" in body["text"]

@@ -10,8 +10,10 @@ garbage bodies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,6 +113,7 @@ class Reply:
     status: int = 200
     body: Any = field(default_factory=dict)  # JSON-encoded unless it is bytes
     headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to stall before answering: longer than the client's timeout is a timeout
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ class ScriptedServer:
                     replies = outer.script.get(parts.path)
                     reply = (replies.pop(0) if len(replies) > 1 else replies[0]) if replies else None
                 reply = reply or Reply(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "no such path"})
+                time.sleep(reply.delay)
                 payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
@@ -145,7 +149,8 @@ class ScriptedServer:
                 for key, value in reply.headers.items():
                     self.send_header(key, value)
                 self.end_headers()
-                self.wfile.write(payload)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that timed out
+                    self.wfile.write(payload)
 
             def log_message(self, format: str, *args: Any) -> None:  # keep the test output clean
                 return

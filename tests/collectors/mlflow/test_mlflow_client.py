@@ -7,9 +7,10 @@ sent (headers included), so authentication and the retry policy are checked on t
 from __future__ import annotations
 
 import base64
+import email.utils
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -114,6 +115,43 @@ def test_429_waits_for_retry_after(scripted: ScriptedServer) -> None:
     items, _ = run_collect({"tracking_uri": scripted.url, "retries": 2, "backoff_seconds": 0})
     assert time.monotonic() - started >= 1.0  # the server's Retry-After, not the zero backoff
     assert [i.data["name"] for i in items] == ["a"]
+    assert len(scripted.seen) == 2
+
+
+def test_retry_after_is_capped_by_max_retry_wait(scripted: ScriptedServer) -> None:
+    scripted.on(
+        MODELS,
+        Reply(503, b"maintenance", {"Retry-After": "3600"}),
+        Reply(body={"registered_models": [model("a")]}),
+    )
+    started = time.monotonic()
+    items, _ = run_collect({"tracking_uri": scripted.url, "retries": 1, "max_retry_wait_seconds": 0.3})
+    assert 0.3 <= time.monotonic() - started < 5  # an hour asked, the configured cap waited
+    assert [i.data["name"] for i in items] == ["a"]
+
+
+def test_retry_after_as_an_http_date_is_honoured(scripted: ScriptedServer) -> None:
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    scripted.on(MODELS, Reply(429, {}, {"Retry-After": when}), Reply(body={"registered_models": []}))
+    started = time.monotonic()
+    run_collect({"tracking_uri": scripted.url, "retries": 1, "backoff_seconds": 0})
+    assert time.monotonic() - started >= 0.9  # the date is whole seconds: at least one of the two waited
+    assert len(scripted.seen) == 2
+
+
+def test_an_unreadable_retry_after_falls_back_to_the_backoff(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(503, {}, {"Retry-After": "soon"}), Reply(body={"registered_models": []}))
+    run_collect({"tracking_uri": scripted.url, "retries": 1, "backoff_seconds": 0})
+    assert len(scripted.seen) == 2
+
+
+def test_a_stalled_server_times_out_after_the_retries(scripted: ScriptedServer) -> None:
+    scripted.on(MODELS, Reply(body={"registered_models": []}, delay=0.8))
+    config = {"tracking_uri": scripted.url, "retries": 1, "backoff_seconds": 0, "timeout_seconds": 0.2}
+    with pytest.raises(
+        CollectorError, match=r"GET /registered-models/search failed: timed out \(2 attempts\)"
+    ):
+        run_collect(config)
     assert len(scripted.seen) == 2
 
 
