@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "plugins",
     "verify",
     "keys",
+    "export",
+    "verify_bundle",
     "history",
     "diff",
     "controls",
