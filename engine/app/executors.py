@@ -28,10 +28,19 @@ if TYPE_CHECKING:
     from annexa.plugins.types import CollectorSpec
 
 MAX_LOCAL_WORKERS: Final = 8
+DEFAULT_CLUSTER_TIMEOUT_S: Final = 60.0
+"""How long a scan waits on a cluster that has no worker to run its tasks (``--executor-timeout``)."""
 
 
 class ExecutorError(EngineError):
     """An executor cannot be chosen or reached (a bad ``--executor`` value, a missing extra, no cluster)."""
+
+
+class ClusterError(EngineError):
+    """The cluster broke during a scan (no worker left, the scheduler gone): the scan cannot finish.
+
+    Not the user's input but the infrastructure, so ``annexa scan`` exits 3, not 4.
+    """
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

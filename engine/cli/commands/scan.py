@@ -61,6 +61,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(needs annexa[dask])",
     )
     parser.add_argument(
+        "--executor-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with dask://: how long the scan waits while the cluster has no worker before it stops with "
+        "exit 3 (default 60)",
+    )
+    parser.add_argument(
         "--timings",
         action="store_true",
         help="print each step's wall time, CPU time and peak memory to standard error",
@@ -150,9 +158,11 @@ def run(args: argparse.Namespace) -> int:
             f"running {len(planned)} collector(s)"
         )
     from annexa.app.executor_choice import open_executor
+    from annexa.app.executors import ClusterError
     from annexa.lang.language import evaluate
+    from annexa.model.exitcodes import ExitCode
 
-    executor = open_executor(args.executor)
+    executor = open_executor(args.executor, timeout=getattr(args, "executor_timeout", None))
     with open_store(config.store_path, evidence=config.store_evidence) as store:
         with timings.step("collect"):
             try:
@@ -169,6 +179,9 @@ def run(args: argparse.Namespace) -> int:
                     executor=executor,
                     on_evidence=store.put_evidence,
                 )
+            except ClusterError as exc:  # the infrastructure, not the input: exit 3, nothing recorded
+                print(f"annexa: error: {exc}", file=sys.stderr)
+                return int(ExitCode.INTERNAL_ERROR)
             finally:
                 executor.close()
         with timings.step("store"):
