@@ -9,6 +9,7 @@ from typing import Any
 from annexa import __version__
 from annexa.contract.catalog import group_summary, load_catalog, roll_up, roll_up_clauses
 from annexa.files.jsonwriter import Stream
+from annexa.lang.evaluator import NOT_COLLECTED_PREFIX, NOT_CONFIGURED
 from annexa.model.evidence import format_timestamp
 from annexa.model.exitcodes import ExitCode
 from annexa.model.findings import (
@@ -89,6 +90,21 @@ _MARK = {
 }
 
 
+def _unconfigured(findings: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """Finding id -> the kinds it lacks, for the inconclusive findings whose every missing kind has no
+    configured collector (not those where a collector ran and failed: each of those is worth a line)."""
+    found = {}
+    for finding in findings:
+        message = finding["message"]
+        if finding["status"] != "inconclusive" or not message.startswith(NOT_COLLECTED_PREFIX):
+            continue
+        reasons = message.removeprefix(NOT_COLLECTED_PREFIX).removesuffix(")").split("; ")
+        kinds = [reason.removesuffix(f": {NOT_CONFIGURED}") for reason in reasons]
+        if all(reason.endswith(f": {NOT_CONFIGURED}") for reason in reasons):
+            found[finding["id"]] = tuple(kinds)
+    return found
+
+
 def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
     """A terminal summary: one line per control, then the findings that need attention."""
     lines = [f"{'control':<10} {'status':<13} title"]
@@ -98,11 +114,22 @@ def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         lines.append(f"{'clause':<10} {'status':<13} title (main body, apart from Annex A)")
         lines += [f"{c['id']:<10} {_MARK[c['status']]:<13} {c['title']}" for c in result["clauses"]]
     attention = [f for f in result["findings"] if f["status"] != "pass" or verbose]
+    # Rules over kinds that no configured collector produces are one line, not one line each: a scan of the
+    # documents alone would otherwise list every AWS and MLflow rule. Every other format lists each one.
+    unconfigured = {} if verbose else _unconfigured(attention)
     if attention:
         lines.append("")
         lines.append("findings:")
+    if unconfigured:
+        kinds = sorted({kind for kinds in unconfigured.values() for kind in kinds})
+        lines.append(
+            f"  {_MARK['inconclusive']} {len(unconfigured)} rule(s) read evidence no configured collector "
+            f"produces: {', '.join(kinds)} (see docs/collectors.md; --format json lists each finding)"
+        )
     for finding in attention:
         if finding["status"] == "not_applicable" and not verbose:
+            continue
+        if finding["id"] in unconfigured:
             continue
         waived = " (waived)" if finding["waiver"] else ""
         if is_observation(finding):

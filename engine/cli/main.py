@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from annexa import __version__
+from annexa.cli.options import ConfigurationError
+from annexa.model.diagnostics import DiagnosticError
 from annexa.model.errors import EngineError
 from annexa.model.exitcodes import ExitCode
 
@@ -39,12 +43,23 @@ COMMAND_MODULES = (
 )
 
 
+_EPILOG = """exit status: 0 conformant, 1 nonconformities, 2 inconclusive (evidence missing or a collector
+failed), 3 internal error or a plugin crash, 4 bad input (usage, configuration, rule syntax, evidence format).
+See docs/cli.md."""
+
+_DEBUG_HELP = "on an internal error, print the traceback (also ANNEXA_DEBUG=1)"
+REPORT_URL = "https://github.com/annexa/annexa/issues"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="annexa",
         description="Check an AI management system against ISO/IEC 42001:2023 Annex A, with evidence.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"annexa {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -54,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # a command whose module has not landed yet
         module.register(subparsers)
+    for command in subparsers.choices.values():
+        # `annexa scan --debug` as well as `annexa --debug scan`; SUPPRESS keeps the global one's value.
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG_HELP)
     return parser
 
 
@@ -69,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.USAGE_ERROR)
     try:
         return int(args.run(args))
-    except EngineError as exc:
+    except DiagnosticError as exc:  # a configuration or rule file with problems, located
+        print(exc.render(), file=sys.stderr)
+        return int(ExitCode.USAGE_ERROR)
+    except (EngineError, ConfigurationError) as exc:
         print(f"annexa: error: {exc}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     except KeyboardInterrupt:
@@ -78,6 +99,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `annexa history | head`: the reader left; say nothing more and do not print a traceback.
         sys.stderr.close()
         return 0
+    except Exception as exc:  # the last line of defence: one line and a hint, never a bare traceback
+        return _internal_error(exc, debug=bool(getattr(args, "debug", False)))
+
+
+def _internal_error(exc: Exception, *, debug: bool) -> int:
+    """Exit 3 for a bug in annexa or a crash in a plugin: one line saying which, and how to learn more."""
+    import traceback
+
+    debug = debug or os.environ.get("ANNEXA_DEBUG", "") not in ("", "0")
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    plugin = _plugin_of(exc)
+    what = f"plugin {plugin} failed" if plugin else "internal error"
+    print(f"annexa: {what}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    if plugin:
+        hint = f"disable it with `-p no:{plugin}` or `plugins: {{disabled: [{plugin}]}}` in annexa.yaml"
+    else:
+        hint = f"please report it at {REPORT_URL}"
+    if not debug:
+        hint += "; run again with --debug (or ANNEXA_DEBUG=1) for the traceback"
+    print(f"  hint: {hint}", file=sys.stderr)
+    return int(ExitCode.INTERNAL_ERROR)
+
+
+def _plugin_of(exc: BaseException) -> str | None:
+    """The installed plugin (entry point of group ``annexa``) whose code raised ``exc``, innermost first."""
+    import importlib.util
+    import traceback
+    from importlib.metadata import entry_points
+
+    from annexa.plugins.types import PluginError
+
+    if isinstance(exc, PluginError):
+        return getattr(exc, "plugin", None) or "(unnamed)"
+    roots = {}
+    for entry in entry_points(group="annexa"):
+        try:
+            spec = importlib.util.find_spec(entry.value.split(":")[0])
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin:
+            origin = Path(spec.origin)
+            roots[entry.name] = str(origin.parent if origin.name == "__init__.py" else origin.with_suffix(""))
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        for name, root in roots.items():
+            if frame.filename == root + ".py" or frame.filename.startswith(root + os.sep):
+                return name
+    return None
 
 
 def entry_point() -> None:

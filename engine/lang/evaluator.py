@@ -15,6 +15,10 @@ from annexa.lang.runtime import NULL_KEYS, OTHER_KEYS, UNINDEXED, RuleFault, wit
 from annexa.model.evidence import Evidence, EvidenceRef
 from annexa.model.findings import Finding, Status, control_sort_key
 
+NOT_CONFIGURED = "no configured collector produced it"
+"""Why a kind was not collected when no configured collector produces it (the text report sums these up)."""
+NOT_COLLECTED_PREFIX = "evidence not collected ("
+
 if TYPE_CHECKING:
     from annexa.lang.ruleset import CompiledRule, RuleSet
 
@@ -207,15 +211,12 @@ def _evaluate_rule(
         kind for kind in rule.kinds if kind not in collected or collected[kind] is not None
     )
     if missing_kinds:
-        reasons = "; ".join(
-            f"{kind}: {collected.get(kind) or 'no configured collector produced it'}"
-            for kind in missing_kinds
-        )
+        reasons = "; ".join(f"{kind}: {collected.get(kind) or NOT_CONFIGURED}" for kind in missing_kinds)
         return [
             _finding(
                 rule,
                 Status.INCONCLUSIVE,
-                f"evidence not collected ({reasons})",
+                f"{NOT_COLLECTED_PREFIX}{reasons})",
                 None,
                 note="absence of evidence is never a pass",
             )

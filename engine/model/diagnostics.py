@@ -50,6 +50,7 @@ CODES: dict[str, str] = {
     "E605": "unknown collector in the configuration",
     "E606": "invalid configuration value",
     "E607": "duplicate key in a YAML mapping",
+    "E608": "a local source path in the configuration does not exist",
 }
 
 

@@ -181,17 +181,17 @@ def test_collect_then_evaluate_gives_the_scans_findings(
 
 
 def test_collect_keeps_which_kinds_failed(project: Project, capsys: pytest.CaptureFixture[str]) -> None:
-    project.write_config(docs_path="missing")
+    project.write_config(docs_path="annexa.yaml")  # a file where a folder should be: collection fails
     bundle = project.root / "bundle.jsonl"
     code, out, err = cli(capsys, "collect", "-c", str(project.config), "--now", NOW, "-o", str(bundle))
     assert code == 2
     assert "1 kind(s) not collected" in out
-    assert "does not exist" in err
+    assert "is not a folder" in err
     code, evaluated, _ = evaluate(project, bundle, capsys)
     assert code == 2
     assert evaluated is not None
     assert only(evaluated, POLICY_RULE)["status"] == "inconclusive"
-    assert "does not exist" in only(evaluated, POLICY_RULE)["message"]
+    assert "is not a folder" in only(evaluated, POLICY_RULE)["message"]
     assert only(evaluated, ATTESTED_RULE)["status"] == "pass"
 
 

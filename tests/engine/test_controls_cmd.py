@@ -40,8 +40,11 @@ def test_automation_level_follows_the_evidence_kinds(kinds: set[str], level: Aut
     assert automation_level(kinds) is level
 
 
-def test_without_configuration_the_builtin_pack_is_listed(tmp_path: Path) -> None:
-    code, text = _run("controls", "-c", str(tmp_path / "absent.yaml"), "--format", "json")
+def test_without_configuration_the_builtin_pack_is_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no annexa.yaml here
+    code, text = _run("controls", "--format", "json")
     assert code == 0
     payload = json.loads(text)
     assert payload["scan"] is None

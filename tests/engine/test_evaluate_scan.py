@@ -23,6 +23,7 @@ def test_recorded_scan_re_evaluates_to_the_same_findings(
 ) -> None:
     shutil.copytree(EXAMPLES / "governance", tmp_path / "governance")
     shutil.copytree(EXAMPLES / "attestations", tmp_path / "attestations")
+    shutil.copytree(EXAMPLES / "modelcards", tmp_path / "modelcards")  # every configured source exists
     shutil.copy(EXAMPLES / "annexa.yaml", tmp_path / "annexa.yaml")
     config = str(tmp_path / "annexa.yaml")
     store = str(tmp_path / "out" / ".annexa")
@@ -62,6 +63,7 @@ def test_a_defective_item_is_stored_and_fails_again_on_re_evaluation(
     fails on it again instead of forgetting it."""
     shutil.copytree(EXAMPLES / "governance", tmp_path / "governance")
     shutil.copytree(EXAMPLES / "attestations", tmp_path / "attestations")
+    shutil.copytree(EXAMPLES / "modelcards", tmp_path / "modelcards")  # every configured source exists
     shutil.copy(EXAMPLES / "annexa.yaml", tmp_path / "annexa.yaml")
     policy = tmp_path / "governance" / "policies" / "ai-policy.md"
     policy.write_text(policy.read_text(encoding="utf-8").replace("status: approved", 'status: "approved', 1))

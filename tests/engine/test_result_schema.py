@@ -54,7 +54,7 @@ def scan_outputs(project: Project, capsys: pytest.CaptureFixture[str]) -> list[d
     )
     _, second, _ = project.scan(capsys)
     outputs.append(second)
-    project.write_config(docs_path="missing")
+    project.write_config(docs_path="annexa.yaml")  # a file, not a folder: the documents are not collected
     _, third, _ = project.scan(capsys)
     outputs.append(third)
     return outputs

@@ -274,18 +274,21 @@ def test_verify_history_and_diff_after_scans(project: Project, capsys: pytest.Ca
 def test_failing_collector_makes_only_its_rules_inconclusive(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    project.write_config(docs_path="no-such-folder")
+    # A source that is not there at all is a configuration error (exit 4, test_cli); a file where a
+    # folder should be fails at collection, like an unreadable share.
+    (project.root / "not-a-folder").write_text("", encoding="utf-8")
+    project.write_config(docs_path="not-a-folder")
     code, result, _ = project.scan(capsys)
     assert code == 2
     finding = only(result, POLICY_RULE)
     assert finding["status"] == "inconclusive"
-    assert "documents: document source 'no-such-folder' does not exist" in finding["message"]
+    assert "documents: document source 'not-a-folder' is not a folder" in finding["message"]
     assert only(result, ATTESTED_RULE)["status"] == "pass"
     assert control(result, "A.2.2")["status"] == "inconclusive"
     assert control(result, "A.3.3")["status"] == "pass"
     assert set(result["collection"]["not_collected"]) == {"document"}
     runs = {run["collector"]: run for run in result["collection"]["runs"]}
-    assert "does not exist" in runs["documents"]["error"]
+    assert "is not a folder" in runs["documents"]["error"]
     assert runs["attestations"]["error"] is None
     assert runs["attestations"]["items"] == 1
 

@@ -20,6 +20,8 @@ _STATUS_MARK = {
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from annexa.cli.options import add_config_option
+
     parser = subparsers.add_parser(
         "controls",
         help="list the Annex A controls with their rules, automation level and latest status",
@@ -27,23 +29,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "attestation; derived from the evidence kinds the rules read), the rules covering each and, "
         "when the store holds a scan, each control's status in the latest one.",
     )
-    parser.add_argument(
-        "-c",
-        "--config",
-        default="annexa.yaml",
-        type=Path,
-        help="configuration file (its rule paths, parameters and store); without one the built-in pack",
-    )
+    add_config_option(parser, needed=False)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from annexa.audit.coverage import coverage
+    from annexa.cli.options import config_file
     from annexa.contract.catalog import roll_up_clauses
     from annexa.model.exitcodes import ExitCode
 
-    loaded = load_pack_and_latest(args.config)
+    loaded = load_pack_and_latest(config_file(args, needed=False))
     if isinstance(loaded, int):
         return loaded
     ruleset, latest = loaded
@@ -83,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     return int(ExitCode.CONFORMANT)
 
 
-def load_pack_and_latest(config_path: Path) -> tuple[Any, Any] | int:
+def load_pack_and_latest(config_path: Path | None) -> tuple[Any, Any] | int:
     """The compiled rule pack (the config's, else the built-in one) and the store's latest scan, if any."""
     from annexa.app.scan import compile_for
     from annexa.app.wiring import DEFAULT_RULES, compile_pack, kind_registry, make_host
@@ -93,7 +90,7 @@ def load_pack_and_latest(config_path: Path) -> tuple[Any, Any] | int:
     from annexa.store import StoreError, open_store
 
     try:
-        if config_path.is_file():
+        if config_path is not None and config_path.is_file():
             host = make_host(blocked=read_disabled_plugins(config_path))
             config = load_config(config_path, host)
             ruleset = compile_for(config, host)

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from annexa.cli.options import add_config_option, add_store_option, open_configured_store
 from annexa.model.exitcodes import ExitCode
 
 _SECTIONS = (
@@ -27,18 +28,17 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("a", nargs="?", default="latest~1", help="older scan (default: latest~1)")
     parser.add_argument("b", nargs="?", default="latest", help="newer scan (default: latest)")
-    parser.add_argument(
-        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
-    )
+    add_config_option(parser, needed=False)
+    add_store_option(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from annexa.audit.drift import compare
-    from annexa.store import SCHEMA_VERSION, open_store
+    from annexa.store import SCHEMA_VERSION
 
-    with open_store(args.store, create=False) as store:
+    with open_configured_store(args) as store:
         old, new = store.load_scan(args.a), store.load_scan(args.b)
     drift = compare(
         old.record.findings,

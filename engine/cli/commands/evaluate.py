@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from annexa.cli.options import add_config_option, add_store_option
+
     parser = subparsers.add_parser(
         "evaluate",
         help="evaluate rules over an evidence bundle, offline",
@@ -29,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         dest="rule_paths",
         metavar="PATH",
-        help="rule files or folders, or builtin:annex_a (default; repeatable)",
+        help="rule files or folders, or builtin:annex_a (repeatable; default: the configuration's, else "
+        "builtin:annex_a)",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--evidence", type=Path, metavar="FILE.jsonl", help="evidence bundle")
@@ -38,17 +41,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="REF",
         help="a recorded scan (latest, latest~N, an id or digest prefix) to re-evaluate",
     )
-    parser.add_argument(
-        "--store",
-        default=".annexa",
-        help="store of --scan: a folder or a postgresql:// URL (default: .annexa)",
-    )
-    parser.add_argument(
-        "-c",
-        "--config",
-        type=Path,
-        help="with --scan: apply this configuration's exceptions and applicability",
-    )
+    # With a configuration (given, or annexa.yaml here): its rules and parameters (unless --rules or
+    # --param say otherwise), its store for --scan, and its exceptions and applicability, as `scan` does.
+    add_config_option(parser, needed=False)
+    add_store_option(parser)
     parser.add_argument(
         "--param",
         action="append",
@@ -61,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--pretty", action="store_true", help="with --format json: indent the result (compact by default)"
     )
-    parser.add_argument("--output", type=Path, help="write the result here instead of standard output")
+    parser.add_argument("-o", "--output", type=Path, help="write the result here instead of standard output")
     parser.add_argument(
         "--no-plugins",
         action="store_true",
@@ -80,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from annexa.app.timings import Timings
     from annexa.app.wiring import compile_pack, kind_registry, make_host
     from annexa.cli.commands.rules import parse_params
+    from annexa.cli.options import optional_config, store_location
     from annexa.lang.language import evaluate
     from annexa.model.diagnostics import DiagnosticError
     from annexa.model.errors import EngineError
@@ -90,20 +87,23 @@ def run(args: argparse.Namespace) -> int:
     timings = Timings(enabled=args.timings)
     clock: datetime | None = None  # a stored scan's own clock
     recorded_digest: str | None = None  # the rule pack a stored scan was evaluated with
+    config_host, config = (None, None) if args.no_plugins and args.config is None else optional_config(args)
     try:
         with timings.step("read"):
             if args.evidence:
                 bundle = read_bundle(args.evidence)
             else:
-                bundle, clock, recorded_digest = stored_scan(args.store, args.scan)
+                bundle, clock, recorded_digest = stored_scan(store_location(args, config)[0], args.scan)
     except (EvidenceFormatError, EngineError) as error:
         print(f"annexa: error: {error}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
     try:
         with timings.step("compile"):
-            host = None if args.no_plugins else make_host()
+            host = None if args.no_plugins else (config_host or make_host())
             kinds = kind_registry(host, bundle.schemas)
-            ruleset = compile_pack(args.rule_paths or [], kinds, parse_params(args.param), host)
+            rule_paths = args.rule_paths or (list(config.rule_paths) if config is not None else [])
+            params = {**(config.params if config is not None else {}), **parse_params(args.param)}
+            ruleset = compile_pack(rule_paths, kinds, params, host)
     except DiagnosticError as error:
         print(error.render(), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
@@ -130,15 +130,10 @@ def run(args: argparse.Namespace) -> int:
         )
     with timings.step("evaluate"):
         findings = evaluate(ruleset, items, now=now, collected=bundle.collected, gaps=bundle.gaps)
-    if args.scan and args.config:
+    if config is not None:
         from annexa.app.scan import apply_policy
-        from annexa.plugins.config import load_config
 
-        try:
-            findings = apply_policy(findings, load_config(args.config, host or make_host()), now)
-        except DiagnosticError as error:
-            print(error.render(), file=sys.stderr)
-            return int(ExitCode.USAGE_ERROR)
+        findings = apply_policy(findings, config, now)
     with timings.step("result"):
         result = build_result(
             findings,

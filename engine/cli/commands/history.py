@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from annexa.cli.options import add_config_option, add_store_option, open_configured_store
 from annexa.model.exitcodes import ExitCode
 
 _COLUMNS = ("pass", "fail", "inconclusive", "not_applicable", "error")
@@ -18,17 +19,16 @@ def register(subparsers: Any) -> None:
         description="List the scans recorded in the store, oldest first: time, findings per status and "
         "the manifest digest that chains them.",
     )
-    parser.add_argument(
-        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
-    )
+    add_config_option(parser, needed=False)
+    add_store_option(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from annexa.store import SCHEMA_VERSION, open_store
+    from annexa.store import SCHEMA_VERSION
 
-    with open_store(args.store, create=False) as store:
+    with open_configured_store(args) as store:
         scans = store.scans()
     if args.format == "json":
         payload = {"schema_version": SCHEMA_VERSION, "scans": [scan.to_dict() for scan in scans]}

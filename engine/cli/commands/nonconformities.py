@@ -9,6 +9,8 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from annexa.cli.options import add_config_option
+
     parser = subparsers.add_parser(
         "nonconformities",
         help="the nonconformity register and management-review figures, from the scan history",
@@ -20,14 +22,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "open as `evidence_withdrawn`. It reopens if it regresses. Markdown adds the figures a management "
         "review asks for: readiness per group, open nonconformities by age, mean time to close.",
     )
-    parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
+    add_config_option(parser, needed=True)
     parser.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     parser.add_argument("-o", "--output", type=Path, help="write to this file (atomically) instead of stdout")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from annexa.app.wiring import make_host
     from annexa.audit.nonconformities import (
         Action,
         ClosureRecord,
@@ -37,21 +38,12 @@ def run(args: argparse.Namespace) -> int:
         render_markdown,
         scan_view,
     )
+    from annexa.cli.options import load_host_and_config, required_config_file
     from annexa.files.atomic import atomic_write_text
-    from annexa.model.diagnostics import DiagnosticError
     from annexa.model.exitcodes import ExitCode
-    from annexa.plugins.config import load_config, read_disabled_plugins
     from annexa.store import open_store
 
-    if not args.config.is_file():
-        print(f"annexa: error: no configuration file {args.config} (see `annexa nonconformities --help`)",
-              file=sys.stderr)  # fmt: skip
-        return int(ExitCode.USAGE_ERROR)
-    try:
-        config = load_config(args.config, make_host(blocked=read_disabled_plugins(args.config)))
-    except DiagnosticError as error:
-        print(error.render(), file=sys.stderr)
-        return int(ExitCode.USAGE_ERROR)
+    _, config = load_host_and_config(required_config_file(args))  # errors: main() exits 4
     # The closure record (`closed:`) is read from the validated entry that each corrective action came from.
     entries = config.raw.get("nonconformities") or ()
     actions = tuple(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,18 +13,29 @@ if TYPE_CHECKING:
     from annexa.reports.gate import Condition
 
 
+class _FormatsAction(argparse.Action):
+    """``--format html,sarif`` and ``--format html --format sarif`` mean the same."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: Any = None
+    ) -> None:
+        names = [name.strip() for name in str(values).split(",") if name.strip()]
+        setattr(namespace, self.dest, [*getattr(namespace, self.dest), *names])
+
+
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     """``--format`` (repeatable), ``--output`` and ``--fail-on``, the same for ``scan`` and ``report``."""
     parser.add_argument(
         "--format",
-        action="append",
+        action=_FormatsAction,
         dest="formats",
         default=[],
-        metavar="FORMAT",
-        help="text (default), json, html, junit, sarif, oscal, csv, markdown, or a plugin's format "
-        "(repeatable; see docs/reports.md)",
+        metavar="FORMAT[,FORMAT...]",
+        help="text (default), json, html, junit, sarif, oscal, csv, markdown, or a plugin's format; "
+        "comma-separated or repeated, e.g. --format html,sarif (see docs/reports.md)",
     )
     parser.add_argument(
+        "-o",
         "--output",
         metavar="PATH",
         help="write the report to this file, or each format to DIR/annexa-report.<suffix> when PATH is a "
@@ -43,6 +53,8 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from annexa.cli.options import add_config_option, add_store_option
+
     parser = subparsers.add_parser(
         "report",
         help="render a recorded scan as HTML, JSON, JUnit, SARIF, OSCAL, CSV or Markdown",
@@ -52,12 +64,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "scan", nargs="?", default="latest", help="latest (default), latest~N, a scan id or a digest prefix"
     )
-    parser.add_argument(
-        "--store", help="store: a folder or a postgresql:// URL (default: the configuration's, else .annexa)"
-    )
-    parser.add_argument(
-        "-c", "--config", type=Path, help="configuration file: its store and organisation name"
-    )
+    add_config_option(parser, needed=False)
+    add_store_option(parser)
     add_output_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -102,29 +110,19 @@ def deliver(
 
 def run(args: argparse.Namespace) -> int:
     from annexa.app.wiring import make_host
-    from annexa.model.exitcodes import ExitCode
+    from annexa.cli.options import optional_config, store_location
     from annexa.reports import report_document
     from annexa.reports.stored import stored_result
-    from annexa.store import DEFAULT_STORE, open_store
+    from annexa.store import open_store
 
-    organization = ""
-    store_path = args.store
-    if args.config is not None:
-        from annexa.model.diagnostics import DiagnosticError
-        from annexa.plugins.config import load_config
-
-        try:
-            config = load_config(args.config, make_host())
-        except DiagnosticError as error:
-            print(error.render(), file=sys.stderr)
-            return int(ExitCode.USAGE_ERROR)
-        organization = config.organization
-        store_path = store_path or config.store_path
-    prepared = prepare_outputs(args, make_host())
+    host, config = optional_config(args)
+    organization = config.organization if config is not None else ""
+    store_path, evidence = store_location(args, config)
+    prepared = prepare_outputs(args, host or make_host())
     if isinstance(prepared, int):
         return prepared
     plan, conditions = prepared
-    with open_store(store_path or DEFAULT_STORE, create=False) as store:
+    with open_store(store_path, evidence=evidence, create=False) as store:
         result = stored_result(store, args.scan, organization=organization)
         document = report_document(result, store=store, scan=args.scan)
     return deliver(plan, document, conditions)

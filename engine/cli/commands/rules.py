@@ -9,19 +9,27 @@ from typing import Any
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from annexa.cli.options import add_config_option
+
     parser = subparsers.add_parser(
         "rules", help="check, list and test rule files", description="Check, list and test rule files."
     )
     actions = parser.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
 
     check = actions.add_parser("check", help="parse and check rule files; exit 4 on any error")
-    check.add_argument("paths", nargs="*", help="rule files or folders (default: builtin:annex_a)")
+    check.add_argument(
+        "paths", nargs="*", help="rule files or folders (default: the configuration's, else builtin:annex_a)"
+    )
+    add_config_option(check, needed=False)
     check.add_argument("--format", choices=("text", "json"), default="text")
     _common(check)
     check.set_defaults(run=run_check)
 
     listing = actions.add_parser("list", help="list rules with their controls and severities")
-    listing.add_argument("paths", nargs="*", help="rule files or folders (default: builtin:annex_a)")
+    listing.add_argument(
+        "paths", nargs="*", help="rule files or folders (default: the configuration's, else builtin:annex_a)"
+    )
+    add_config_option(listing, needed=False)
     listing.add_argument("--format", choices=("text", "json"), default="text")
     _common(listing)
     listing.set_defaults(run=run_list)
@@ -64,9 +72,13 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 def _compile(args: argparse.Namespace) -> Any:
     from annexa.app.wiring import compile_pack, kind_registry, make_host
+    from annexa.cli.options import optional_config
 
-    host = make_host()
-    return compile_pack(args.paths, kind_registry(host), parse_params(args.param), host)
+    host, config = optional_config(args) if not args.paths else (None, None)
+    host = host or make_host()
+    paths = args.paths or (list(config.rule_paths) if config is not None else [])
+    params = {**(config.params if config is not None else {}), **parse_params(args.param)}
+    return compile_pack(paths, kind_registry(host), params, host)
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
+    from annexa.cli.options import add_config_option
+
+    add_config_option(parser, needed=True)
     parser.add_argument(
         "-p",
         dest="plugin_options",
@@ -39,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from annexa.cli.commands.report import add_output_arguments
 
     add_output_arguments(parser)
+    parser.add_argument(
+        "--no-record",
+        action="store_true",
+        help="dry run: collect, evaluate and report, but store nothing (no evidence, no scan in the history)",
+    )
     parser.add_argument(
         "--notify",
         action="append",
@@ -94,21 +101,19 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
     """Host, configuration, rule set and the scan clock, or an exit code after printing diagnostics."""
     from annexa.app.scan import compile_for, policy_warnings, utc_now
     from annexa.app.wiring import make_host
+    from annexa.cli.options import check_local_paths, config_file
     from annexa.model.diagnostics import DiagnosticError
     from annexa.model.evidence import parse_timestamp
     from annexa.model.exitcodes import ExitCode
     from annexa.plugins.config import load_config, read_disabled_plugins
 
-    if not args.config.is_file():
-        print(
-            f"annexa: error: no configuration file {args.config} (see `annexa scan --help`)", file=sys.stderr
-        )
-        return int(ExitCode.USAGE_ERROR)
+    args.config = config_file(args, needed=True)  # none: main() says so and exits 4
     blocked = [*read_disabled_plugins(args.config)]
     blocked += [option.removeprefix("no:") for option in args.plugin_options]
     host = make_host(blocked=blocked)
     try:
         config = load_config(args.config, host)
+        check_local_paths(config)  # a source that is not there: exit 4 before anything is collected
         ruleset = compile_for(config, host)
     except DiagnosticError as error:
         print(error.render(), file=sys.stderr)
@@ -120,6 +125,18 @@ def load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any] | int:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not getattr(args, "no_record", False):
+        return _run(args)
+    # A dry run records into a throw-away store (the reports that read evidence from a store work as
+    # usual) and removes it: the configured store is not opened, so nothing is stored and no drift shown.
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="annexa-dry-run-") as folder:
+        args.dry_run_store = folder
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from annexa.app.result import build_result
     from annexa.app.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
     from annexa.app.timings import Timings
@@ -135,6 +152,13 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     host, config, ruleset, now = loaded
+    if getattr(args, "dry_run_store", None):
+        import dataclasses
+
+        # Nothing signed either: a dry run's head must not reach a witness outside the store.
+        unsigned = {key: value for key, value in config.raw.items() if key != "signing"}
+        config = dataclasses.replace(config, store_path=args.dry_run_store, store_evidence=None, raw=unsigned)
+        args.sign_key, args.witness = None, []
     from annexa.cli.commands.report import prepare_outputs
 
     prepared = prepare_outputs(args, host)
@@ -271,7 +295,10 @@ def _report(
     else:
         document = report_document(result)
     after_text = [f"problem: {problem}" for problem in collection.problems]
-    after_text.append(f"scan {scan_id} recorded in {config.store_path} (manifest {digest[:12]})")
+    if getattr(args, "dry_run_store", None):
+        after_text.append(f"scan {scan_id} not recorded (--no-record): nothing was stored")
+    else:
+        after_text.append(f"scan {scan_id} recorded in {config.store_path} (manifest {digest[:12]})")
     code = deliver(output_plan, document, fail_on, after_text=after_text)
     if args.notify:
         from annexa.app.notify import notify

@@ -8,6 +8,8 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from annexa.cli.options import add_config_option
+
     parser = subparsers.add_parser(
         "soa",
         help="write the Statement of Applicability",
@@ -16,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "recorded scan (default: the latest), the evidence ids behind it and the exceptions in force. The "
         "output is deterministic, so two versions diff cleanly.",
     )
-    parser.add_argument("-c", "--config", default="annexa.yaml", type=Path, help="configuration file")
+    add_config_option(parser, needed=True)
     parser.add_argument(
         "--scan", default="latest", help="scan reference: latest, latest~N, scan id or digest"
     )
@@ -26,7 +28,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from annexa.app.wiring import make_host
     from annexa.audit.soa import (
         Declaration,
         build_soa,
@@ -36,22 +37,12 @@ def run(args: argparse.Namespace) -> int:
         render_markdown,
     )
     from annexa.audit.soa import scan_info as make_scan_info
+    from annexa.cli.options import load_host_and_config, required_config_file
     from annexa.files.atomic import atomic_write_text
-    from annexa.model.diagnostics import DiagnosticError
     from annexa.model.exitcodes import ExitCode
-    from annexa.plugins.config import load_config, read_disabled_plugins
     from annexa.store import open_store
 
-    if not args.config.is_file():
-        print(
-            f"annexa: error: no configuration file {args.config} (see `annexa soa --help`)", file=sys.stderr
-        )
-        return int(ExitCode.USAGE_ERROR)
-    try:
-        config = load_config(args.config, make_host(blocked=read_disabled_plugins(args.config)))
-    except DiagnosticError as error:
-        print(error.render(), file=sys.stderr)
-        return int(ExitCode.USAGE_ERROR)
+    _, config = load_host_and_config(required_config_file(args))  # errors: main() exits 4
     declarations = {
         a.control: Declaration(applicable=a.applicable, justification=a.justification)
         for a in config.applicability

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annexa.cli.options import add_config_option, add_store_option, open_configured_store
 from annexa.model.exitcodes import ExitCode
 from annexa.store import verify_store
 
@@ -30,9 +31,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "scan", nargs="?", default=None, help="check the chain up to this scan and only its evidence"
     )
-    parser.add_argument(
-        "--store", default=".annexa", help="store: a folder or a postgresql:// URL (default: .annexa)"
-    )
+    add_config_option(parser, needed=False)
+    add_store_option(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument(
         "--trusted-key",
@@ -54,7 +54,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from annexa.store import open_store
     from annexa.trust import load_trusted_key
     from annexa.trust.verify import verify_signatures
     from annexa.trust.witness import open_witness
@@ -64,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         return int(ExitCode.USAGE_ERROR)
     key = None if args.trusted_key is None else load_trusted_key(args.trusted_key)
     witnesses = [open_witness(location) for location in args.witness]
-    with open_store(args.store, create=False) as store:
+    with open_configured_store(args) as store:
         report = verify_store(store, args.scan)
         trust = verify_signatures(store, key, witnesses)
     ok = report.ok and trust.ok
