@@ -7,9 +7,11 @@ CI fails rather than skips without it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -174,3 +176,85 @@ def test_junit_reads_in_junitparser(document: dict[str, Any], tmp_path: Path) ->
     xml.update_statistics()
     failing = [f for f in document["findings"] if f["status"] == "fail" and not f["waiver"]]
     assert xml.failures == len([f for f in failing if not is_observation(f)])
+
+
+def _zulu(value: Any) -> Any:
+    """Trestle writes UTC as +00:00 where annexa writes Z: the same instant."""
+    if isinstance(value, dict):
+        return {key: _zulu(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_zulu(item) for item in value]
+    return value.replace("+00:00", "Z") if isinstance(value, str) else value
+
+
+def test_oscal_round_trips_through_compliance_trestle(document: dict[str, Any], tmp_path: Path) -> None:
+    """trestle imports the document into a workspace, validates it (schema, duplicates, links: a reference
+    to no back-matter resource, or a resource nothing references, is a warning) and writes it back."""
+    trestle = Path(sys.executable).parent / "trestle"
+    source = tmp_path / "annexa-report.oscal.json"
+    source.write_text(render("oscal", document), encoding="utf-8")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    for args in (["init"], ["import", "-f", str(source), "-o", "demo"], ["validate", "-a"]):
+        done = subprocess.run(
+            [str(trestle), *args], cwd=workspace, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "WARNING" not in done.stdout + done.stderr, done.stdout + done.stderr
+    written = json.loads((workspace / "assessment-results" / "demo" / "assessment-results.json").read_text())
+    assert _zulu(written) == json.loads(source.read_text(encoding="utf-8"))
+
+
+def test_oscal_references_all_resolve(document: dict[str, Any], demo: DemoProject) -> None:
+    raw = json.loads(render("oscal", document))["assessment-results"]
+    resources = {resource["uuid"]: resource for resource in raw["back-matter"]["resources"]}
+    result = raw["results"][0]
+    observations = {o["uuid"] for o in result["observations"]}
+    risks = {r["uuid"] for r in result["risks"]}
+    # import-ap: the rule pack, with its digest and the annexa version that ran it.
+    pack = resources[raw["import-ap"]["href"].removeprefix("#")]
+    props = {p["name"]: p["value"] for p in pack["props"]}
+    assert props == {
+        "ruleset-digest": document["ruleset_digest"],
+        "annexa-version": document["annexa_version"],
+    }
+    assert pack["rlinks"][0]["hashes"] == [{"algorithm": "SHA-256", "value": document["ruleset_digest"]}]
+    # Every evidence item cited is a resource; a document's resource names its file and the file's hash.
+    cited = {ref["id"] for f in document["findings"] for ref in f["evidence"]}
+    hrefs = [e["href"] for o in result["observations"] for e in o.get("relevant-evidence", [])]
+    assert all(h.removeprefix("#") in resources for h in hrefs)
+    assert len(set(hrefs)) == len(cited) == len(resources) - 1
+    files = [link for r in resources.values() for link in r["rlinks"] if not link["href"].startswith("urn:")]
+    assert len(files) >= 40
+    for link in files:
+        content = (demo.root / unquote(link["href"])).read_bytes()
+        assert link["hashes"] == [{"algorithm": "SHA-256", "value": hashlib.sha256(content).hexdigest()}]
+    for finding in result["findings"]:
+        assert {r["observation-uuid"] for r in finding["related-observations"]} <= observations
+        assert {r["risk-uuid"] for r in finding.get("related-risks", [])} <= risks
+
+
+def test_oscal_says_why_a_control_is_not_plainly_passed_or_failed(document: dict[str, Any]) -> None:
+    result = json.loads(render("oscal", document))["assessment-results"]["results"][0]
+    targets = {f["target"]["target-id"].removesuffix("_obj"): f for f in result["findings"]}
+    statuses = {c["id"]: c["status"] for c in document["controls"]}
+    for control, finding in targets.items():
+        status = finding["target"]["status"]
+        if statuses[control] in ("pass", "fail"):
+            assert status["reason"] == statuses[control]
+        else:
+            assert status["reason"] == "other"
+            assert status["remarks"]
+    assert targets["A.4.5"]["target"]["status"]["remarks"].startswith("Inconclusive: the evidence could not")
+    assert "evidence not collected (aws.sagemaker_endpoint" in targets["A.4.5"]["target"]["status"]["remarks"]
+    assert "only supporting evidence" in targets["A.4.4"]["target"]["status"]["remarks"]
+    excluded = targets["A.10.4"]["target"]
+    assert excluded["implementation-status"]["state"] == "not-applicable"
+    assert excluded["implementation-status"]["remarks"].startswith("Acme sells no AI product or service")
+    # The waived failure: an approved deviation the control's finding names, with who and until when.
+    waived = next(f for f in document["findings"] if f["waiver"])
+    risk_uuids = {r["risk-uuid"] for r in targets[waived["control"]]["related-risks"]}
+    (risk,) = [r for r in result["risks"] if r["uuid"] in risk_uuids]
+    assert risk["status"] == "deviation-approved"
+    assert waived["waiver"]["approved_by"] in risk["statement"]
+    assert waived["waiver"]["expires"] in risk["statement"]
