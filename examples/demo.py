@@ -64,6 +64,9 @@ def main() -> int:
     print(f"\nscan exit code {code} (0 conformant, 1 nonconformities, 2 inconclusive)")
     print(f"JSON result: {OUT / 'result.json'}")
     print(f"readiness report: {report}")
+    # The same store in the dashboard (annexa[serve]): no tokens on this machine, 127.0.0.1 only.
+    print("dashboard: .venv/bin/annexa serve --store examples/out/.annexa -c examples/annexa.yaml --no-auth")
+    print("           then open http://127.0.0.1:8042/ (for a team: annexa serve token create --help)")
     return 0
 
 
