@@ -29,6 +29,7 @@ from annexa.contract.kinds import (
     list_of,
 )
 from annexa.lang import syntax as s
+from annexa.lang.builtins import BUILTINS
 from annexa.lang.runtime import compile_pattern
 from annexa.lang.syntax import LiteralValue
 from annexa.model.diagnostics import Diagnostic, Level, Position, Span, did_you_mean
@@ -36,13 +37,8 @@ from annexa.model.diagnostics import Diagnostic, Level, Position, Span, did_you_
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 MAX_REGEX_LENGTH = 500
 
-# name -> (argument count, result type); argument types are checked in _call.
-BUILTIN_FUNCTIONS: dict[str, tuple[int, Type]] = {
-    "age": (1, DURATION),
-    "days": (1, DURATION),
-    "len": (1, NUMBER),
-    "lower": (1, STRING),
-}
+# name -> (argument count, result type), from the one table of built-ins; plugins' functions join it.
+BUILTIN_FUNCTIONS: dict[str, tuple[int, Type]] = {name: (b.arity, b.result) for name, b in BUILTINS.items()}
 
 _ORDERED = {"number", "string", "datetime", "duration"}
 
@@ -147,9 +143,9 @@ class Checker:
                 continue
             expected = self.param_types[name]
             actual = literal_type(value)
-            if actual != expected and not (expected == NUMBER and actual == NUMBER):
+            if actual != expected:
                 self.error(
-                    "E206",
+                    "E207",
                     f"parameter `{name}` is a {expected}, but the override is a {actual}",
                     override_span,
                 )
@@ -220,7 +216,7 @@ class Checker:
     def check_rule(self, rule: s.RuleDecl) -> None:
         for clause, span in rule.duplicate_clauses:
             self.error(
-                "E304", f"rule `{rule.name}` has more than one `{clause.replace('_', ' ')}` clause", span
+                "E310", f"rule `{rule.name}` has more than one `{clause.replace('_', ' ')}` clause", span
             )
         if rule.severity is not None and rule.severity[0] not in SEVERITIES:
             name, span = rule.severity
@@ -232,7 +228,7 @@ class Checker:
             )
         if rule.require is None:
             self.error(
-                "E304",
+                "E311",
                 f"rule `{rule.name}` has no `require` clause",
                 rule.name_span,
                 "every rule states what must hold, e.g. `require x.enabled`",
@@ -248,7 +244,7 @@ class Checker:
             if loop.where is not None:
                 self._condition(loop.where, scope)
         elif rule.expect_at_least is not None:
-            self.error("E304", "`expect at least` needs a `for each` clause", rule.expect_at_least[1])
+            self.error("E312", "`expect at least` needs a `for each` clause", rule.expect_at_least[1])
         if rule.require is not None:
             self._condition(rule.require, scope)
         if rule.allow_empty is not None:
@@ -282,11 +278,11 @@ class Checker:
         cond = rule.allow_empty
         assert cond is not None
         if rule.for_each is None:
-            self.error("E304", "`allow empty` needs a `for each` clause", cond.span)
+            self.error("E312", "`allow empty` needs a `for each` clause", cond.span)
             return
         if rule.expect_at_least is not None:
             self.error(
-                "E304",
+                "E312",
                 "a rule cannot both `expect at least` items and `allow empty`",
                 cond.span,
                 "keep one: `expect at least` makes emptiness a failure, `allow empty when` makes it "
@@ -494,14 +490,8 @@ class Checker:
         if len(args) != arity:
             self.error("E205", f"`{expr.function}` takes {arity} argument(s), not {len(args)}", expr.span)
             return result
-        accepts = {
-            "age": {"datetime", "string"},
-            "len": {"list", "string", "map", "record"},
-            "lower": {"string"},
-            "days": {"number"},
-        }
-        allowed = accepts.get(expr.function)
-        if allowed is not None and args[0].name not in allowed | {"any", "null"}:
+        builtin = BUILTINS.get(expr.function)  # a plugin's function declares no argument types
+        if builtin is not None and args[0].name not in builtin.accepts | {"any", "null"}:
             self.error("E203", f"`{expr.function}` does not take a {args[0]}", expr.args[0].span)
         return result
 

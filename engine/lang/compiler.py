@@ -23,6 +23,7 @@ from typing import Any
 from annexa.contract.kinds import Type
 from annexa.lang import runtime
 from annexa.lang import syntax as s
+from annexa.lang.builtins import BUILTINS
 from annexa.lang.checker import Resolution
 from annexa.model.diagnostics import Span
 
@@ -49,10 +50,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_neg": runtime.negate,
     "_add": runtime.add,
     "_sub": runtime.subtract,
-    "_age": runtime.age,
-    "_len": runtime.length,
-    "_days": runtime.days,
-    "_lower": runtime.lower,
+    **{builtin.helper: builtin.implementation for builtin in BUILTINS.values()},
     "_iter": runtime.iterate,
     "_exists": runtime.exists,
     "_every": runtime.every,
@@ -138,14 +136,10 @@ class CodeGenerator:
             case s.Call(function=function, args=args):
                 values = [self.value(arg, scope) for arg in args]
                 where = self.span(expr.span)
-                if function == "age":
-                    return f"_age({values[0]}, NOW, {where})"
-                if function == "days":
-                    return f"_days({values[0]}, {where})"
-                if function == "len":
-                    return f"_len({values[0]}, {where})"
-                if function == "lower":
-                    return f"_lower({values[0]}, {where})"
+                builtin = BUILTINS.get(function)
+                if builtin is not None:
+                    clock = ", NOW" if builtin.needs_now else ""
+                    return f"{builtin.helper}({', '.join(values)}{clock}, {where})"
                 name = self.unit.constant(self.unit.functions[function])
                 return f"{name}({', '.join(values)})"
             case s.Unary(op="-", operand=operand):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark import __version__ as lark_version
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from annexa.files.atomic import atomic_write_bytes
 from annexa.lang import syntax as s
@@ -171,7 +171,7 @@ def _items(text: str) -> list[tuple[str, int, int]]:
     for start, end in control_ranges:
         items.append(("start", start, end))
     # A control header is parsed with its rules blanked out; rules are parsed on their own.
-    return [(symbol, start, end) for symbol, start, end in items] + [("__rules__", a, b) for _, a, b in rules]
+    return [*items, *(("__rules__", a, b) for _, a, b in rules)]
 
 
 def _blank(text: str, keep: list[tuple[int, int]], remove: list[tuple[int, int]]) -> str:
@@ -330,7 +330,7 @@ class _Builder:
             token = children[0]
             assert isinstance(token, Token)
             if "." in token or int(token) < 1:
-                self.error("E304", "`expect at least` takes a whole number of 1 or more", self.span(token))
+                self.error("E313", "`expect at least` takes a whole number of 1 or more", self.span(token))
                 return (1, self.span(token))
             return (int(token), self.span(token))
         if kind == "evidence":
@@ -524,11 +524,9 @@ def parse(text: str, path: str) -> s.RuleFile:
 def _parse(text: str, path: str) -> s.RuleFile:
     try:
         tree = _lark().parse(text, start="start")
-    except UnexpectedInput as first:
+    except UnexpectedInput as first:  # UnexpectedEOF included: it is an UnexpectedInput
         found = _collect_errors(text, path) or [_diagnostic_from_lark(first, path)]
         raise DiagnosticError(found, {path: text}) from None
-    except UnexpectedEOF as first:  # pragma: no cover - Lark raises it for some truncated inputs
-        raise DiagnosticError([_diagnostic_from_lark(first, path)], {path: text}) from None
     builder = _Builder(path)
     rule_file = builder.file(tree)
     if builder.diagnostics:

@@ -127,11 +127,11 @@ def test_e205_wrong_arity() -> None:
         ({"d": "7"}, "parameter `d` is a duration, but the override is a number"),
     ],
 )
-def test_e206_param_override_type_mismatch(override: dict[str, str], message: str) -> None:
+def test_e207_param_override_type_mismatch(override: dict[str, str], message: str) -> None:
     text = 'param p = 3\nparam s = "x"\nparam d = 30d\n' + control(
         '  rule r { for each x in svc require x.n > p and x.name == s and age(x.created) < d message "a" }'
     )
-    assert only_errors(text, override) == [("E206", message, 1, 1)]
+    assert only_errors(text, override) == [("E207", message, 1, 1)]
 
 
 def test_e206_param_needs_literal_and_e302_duplicate_param() -> None:
@@ -198,7 +198,7 @@ def test_e303_shadowed_binding() -> None:
     assert at(d) == ("E303", "`x` is already bound in this rule", 2, 45)
 
 
-def test_e304_rule_properties_all_reported_together() -> None:
+def test_e304_e310_e311_e312_rule_clauses_all_reported_together() -> None:
     text = control(
         '  rule r { severity hihg require true message "a" }\n'
         '  rule s { message "a" }\n'
@@ -208,9 +208,9 @@ def test_e304_rule_properties_all_reported_together() -> None:
     diagnostics = diagnostics_of(text)
     assert [at(d) for d in diagnostics] == [
         ("E304", "unknown severity `hihg`", 2, 21),
-        ("E304", "rule `s` has no `require` clause", 3, 8),
-        ("E304", "`expect at least` needs a `for each` clause", 4, 41),
-        ("E304", "rule `v` has more than one `require` clause", 5, 25),
+        ("E311", "rule `s` has no `require` clause", 3, 8),
+        ("E312", "`expect at least` needs a `for each` clause", 4, 41),
+        ("E310", "rule `v` has more than one `require` clause", 5, 25),
     ]
     assert diagnostics[0].help == "did you mean `high`?"
 

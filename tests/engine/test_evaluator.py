@@ -302,7 +302,7 @@ def test_allow_empty_when_evidence_shows_the_empty_set_is_legitimate() -> None:
     [
         ("    allow empty when 1 > 0\n", "E306"),
         ('    allow empty when exists l in x.labels where l == "a"\n', "E200"),  # no item bound
-        ("    allow empty when exists c in model_card\n    expect at least 1\n", "E304"),
+        ("    allow empty when exists c in model_card\n    expect at least 1\n", "E312"),
     ],
 )
 def test_allow_empty_must_rest_on_evidence(clause: str, code: str) -> None:

@@ -63,7 +63,7 @@ def test_expect_at_least_zero_e304_from_parser() -> None:
     (d,) = diagnostics_of(
         control('  rule r { for each x in svc require x.on expect at least 0 message "a" }')
     )
-    assert where(d) == ("E304", "`expect at least` takes a whole number of 1 or more", 2, 59)
+    assert where(d) == ("E313", "`expect at least` takes a whole number of 1 or more", 2, 59)
 
 
 def test_rendered_caret_for_unexpected_token() -> None:
@@ -163,7 +163,7 @@ def test_no_lark_token_names_in_messages(text: str) -> None:
         build(text)
     assert caught.value.diagnostics
     for d in caught.value.diagnostics:
-        assert d.code in ("E100", "E101", "E102", "E103", "E304")
+        assert d.code in ("E100", "E101", "E102", "E103", "E313")
         assert not _LARK_JARGON.search(d.message), d.message
         assert not _LARK_JARGON.search(d.help or ""), d.help
     assert not _LARK_JARGON.search(caught.value.render())
