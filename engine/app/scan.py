@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import sys
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from annexa.app.progress import ScanProgress
 from annexa.app.wiring import compile_pack, kind_registry
 from annexa.lang.ruleset import RuleSet
 from annexa.model.evidence import Bundle, Evidence, canonical_json
@@ -40,7 +40,7 @@ UNDECLARED_SCOPE = (
     "annexa.yaml, or name an authoritative inventory file with `scope.inventory` (clause 4.3)"
 )
 
-Progress = Callable[[str], None]
+Progress = ScanProgress  # engine/app/progress.py: plain lines, a live display, or None for quiet
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,7 +186,8 @@ def collect(
     problems: list[CollectionProblem] = []
     remaining = Counter(task.collector for task in tasks)
     done: dict[str, list[TaskResult]] = {}
-    for result in (executor or LocalExecutor(MAX_COLLECTOR_WORKERS)).run(tasks, host):
+    running = (executor or LocalExecutor(MAX_COLLECTOR_WORKERS)).run(tasks, host)
+    for result in _reported(running, remaining, progress):
         name, outcome = result.task.collector, result.outcome
         evidence.extend(outcome.evidence)
         if on_evidence is not None and outcome.evidence:
@@ -229,8 +230,7 @@ def collect(
         )
         runs.append(run)
         if progress:
-            state = f"failed: {error_text}" if error_text else f"{run.items} item(s)"
-            progress(f"collected {name} in {run.seconds:.1f}s: {state}")
+            progress.finished(name, seconds=run.seconds, items=run.items, error=error_text)
     if fields is not None and SCOPE_KIND in fields and not _declares_scope(config):
         # The rules read the declared scope (`fields` holds every kind they read) and there is none: their
         # per-system verdicts are inconclusive, saying why.
@@ -321,13 +321,28 @@ def policy_warnings(config: Config, ruleset: RuleSet) -> list[str]:
     return warnings
 
 
-def default_progress() -> Progress | None:
-    """Progress lines on a terminal; nothing in CI or when output is piped."""
-    import os
+def _reported(
+    results: Iterable[TaskResult], planned: Mapping[str, int], progress: Progress | None
+) -> Iterator[TaskResult]:
+    """The executor's results, each reported to ``progress`` as it comes; the display closes at the end
+    (or when collection stops early: the generator's ``finally`` runs when it is closed)."""
+    if progress is None:
+        yield from results
+        return
+    progress.collecting(dict(planned))
+    try:
+        for result in results:
+            progress.advanced(result.task.collector)
+            yield result
+    finally:
+        progress.close()
 
-    if os.environ.get("CI") or not sys.stderr.isatty():
-        return None
-    return lambda line: print(f"annexa: {line}", file=sys.stderr)
+
+def default_progress(*, quiet: bool = False) -> Progress | None:
+    """A live display per collector on a terminal, plain lines in CI or when piped, nothing if quiet."""
+    from annexa.app.progress import default_progress as choose
+
+    return choose(quiet=quiet)
 
 
 def utc_now() -> datetime:

@@ -245,7 +245,17 @@ def test_scan_process_exit_status_and_streams(project: Project) -> None:
     project.set_policy_status("draft")
     done = run_process("scan", "-c", str(project.config), "--now", NOW, "--format", "json")
     assert done.returncode == 1, done.stderr
-    assert done.stderr == ""  # no progress lines when stderr is not a terminal
+    # stderr is piped, not a terminal: plain progress lines, one per collector, no live display.
+    lines = done.stderr.splitlines()
+    assert lines
+    assert all(line.startswith("annexa: ") for line in lines), lines
+    assert any(line.startswith("annexa: collected documents in ") for line in lines), lines
+    assert "\x1b[" not in done.stderr  # no terminal control codes in a log
+    quiet = run_process("scan", "-c", str(project.config), "--now", NOW, "--format", "json", "--quiet")
+    assert quiet.returncode == 1
+    # Only what is not progress stays (the signing note of the record): no line per collector, no plan.
+    assert not [line for line in quiet.stderr.splitlines() if " collected " in line or "rules read" in line]
+    assert len(quiet.stderr.splitlines()) < len(lines)
     result = json.loads(done.stdout)
     assert only(result, POLICY_RULE)["status"] == "fail"
     done = run_process("verify", "--store", str(project.store))

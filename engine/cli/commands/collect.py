@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from annexa.cli.commands.scan import add_config_arguments
+    from annexa.cli.commands.scan import QUIET_HELP, add_config_arguments
 
     parser = subparsers.add_parser(
         "collect",
@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_config_arguments(parser)
     parser.add_argument("-o", "--output", type=Path, required=True, help="bundle file to write (.jsonl)")
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     parser.set_defaults(run=run)
 
 
@@ -32,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         return loaded
     host, config, ruleset, now = loaded
     planned = plan(ruleset, config, host.collectors())
-    collection = collect(config, host, planned, now=now, progress=default_progress())
+    collection = collect(config, host, planned, now=now, progress=default_progress(quiet=args.quiet))
     count = write_bundle(args.output, collection.bundle())
     for problem in collection.problems:
         print(f"problem: {problem}", file=sys.stderr)

@@ -15,6 +15,12 @@ if TYPE_CHECKING:
     from annexa.reports.gate import Condition
 
 
+QUIET_HELP = (
+    "no progress on stderr: neither the display per collector (on a terminal) nor the plain lines (in CI "
+    "or when piped); diagnostics and errors are still shown"
+)
+
+
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     from annexa.cli.options import add_config_option
 
@@ -41,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     from annexa.cli.commands.report import add_output_arguments
 
     add_output_arguments(parser)
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     parser.add_argument(
         "--no-record",
         action="store_true",
@@ -173,7 +180,7 @@ def _run(args: argparse.Namespace) -> int:
         key=getattr(args, "sign_key", None),
         witnesses=getattr(args, "witness", ()),
     )
-    progress = default_progress()
+    progress = default_progress(quiet=getattr(args, "quiet", False))
     started = now  # the scan's clock: `annexa evaluate --scan` re-evaluates at this moment
     planned = plan(ruleset, config, host.collectors())
     if progress:
