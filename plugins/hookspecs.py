@@ -8,6 +8,11 @@ Call order in one run::
 
 Hook results are never used straight from ``pm.hook``: :class:`annexa.plugins.host.PluginHost` is the
 one typed facade that calls these hooks, validates what they return and names the plugin at fault.
+
+Every call goes through pluggy's hook caller, so ``tryfirst``/``trylast``, hook wrappers and
+``pm.add_hookcall_monitoring`` apply. The registration hooks and ``annexa_scan_finished`` are called once
+per plugin (``pm.subset_hook_caller``, see :mod:`annexa.plugins.hookcall`): a wrapper runs around each
+plugin's call and sees that plugin's results as lists; ``annexa_open_document`` is called once, whole.
 """
 
 from __future__ import annotations
