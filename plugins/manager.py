@@ -50,12 +50,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "annexa.reports.formats",
 )
 
-# Top-level module of an optional dependency -> how to install it.
+# Top-level module of a dependency a built-in plugin imports -> how to install it. These are dependencies of
+# annexa itself (no extra), so a missing one means an incomplete installation.
 INSTALL_HINTS: Mapping[str, str] = {
-    "boto3": 'pip install "annexa[aws]"',
-    "botocore": 'pip install "annexa[aws]"',
-    "pypdf": 'pip install "annexa[documents]"',
-    "docx": 'pip install "annexa[documents]"',
+    "boto3": 'pip install "boto3>=1.36" (annexa depends on it: the installation is incomplete)',
+    "botocore": 'pip install "boto3>=1.36" (annexa depends on it: the installation is incomplete)',
+    "pypdf": 'pip install "pypdf>=4.0" (annexa depends on it: the installation is incomplete)',
+    "docx": 'pip install "python-docx>=1.1" (annexa depends on it: the installation is incomplete)',
 }
 
 

@@ -68,7 +68,9 @@ class AwsCollector:
         try:
             import boto3  # noqa: F401  (imported here so that `annexa --help` never loads it)
         except ImportError as exc:  # pragma: no cover - boto3 is a dependency; kept for slim installs
-            raise CollectorError("boto3 is not installed", hint='pip install "annexa[aws]"') from exc
+            raise CollectorError(
+                "boto3 is not installed", hint="pip install boto3 (an annexa dependency)"
+            ) from exc
         settings = request.config
         clients = Clients(settings)
         accounts, unreachable = resolve(settings, clients)

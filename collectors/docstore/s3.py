@@ -111,7 +111,9 @@ def _client(entry: Mapping[str, Any]) -> Any:
         import boto3
         from botocore.config import Config
     except ImportError as exc:  # pragma: no cover - boto3 is a dependency; kept for slim installs
-        raise CollectorError("boto3 is not installed", hint='pip install "annexa[aws]"') from exc
+        raise CollectorError(
+            "boto3 is not installed", hint="pip install boto3 (an annexa dependency)"
+        ) from exc
     timeout = float(entry.get("timeout_seconds", 30))
     config = Config(
         connect_timeout=timeout,
