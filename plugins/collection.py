@@ -51,6 +51,7 @@ class CollectionOutcome:
     evidence: tuple[Evidence, ...]
     problems: tuple[CollectionProblem, ...]
     failed_kinds: Mapping[str, str] = field(default_factory=dict)  # kind -> error message
+    figures: Mapping[str, int] = field(default_factory=dict)  # name -> count: CollectRequest.report_figure
 
 
 def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionOutcome:
@@ -106,8 +107,17 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
             )
         )
 
+    figures: dict[str, int] = {}
+
+    def report_figure(name: str, value: int) -> None:
+        figures[name] = merge_figure(name, figures.get(name), int(value))
+
     request = dataclasses.replace(
-        request, report_problem=report_problem, report_gap=report_gap, report_defect=report_defect
+        request,
+        report_problem=report_problem,
+        report_gap=report_gap,
+        report_defect=report_defect,
+        report_figure=report_figure,
     )
     # Compiled once per schema and process (annexa.contract.validation): microseconds per valid item, and
     # jsonschema's own errors for an item that is not.
@@ -157,4 +167,13 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
                 kinds=tuple(kinds),
             )
         )
-    return CollectionOutcome(evidence=tuple(evidence), problems=tuple(problems), failed_kinds=failed)
+    return CollectionOutcome(
+        evidence=tuple(evidence), problems=tuple(problems), failed_kinds=failed, figures=figures
+    )
+
+
+def merge_figure(name: str, old: int | None, new: int) -> int:
+    """Two reports of one figure as one: the larger for ``peak_*`` and ``max_*`` names, else the sum."""
+    if old is None:
+        return new
+    return max(old, new) if name.startswith(("peak_", "max_")) else old + new

@@ -61,6 +61,10 @@ class CollectRequest:
     The host records it as a defective item of that kind (never a silent absence): every rule reading the
     kind fails on it, citing ``why``. Use it for a garbled file, not for a source that is unreachable
     (that is :attr:`report_gap`)."""
+    report_figure: Callable[[str, int], None] = field(default=lambda name, value: None)
+    """Report a count for the scan's figures (``api_calls``, ``throttled``): name, value. The host adds up
+    the values a collector's tasks report under one name, except names starting ``peak_`` or ``max_``,
+    of which it keeps the largest. Shown with the collector's run in the result and the text report."""
 
 
 class Collector(Protocol):

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from annexa.collectors.aws.calls import AwsCallError, call, every, refuse_malformed_body
+from annexa.collectors.aws.limits import (
+    DEFAULT_MAX_CALLS,
+    DEFAULT_MAX_CALLS_PER_SERVICE,
+    CallFigures,
+    CallLimits,
+    watch,
+)
 from annexa.plugins import CollectorError
 
 SESSION_NAME = "annexa-scan"
@@ -36,8 +43,15 @@ class Clients:
     """boto3 clients per (account, region, service), made once and shared by the pool's threads
     (clients are thread-safe; sessions are not)."""
 
-    def __init__(self, settings: Mapping[str, Any]) -> None:
+    def __init__(self, settings: Mapping[str, Any], limits: CallLimits | None = None) -> None:
         from botocore.config import Config
+
+        # The scan's bounds on concurrent calls (shared with its other tasks), and this task's counts.
+        self.limits = limits or CallLimits(
+            int(settings.get("max_concurrent_calls", DEFAULT_MAX_CALLS)),
+            int(settings.get("max_concurrent_calls_per_service", DEFAULT_MAX_CALLS_PER_SERVICE)),
+        )
+        self.figures = CallFigures()
 
         workers = int(settings.get("max_workers", 16))
         self._config = Config(
@@ -59,6 +73,7 @@ class Clients:
                     service, region_name=region, config=self._config, endpoint_url=self._endpoint
                 )
                 client.meta.events.register("before-parse", refuse_malformed_body)
+                watch(client, self.limits, self.figures)
                 self._made[key] = client
             return self._made[key]
 

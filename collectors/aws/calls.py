@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+from annexa.collectors.aws.limits import call_slot
+
 # Operations whose IAM action is not "<signing name>:<operation name>".
 _ACTION_OVERRIDES: Final[Mapping[tuple[str, str], str]] = {
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
@@ -135,7 +137,8 @@ def call(client: Any, method: str, *, absent: frozenset[str] = frozenset(), **pa
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        return getattr(client, method)(**params)
+        with call_slot(client):  # within the scan's bounds on concurrent calls (limits.py)
+            return getattr(client, method)(**params)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in absent:
             return None
@@ -152,7 +155,12 @@ def pages(client: Any, method: str, key: str, **params: Any) -> Iterator[Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        for page in client.get_paginator(method).paginate(**params):
+        paginated = iter(client.get_paginator(method).paginate(**params))
+        while True:
+            with call_slot(client):  # one place per page: none is held while the caller works on a page
+                page = next(paginated, None)
+            if page is None:
+                return
             yield from page.get(key, ())
     except (ClientError, BotoCoreError, MalformedResponse) as exc:
         raise _wrap(client, method, exc) from exc

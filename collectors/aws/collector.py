@@ -18,6 +18,7 @@ from annexa.collectors.aws import bedrock, cloudtrail, configservice, iam, kms, 
 from annexa.collectors.aws import schema as k
 from annexa.collectors.aws.accounts import Account, Clients, resolve
 from annexa.collectors.aws.calls import GRANT_HINT, AwsCallError
+from annexa.collectors.aws.limits import shared_limits
 from annexa.collectors.aws.scope import Batch, Scope, Task
 from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorError, CollectRequest
@@ -72,7 +73,16 @@ class AwsCollector:
                 "boto3 is not installed", hint="pip install boto3 (an annexa dependency)"
             ) from exc
         settings = request.config
-        clients = Clients(settings)
+        with shared_limits(settings, request.now) as limits:
+            clients = Clients(settings, limits)
+            try:
+                yield from self._collect(request, jobs, clients)
+            finally:  # what this task called and how often it was throttled: the scan's figures
+                for name, value in clients.figures.figures(limits).items():
+                    request.report_figure(name, value)
+
+    def _collect(self, request: CollectRequest, jobs: list[Job], clients: Clients) -> Iterator[Evidence]:
+        settings = request.config
         accounts, unreachable = resolve(settings, clients)
         for failed in unreachable:
             for job in jobs:

@@ -474,6 +474,22 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Send every call to this endpoint (an emulator such as moto).",
         },
         "max_workers": {"type": "integer", "minimum": 1, "maximum": 64, "default": 16},
+        "max_concurrent_calls": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1024,
+            "default": 32,
+            "description": "API calls in flight at once for the whole scan, all accounts and tasks together "
+            "(per process: on a Dask cluster, per worker process).",
+        },
+        "max_concurrent_calls_per_service": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1024,
+            "default": 16,
+            "description": "API calls in flight at once to any one service (s3, iam, sagemaker, ...), within "
+            "max_concurrent_calls.",
+        },
         "connect_timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 10},
         "read_timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "default": 30},
         "max_attempts": {"type": "integer", "minimum": 1, "maximum": 20, "default": 6},

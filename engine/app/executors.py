@@ -14,7 +14,7 @@ configuration they produce the same evidence and therefore the same findings.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -127,6 +127,27 @@ def failed_outcome(task: CollectionTask, message: str) -> CollectionOutcome:
     return CollectionOutcome(
         evidence=(), problems=(problem,), failed_kinds=dict.fromkeys(task.kinds, message)
     )
+
+
+def merge_figures(reports: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    """The figures of a collector's tasks as one set: counts added up, ``peak_*``/``max_*`` the largest."""
+    from annexa.plugins.collection import merge_figure
+
+    merged: dict[str, int] = {}
+    for report in reports:
+        for name, value in report.items():
+            merged[name] = merge_figure(name, merged.get(name), value)
+    return merged
+
+
+def figure_lines(runs: Iterable[Any]) -> list[str]:
+    """One line per collector run that reported figures: ``figures aws: api_calls 412, throttled 7, ...``
+    (``runs``: :class:`~annexa.app.scan.CollectorRun` objects)."""
+    return [
+        f"figures {run.collector}: " + ", ".join(f"{name} {value}" for name, value in run.figures.items())
+        for run in runs
+        if run.figures
+    ]
 
 
 class LocalExecutor:

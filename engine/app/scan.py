@@ -51,6 +51,7 @@ class CollectorRun:
     items: int
     seconds: float
     error: str | None
+    figures: Mapping[str, int] = dataclasses.field(default_factory=dict)  # see CollectRequest.report_figure
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,7 +176,7 @@ def collect(
     ``on_evidence`` receives each task's evidence, redacted, as soon as the task is done, so that a store
     writes it while the rest is still being collected.
     """
-    from annexa.app.executors import LocalExecutor
+    from annexa.app.executors import LocalExecutor, merge_figures
     from annexa.plugins.collection import CollectionProblem
 
     specs = host.collectors()
@@ -227,6 +228,7 @@ def collect(
             items=sum(len(r.outcome.evidence) for r in results),
             seconds=sum(r.seconds for r in results),
             error=error_text,
+            figures=merge_figures(r.outcome.figures for r in results),
         )
         runs.append(run)
         if progress:

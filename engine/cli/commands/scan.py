@@ -215,6 +215,12 @@ def _run(args: argparse.Namespace) -> int:
                 return int(ExitCode.INTERNAL_ERROR)
             finally:
                 executor.close()
+        if timings.enabled:  # what the collectors counted (API calls, throttling answers) beside the times
+            from annexa.app.executors import figure_lines
+            from annexa.app.timings import PREFIX
+
+            for line in figure_lines(collection.runs):
+                print(f"{PREFIX} {line}", file=sys.stderr)
         with timings.step("store"):
             stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
         with timings.step("evaluate"):
@@ -264,6 +270,7 @@ def _run(args: argparse.Namespace) -> int:
                         "items": r.items,
                         "seconds": round(r.seconds, 3),
                         "error": r.error,
+                        **({"figures": dict(r.figures)} if r.figures else {}),
                     }
                     for r in collection.runs
                 ],
@@ -302,6 +309,9 @@ def _report(
     else:
         document = report_document(result)
     after_text = [f"problem: {problem}" for problem in collection.problems]
+    from annexa.app.executors import figure_lines
+
+    after_text += figure_lines(collection.runs)
     if getattr(args, "dry_run_store", None):
         after_text.append(f"scan {scan_id} not recorded (--no-record): nothing was stored")
     else:
