@@ -278,10 +278,26 @@ def _load_entry_points(
         )
 
 
+_TRACE_WIDTH = 300  # characters of one traced value: a collector spec's schemas run to kilobytes
+
+
+def _traced(value: object) -> str:
+    """A short form of a hook's arguments or result: records by name, anything else cut to a line."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_traced(item) for item in value) + "]"
+    name = getattr(value, "name", None)
+    if isinstance(name, str) and dataclasses.is_dataclass(value):
+        return f"{type(value).__name__}({name!r})"
+    text = repr(value)
+    return text if len(text) <= _TRACE_WIDTH else text[: _TRACE_WIDTH - 3] + "..."
+
+
 def _enable_tracing(pm: pluggy.PluginManager) -> None:
     def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
-        names = ", ".join(impl.plugin_name for impl in impls)
-        print(f"annexa trace: {hook_name}({dict(kwargs)!r}) -> [{names}]", file=sys.stderr)
+        names = ", ".join(
+            impl.plugin_name + (" (wrapper)" if impl.wrapper or impl.hookwrapper else "") for impl in impls
+        )
+        print(f"annexa trace: {hook_name}({_traced(dict(kwargs))}) -> [{names}]", file=sys.stderr)
 
     def after(
         outcome: pluggy.Result[Any],
@@ -289,6 +305,10 @@ def _enable_tracing(pm: pluggy.PluginManager) -> None:
         impls: Sequence[pluggy.HookImpl],
         kwargs: Mapping[str, Any],
     ) -> None:
-        print(f"annexa trace: {hook_name} returned {outcome.get_result()!r}", file=sys.stderr)
+        if outcome.exception is not None:
+            error = outcome.exception
+            print(f"annexa trace: {hook_name} raised {type(error).__name__}: {error}", file=sys.stderr)
+        else:
+            print(f"annexa trace: {hook_name} returned {_traced(outcome.get_result())}", file=sys.stderr)
 
     pm.add_hookcall_monitoring(before, after)

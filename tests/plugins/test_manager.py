@@ -416,3 +416,28 @@ def test_plugin_that_fails_to_register_is_named(annexa_host: PluginHost, registe
     [record] = annexa_host.inventory()
     assert record.status is PluginStatus.ERROR
     assert "boom while listing" in (record.message or "")
+
+
+def test_trace_env_prints_every_hook_call_briefly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ANNEXA_TRACE_PLUGINS", "1")
+    pm = make_plugin_manager(autoload=False, builtins=())
+    pm.register(
+        Provides(spec("acme", {"acme.card": {"type": "object", "description": "x" * 5000}})), name="acme"
+    )
+
+    class Fails:
+        @hookimpl
+        def annexa_scan_finished(self, scan: Any) -> None:
+            raise RuntimeError("boom")
+
+    pm.register(Fails(), name="fails")
+    host = PluginHost(pm)
+    host.collectors()
+    with pytest.warns(PluginWarning):
+        host.scan_finished({"summary": {}})
+    lines = capsys.readouterr().err.splitlines()
+    assert "annexa trace: annexa_collectors({}) -> [acme, annexa:host (wrapper)]" in lines
+    assert "annexa trace: annexa_collectors returned [[CollectorSpec('acme')]]" in lines  # not its schemas
+    assert "annexa trace: annexa_scan_finished raised RuntimeError: boom" in lines
