@@ -31,7 +31,7 @@ _RETRY_SETTINGS: dict[str, Any] = {
         "type": "number",
         "minimum": 0,
         "default": 0.5,
-        "description": "First retry delay; doubled per attempt.",
+        "description": "Backoff factor: retry at once, then after 2x, 4x, ... this, plus jitter.",
     },
     "max_retry_wait_seconds": {
         "type": "number",
