@@ -1,9 +1,16 @@
 """``--format html``: the readiness report, one self-contained HTML file an auditor opens first.
 
-Everything is rendered here with :func:`html.escape`; the inline script only filters, reading ``data-*``
-attributes and setting ``hidden``. A Content-Security-Policy allows that one script (by its hash), inline
-styles and ``data:`` images only: no inline event handler runs and nothing is fetched from the network,
-so even a value that slipped past escaping could neither run nor call home.
+The page is the Jinja2 template ``templates/readiness.html.j2``, rendered with autoescape on: every value
+from the document (evidence, messages, file names) is escaped by the template engine, not by hand, and
+only the stylesheet and the script (files of this package) are marked safe. Jinja2 replaces the
+f-strings that built the page before: one place states the markup, and a forgotten ``escape()`` can no
+longer let an evidence value through. This module only shapes the data: which AI system a finding is
+about, each system's controls and open nonconformities, the trend chart's geometry.
+
+The inline script only filters and opens details for printing, reading ``data-*`` attributes and setting
+``hidden``/``open``. A Content-Security-Policy allows that one script (by its hash), inline styles and
+``data:`` images only: no inline event handler runs and nothing is fetched from the network, so even a
+value that slipped past escaping could neither run nor call home.
 """
 
 from __future__ import annotations
@@ -11,14 +18,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from html import escape
 from importlib import resources
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from annexa.model.findings import is_observation
 from annexa.reports.document import controls_and_clauses
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 STATUSES: Final = ("pass", "fail", "inconclusive", "error", "not_applicable", "not_assessed")
 _LABEL: Final = {
@@ -37,6 +47,12 @@ _COLOUR: Final = {
     "not_applicable": "#6e7781",
     "not_assessed": "#afb8c1",
 }
+# A control's status from its findings, worst first (annexa.model.findings.rollup_status, on strings).
+_WORST_FIRST: Final = ("fail", "error", "inconclusive", "pass", "not_applicable")
+# Remediation is advice for what is not yet right: not shown on a pass or a declared exclusion.
+_SETTLED: Final = frozenset({"pass", "not_applicable"})
+# Trend chart geometry (px): bar, gap between bars, plot height, margins.
+_BAR, _GAP, _PLOT, _TOP, _BOTTOM, _LEFT = 26, 14, 160, 10, 40, 34
 
 
 @cache
@@ -44,20 +60,21 @@ def _asset(name: str) -> str:
     return resources.files("annexa.reports").joinpath(f"templates/{name}").read_text(encoding="utf-8")
 
 
-def _e(value: object) -> str:
-    return escape("" if value is None else str(value), quote=True)
+@cache
+def _environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, StrictUndefined
 
-
-def _badge(status: str, text: str | None = None) -> str:
-    return f'<span class="badge s-{_e(status)}">{_e(text or _LABEL.get(status, status))}</span>'
-
-
-def _json_attr(values: Iterable[str]) -> str:
-    return _e(json.dumps(sorted(set(values))))
-
-
-def _pretty(value: object) -> str:
-    return _e(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+    environment = Environment(
+        loader=PackageLoader("annexa.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+    environment.filters["pretty"] = lambda value: json.dumps(
+        value, indent=2, ensure_ascii=False, sort_keys=True
+    )
+    return environment
 
 
 def ai_systems_of(data: Mapping[str, Any]) -> set[str]:
@@ -89,249 +106,61 @@ def finding_systems(finding: Mapping[str, Any], items: Mapping[str, Mapping[str,
     return systems
 
 
-def trend_svg(history: Sequence[Mapping[str, Any]]) -> str:
-    """A stacked bar chart of control statuses per scan, as inline SVG (no script, no fetch)."""
+def worst(statuses: Iterable[str]) -> str:
+    """The roll-up of statuses, worst first; nothing at all is not assessed."""
+    present = set(statuses)
+    return next((status for status in _WORST_FIRST if status in present), "not_assessed")
+
+
+def control_status_for(findings: Sequence[Mapping[str, Any]]) -> str:
+    """A control's status from some of its findings, as the scan rolls controls up: a waived finding
+    counts as passing, and supporting evidence alone decides nothing (inconclusive)."""
+    primary = [f for f in findings if f.get("weight") != "supporting"]
+    if not primary:
+        declared = bool(findings) and all(f["status"] == "not_applicable" for f in findings)
+        return "not_applicable" if declared else "inconclusive"
+    return worst("pass" if f["waiver"] is not None else f["status"] for f in primary)
+
+
+def is_open_nonconformity(finding: Mapping[str, Any]) -> bool:
+    """A failing finding, not waived, on primary evidence: what opens a nonconformity (annexa.audit)."""
+    return finding["status"] == "fail" and finding["waiver"] is None and not is_observation(finding)
+
+
+def tick_labels(started: Sequence[str]) -> list[list[str]]:
+    """The trend axis labels: the day, and under it the time where two scans share that day."""
+    days = Counter(stamp[5:10] for stamp in started)
+    return [[s[5:10], s[11:16]] if days[s[5:10]] > 1 else [s[5:10]] for s in started]
+
+
+def trend_chart(history: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The geometry of a stacked bar chart of control statuses per scan (drawn as inline SVG)."""
     if not history:
-        return '<p class="muted">No scan history in the store.</p>'
-    bar, gap, height, top, bottom, left = 26, 14, 160, 10, 40, 34
+        return None
     total = max(sum(point["controls"].values()) for point in history) or 1
-    width = left + len(history) * (bar + gap) + 10
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" '
-        f'height="{height + top + bottom}" '
-        f'viewBox="0 0 {width} {height + top + bottom}" aria-label="control statuses per scan">',
-        f'<text x="0" y="{top + 8}">{total}</text><text x="0" y="{top + height}">0</text>',
-    ]
+    labels = tick_labels([str(point["started_at"]) for point in history])
+    bars = []
     for index, point in enumerate(history):
-        x = left + index * (bar + gap)
-        y = top + height
+        y = float(_TOP + _PLOT)
+        rects = []
         for status in STATUSES:
             number = point["controls"].get(status, 0)
             if not number:
                 continue
-            h = height * number / total
+            h = _PLOT * number / total
             y -= h
-            label = f"{point['scan']}: {number} {_LABEL[status]}"
-            parts.append(
-                f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" fill="{_COLOUR[status]}">'
-                f"<title>{_e(label)}</title></rect>"
-            )
-        day = str(point["started_at"])[5:10]
-        parts.append(f'<text x="{x}" y="{top + height + 14}">{_e(day)}</text>')
-    parts.append("</svg>")
-    legend = " ".join(_badge(status) for status in STATUSES)
-    return "".join(parts) + f"<p>{legend}</p>"
-
-
-def _header(document: Mapping[str, Any]) -> str:
-    scan = document.get("scan") or {}
-    organization = document.get("organization") or "annexa"
-    summary = document["summary"]
-    cards = "".join(
-        f'<div class="card">{_badge(status)}<b>{summary["controls"][status]}</b></div>' for status in STATUSES
-    )
-    assessed = summary["catalog_controls"] - summary["controls"]["not_assessed"]
-    return (
-        f"<header><h1>ISO/IEC 42001 Annex A readiness: {_e(organization)}</h1>"
-        f'<div class="meta">evaluated {_e(document["evaluated_at"])} · scan {_e(scan.get("id", "-"))} · '
-        f"manifest {_e(scan.get('manifest', '-'))} · rule pack {_e(document['ruleset_digest'])} · "
-        f"annexa {_e(document['annexa_version'])}</div>"
-        f'<div class="cards">{cards}<div class="card">waived findings<b>{summary["waived"]}</b></div>'
-        f'<div class="card">assessed<b>{assessed} / {summary["catalog_controls"]}</b></div></div></header>'
-    )
-
-
-def _groups(document: Mapping[str, Any]) -> str:
-    rows = []
-    for group in document["groups"]:
-        readiness = group["readiness"]
-        share = "n/a" if readiness is None else f"{round(readiness * 100)}%"
-        width = 0 if readiness is None else round(readiness * 100)
-        counts = " ".join(
-            _badge(status, f"{group['counts'][status]} {_LABEL[status]}")
-            for status in STATUSES
-            if group["counts"][status]
-        )
-        rows.append(
-            f"<tr><td>{_e(group['id'])}</td><td>{_e(group['title'])}</td><td>{group['controls']}</td>"
-            f'<td><span class="bar"><span style="width:{width}%"></span></span> {share}</td>'
-            f"<td>{counts}</td></tr>"
-        )
-    return (
-        '<h2 id="readiness">Readiness per Annex A group</h2><table><thead><tr><th>group</th><th>title</th>'
-        "<th>controls</th><th>readiness (passing share of assessed)</th><th>statuses</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _changes(document: Mapping[str, Any]) -> str:
-    drift = document.get("drift")
-    title = '<h2 id="changes">Changes since the previous scan</h2>'
-    if not drift:
-        return title + '<p class="muted">First recorded scan: nothing to compare with.</p>'
-    counts = drift["counts"]
-    text = ", ".join(f"{counts[key]} {key.replace('_', ' ')}" for key in counts)
-    moved = [c for c in drift["findings"] if c["change"] != "unchanged" and c["change"] != "still_failing"]
-    rows = "".join(
-        f"<tr><td>{_e(c['change'].replace('_', ' '))}</td><td><code>{_e(c['id'])}</code></td>"
-        f"<td>{_e(c['control'])}</td><td>{_e(c['rule'])}</td><td>{_e(c['subject'])}</td>"
-        f"<td>{_badge(c['before']) if c['before'] else '-'}</td>"
-        f"<td>{_badge(c['after']) if c['after'] else '-'}</td></tr>"
-        for c in moved
-    )
-    controls = "".join(
-        f"<li>{_e(c['id'])}: {_badge(c['before']) if c['before'] else '-'} → "
-        f"{_badge(c['after']) if c['after'] else '-'}</li>"
-        for c in drift["controls"]
-    )
-    table = (
-        "<table><thead><tr><th>change</th><th>finding</th><th>control</th><th>rule</th><th>subject</th>"
-        f"<th>before</th><th>after</th></tr></thead><tbody>{rows}</tbody></table>"
-        if rows
-        else '<p class="muted">No finding changed status.</p>'
-    )
-    return f'{title}<p id="drift-counts">{_e(text)}</p>{table}' + (f"<ul>{controls}</ul>" if controls else "")
-
-
-def _filters(document: Mapping[str, Any], systems: Iterable[str]) -> str:
-    def options(values: Iterable[tuple[str, str]]) -> str:
-        return '<option value="">all</option>' + "".join(
-            f'<option value="{_e(value)}">{_e(text)}</option>' for value, text in values
-        )
-
-    groups = [(g["id"], f"{g['id']} {g['title']}") for g in document["groups"]]
-    return (
-        '<div class="filters" id="filters">'
-        f'<label>status <select id="filter-status">{options((s, _LABEL[s]) for s in STATUSES)}</select>'
-        "</label>"
-        f'<label>AI system <select id="filter-system">{options((s, s) for s in sorted(systems))}</select>'
-        "</label>"
-        f'<label>group <select id="filter-group">{options(groups)}</select></label>'
-        '<span id="filter-count" class="muted"></span></div>'
-    )
-
-
-def _matrix(document: Mapping[str, Any], control_systems: Mapping[str, set[str]]) -> str:
-    rows = []
-    for c in controls_and_clauses(document):
-        counts = c["counts"]
-        rows.append(
-            f'<tr class="control-row" data-status="{_e(c["status"])}" data-group="{_e(c["group"])}" '
-            f'data-systems="{_json_attr(control_systems[c["id"]])}"><td><a href="#control-{_e(c["id"])}">'
-            f"{_e(c['id'])}</a></td><td>{_e(c['title'])}</td><td>{_badge(c['status'])}</td>"
-            f"<td>{counts['pass']}</td><td>{counts['fail']}</td>"
-            f"<td>{counts['inconclusive'] + counts['error']}</td><td>{counts['waived']}</td>"
-            f"<td>{_e(', '.join(sorted(control_systems[c['id']])))}</td></tr>"
-        )
-    return (
-        '<h2 id="matrix">Control matrix</h2><table id="control-matrix"><thead><tr><th>control</th>'
-        "<th>title</th><th>status</th><th>pass</th><th>fail</th><th>inconclusive / error</th><th>waived</th>"
-        f"<th>AI systems</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def _finding_row(finding: Mapping[str, Any], systems: set[str]) -> str:
-    extra = []
-    if finding["missing"]:
-        extra.append(f"<div>missing: <code>{_e(', '.join(finding['missing']))}</code></div>")
-    if finding["remediation"]:
-        extra.append(f"<div>remediation: {_e(finding['remediation'])}</div>")
-    if finding["note"]:
-        extra.append(f'<div class="muted">note: {_e(finding["note"])}</div>')
-    if finding["waiver"]:
-        w = finding["waiver"]
-        extra.append(
-            f'<div class="waiver">exception: {_e(w["justification"])} (approved by {_e(w["approved_by"])}, '
-            f"expires {_e(w['expires'])})</div>"
-        )
-    if finding["witness"]:
-        extra.append(f"<details><summary>witness</summary><pre>{_pretty(finding['witness'])}</pre></details>")
-    evidence = " ".join(
-        f'<a href="#ev-{_e(ref["id"])}" title="{_e(ref["source"])}"><code>{_e(ref["id"][:12])}</code></a>'
-        for ref in finding["evidence"]
-    )
-    waived = " (waived)" if finding["waiver"] else ""
-    if is_observation(finding):
-        waived += " (observation: supporting evidence)"
-    return (
-        f'<tr class="finding" id="finding-{_e(finding["id"])}" data-status="{_e(finding["status"])}" '
-        f'data-systems="{_json_attr(systems)}"><td><code>{_e(finding["id"])}</code></td>'
-        f"<td>{_badge(finding['status'])}{_e(waived)}</td><td>{_e(finding['severity'])}</td>"
-        f'<td>{_e(finding["rule"])}<div class="muted">{_e(finding["location"])}</div></td>'
-        f"<td>{_e(finding['subject'])}</td><td>{_e(finding['message'])}{''.join(extra)}</td><td>{evidence}</td></tr>"
-    )
-
-
-def _evidence_item(item: Mapping[str, Any]) -> str:
-    return (
-        f'<li id="ev-{_e(item["id"])}"><b>{_e(item["source"])}</b> <span class="muted">{_e(item["kind"])} · '
-        f"collected {_e(item['collected_at'])} by {_e(item['collector'])}</span>"
-        f"<div>sha256 <code>{_e(item['id'])}</code></div>"
-        f"<details><summary>data</summary><pre>{_pretty(item['data'])}</pre></details></li>"
-    )
-
-
-def _control_sections(
-    document: Mapping[str, Any],
-    items: Mapping[str, Mapping[str, Any]],
-    systems_by_finding: Mapping[str, set[str]],
-    control_systems: Mapping[str, set[str]],
-) -> str:
-    by_control: dict[str, list[Mapping[str, Any]]] = {}
-    for finding in document["findings"]:
-        by_control.setdefault(finding["control"], []).append(finding)
-    sections = []
-    for c in controls_and_clauses(document):
-        findings = by_control.get(c["id"], [])
-        rules = "".join(f"<li><code>{_e(rule)}</code></li>" for rule in c["rules"]) or "<li>none</li>"
-        body = ""
-        if findings:
-            rows = "".join(_finding_row(f, systems_by_finding[f["id"]]) for f in findings)
-            body += (
-                "<table><thead><tr><th>finding</th><th>status</th><th>severity</th><th>rule</th>"
-                f"<th>subject</th><th>message</th><th>evidence</th></tr></thead><tbody>{rows}</tbody></table>"
-            )
-            cited = sorted({ref["id"] for f in findings for ref in f["evidence"] if ref["id"] in items})
-            if cited:
-                body += "<h3>Evidence</h3><ul>" + "".join(_evidence_item(items[d]) for d in cited) + "</ul>"
-        else:
-            body = '<p class="muted">No automated finding for this control.</p>'
-        sections.append(
-            f'<section class="control" id="control-{_e(c["id"])}" data-status="{_e(c["status"])}" '
-            f'data-group="{_e(c["group"])}" data-systems="{_json_attr(control_systems[c["id"]])}">'
-            f"<h3>{_e(c['id'])} {_e(c['title'])} {_badge(c['status'])}</h3>"
-            f'<div class="muted">rules:</div><ul>{rules}</ul>{body}</section>'
-        )
-    return '<h2 id="controls">Controls</h2>' + "".join(sections)
-
-
-def _observations(document: Mapping[str, Any]) -> str:
-    """What the scan noticed that is no verdict (scope drift): shown, never folded into a status."""
-    observations = document.get("observations") or []
-    if not observations:
-        return ""
-    rows = "".join(f"<li><strong>{_e(o['code'])}</strong>: {_e(o['message'])}</li>" for o in observations)
-    return f'<h2 id="observations">Observations</h2><ul>{rows}</ul>'
-
-
-def _collection(document: Mapping[str, Any]) -> str:
-    collection = document.get("collection")
-    if not collection:
-        return ""
-    rows = "".join(
-        f"<tr><td>{_e(r['collector'])}</td><td>{_e(r['version'])}</td><td>{_e(', '.join(r['kinds']))}</td>"
-        f"<td>{r['items']}</td><td>{_e(r['error'] or '')}</td></tr>"
-        for r in collection["runs"]
-    )
-    problems = "".join(f"<li>{_e(p)}</li>" for p in collection["problems"])
-    missing = "".join(f"<li>{_e(k)}: {_e(v)}</li>" for k, v in collection["not_collected"].items())
-    return (
-        '<h2 id="collection">Collection</h2><table><thead><tr><th>collector</th><th>version</th>'
-        f"<th>kinds</th><th>items</th><th>error</th></tr></thead><tbody>{rows}</tbody></table>"
-        + (f"<h3>Not collected</h3><ul>{missing}</ul>" if missing else "")
-        + (f"<h3>Problems</h3><ul>{problems}</ul>" if problems else "")
-        + f'<p class="muted">{collection["redactions"]} secret(s) redacted before storing.</p>'
-    )
+            label = f"{point['scan']} ({point['started_at']}): {number} {_LABEL[status]}"
+            rects.append({"y": f"{y:.1f}", "h": f"{h:.1f}", "fill": _COLOUR[status], "label": label})
+        bars.append({"x": _LEFT + index * (_BAR + _GAP), "rects": rects, "label": labels[index]})
+    return {
+        "width": _LEFT + len(history) * (_BAR + _GAP) + 10,
+        "height": _PLOT + _TOP + _BOTTOM,
+        "top": _TOP,
+        "base": _TOP + _PLOT,
+        "bar": _BAR,
+        "total": total,
+        "bars": bars,
+    }
 
 
 def script_hash(script: str) -> str:
@@ -340,37 +169,167 @@ def script_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
+def _json_attr(values: Iterable[str]) -> str:
+    return json.dumps(sorted(set(values)))
+
+
+def _groups(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    groups = []
+    for group in document["groups"]:
+        readiness = group["readiness"]
+        present = [s for s in STATUSES if group["counts"].get(s)]
+        total = sum(group["counts"][s] for s in present) or 1
+        stack = [
+            {
+                "status": s,
+                "width": f"{100 * group['counts'][s] / total:.1f}",
+                "label": f"{group['counts'][s]} {_LABEL[s]}",
+            }
+            for s in present
+        ]
+        groups.append(
+            {
+                **group,
+                "share": "n/a" if readiness is None else f"{round(readiness * 100)}%",
+                "width": 0 if readiness is None else round(readiness * 100),
+                "stack": stack,
+                "stack_label": ", ".join(part["label"] for part in stack) or "no controls",
+            }
+        )
+    return groups
+
+
+def _finding_view(finding: Mapping[str, Any], systems: set[str]) -> dict[str, Any]:
+    qualifier = " (waived)" if finding["waiver"] else ""
+    if is_observation(finding):
+        qualifier += " (observation: supporting evidence)"
+    settled = finding["status"] in _SETTLED and finding["waiver"] is None
+    return {
+        **finding,
+        "qualifier": qualifier,
+        "systems_json": _json_attr(systems),
+        "remediation": None if settled else finding["remediation"],
+        "rule_name": finding["rule"].split("/", 1)[-1],
+    }
+
+
+def _systems(
+    document: Mapping[str, Any],
+    items: Mapping[str, Mapping[str, Any]],
+    systems_by_finding: Mapping[str, set[str]],
+) -> list[dict[str, Any]]:
+    """Each AI system the scope declares (its ``ai_system`` evidence): what an audit team prepares by."""
+    declared = sorted(
+        (
+            item
+            for item in items.values()
+            if item["kind"] == "ai_system" and isinstance(item["data"], Mapping)
+        ),
+        key=lambda item: str(item["data"].get("id", item["source"])),
+    )
+    titles = {c["id"]: c["title"] for c in controls_and_clauses(document)}
+    order = {c["id"]: n for n, c in enumerate(controls_and_clauses(document))}
+    views = []
+    for item in declared:
+        data = item["data"]
+        system = str(data.get("id") or item["source"].removeprefix("scope:"))
+        mine = [f for f in document["findings"] if system in systems_by_finding[f["id"]]]
+        by_control: dict[str, list[Mapping[str, Any]]] = {}
+        for finding in mine:
+            by_control.setdefault(finding["control"], []).append(finding)
+        controls = [
+            {
+                "id": control,
+                "title": titles.get(control, control),
+                "status": control_status_for(findings),
+                "findings": [_finding_view(f, {system}) for f in findings],
+            }
+            for control, findings in sorted(by_control.items(), key=lambda pair: order.get(pair[0], 10**6))
+        ]
+        counts = Counter(control["status"] for control in controls)
+        evidence = [
+            {
+                "id": other["id"],
+                "source": other["source"],
+                "kind": other["kind"],
+                "status": other["data"].get("status") if isinstance(other["data"], Mapping) else None,
+                "owner": other["data"].get("owner") if isinstance(other["data"], Mapping) else None,
+            }
+            for other in sorted(items.values(), key=lambda i: (i["kind"] != "ai_system", i["source"]))
+            if other["id"] == item["id"]
+            or (isinstance(other["data"], Mapping) and system in ai_systems_of(other["data"]))
+        ]
+        views.append(
+            {
+                "id": system,
+                "name": data.get("name") or system,
+                "owner": data.get("owner"),
+                "stage": data.get("lifecycle_stage"),
+                "status": worst(control["status"] for control in controls),
+                "counts": {status: counts.get(status, 0) for status in STATUSES},
+                "controls": controls,
+                "evidence": evidence,
+                "nonconformities": [f for f in mine if is_open_nonconformity(f)],
+            }
+        )
+    return views
+
+
 def render_html(document: Mapping[str, Any]) -> str:
     """The readiness report as one HTML file (inline CSS, script and SVG; no external resource)."""
+    from markupsafe import Markup
+
     items = {item["id"]: item for item in document.get("evidence_items", [])}
     systems_by_finding = {f["id"]: finding_systems(f, items) for f in document["findings"]}
     control_systems: dict[str, set[str]] = {c["id"]: set() for c in controls_and_clauses(document)}
+    by_control: dict[str, list[Mapping[str, Any]]] = {}
     for finding in document["findings"]:
         control_systems.setdefault(finding["control"], set()).update(systems_by_finding[finding["id"]])
-    all_systems = set().union(*systems_by_finding.values()) if systems_by_finding else set()
-    script = _asset("readiness.js")
-    csp = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {script_hash(script)}"
-    organization = document.get("organization") or "annexa"
-    body = "".join(
-        (
-            _header(document),
-            "<main>",
-            _groups(document),
-            '<h2 id="trend">Control statuses over the scan history</h2>',
-            trend_svg(document.get("history", [])),
-            _changes(document),
-            _filters(document, all_systems),
-            _matrix(document, control_systems),
-            _control_sections(document, items, systems_by_finding, control_systems),
-            _observations(document),
-            _collection(document),
-            f'<p class="muted">Generated by annexa {_e(document["annexa_version"])}.</p></main>',
+        by_control.setdefault(finding["control"], []).append(finding)
+    controls = []
+    for c in controls_and_clauses(document):
+        findings = by_control.get(c["id"], [])
+        cited = sorted({ref["id"] for f in findings for ref in f["evidence"] if ref["id"] in items})
+        controls.append(
+            {
+                **c,
+                "systems": sorted(control_systems[c["id"]]),
+                "systems_json": _json_attr(control_systems[c["id"]]),
+                "findings": [_finding_view(f, systems_by_finding[f["id"]]) for f in findings],
+                "cited": [items[digest] for digest in cited],
+            }
         )
-    )
+    drift = document.get("drift")
+    script = _asset("readiness.js")
+    summary = document["summary"]
+    csp = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {script_hash(script)}"
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{_e(csp)}">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>Annex A readiness: {_e(organization)}</title><style>{_asset('readiness.css')}</style></head>"
-        f"<body>{body}<script>{script}</script></body></html>\n"
+        _environment()
+        .get_template("readiness.html.j2")
+        .render(
+            doc=document,
+            scan=document.get("scan") or {},
+            summary=summary,
+            assessed=summary["catalog_controls"] - summary["controls"]["not_assessed"],
+            organization=document.get("organization") or "annexa",
+            statuses=STATUSES,
+            labels=_LABEL,
+            groups=_groups(document),
+            systems=_systems(document, items, systems_by_finding),
+            trend=trend_chart(document.get("history", [])),
+            drift=drift,
+            drift_text=", ".join(f"{n} {key.replace('_', ' ')}" for key, n in drift["counts"].items())
+            if drift
+            else "",
+            moved=[c for c in drift["findings"] if c["change"] not in ("unchanged", "still_failing")]
+            if drift
+            else [],
+            all_systems=sorted(set().union(*systems_by_finding.values())) if systems_by_finding else [],
+            controls=controls,
+            observations=document.get("observations") or [],
+            collection=document.get("collection"),
+            csp=csp,
+            stylesheet=Markup(_asset("readiness.css")),  # this package's own files: markup by design
+            script=Markup(script),
+        )
     )

@@ -1,5 +1,5 @@
 // Filters of the readiness report. Reads only data-* attributes the report wrote (escaped), writes only
-// the hidden flag and text, so no evidence value is ever parsed as HTML.
+// the hidden and open flags and text, so no evidence value is ever parsed as HTML.
 (function () {
   "use strict";
   var status = document.getElementById("filter-status");
@@ -37,6 +37,21 @@
     });
     count.textContent = shown + " of " + rows.length + " controls shown";
   }
+
+  // On paper nothing can be clicked open: print every folded section (witness, data, evidence lists)
+  // and fold back afterwards what the reader had folded.
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = [];
+    document.querySelectorAll("details:not([open])").forEach(function (details) {
+      details.open = true;
+      opened.push(details);
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (details) { details.open = false; });
+    opened = [];
+  });
 
   [status, system, group].forEach(function (select) { select.addEventListener("change", apply); });
   apply();
