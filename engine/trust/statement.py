@@ -2,9 +2,11 @@
 
 Subjects are the evidence items the scan rests on (``evidence/ab/abcd....json``, by SHA-256, as the store
 names them); the predicate is the scan result: the manifest's digest and place in the chain (sequence,
-previous manifest), the rule pack and configuration digests, the annexa version, the scan's time and the
-digest of its findings. The manifest digest pins every byte of the findings; the findings digest lets a
-bundle's reader re-evaluate and compare without the manifest's other fields.
+previous manifest), the rule pack and configuration digests, the annexa version, the scan's time, the
+digest of its findings, and the exceptions behind them with their approval (approver, justification,
+expiry; and each expired exception that no longer waives). The manifest digest pins every byte of the
+findings; the findings digest lets a bundle's reader re-evaluate and compare without the manifest's other
+fields.
 """
 
 from __future__ import annotations
@@ -48,7 +50,28 @@ def scan_statement(digest: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
             "finished_at": manifest["finished_at"],
             "findings_digest": findings_digest(manifest["findings"]),
             "counts": dict(sorted(counts.items())),
+            "exceptions": exceptions_of(manifest["findings"]),
         },
+    }
+
+
+def exceptions_of(findings: Any) -> dict[str, list[dict[str, Any]]]:
+    """The accepted risks behind the verdicts, with their approval: each waiver in force (rule, subject,
+    approver, justification, expiry), and each finding an expired exception no longer waives."""
+    waived = {}
+    expired = {}
+    for finding in findings:
+        waiver = finding.get("waiver")
+        if waiver is not None:
+            entry = {"rule": finding["rule"], "subject": finding["subject"], **waiver}
+            waived[canonical_json(entry)] = entry
+        note = finding.get("note") or ""
+        if note.startswith("exception expired on"):
+            entry = {"rule": finding["rule"], "subject": finding["subject"], "note": note}
+            expired[canonical_json(entry)] = entry
+    return {
+        "waived": [waived[key] for key in sorted(waived)],
+        "expired": [expired[key] for key in sorted(expired)],
     }
 
 

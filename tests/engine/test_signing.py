@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from test_store import T0, endpoint, record  # shared builders, same folder
+from test_store import T0, endpoint, finding_for, record  # shared builders, same folder
 from test_store_shared import database, postgres_url  # noqa: F401  # fixtures: a real PostgreSQL
 
 from annexa.model.evidence import canonical_json, sha256_hex
@@ -286,3 +286,29 @@ def _attestation(backend: Backend, digest: str) -> bytes:
 def _scan_id(backend: Backend, seq: int) -> str:
     with backend.open() as store:
         return next(row[1] for row in store.chain_rows() if row[0] == seq)
+
+
+def test_the_signed_statement_carries_each_exception_with_its_approval(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from annexa.trust.dsse import parse_envelope, verify_envelope
+
+    signer = Ed25519Signer(Ed25519PrivateKey.generate(), "test key")
+    with open_store(tmp_path / "store") as store:
+        waived_item, expired_item = store.put_evidence(
+            [endpoint("fraud", capture=False), endpoint("churn", capture=False)]
+        )
+        base = record((waived_item, expired_item), (Status.FAIL, Status.FAIL))
+        expired = replace(finding_for(expired_item, Status.FAIL),
+                          note="exception expired on 2026-01-31; no longer waived")  # fmt: skip
+        scan = replace(base, findings=(finding_for(waived_item, Status.FAIL, waived=True), expired))
+        digest = store.record_scan(scan, attest=attester(signer))
+        envelope = store.read_attestation(digest)
+    assert envelope is not None
+    predicate = verify_envelope(parse_envelope(envelope, "test"), signer.trusted(), "test")["predicate"]
+    assert predicate["exceptions"] == {
+        "waived": [{"rule": "A.6.2.8/endpoint_data_capture", "subject": waived_item.source,
+                    "justification": "retiring", "approved_by": "CISO", "expires": "2027-03-31"}],
+        "expired": [{"rule": "A.6.2.8/endpoint_data_capture", "subject": expired_item.source,
+                     "note": "exception expired on 2026-01-31; no longer waived"}],
+    }  # fmt: skip

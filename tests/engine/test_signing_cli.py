@@ -98,6 +98,13 @@ def test_a_key_from_the_environment_signs_and_unsigned_scans_are_labelled(
     assert "1 unsigned" in out
     assert "unsigned: #1 (results not signed by any key)" in out
 
+    assert main(["history", "--store", store, "--format", "json"]) == 0
+    assert [s["signature"] for s in json.loads(capsys.readouterr().out)["scans"]] == ["unsigned", "signed"]
+    assert main(["history", "--store", store]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("manifest      signature")
+    assert [line.split()[-1] for line in lines[1:]] == ["unsigned", "signed"]
+
     monkeypatch.delenv("ANNEXA_TEST_SIGNING_KEY")
     assert main(["scan", "-c", str(config), "--now", NOW, "--sign-key", "env:ANNEXA_TEST_SIGNING_KEY"]) == 4
     assert "the environment variable ANNEXA_TEST_SIGNING_KEY is not set" in capsys.readouterr().err
