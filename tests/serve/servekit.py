@@ -74,7 +74,7 @@ class Served:
 
 
 @contextlib.contextmanager
-def serve(store: str, *args: str, ready: str = "/login") -> Iterator[str]:
+def serve(store: str, *args: str, ready: str = "/login", startup: float = 60) -> Iterator[str]:
     """`annexa serve` on a free loopback port until the block ends; yields its base URL."""
     port = free_port()
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"annexa-serve-{port}.log"
@@ -83,7 +83,7 @@ def serve(store: str, *args: str, ready: str = "/login") -> Iterator[str]:
                                    stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + startup
         while True:
             try:
                 if requests.get(url + ready, timeout=2, allow_redirects=False).status_code == 200:
