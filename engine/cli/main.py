@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from annexa import __version__
-from annexa.cli.options import ConfigurationError
-from annexa.model.diagnostics import DiagnosticError
 from annexa.model.errors import EngineError
 from annexa.model.exitcodes import ExitCode
 
@@ -85,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return int(ExitCode.USAGE_ERROR)
+    from annexa.cli.options import ConfigurationError
+    from annexa.model.diagnostics import DiagnosticError  # after parsing: `annexa --help` stays fast
+
     try:
         return int(args.run(args))
     except DiagnosticError as exc:  # a configuration or rule file with problems, located

@@ -10,11 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annexa.model.evidence import Bundle
-
 if TYPE_CHECKING:
     from annexa.contract.kinds import KindRegistry
-    from annexa.model.evidence import Evidence
+    from annexa.model.evidence import Bundle, Evidence
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,6 +187,7 @@ def _write(args: argparse.Namespace, result: dict[str, Any]) -> None:
 
 def stored_scan(store_path: str, reference: str) -> tuple[Bundle, datetime, str]:
     """A recorded scan as a bundle (its evidence and what was collected), its clock and its rule digest."""
+    from annexa.model.evidence import Bundle
     from annexa.store import open_store
 
     with open_store(store_path, create=False) as store:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from annexa.cli.options import add_config_option, add_store_option, open_configured_store
 from annexa.model.exitcodes import ExitCode
-from annexa.store import verify_store
 
 if TYPE_CHECKING:
     from annexa.trust.verify import TrustReport
@@ -54,6 +53,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from annexa.store import verify_store
     from annexa.trust import load_trusted_key
     from annexa.trust.verify import verify_signatures
     from annexa.trust.witness import open_witness
