@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_signing_cli import NOW, estate  # shared builders, same folder
+from test_store_shared import database, postgres_url  # noqa: F401  # fixtures: a real PostgreSQL
 
 from annexa.cli.main import main
 
@@ -153,3 +154,32 @@ def test_an_unsigned_scan_is_not_exported(tmp_path: Path, capsys: pytest.Capture
     assert main(["export", "-c", str(config), "-o", str(tmp_path / "b.zip")]) == 4
     assert "is unsigned: there is nothing an auditor could verify" in capsys.readouterr().err
     assert not (tmp_path / "b.zip").exists()
+
+
+@pytest.mark.slow
+def test_a_bundle_exported_from_the_shared_store_verifies_after_the_store_is_gone(
+    tmp_path: Path, aws_env: str, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> None:
+    import boto3
+    import psycopg
+    import yaml
+
+    url = request.getfixturevalue("database")
+    boto3.client("s3").create_bucket(Bucket="shared-evidence")
+    assert main(["keys", "generate", "-o", str(tmp_path / "k.pem")]) == 0
+    config = estate(tmp_path / "producer", {"key": str(tmp_path / "k.pem")})
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw["store"] = {"url": url, "evidence": "s3://shared-evidence/acme"}
+    config.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert main(["scan", "-c", str(config), "--now", NOW, "--format", "json"]) in (0, 1, 2)
+    bundle = tmp_path / "bundle.zip"
+    assert main(["export", "-c", str(config), "-o", str(bundle)]) == 0
+    # The store goes away: the index is emptied, the bucket's objects deleted.
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("DROP TABLE scan_evidence, findings, scans, evidence, settings")
+    s3 = boto3.client("s3")
+    for item in s3.list_objects_v2(Bucket="shared-evidence").get("Contents", ()):
+        s3.delete_object(Bucket="shared-evidence", Key=item["Key"])
+    capsys.readouterr()
+    assert main(["verify-bundle", str(bundle), "--trusted-key", str(tmp_path / "k.pub.pem")]) == 0
+    assert "VERIFIED" in capsys.readouterr().out

@@ -24,8 +24,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--scan", default="latest", help="the scan (latest, latest~N, an id or a prefix)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="the bundle to write (.zip)")
-    parser.add_argument("-c", "--config", type=Path, default=Path("annexa.yaml"), help="configuration file")
-    parser.add_argument("--store", default=None, help="store (default: the configuration's)")
+    parser.add_argument(
+        "-c", "--config", type=Path, default=Path("annexa.yaml"), metavar="FILE", help="configuration file"
+    )
+    parser.add_argument(
+        "--store", default=None, metavar="LOCATION", help="store (default: the configuration's)"
+    )
     parser.set_defaults(run=run)
 
 
