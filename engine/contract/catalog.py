@@ -130,10 +130,6 @@ class Catalog:
         types |= {t for c in self.clauses for t in c.expected_documents}
         return tuple(sorted(types))
 
-    def group_of(self, control_id: str) -> Group | None:
-        control = self.control(control_id)
-        return next((g for g in self.groups if control and g.id == control.group), None)
-
 
 def _read_data(name: str) -> Any:
     text = resources.files("annexa").joinpath(f"data/{name}").read_text(encoding="utf-8")

@@ -224,12 +224,6 @@ def validate(document: YamlDocument, schema: Mapping[str, Any]) -> tuple[Diagnos
     return tuple(sorted(set(diagnostics), key=Diagnostic.sort_key))
 
 
-def validate_or_raise(document: YamlDocument, schema: Mapping[str, Any]) -> None:
-    diagnostics = validate(document, schema)
-    if diagnostics:
-        raise DiagnosticError(diagnostics, {document.path: document.text})
-
-
 def _diagnose(document: YamlDocument, error: jsonschema.ValidationError) -> list[Diagnostic]:
     path: KeyPath = tuple(error.absolute_path)
     where = format_key_path(path)
