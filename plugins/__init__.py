@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from annexa.contract.fields import ContractField, load_contract, metadata_schema
 from annexa.model.evidence import Evidence
 from annexa.plugins.folders import (
     FileHistory,
@@ -38,6 +39,7 @@ __all__ = [
     "Collector",
     "CollectorError",
     "CollectorSpec",
+    "ContractField",
     "DocumentReader",
     "Evidence",
     "FileHistory",
@@ -53,7 +55,9 @@ __all__ = [
     "find_work_tree",
     "has_content",
     "hookimpl",
+    "load_contract",
     "markdown_blocks",
+    "metadata_schema",
     "read_front_matter",
     "read_history",
     "resolve_folder_source",

@@ -14,6 +14,8 @@ import yaml
 
 from annexa.collectors.docstore.schema import (
     ALIASED_FIELDS,
+    CLOSED_TYPE_FIELDS,
+    CONTRACT,
     DATE_FIELDS,
     LIST_FIELDS,
     METADATA_FIELDS,
@@ -21,7 +23,7 @@ from annexa.collectors.docstore.schema import (
     TEXT_FIELDS,
 )
 from annexa.model.evidence import JSONValue
-from annexa.plugins import CollectorError, has_content
+from annexa.plugins import CollectorError, ContractField, has_content
 
 
 class UnreadableFile(CollectorError):
@@ -402,13 +404,18 @@ def build_data(
 ) -> dict[str, JSONValue]:
     """The metadata part of a ``document`` item.
 
-    A value that cannot be normalised is reported, left null, and kept as written in ``extra``. A key
-    that is no field goes to ``extra``; when it is close to one, the user is told which ("did you mean").
+    The common fields are top-level; the type-specific fields the evidence contract declares for the
+    document's type go to ``metadata``, each present (null when not given), typed as declared. A value
+    that cannot be normalised, is of another type or is outside the allowed values is reported, left null,
+    and kept as written in ``extra``. A key that is no field goes to ``extra``; when it is close to one,
+    the user is told which ("did you mean").
     The organisation's ``value_aliases`` (in ``naming``) rename values before they are normalised.
     """
     naming = naming or Naming()
     fields = {
-        key: replace(raw, value=_aliased(naming, key, raw.value)) if key in ALIASED_FIELDS else raw
+        key: replace(raw, value=_aliased(naming, key, raw.value))
+        if key in ALIASED_FIELDS or key in CLOSED_TYPE_FIELDS
+        else raw
         for key, raw in fields.items()
     }
     data: dict[str, JSONValue] = {}
@@ -428,21 +435,173 @@ def build_data(
                     f"{_named(lost, key)} also gives {key} ({json_safe(lost.value)!r}); "
                     f"{_named(raw, key)} is used"
                 )
+    # The type-specific metadata the contract declares for the document's type, each field typed.
+    doc_type = data["type"] if isinstance(data["type"], str) else None
+    declared = CONTRACT.document_type(doc_type) if doc_type else None
+    metadata: dict[str, JSONValue] = {}
+    for field_ in declared.fields if declared else ():
+        given = fields.get(field_.name)
+        metadata[field_.name] = None if given is None else _declared(field_, given, report, extra)
     for name, raw in sorted(fields.items()):
-        if name not in KNOWN_FIELDS:
-            value = json_safe(raw.value)
-            extra[name] = unfilled_to_null(value)
-            if extra[name] is None and value is not None:
-                report(f"{_named(raw, name)} holds no value ({value!r}): read as not given")
-            meant = near_miss(name, raw.name)
-            if meant:
-                report(
-                    f"{_named(raw, name)} is not a document field: did you mean "
-                    f"{' or '.join(repr(field) for field in meant)}? It is kept in extra, which no rule "
-                    "reads: rename it, or map it with collectors.documents.field_map"
-                )
+        if name in KNOWN_FIELDS or name in metadata:
+            continue
+        value = json_safe(raw.value)
+        extra[name] = unfilled_to_null(value)
+        if extra[name] is None and value is not None:
+            report(f"{_named(raw, name)} holds no value ({value!r}): read as not given")
+        meant = near_miss(name, raw.name)
+        what = "a document field"
+        if not meant:
+            meant = _type_near_miss(name, raw.name, declared)
+            what = f"metadata the evidence contract declares for {doc_type}"
+        if meant:
+            report(
+                f"{_named(raw, name)} is not {what}: "
+                f"did you mean {' or '.join(repr(field) for field in meant)}? It is kept in extra, which "
+                "no rule reads: rename it, or map it with collectors.documents.field_map"
+            )
+    data["metadata"] = metadata
     data["extra"] = dict(sorted(extra.items()))
     return data
+
+
+def _type_near_miss(key: str, name: str | None, declared: Any) -> tuple[str, ...]:
+    """The declared type-specific field an unknown key is a misspelling of (``acountable_executive``)."""
+    if declared is None or key in FORMAT_KEYS:
+        return ()
+    names = [field_.name for field_ in declared.fields]
+    normal = normal_name(name or key)
+    if normal in names:
+        return (normal,)  # "Accountable Executive", "public-channel": the field, spelt otherwise
+    return tuple(difflib.get_close_matches(normal, names, n=1, cutoff=0.85))
+
+
+class _NotAsDeclared(ValueError):
+    """A metadata value that is not of its declared type or not one of its allowed values."""
+
+
+def _declared(
+    field_: ContractField, raw: RawField, report: Callable[[str], None], extra: dict[str, JSONValue]
+) -> JSONValue:
+    """A type-specific field's value, typed as the contract declares it; a value that says nothing, is
+    of another type or is outside the allowed values is reported and read as not given (null), and kept
+    as written in ``extra``."""
+    written = json_safe(raw.value)
+    said = unfilled_to_null(written)
+    if said is None:
+        if written is not None:
+            report(f"{_named(raw, field_.name)} holds no value ({written!r}): read as not given")
+        return None
+    problems: list[str] = []
+    try:
+        return _typed(field_, said, raw.text, field_.name, problems.append)
+    except _NotAsDeclared as exc:
+        report(f"{_named(raw, field_.name)}: {exc}; read as not given")
+        extra[field_.name] = written
+        return None
+    finally:
+        for problem in problems:
+            report(f"{_named(raw, field_.name)}: {problem}")
+
+
+def _typed(
+    field_: ContractField, value: JSONValue, text: str | None, path: str, note: Callable[[str], None]
+) -> JSONValue:
+    """``value`` as ``field_`` declares it, or :class:`_NotAsDeclared`. Members of an object (or of each
+    object of a list) that are not as declared are noted and read as null, the rest kept."""
+    kind = field_.type
+    if kind == "string":
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise _NotAsDeclared(f"{path} must be a single text value, not {_a(value)}")
+        text_value = value.strip() if isinstance(value, str) else (text or str(value))
+        return _allowed_value(field_, text_value, path)
+    if kind == "date":
+        parsed = parse_date(value)
+        if parsed is None:
+            raise _NotAsDeclared(f"{path} {value!r} is not a date (expected YYYY-MM-DD)")
+        return parsed
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and _fold(value) in _BOOLEANS:
+            return _BOOLEANS[_fold(value)]  # DOCX custom properties and PDF keys hold text
+        raise _NotAsDeclared(f"{path} {value!r} is not true or false")
+    if kind in ("integer", "number"):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind == "number" and isinstance(value, float):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+            return int(value)
+        raise _NotAsDeclared(
+            f"{path} {value!r} is not {'a whole number' if kind == 'integer' else 'a number'}"
+        )
+    if kind == "list of strings":
+        items = [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise _NotAsDeclared(f"{path} must be a list of text values, not {_a(value)}")
+        listed: list[JSONValue] = []
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, str | int | float):
+                raise _NotAsDeclared(f"{path} entry {item!r} is not a text value")
+            listed.append(_allowed_value(field_, str(item).strip(), path))
+        return listed
+    if kind == "list of objects":
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise _NotAsDeclared(f"{path} must be a list of mappings (key: value entries), not {_a(value)}")
+        entries = [item for item in value if isinstance(item, dict)]
+        return [_members(field_, item, f"{path}[{index}]", note) for index, item in enumerate(entries)]
+    if kind == "object":
+        if not isinstance(value, dict):
+            raise _NotAsDeclared(f"{path} must be a mapping (key: value entries), not {_a(value)}")
+        return _members(field_, value, path, note)
+    return value  # a member whose type the contract leaves open
+
+
+def _members(
+    field_: ContractField, value: dict[str, JSONValue], path: str, note: Callable[[str], None]
+) -> JSONValue:
+    kept = dict(value)
+    for member in field_.fields:
+        if kept.get(member.name) is None:
+            continue
+        try:
+            kept[member.name] = _typed(member, kept[member.name], None, f"{path}.{member.name}", note)
+        except _NotAsDeclared as exc:
+            note(f"{exc}; read as not given")
+            kept[member.name] = None
+    return kept
+
+
+_BOOLEANS = {"true": True, "yes": True, "y": True, "false": False, "no": False, "n": False}
+
+
+def _allowed_value(field_: ContractField, value: str, path: str) -> str:
+    """``value`` if the field allows it (case and spacing do not matter), else :class:`_NotAsDeclared`
+    with the closest allowed value and how to map an organisation's own."""
+    if not field_.allowed:
+        return value
+    spelt = {re.sub(r"[\s\-]+", "_", _fold(allowed)): allowed for allowed in field_.allowed}
+    found = spelt.get(re.sub(r"[\s\-]+", "_", _fold(value)))
+    if found is not None:
+        return found
+    meant = difflib.get_close_matches(value.lower(), list(field_.allowed), n=1, cutoff=0.6)
+    hint = (
+        f"; did you mean {meant[0]!r}? If {value!r} means {meant[0]} here, say so with "
+        f"collectors.documents.value_aliases: {{{field_.name}: {{{value!r}: {meant[0]}}}}}"
+        if meant
+        else ""
+    )
+    raise _NotAsDeclared(f"{path} {value!r} is not one of {', '.join(field_.allowed)}{hint}")
+
+
+def _a(value: JSONValue) -> str:
+    """How a value's type is named in a problem line."""
+    if isinstance(value, bool):
+        return "true or false"
+    return {dict: "a mapping", list: "a list", int: "a number", float: "a number", str: "a text"}.get(
+        type(value), type(value).__name__
+    )
 
 
 def _named(raw: RawField, key: str) -> str:

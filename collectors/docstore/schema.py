@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from annexa.plugins import load_contract, metadata_schema
+
 KIND = "document"
 
 STATUSES = ("draft", "in-review", "approved", "retired")
@@ -20,6 +22,12 @@ DATE_FIELDS = ("approved_on", "last_reviewed", "next_review_due")
 LIST_FIELDS = ("ai_systems", "controls", "clauses", "related_policies")
 # Fields whose values ``value_aliases`` may rename (dates and the review interval have one spelling).
 ALIASED_FIELDS = (*TEXT_FIELDS, "status", *LIST_FIELDS)
+# The type-specific metadata of the evidence contract (engine/data/evidence_contract.yaml), by name:
+# ``field_map`` may map an organisation's names onto them, and ``value_aliases`` rename the values of
+# those with allowed values.
+CONTRACT = load_contract()
+TYPE_FIELDS = tuple(sorted({f.name for t in CONTRACT.document_types for f in t.fields}))
+CLOSED_TYPE_FIELDS = tuple(sorted({f.name for t in CONTRACT.document_types for f in t.fields if f.allowed}))
 FORMATS = ("markdown", "pdf", "docx", "confluence", "other")
 STORES = ("folder", "git", "s3", "confluence")
 
@@ -128,7 +136,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "sidecars, PDF information keys, DOCX properties and document-control table labels, e.g. "
             "{approved_by: approver, 'Document Owner': owner}. Spelling (case, spaces, -) does not matter.",
             "propertyNames": {"minLength": 1},
-            "additionalProperties": {"enum": list(METADATA_FIELDS)},
+            "additionalProperties": {"enum": [*METADATA_FIELDS, *TYPE_FIELDS]},
         },
         "value_aliases": {
             "type": "object",
@@ -138,7 +146,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 name: {**_ALIASES, "additionalProperties": {"enum": list(STATUSES)}}
                 if name == "status"
                 else _ALIASES
-                for name in ALIASED_FIELDS
+                for name in (*ALIASED_FIELDS, *CLOSED_TYPE_FIELDS)
             },
             "additionalProperties": False,
         },
@@ -257,7 +265,13 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
                 },
             ]
         },
-        "extra": {"type": "object", "description": "Other metadata keys, JSON-safe (dates as ISO strings)."},
+        "metadata": metadata_schema(CONTRACT),
+        "extra": {
+            "type": "object",
+            "description": "Metadata keys the evidence contract does not declare for the document's type, "
+            "and values that could not be read as declared, as written (JSON-safe, dates as ISO strings). "
+            "No built-in rule reads it.",
+        },
     },
     "required": [
         "id",
@@ -282,7 +296,7 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
         "empty_sections",
         "store",
         "git",
-        "extra",
+        "metadata",
     ],
     "additionalProperties": False,
 }

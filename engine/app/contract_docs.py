@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from annexa.contract.fields import DOCUMENT_KIND, Contract, ContractField, common_fields, schema_fields
+from annexa.contract.fields import (
+    DOCUMENT_KIND,
+    METADATA,
+    Contract,
+    ContractField,
+    common_fields,
+    schema_fields,
+)
 from annexa.contract.kinds import KindRegistry
 from annexa.lang.ruleset import RuleSet
 
@@ -92,8 +99,9 @@ def render_markdown(contract: Contract, kinds: KindRegistry, ruleset: RuleSet) -
         "rules of the built-in pack read it (computed from the compiled pack). The contract is "
         "`engine/data/evidence_contract.yaml`; every kind but `document` is described by its collector's "
         "JSON Schema, from which the tables below are derived. A rule that reads document metadata the "
-        "contract does not declare is refused (E309; a warning, W403, for rules outside the built-in "
-        "pack), see [diagnostics.md](diagnostics.md).",
+        "contract does not declare for the document type it selects, or a built-in rule that reads `extra`, "
+        "is refused (E309; a warning, W403, for rules outside the built-in pack), see "
+        "[diagnostics.md](diagnostics.md).",
         "",
         "## document",
         "",
@@ -112,7 +120,7 @@ def render_markdown(contract: Contract, kinds: KindRegistry, ruleset: RuleSet) -
         for field in common_fields(contract, document_schema)
     )
     if document_schema is not None:
-        metadata = {field.name for field in contract.common} | {"extra"}
+        metadata = {field.name for field in contract.common} | {"extra", METADATA}
         observed = [f for f in schema_fields(document_schema) if f.name not in metadata]
         out += [
             "",
@@ -128,15 +136,23 @@ def render_markdown(contract: Contract, kinds: KindRegistry, ruleset: RuleSet) -
         "",
         "### Metadata by document type",
         "",
-        "A document of these types carries, besides the common metadata, the fields below (the collector "
-        "keeps them under `extra`). *catalog* lists the evidence signals of the control catalog that "
-        "name the field; *none* marks a field the pack reads that the catalog does not name.",
+        "A document of these types carries, besides the common metadata, the fields below: the collector "
+        "keeps them in the document's `metadata` object (a rule reads `d.metadata.suppliers`), each "
+        "present, null when not given. A value of another type, or outside the allowed values, is a problem "
+        "line on the item and is read as not given. Keys the contract does not declare for the document's "
+        "type go to `extra`, which no rule of the built-in pack reads. *catalog* lists the evidence "
+        "signals of the control catalog that name the field; *none* marks a field the pack reads that the "
+        "catalog does not name.",
     ]
     for doc_type in contract.document_types:
+        out += ["", f"#### {doc_type.name}", ""]
+        if doc_type.sections:
+            listed = ", ".join(f"*{s.topic}* ({', '.join(s.catalog)})" for s in doc_type.sections)
+            out.append(f"Sections, each a heading naming the topic with real text under it: {listed}.")
+            if not doc_type.fields:
+                continue
+            out.append("")
         out += [
-            "",
-            f"#### {doc_type.name}",
-            "",
             "| field | type | required | allowed | description | catalog | read by |",
             "|---|---|---|---|---|---|---|",
         ]

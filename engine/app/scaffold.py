@@ -54,6 +54,22 @@ def type_fields(doc_type: str, contract: Contract | None = None) -> str:
     return "\n".join(lines)
 
 
+_CONTENT = "## Content\n\nTODO: the substance (see the annexa rule messages for what the checks look for).\n"
+
+
+def type_sections(doc_type: str, contract: Contract | None = None) -> str:
+    """The sections the evidence contract says a document of ``doc_type`` must have filled, each a heading
+    with a TODO; a single Content section for a type the contract names none for."""
+    found = (contract or load_contract()).document_type(doc_type)
+    if found is None or not found.sections:
+        return _CONTENT
+    return "\n".join(
+        f"## {section.topic[0].upper()}{section.topic[1:]}\n\nTODO: the {section.topic} section "
+        f"({', '.join(section.catalog)}): real text, not a placeholder.\n"
+        for section in found.sections
+    )
+
+
 def document_title(doc_type: str) -> str:
     """``ai-risk-register`` -> ``AI risk register``."""
     words = [_ACRONYMS.get(word, word) for word in doc_type.split("-")]
@@ -83,6 +99,7 @@ def plan_scaffold(organization: str, catalog: Catalog | None = None) -> tuple[Pl
             controls=", ".join(c for c in expected_by if c.startswith("A.")),
             expected_by=", ".join(expected_by),
             type_fields=type_fields(doc_type),
+            sections=type_sections(doc_type),
         )
         files.append(PlannedFile(path=f"governance/{doc_type}.md", text=text))
     return tuple(sorted(files, key=lambda f: f.path))

@@ -1,12 +1,15 @@
 """The evidence contract: which fields each evidence kind carries, and which of them rules may read.
 
 ``data/evidence_contract.yaml`` declares what no schema says: the common metadata of a ``document`` and,
-per document type, the type-specific metadata the collector keeps under ``extra``. Every other kind's
-fields are derived from its JSON Schema when asked (:func:`schema_fields`), so nothing is written twice.
+per document type, the type-specific metadata the collector keeps in the document's ``metadata`` object
+(:func:`metadata_schema` is that object's JSON Schema; ``extra`` holds only keys the contract does not
+declare for the type). Every other kind's fields are derived from its JSON Schema when asked
+(:func:`schema_fields`), so nothing is written twice.
 
-The rule check (``annexa.lang.reads``) refuses a rule that reads ``d.extra["key"]`` on a document
-when the contract declares no such field for the document type the rule selects (``d.type == "..."``),
-with a "did you mean"; rules outside the built-in pack get a warning instead.
+The rule check (``annexa.lang.reads``) refuses a rule that reads ``d.metadata.key`` on a document when
+the contract declares no such field for the document type the rule selects (``d.type == "..."``), with a
+"did you mean", and a built-in rule that reads ``extra`` at all; rules outside the built-in pack get a
+warning instead.
 """
 
 from __future__ import annotations
@@ -22,10 +25,14 @@ import yaml
 from annexa.model.errors import EngineError
 
 __all__ = [
+    "METADATA",
     "Contract",
     "ContractField",
     "DocumentType",
+    "Section",
+    "field_schema",
     "load_contract",
+    "metadata_schema",
     "schema_fields",
 ]
 
@@ -33,6 +40,7 @@ DOCUMENT_KIND = "document"
 BUILTIN_PREFIX = "builtin:"
 FIELD_TYPES = (
     "string", "date", "boolean", "integer", "number", "list of strings", "list of objects", "object",
+    "text, list or mapping",  # free-form: a rule asks only whether it is given
 )  # fmt: skip
 ITEM = "[]"  # a path step into each element of a list
 
@@ -58,9 +66,18 @@ class ContractField:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Section:
+    """A section a document of a type must have, filled: a heading naming ``topic`` with text under it."""
+
+    topic: str
+    catalog: tuple[str, ...] = ()  # the catalog evidence signals whose sections_filled names it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DocumentType:
     name: str
     fields: tuple[ContractField, ...]
+    sections: tuple[Section, ...] = ()
 
     def field(self, name: str) -> ContractField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -69,7 +86,7 @@ class DocumentType:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Contract:
     common: tuple[ContractField, ...]  # a document's common metadata (types filled from its schema)
-    document_types: tuple[DocumentType, ...]  # type-specific metadata, kept under ``extra``
+    document_types: tuple[DocumentType, ...]  # type-specific metadata, kept under ``metadata``
     kind_notes: Mapping[str, Mapping[str, str]]  # kind -> field -> what its schema cannot say
 
     def document_type(self, name: str) -> DocumentType | None:
@@ -120,13 +137,22 @@ def parse_contract(raw: Mapping[str, Any]) -> Contract:
         raise ContractError("evidence contract: schema_version must be 1")
     document = raw.get("document") or {}
     common = tuple(_field(k, v or {}, "document.common") for k, v in (document.get("common") or {}).items())
+    sections = {
+        name: tuple(
+            Section(topic=str(topic), catalog=tuple(map(str, ids or ()))) for topic, ids in topics.items()
+        )
+        for name, topics in (document.get("sections") or {}).items()
+    }
     types = tuple(
         DocumentType(
             name=name,
             fields=tuple(_field(k, v or {}, f"document.types.{name}") for k, v in (fields or {}).items()),
+            sections=sections.pop(name, ()),
         )
         for name, fields in (document.get("types") or {}).items()
     )
+    # A type with sections but no type-specific fields.
+    types += tuple(DocumentType(name=name, fields=(), sections=found) for name, found in sections.items())
     notes = {
         kind: {name: str(note) for name, note in (fields or {}).items()}
         for kind, fields in (raw.get("kinds") or {}).items()
@@ -231,3 +257,75 @@ def _present(label: str) -> str:
     """A metadata field's type as its writer sees it: null only means absent, an enum is a string."""
     label = label.removesuffix(" or null").replace("date-time", "date")
     return "string" if label == "one of the allowed values" else label
+
+
+# --- the ``metadata`` object of a document ------------------------------------------------------------
+
+METADATA = "metadata"  # the document data field holding the contract's type-specific fields
+
+_SCALAR_SCHEMAS: dict[str, dict[str, Any]] = {
+    "string": {"type": "string"},
+    "date": {"type": "string", "format": "date"},
+    "boolean": {"type": "boolean"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+}
+
+
+def field_schema(field_: ContractField) -> dict[str, Any]:
+    """The JSON Schema of a declared field's value; null (not given) is always allowed."""
+    members = {m.name: field_schema(m) for m in field_.fields}
+    if field_.type in _SCALAR_SCHEMAS:
+        schema = dict(_SCALAR_SCHEMAS[field_.type])
+        if field_.allowed:
+            schema["enum"] = list(field_.allowed)
+    elif field_.type == "list of strings":
+        item: dict[str, Any] = {"type": "string"}
+        if field_.allowed:
+            item["enum"] = list(field_.allowed)
+        schema = {"type": "array", "items": item}
+    elif field_.type == "list of objects":
+        schema = {"type": "array", "items": {"type": "object", "properties": members}}
+    elif field_.type == "object":
+        schema = {"type": "object", "properties": members}
+    else:  # a member whose type the contract leaves open
+        return {"description": field_.description} if field_.description else {}
+    if field_.description:
+        schema["description"] = field_.description
+    # null means "not given"; an enum lists it among its values, a type among its types.
+    if "enum" in schema:
+        schema["enum"] = [*schema["enum"], None]
+    schema["type"] = [schema["type"], "null"]
+    return schema
+
+
+def metadata_schema(contract: Contract | None = None) -> dict[str, Any]:
+    """The JSON Schema of a document's ``metadata``: every type-specific field of the contract, typed.
+
+    Which of them a document carries depends on its type (:meth:`Contract.metadata_fields`); a field
+    declared by two types must be declared alike.
+    """
+    contract = contract or load_contract()
+    properties: dict[str, dict[str, Any]] = {}
+    owners: dict[str, list[str]] = {}
+    for doc_type in contract.document_types:
+        for field_ in doc_type.fields:
+            schema = field_schema(field_)
+            schema.pop("description", None)
+            held = properties.get(field_.name)
+            if held is not None and held != schema:
+                raise ContractError(
+                    f"evidence contract: {field_.name} is declared differently by "
+                    f"{', '.join(owners[field_.name])} and {doc_type.name}"
+                )
+            properties[field_.name] = schema
+            owners.setdefault(field_.name, []).append(doc_type.name)
+    for name, types in owners.items():
+        properties[name] = {**properties[name], "description": f"Metadata of {', '.join(types)}."}
+    return {
+        "type": "object",
+        "description": "The type-specific metadata the evidence contract declares for the document's "
+        "type (docs/evidence.md): each of its fields, null when not given or not readable as declared.",
+        "properties": dict(sorted(properties.items())),
+        "additionalProperties": False,
+    }

@@ -18,7 +18,7 @@ from annexa.lang.compiler import compile_rule
 from annexa.lang.defines import expand_defines
 from annexa.lang.evaluator import evaluate
 from annexa.lang.parser import parse, parse_expression
-from annexa.lang.reads import check_extra_reads, extra_reads
+from annexa.lang.reads import check_metadata_reads, metadata_reads
 from annexa.lang.ruleset import CompiledRule, RuleSet, RuleSource
 from annexa.lang.syntax import LiteralValue
 from annexa.model.diagnostics import Diagnostic, DiagnosticError, Level, Position, Span
@@ -121,17 +121,21 @@ def compile_rules(
     checker.check_params(files, overrides)
     checker.check_controls(files)
     diagnostics.extend(checker.diagnostics)
-    # What each rule reads under a document's `extra`, checked against the evidence contract (E309/W403).
+    # What each rule reads of a document's `metadata` (and `extra`), checked against the evidence contract
+    # (E309/W403).
     metadata: dict[int, frozenset[tuple[str, str]]] = {}
     if not any(d.level is Level.ERROR for d in diagnostics):
         contract = contract or load_contract()
         for rule_file in files:
             for control in rule_file.controls:
                 for rule in control.rules:
-                    reads = extra_reads(rule, checker.resolution.kind_sources)
-                    diagnostics.extend(check_extra_reads(reads, contract))
+                    reads = metadata_reads(rule, checker.resolution.kind_sources)
+                    diagnostics.extend(check_metadata_reads(reads, contract))
                     metadata[id(rule)] = frozenset(
-                        (doc_type, read.dotted) for read in reads for doc_type in read.types or ("",)
+                        (doc_type, read.dotted)
+                        for read in reads
+                        if read.root == "metadata"
+                        for doc_type in read.types or ("",)
                     )
     if any(d.level is Level.ERROR for d in diagnostics):
         raise DiagnosticError(diagnostics, texts)

@@ -1,8 +1,10 @@
-"""What rules read under a document's ``extra``, checked against the evidence contract (E309, W403).
+"""What rules read of a document's type-specific metadata, checked against the evidence contract (E309,
+W403).
 
-A rule that reads ``d.extra["key"]`` on a document is refused when the contract declares no such field
-for the document type the rule selects (``d.type == "..."``), with a "did you mean"; rules outside the
-built-in pack get a warning instead.
+A rule that reads ``d.metadata.key`` on a document is refused when the contract declares no such field
+for the document type the rule selects (``d.type == "..."``), with a "did you mean"; a rule of the
+built-in pack that reads ``d.extra`` at all (keys the contract does not declare) is refused too. Rules
+outside the built-in pack get a warning instead.
 """
 
 from __future__ import annotations
@@ -10,15 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from annexa.contract.fields import BUILTIN_PREFIX, DOCUMENT_KIND, ITEM, Contract, ContractField
+from annexa.contract.fields import BUILTIN_PREFIX, DOCUMENT_KIND, ITEM, METADATA, Contract, ContractField
 from annexa.lang import syntax as s
 from annexa.model.diagnostics import Diagnostic, Level, Span, did_you_mean
 
+EXTRA = "extra"  # a document's undeclared metadata keys
+_ROOTS = (METADATA, EXTRA)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExtraRead:
-    """``d.extra["key"]...`` read on a document-bound variable."""
+class MetadataRead:
+    """``d.metadata.key...`` (or ``d.extra["key"]...``) read on a document-bound variable."""
 
+    root: str  # METADATA or EXTRA
     path: tuple[str, ...]  # ("impacts", "individuals"); ITEM steps into each element of a list
     types: tuple[str, ...]  # the document types the binding selects; () when the rule does not say
     span: Span
@@ -35,16 +41,18 @@ class ExtraRead:
 @dataclass(frozen=True, slots=True)
 class _Bound:
     types: tuple[str, ...]
-    prefix: tuple[str, ...] = ()  # () for a document; the extra path for an element of an extra list
+    # () for a document; for an element of a metadata list, its root and path: ("metadata", "entries", ITEM)
+    prefix: tuple[str, ...] = ()
 
 
-def extra_reads(rule: s.RuleDecl, kind_sources: Mapping[int, str]) -> tuple[ExtraRead, ...]:
-    """Every ``extra`` path the rule reads on a document, with the document types its bindings select.
+def metadata_reads(rule: s.RuleDecl, kind_sources: Mapping[int, str]) -> tuple[MetadataRead, ...]:
+    """Every ``metadata`` and ``extra`` path the rule reads on a document, with the document types its
+    bindings select.
 
     ``kind_sources`` maps the ``id()`` of each source expression that ranges over an evidence kind to
     that kind (the checker's resolution).
     """
-    found: list[ExtraRead] = []
+    found: list[MetadataRead] = []
     scope: dict[str, _Bound | None] = {}
     if rule.for_each is not None:
         loop = rule.for_each
@@ -71,7 +79,7 @@ def _binding(
 ) -> _Bound | None:
     if kind_sources.get(id(source)) == DOCUMENT_KIND:
         return _Bound(_selected_types(var, where))
-    outer = _extra_path(source, scope)
+    outer = _metadata_path(source, scope)
     if outer is not None:
         bound, path = outer
         return _Bound(bound.types, (*path, ITEM))
@@ -82,14 +90,14 @@ def _walk(
     expr: s.Expr,
     scope: Mapping[str, _Bound | None],
     kind_sources: Mapping[int, str],
-    found: list[ExtraRead],
+    found: list[MetadataRead],
 ) -> None:
     if isinstance(expr, s.Attr | s.Index):
-        resolved = _extra_path(expr, scope)
+        resolved = _metadata_path(expr, scope)
         if resolved is not None:
-            bound, path = resolved
+            bound, (root, *path) = resolved
             if path:
-                found.append(ExtraRead(path=path, types=bound.types, span=expr.span))
+                found.append(MetadataRead(root=root, path=tuple(path), types=bound.types, span=expr.span))
             return
     if isinstance(expr, s.Quantifier):
         _walk(expr.source, scope, kind_sources, found)
@@ -102,11 +110,12 @@ def _walk(
         _walk(child, scope, kind_sources, found)
 
 
-def _extra_path(expr: s.Expr, scope: Mapping[str, _Bound | None]) -> tuple[_Bound, tuple[str, ...]] | None:
-    """``d.extra["a"]["b"]`` -> (d's binding, ("a", "b")); an element var ``e["c"]`` -> its prefix + ("c",).
+def _metadata_path(expr: s.Expr, scope: Mapping[str, _Bound | None]) -> tuple[_Bound, tuple[str, ...]] | None:
+    """``d.metadata.a.b`` -> (d's binding, ("metadata", "a", "b")); an element var ``e.c`` -> its prefix +
+    ("c",).
 
-    None when the expression is not a literal path under ``extra`` of a document-bound variable (or under
-    an element of such a list).
+    None when the expression is not a literal path under ``metadata`` or ``extra`` of a document-bound
+    variable (or under an element of such a list).
     """
     steps: list[str] = []
     node = expr
@@ -129,9 +138,9 @@ def _extra_path(expr: s.Expr, scope: Mapping[str, _Bound | None]) -> tuple[_Boun
     steps.reverse()
     if bound.prefix:
         return bound, (*bound.prefix, *steps)
-    if not steps or steps[0] != "extra":
+    if not steps or steps[0] not in _ROOTS:
         return None
-    return bound, tuple(steps[1:])
+    return bound, tuple(steps)
 
 
 def _selected_types(var: str, where: s.Expr | None) -> tuple[str, ...]:
@@ -162,12 +171,12 @@ def _selected_types(var: str, where: s.Expr | None) -> tuple[str, ...]:
     return ()
 
 
-def check_extra_reads(reads: Iterable[ExtraRead], contract: Contract) -> list[Diagnostic]:
-    """E309 for each ``extra`` path the contract does not declare (W403 for rules outside the built-in
-    pack, which may read their own metadata)."""
+def check_metadata_reads(reads: Iterable[MetadataRead], contract: Contract) -> list[Diagnostic]:
+    """E309 for each ``metadata`` path the contract does not declare for the selected types, and for each
+    ``extra`` read in the built-in pack (W403 for rules outside it, which may read their own metadata)."""
     problems = []
     for read in reads:
-        problem = _undeclared(read, contract)
+        problem = _undeclared(read, contract) if read.root == METADATA else _extra(read, contract)
         if problem is None:
             continue
         message, hint = problem
@@ -184,7 +193,33 @@ def check_extra_reads(reads: Iterable[ExtraRead], contract: Contract) -> list[Di
     return problems
 
 
-def _undeclared(read: ExtraRead, contract: Contract) -> tuple[str, str] | None:
+def _extra(read: MetadataRead, contract: Contract) -> tuple[str, str]:
+    """A read of ``extra``: keys the contract does not declare, which the built-in pack never reads."""
+    where = " or ".join(read.types) if read.types else "any document type"
+    types = [contract.document_type(t) for t in read.types] if read.types else list(contract.document_types)
+    if any(t is not None and t.field(read.key) is not None for t in types):
+        return (
+            f'`extra["{read.key}"]` is declared metadata of {where}, which is never kept under `extra`',
+            f"read it as `.{METADATA}.{read.key}`",
+        )
+    if contract.common_field(read.key) is not None:
+        return (
+            f"`{read.key}` is a common document field, never kept under `extra`",
+            f"read it as `.{read.key}`",
+        )
+    declared = sorted({f.name for t in types if t is not None for f in t.fields})
+    hint = did_you_mean(read.key, declared)
+    return (
+        f'`extra["{read.key}"]` is not metadata the evidence contract declares for {where}: `extra` holds '
+        "what a document says beyond the contract, which the built-in pack never reads",
+        hint.replace("`", f"`.{METADATA}.", 1)
+        if hint
+        else "declare the field in "
+        f"engine/data/evidence_contract.yaml and read it as `.{METADATA}.{read.key}`",
+    )
+
+
+def _undeclared(read: MetadataRead, contract: Contract) -> tuple[str, str] | None:
     where = " or ".join(read.types) if read.types else "any document type"
     types = [contract.document_type(t) for t in read.types] if read.types else list(contract.document_types)
     declared = [t for t in types if t is not None]
@@ -193,14 +228,14 @@ def _undeclared(read: ExtraRead, contract: Contract) -> tuple[str, str] | None:
         names = sorted({f.name for t in declared for f in t.fields})
         if contract.common_field(read.key) is not None:
             return (
-                f"`{read.key}` is a common document field, never kept under `extra`",
+                f"`{read.key}` is a common document field, never kept under `{METADATA}`",
                 f"read it as `.{read.key}`",
             )
         listed = f"declared for {where}: {', '.join(names)}" if names else f"nothing is declared for {where}"
         hint = did_you_mean(read.key, names) or (
             f"{listed}; declare new metadata in engine/data/evidence_contract.yaml"
         )
-        return (f'`extra["{read.key}"]` is not metadata the evidence contract declares for {where}', hint)
+        return (f"`{METADATA}.{read.key}` is not metadata the evidence contract declares for {where}", hint)
     # Nested steps: into an object's members, or into each object of a list.
     for field_ in candidates:
         if _nested_declared(field_, read.path[1:]):
@@ -209,7 +244,7 @@ def _undeclared(read: ExtraRead, contract: Contract) -> tuple[str, str] | None:
     members = sorted(m.name for m in field_.fields)
     last = next((step for step in reversed(read.path) if step != ITEM), read.key)
     hint = did_you_mean(last, members) or f"`{read.key}` has: {', '.join(members)}"
-    return (f"`{read.dotted}` is not metadata the evidence contract declares for {where}", hint)
+    return (f"`{METADATA}.{read.dotted}` is not metadata the evidence contract declares for {where}", hint)
 
 
 def _nested_declared(field_: ContractField, rest: tuple[str, ...]) -> bool:

@@ -12,7 +12,7 @@ import yaml
 
 from annexa.collectors import docstore
 from annexa.collectors.docstore.fields import parse_date
-from annexa.collectors.docstore.schema import METADATA_FIELDS
+from annexa.collectors.docstore.schema import CLOSED_TYPE_FIELDS, METADATA_FIELDS, TYPE_FIELDS
 from annexa.contract.yamlsrc import parse_yaml
 from annexa.model.diagnostics import DiagnosticError
 from annexa.plugins import CollectorSpec
@@ -194,7 +194,9 @@ def config_diagnostics(block: str) -> list[tuple[str, str, str | None]]:
 
 
 def test_an_unknown_target_field_is_a_configuration_error_with_did_you_mean() -> None:
-    fields = ", ".join(f"`{name}`" for name in METADATA_FIELDS)
+    # the common fields and each document type's fields of the evidence contract
+    fields = ", ".join(f"`{name}`" for name in (*METADATA_FIELDS, *TYPE_FIELDS))
+    assert "suppliers" in TYPE_FIELDS
     assert config_diagnostics("    field_map: {approved_by: aprover, Review Date: last_reviewed}\n") == [(
         "annexa.yaml:5:30",
         f"`collectors.documents.field_map.approved_by`: expected one of {fields}, found `aprover`",
@@ -207,7 +209,8 @@ def test_value_aliases_name_known_fields_and_statuses() -> None:
         "unknown key `collectors.documents.value_aliases.stauts`",
         "did you mean `status`? known keys here: " + ", ".join(
             f"`{name}`" for name in sorted(("id", "type", "title", "version", "owner", "approver", "status",
-                                            "ai_systems", "controls", "clauses", "related_policies"))
+                                            "ai_systems", "controls", "clauses", "related_policies",
+                                            *CLOSED_TYPE_FIELDS))  # the contract's fields with allowed values
         ),
     )  # fmt: skip
     [(_, message, hint)] = config_diagnostics("    value_aliases:\n      status: {final: aproved}\n")

@@ -238,19 +238,26 @@ def test_metadata_values_that_say_nothing_are_not_given(tmp_path: Path) -> None:
     )
     run = execute_collector(SPEC, config={"sources": [{"path": "gov"}]}, base_path=tmp_path)
     (item,) = run.evidence
+    # The contract's fields of an ai-impact-assessment are in metadata, each present; the rest in extra.
+    assert item.data["metadata"] == {
+        "impacts": None,
+        "retention_class": None,
+        "retention_until": None,
+        "societal_impact": None,
+        "societal_impact_justification": None,
+    }
     assert item.data["extra"] == {
         "data_resources": None,
-        "impacts": None,
         "legal_basis": "Contract (Art. 6(1)(b) GDPR)",
-        "retention_class": None,
         "sources": ["payments"],
         "suppliers": [],
     }
     assert [d.message for d in run.diagnostics] == [
-        "assessment.md: line 8: key 'data_resources' holds no value ({}): read as not given",
+        # the type's declared fields first, in the contract's order, then the other keys
+        "assessment.md: line 7: key 'retention_class' holds no value ('TBD'): read as not given",
         "assessment.md: line 9: key 'impacts' holds no value "
         "({'societal': '', 'individuals': '[insert groups]'}): read as not given",
-        "assessment.md: line 7: key 'retention_class' holds no value ('TBD'): read as not given",
+        "assessment.md: line 8: key 'data_resources' holds no value ({}): read as not given",
     ]
 
 

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from annexa.app.contract_docs import metadata_readers, render_markdown, uncatalogued_fields
+from annexa.app.scaffold import plan_scaffold
 from annexa.app.wiring import compile_pack, kind_registry, make_host
 from annexa.contract.fields import load_contract
 from annexa.contract.kinds import KindRegistry
@@ -33,11 +34,11 @@ def pack(kinds: KindRegistry) -> RuleSet:
     return compile_pack([], kinds, {}, make_host(autoload=False))
 
 
-def rule(extra_read: str, where: str = 'd.type == "ai-system-record"') -> str:
+def rule(read: str, where: str = 'd.type == "ai-system-record"') -> str:
     return f"""
 control A.3.2 "AI roles and responsibilities" {{
   rule executive_named "An AI system record names its accountable executive" {{
-    require exists d in document where {where} and {extra_read} matches "\\\\S"
+    require exists d in document where {where} and {read} matches "\\\\S"
     message "no record names an accountable executive"
   }}
 }}
@@ -50,34 +51,76 @@ def test_the_builtin_pack_reads_only_declared_metadata(pack: RuleSet) -> None:
     assert ("ai-system-record", "accountable_executive") in read
     assert ("ai-impact-assessment", "impacts.societal") in read
     assert ("third-party-responsibility-matrix", "entries[].party") in read
-    assert all(doc_type for doc_type, _ in read), "every builtin read of extra selects its document type"
+    assert all(doc_type for doc_type, _ in read), "every builtin metadata read selects its document type"
+
+
+def test_the_builtin_pack_reads_no_extra_field() -> None:
+    rules = sorted((ROOT / "rules" / "annex_a").rglob("*.rule"))
+    assert rules
+    assert not [
+        (p.name, n) for p in rules for n, line in enumerate(p.read_text().splitlines(), 1) if ".extra" in line
+    ]
+
+
+def test_metadata_is_typed_from_the_contract(kinds: KindRegistry) -> None:
+    """``d.metadata.suppliers`` is a list of strings to the checker: a clash is a type error, and a name no
+    document type declares is an unknown field."""
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules([RuleSource("mine/a_3_2.rule", rule("d.metadata.suppliers"))], kinds)
+    assert "E203" in {d.code for d in caught.value.diagnostics}
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules([RuleSource("mine/a_3_2.rule", rule("d.metadata.no_such_field"))], kinds)
+    assert "E201" in {d.code for d in caught.value.diagnostics}
 
 
 def test_a_misspelt_field_in_the_builtin_pack_is_an_error_with_did_you_mean(kinds: KindRegistry) -> None:
-    source = RuleSource("builtin:annex_a/a_3_2.rule", rule('d.extra["acountable_executive"]'))
+    source = RuleSource("builtin:annex_a/a_3_2.rule", rule('d.metadata["acountable_executive"]'))
     with pytest.raises(DiagnosticError) as caught:
         compile_rules([source], kinds)
-    (problem,) = [d for d in caught.value.diagnostics if d.code == "E309"]
-    assert problem.level is Level.ERROR
-    assert "ai-system-record" in problem.message
+    codes = {d.code for d in caught.value.diagnostics}
+    assert "E201" in codes  # no document type declares it: the metadata object has no such field
+    (problem,) = [d for d in caught.value.diagnostics if d.code == "E201"]
     assert "did you mean `accountable_executive`?" in (problem.help or "")
     assert (problem.span.path, problem.span.start.line) == ("builtin:annex_a/a_3_2.rule", 4)
 
 
-def test_a_third_party_rule_gets_a_warning(kinds: KindRegistry) -> None:
-    ruleset = compile_rules([RuleSource("mine/a_3_2.rule", rule('d.extra["acountable_executive"]'))], kinds)
-    (problem,) = [d for d in ruleset.diagnostics if d.code == "W403"]
-    assert "did you mean `accountable_executive`?" in (problem.help or "")
+def test_a_field_of_another_type_is_an_error_in_the_pack_and_a_warning_outside(kinds: KindRegistry) -> None:
+    # `supplier` is declared for supplier-assessment, not for the ai-system-record the rule selects
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules([RuleSource("builtin:annex_a/a_3_2.rule", rule("d.metadata.supplier"))], kinds)
+    (problem,) = [d for d in caught.value.diagnostics if d.code == "E309"]
+    assert problem.level is Level.ERROR
+    assert "ai-system-record" in problem.message
+    assert "did you mean `suppliers`?" in (problem.help or "")
+    ruleset = compile_rules([RuleSource("mine/a_3_2.rule", rule("d.metadata.supplier"))], kinds)
+    assert [d.code for d in ruleset.diagnostics] == ["W403"]
+
+
+def test_any_read_of_extra_in_the_builtin_pack_is_an_error(kinds: KindRegistry) -> None:
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules(
+            [RuleSource("builtin:annex_a/a_3_2.rule", rule('d.extra["accountable_executive"]'))], kinds
+        )
+    (problem,) = [d for d in caught.value.diagnostics if d.code == "E309"]
+    assert problem.help == "read it as `.metadata.accountable_executive`"
+    with pytest.raises(DiagnosticError) as caught:
+        compile_rules([RuleSource("builtin:annex_a/a_3_2.rule", rule('d.extra["cost_centre"]'))], kinds)
+    (problem,) = [d for d in caught.value.diagnostics if d.code == "E309"]
+    assert "never reads" in problem.message
+    # A third party's rule may read its organisation's own keys, with a warning that the contract does
+    # not declare them.
+    ruleset = compile_rules([RuleSource("mine/a_3_2.rule", rule('d.extra["cost_centre"]'))], kinds)
+    assert [d.code for d in ruleset.diagnostics] == ["W403"]
 
 
 def test_without_a_type_any_declared_type_will_do(kinds: KindRegistry) -> None:
     ok = compile_rules(
-        [RuleSource("builtin:x/a_3_2.rule", rule('d.extra["supplier"]', 'd.status == "approved"'))], kinds
+        [RuleSource("builtin:x/a_3_2.rule", rule("d.metadata.supplier", 'd.status == "approved"'))], kinds
     )
     assert ok.rules[0].metadata == frozenset({("", "supplier")})
     with pytest.raises(DiagnosticError, match="E309"):
         # declared for supplier-assessment, not for the type the rule selects
-        compile_rules([RuleSource("builtin:x/a_3_2.rule", rule('d.extra["supplier"]'))], kinds)
+        compile_rules([RuleSource("builtin:x/a_3_2.rule", rule("d.metadata.supplier"))], kinds)
 
 
 def test_common_fields_and_nested_members(kinds: KindRegistry) -> None:
@@ -86,9 +129,7 @@ def test_common_fields_and_nested_members(kinds: KindRegistry) -> None:
     assert "read it as `.owner`" in (caught.value.diagnostics[0].help or "")
     where = 'd.type == "ai-impact-assessment"'
     with pytest.raises(DiagnosticError) as caught:
-        compile_rules(
-            [RuleSource("builtin:x/a_3_2.rule", rule('d.extra["impacts"]["societl"]', where))], kinds
-        )
+        compile_rules([RuleSource("builtin:x/a_3_2.rule", rule("d.metadata.impacts.societl", where))], kinds)
     assert "did you mean `societal`?" in (caught.value.diagnostics[0].help or "")
 
 
@@ -148,3 +189,40 @@ def test_the_contract_agrees_with_the_catalog(pack: RuleSet) -> None:
         ("ai-incident-register", "incidents"),
         ("supplier-assessment", "supplier"),
     }
+
+
+@pytest.mark.skipif(not CATALOG.is_file(), reason="the reference catalog is not next to this checkout")
+def test_the_contracts_sections_are_the_catalogs_sections_filled() -> None:
+    """Each section the contract asks of a document type is named by the sections_filled call of the signal
+    it cites, and every sections_filled list of the catalog is in the contract (A.2.2-E2 leaves its headings
+    to the organisation, so it names none)."""
+    catalog: Any = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    calls = {
+        signal["id"]: signal.get("call", "")
+        for control in catalog["controls"]
+        for signal in control.get("automatable_evidence", ())
+    }
+    declared = {
+        (signal, section.topic)
+        for doc_type in load_contract().document_types
+        for section in doc_type.sections
+        for signal in section.catalog
+    }
+    named = {
+        (signal, topic)
+        for signal, call in calls.items()
+        for listed in re.findall(r"sections_filled\((?:headings=)?\[([^\]]*)\]", call)
+        for topic in re.findall(r"'([^']+)'", listed)
+    }
+    assert declared == named
+
+
+def test_annexa_init_writes_the_contracts_sections_as_headings() -> None:
+    texts = {f.path: f.text for f in plan_scaffold("Acme")}
+    for doc_type in load_contract().document_types:
+        for section in doc_type.sections:
+            text = texts[f"governance/{doc_type.name}.md"]
+            assert re.search(rf"^## {re.escape(section.topic)}$", text, re.MULTILINE | re.IGNORECASE), (
+                doc_type.name,
+                section.topic,
+            )

@@ -1,0 +1,178 @@
+"""A document's type-specific metadata, read as the evidence contract declares it (issue 16).
+
+The fields the contract declares for the document's type go to ``metadata``, each present (null when not
+given); a value of another type or outside the allowed values is a problem line on the item, with "did
+you mean" for values, and is read as not given (kept as written in ``extra``), never silently accepted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from annexa.collectors import docstore
+from annexa.collectors.docstore.schema import DOCUMENT_SCHEMA
+from annexa.contract.kinds import KindRegistry
+from annexa.plugins import CollectorSpec, load_contract
+
+SPEC: CollectorSpec = next(iter(docstore.annexa_collectors()))
+KINDS = KindRegistry({"document": DOCUMENT_SCHEMA})
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def collect(kit: Any, root: Path, **config: Any) -> Any:
+    run = kit.run(SPEC, {"sources": [{"path": root.name}], **config}, base_path=root.parent)
+    for item in run.evidence:  # whatever was read, the item is valid against the document kind's schema
+        assert KINDS.validate(item) == [], item.source
+    return run
+
+
+HEAD = "---\nid: X-1\nstatus: approved\nowner: Risk\napprover: Board\n"
+
+
+def test_declared_fields_go_to_metadata_each_present_the_rest_to_extra(kit: Any, tmp_path: Path) -> None:
+    write(
+        tmp_path / "gov" / "record.md",
+        f"{HEAD}type: ai-system-record\nsuppliers: [OpenAI]\nuse_approved_on: 2026-03-12\n"
+        "cost_centre: CC-12\n---\n# Record\n",
+    )
+    run = collect(kit, tmp_path / "gov")
+    [item] = run.evidence
+    declared = [f.name for f in load_contract().document_type("ai-system-record").fields]  # type: ignore[union-attr]
+    assert list(item.data["metadata"]) == declared
+    assert item.data["metadata"]["suppliers"] == ["OpenAI"]
+    assert item.data["metadata"]["use_approved_on"] == "2026-03-12"
+    assert item.data["metadata"]["accountable_executive"] is None  # not given
+    assert item.data["extra"] == {"cost_centre": "CC-12"}
+    assert run.messages() == []
+
+
+def test_a_type_without_declared_metadata_has_an_empty_metadata(kit: Any, tmp_path: Path) -> None:
+    write(tmp_path / "gov" / "p.md", f"{HEAD}type: ai-policy\nsuppliers: [OpenAI]\n---\n# P\n")
+    [item] = collect(kit, tmp_path / "gov").evidence
+    # suppliers is metadata of ai-system-record, not of an ai-policy: kept as the policy's own key
+    assert (item.data["metadata"], item.data["extra"]) == ({}, {"suppliers": ["OpenAI"]})
+
+
+def test_a_value_outside_the_allowed_values_is_told_with_did_you_mean_and_not_given(
+    kit: Any, tmp_path: Path
+) -> None:
+    write(tmp_path / "gov" / "vv.md", f"{HEAD}type: ai-vv-report\nresult: passed\n---\n# V\n")
+    write(tmp_path / "gov" / "obj.md", f"{HEAD}type: ai-objectives\nscope: [development, usage]\n---\n# O\n")
+    run = collect(kit, tmp_path / "gov")
+    items = run.by_path()
+    assert items["vv.md"].data["metadata"] == {"result": None}
+    assert items["vv.md"].data["extra"] == {"result": "passed"}  # as written, for the reader
+    assert items["obj.md"].data["metadata"] == {"scope": None}  # one wrong value: the list is not given
+    assert run.messages() == [
+        "obj.md: line 7: key 'scope': scope 'usage' is not one of development, use; did you mean 'use'? If "
+        "'usage' means use here, say so with collectors.documents.value_aliases: {scope: {'usage': use}}; "
+        "read as not given",
+        "vv.md: line 7: key 'result': result 'passed' is not one of pass, fail; did you mean 'pass'? If "
+        "'passed' means pass here, say so with collectors.documents.value_aliases: "
+        "{result: {'passed': pass}}; read as not given",
+    ]
+
+
+def test_value_aliases_and_spelling_of_allowed_values(kit: Any, tmp_path: Path) -> None:
+    write(tmp_path / "gov" / "vv.md", f"{HEAD}type: ai-vv-report\nresult: Passed\n---\n# V\n")
+    write(
+        tmp_path / "gov" / "aia.md",
+        f"{HEAD}type: ai-impact-assessment\nsocietal_impact: Not significant\n---\n",
+    )
+    run = collect(kit, tmp_path / "gov", value_aliases={"result": {"passed": "pass"}})
+    items = run.by_path()
+    assert items["vv.md"].data["metadata"]["result"] == "pass"
+    assert items["aia.md"].data["metadata"]["societal_impact"] == "not_significant"  # case and spacing
+    assert run.messages() == []
+
+
+def test_values_of_another_type_are_told_and_not_given(kit: Any, tmp_path: Path) -> None:
+    write(
+        tmp_path / "gov" / "record.md",
+        f"{HEAD}type: ai-system-record\naccountable_executive: [CEO, CFO]\nuse_approved_on: soon\n"
+        "suppliers: {OpenAI: hosting}\nintended_use: 42\n---\n# R\n",
+    )
+    write(
+        tmp_path / "gov" / "sa.md",
+        f"{HEAD}type: supplier-assessment\nsupplier: OpenAI\nai_requirements_in_contract: maybe\n---\n",
+    )
+    write(
+        tmp_path / "gov" / "tpr.md",
+        f"{HEAD}type: third-party-responsibility-matrix\nentries:\n- {{party: [A, B], responsibilities: x}}\n"
+        "- {party: OpenAI, responsibilities: hosting}\n---\n",
+    )
+    run = collect(kit, tmp_path / "gov")
+    items = run.by_path()
+    record = items["record.md"].data
+    assert record["metadata"]["accountable_executive"] is None
+    assert record["metadata"]["use_approved_on"] is None
+    assert record["metadata"]["suppliers"] is None
+    assert record["metadata"]["intended_use"] == "42"  # a number written where text is asked is its text
+    assert record["extra"] == {
+        "accountable_executive": ["CEO", "CFO"],
+        "suppliers": {"OpenAI": "hosting"},
+        "use_approved_on": "soon",
+    }
+    assert items["sa.md"].data["metadata"]["ai_requirements_in_contract"] is None
+    # One entry's member of the wrong type is not given; the other entries stay.
+    assert items["tpr.md"].data["metadata"]["entries"] == [
+        {"party": None, "responsibilities": "x"},
+        {"party": "OpenAI", "responsibilities": "hosting"},
+    ]
+    assert run.messages() == [
+        "record.md: line 7: key 'accountable_executive': accountable_executive must be a single text value, "
+        "not a list; read as not given",
+        "record.md: line 8: key 'use_approved_on': use_approved_on 'soon' is not a date "
+        "(expected YYYY-MM-DD); read as not given",
+        "record.md: line 9: key 'suppliers': suppliers must be a list of text values, not a mapping; read as "
+        "not given",
+        "sa.md: line 8: key 'ai_requirements_in_contract': ai_requirements_in_contract 'maybe' is not true "
+        "or false; read as not given",
+        "tpr.md: line 7: key 'entries': entries[0].party must be a single text value, not a list; "
+        "read as not given",
+    ]
+
+
+def test_office_properties_are_read_as_declared(kit: Any, tmp_path: Path) -> None:
+    """DOCX custom properties and PDF keys hold text: "true", a date in words and a comma list are read as
+    the boolean, date and list the contract declares."""
+    kit.make_docx(
+        tmp_path / "gov" / "sa.docx",
+        core={"title": "SA", "category": "supplier-assessment", "content_status": "approved"},
+        custom={
+            "Owner": ("lpwstr", "Procurement"),
+            "Supplier": ("lpwstr", "OpenAI"),
+            "AI Requirements In Contract": ("lpwstr", "Yes"),
+        },
+    )
+    kit.make_pdf(
+        tmp_path / "gov" / "rec.pdf",
+        {"/DocType": "ai-system-record", "/Status": "approved", "/Suppliers": "OpenAI, LabelCo",
+         "/UseApprovedOn": "12 March 2026", "/Title": "R"},
+    )  # fmt: skip
+    run = collect(kit, tmp_path / "gov")
+    items = run.by_path()
+    assert items["sa.docx"].data["metadata"] == {"supplier": "OpenAI", "ai_requirements_in_contract": True}
+    rec = items["rec.pdf"].data["metadata"]
+    assert (rec["suppliers"], rec["use_approved_on"]) == (["OpenAI", "LabelCo"], "2026-03-12")
+
+
+def test_field_map_names_type_specific_fields_and_near_misses_are_told(kit: Any, tmp_path: Path) -> None:
+    write(
+        tmp_path / "gov" / "record.md",
+        f"{HEAD}type: ai-system-record\nexec_sponsor: COO\nacountable_executive: CEO\n---\n# R\n",
+    )
+    run = collect(kit, tmp_path / "gov", field_map={"exec_sponsor": "accountable_executive"})
+    [item] = run.evidence
+    assert item.data["metadata"]["accountable_executive"] == "COO"
+    assert run.messages() == [
+        "record.md: line 8: key 'acountable_executive' is not metadata the evidence contract declares for "
+        "ai-system-record: did you mean 'accountable_executive'? It is kept in extra, which no rule reads: "
+        "rename it, or map it with collectors.documents.field_map"
+    ]
