@@ -140,6 +140,10 @@ def test_no_record_evaluates_and_reports_but_stores_nothing(
     assert (out_dir / "annexa-report.html").is_file()  # a report that reads the evidence still works
     assert "draft" in (out_dir / "annexa-report.html").read_text(encoding="utf-8")
     assert not project.store.exists()
+    code, out, _ = cli(
+        capsys, "scan", "-c", str(project.config), "--now", NOW, "--no-record", "--format", "json"
+    )
+    assert json.loads(out)["scan"]["store"] == "(not recorded: --no-record)"
     # and after a recorded scan, a dry run leaves the history as it was
     assert project.scan(capsys)[0] == 1
     cli(capsys, "scan", "-c", str(project.config), "--now", NOW, "--no-record")

@@ -260,7 +260,7 @@ def _run(args: argparse.Namespace) -> int:
         ruleset_digest=ruleset.digest,
         extra={
             "organization": config.organization,
-            "scan": {"id": record.scan_id, "manifest": digest, "store": config.store_path},
+            "scan": {"id": record.scan_id, "manifest": digest, "store": _store_shown(args, config)},
             "collection": {
                 "runs": [
                     {
@@ -285,6 +285,14 @@ def _run(args: argparse.Namespace) -> int:
     )
     with timings.step("report"):
         return _report(args, host, config, result, record.scan_id, output_plan, fail_on, collection, digest)
+
+
+def _store_shown(args: argparse.Namespace, config: Config) -> str:
+    """The store the result names: a dry run's throw-away folder is no store to go back to."""
+    return NOT_RECORDED if getattr(args, "dry_run_store", None) else config.store_path
+
+
+NOT_RECORDED = "(not recorded: --no-record)"
 
 
 def _report(
