@@ -46,7 +46,6 @@ failed), 3 internal error or a plugin crash, 4 bad input (usage, configuration, 
 See docs/cli.md."""
 
 _DEBUG_HELP = "on an internal error, print the traceback (also ANNEXA_DEBUG=1)"
-REPORT_URL = "https://github.com/annexa/annexa/issues"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,16 +107,22 @@ def _internal_error(exc: Exception, *, debug: bool) -> int:
     """Exit 3 for a bug in annexa or a crash in a plugin: one line saying which, and how to learn more."""
     import traceback
 
+    from annexa.plugins.types import PluginError
+
     debug = debug or os.environ.get("ANNEXA_DEBUG", "") not in ("", "0")
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     plugin = _plugin_of(exc)
-    what = f"plugin {plugin} failed" if plugin else "internal error"
-    print(f"annexa: {what}: {type(exc).__name__}: {exc}", file=sys.stderr)
     if plugin:
+        what = f"plugin {plugin} failed"
         hint = f"disable it with `-p no:{plugin}` or `plugins: {{disabled: [{plugin}]}}` in annexa.yaml"
+    elif isinstance(exc, PluginError):  # a contract violation the host noticed; its message names the plugin
+        what = "plugin error"
+        hint = "`annexa plugins` lists the plugins; disable one with `-p no:NAME`"
     else:
-        hint = f"please report it at {REPORT_URL}"
+        what = "internal error"
+        hint = "this is a bug in annexa: please report it with the traceback"
+    print(f"annexa: {what}: {type(exc).__name__}: {exc}", file=sys.stderr)
     if not debug:
         hint += "; run again with --debug (or ANNEXA_DEBUG=1) for the traceback"
     print(f"  hint: {hint}", file=sys.stderr)
@@ -130,10 +135,6 @@ def _plugin_of(exc: BaseException) -> str | None:
     import traceback
     from importlib.metadata import entry_points
 
-    from annexa.plugins.types import PluginError
-
-    if isinstance(exc, PluginError):
-        return getattr(exc, "plugin", None) or "(unnamed)"
     roots = {}
     for entry in entry_points(group="annexa"):
         try:

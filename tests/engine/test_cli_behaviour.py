@@ -237,7 +237,7 @@ def test_an_internal_error_is_one_line_and_a_hint(capsys: pytest.CaptureFixture[
     assert _internal_error(error, debug=False) == ExitCode.INTERNAL_ERROR
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "annexa: internal error: KeyError: 'missing'"
-    assert lines[1].startswith("  hint: please report it at ")
+    assert lines[1].startswith("  hint: this is a bug in annexa: please report it with the traceback")
     assert lines[1].endswith("; run again with --debug (or ANNEXA_DEBUG=1) for the traceback")
     assert len(lines) == 2
     assert _internal_error(error, debug=True) == ExitCode.INTERNAL_ERROR
