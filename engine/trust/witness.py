@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +32,11 @@ class Witness(Protocol):
         ...
 
     def put(self, envelope: bytes) -> None: ...
+
+    def lock(self) -> AbstractContextManager[object]:
+        """Held while a head is compared and written, so two scans finishing together cannot move the
+        witness back."""
+        ...
 
 
 class FileWitness:
@@ -49,6 +57,20 @@ class FileWitness:
             atomic_write_bytes(self.path, envelope)
         except OSError as exc:
             raise TrustError(f"cannot write witness {self.path}: {exc.strerror or exc}") from exc
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[object]:
+        """An exclusive ``flock`` on ``<witness>.lock`` beside it (the witness is replaced by a rename)."""
+        import fcntl
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = self.path.with_name(self.path.name + ".lock").open("a")
+        except OSError as exc:
+            raise TrustError(f"cannot lock witness {self.path}: {exc.strerror or exc}") from exc
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield handle
 
 
 class S3Witness:
@@ -99,6 +121,10 @@ class S3Witness:
         except (ClientError, BotoCoreError) as exc:
             raise TrustError(f"cannot write witness {self.location}: {exc}") from exc
 
+    def lock(self) -> AbstractContextManager[object]:
+        # No lock in S3; none needed: every version is kept and verify reads the highest head of them all.
+        return contextlib.nullcontext()
+
 
 def open_witness(location: str, *, base: Path | None = None) -> Witness:
     if location.startswith("s3://"):
@@ -122,8 +148,9 @@ def publish(witness: Witness, envelope: bytes) -> bool:
     """Write ``envelope`` as the witness's head unless it holds a later one already (a concurrent scan
     that finished first); returns whether it was written."""
     mine = claimed_sequence(envelope)
-    held = [claimed_sequence(head) for head in witness.heads()[:1]]
-    if mine is not None and held and held[0] is not None and held[0] >= mine:
-        return False
-    witness.put(envelope)
+    with witness.lock():
+        held = [claimed_sequence(head) for head in witness.heads()[:1]]
+        if mine is not None and held and held[0] is not None and held[0] >= mine:
+            return False
+        witness.put(envelope)
     return True

@@ -110,3 +110,30 @@ def test_a_key_from_the_environment_signs_and_unsigned_scans_are_labelled(
     assert "the environment variable ANNEXA_TEST_SIGNING_KEY is not set" in capsys.readouterr().err
     assert main(["verify", "--store", store, "--witness", "w.json"]) == 4
     assert "--witness needs --trusted-key" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_concurrent_signed_scans_are_all_signed_and_the_witness_keeps_the_newest_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    assert main(["keys", "generate", "-o", str(tmp_path / "k.pem")]) == 0
+    config = estate(tmp_path, {"key": "k.pem", "witness": "witness.json"})
+    annexa = Path(sys.executable).parent / "annexa"
+    scanners = [
+        subprocess.Popen([str(annexa), "scan", "-c", str(config), "--now", NOW, "--format", "json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "CI": "1"})
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [scanner.communicate(timeout=240) for scanner in scanners]
+    assert all(scanner.returncode in (0, 1, 2) for scanner in scanners), [e.decode() for _, e in outputs]
+    capsys.readouterr()
+    code = main(["verify", "--store", str(tmp_path / "store"), "--trusted-key", str(tmp_path / "k.pub.pem"),
+                 "--witness", str(tmp_path / "witness.json")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "signatures: OK (2 scan(s) signed by trusted key" in out
+    assert "the history reaches its signed head #2" in out
