@@ -7,6 +7,7 @@ has the same id and any change to it, however small, gives another.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from collections.abc import Mapping
@@ -207,6 +208,18 @@ def _fast_loads(line: bytes) -> Any:
 
 
 def read_bundle(path: Path) -> Bundle:
+    # Reading builds millions of long-lived containers and not one garbage cycle, so the cyclic collector
+    # (run every 700 allocations) only rescanned them: 1.3 s of a 3 s read of 100,000 items. Paused here.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_bundle(path)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_bundle(path: Path) -> Bundle:
     header: dict[str, Any] = {}
     items: list[Evidence] = []
     try:
