@@ -301,6 +301,9 @@ async def login(ctx: Context) -> Response:
         target = "/"  # no open redirect
     if ctx.request.method == "GET":
         return page(ctx, "login.html", {"next": target, "error": None})
+    origin = ctx.request.headers.get("origin")
+    if origin is not None and origin != f"{ctx.request.url.scheme}://{ctx.request.url.netloc}":
+        return page(ctx, "login.html", {"next": target, "error": f"login from {origin} refused"}, status=403)
     fields = await _form(ctx.request)
     principal = ctx.state.principal_of_token(fields.get("token", "").strip())
     if principal is None:

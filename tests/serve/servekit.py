@@ -60,6 +60,7 @@ class Served:
     url: str
     store: str
     tokens: dict[str, str] = field(default_factory=dict)
+    config: str = ""
 
     def get(self, path: str, role: str | None = None, **kwargs: Any) -> requests.Response:
         return requests.get(self.url + path, headers=self._auth(role), allow_redirects=False, timeout=30,

@@ -11,7 +11,18 @@ from typing import Any
 
 import pytest
 import requests
-from servekit import CHATBOT, ROLES, XSS, Served, build_demo, create_token, csrf_of, scan_demo_into, serve
+from servekit import (
+    CHATBOT,
+    ROLES,
+    XSS,
+    Served,
+    build_demo,
+    create_token,
+    csrf_of,
+    run_cli,
+    scan_demo_into,
+    serve,
+)
 
 from annexa.serve.app import SESSION_COOKIE, Settings, build_app
 from annexa.serve.state import digest_secret
@@ -41,7 +52,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     tokens = {role: create_token(store, NAMES[role], role) for role in ROLES}
     tokens["admin2"] = create_token(store, "bob", "admin")
     with serve(store, "-c", str(project.config)) as url:
-        yield Served(url=url, store=store, tokens=tokens)
+        yield Served(url=url, store=store, tokens=tokens, config=str(project.config))
 
 
 @pytest.fixture(scope="module")
@@ -320,3 +331,16 @@ def test_a_revoked_token_and_its_sessions_stop_working(served: Served) -> None:
     names = {t["name"]: t for t in served.get("/api/v1/tokens", "admin").json()["tokens"]}
     assert names["temp-contractor"]["revoked_at"]
     assert "digest" not in names["temp-contractor"]
+
+
+def test_a_scan_recorded_while_it_runs_shows_up(served: Served) -> None:
+    before = served.get("/api/v1/overview", "viewer").json()
+    code, _ = run_cli("scan", "-c", served.config, "--now", "2026-11-30T09:00:00Z", "--format", "json")
+    assert code == 1
+    after = served.get("/api/v1/overview", "viewer").json()
+    assert after["scans"] == before["scans"] + 1
+    assert after["latest_scan"]["id"] != before["latest_scan"]["id"]
+    assert after["trend"][-1]["scan"] == after["latest_scan"]["id"]
+    register = served.get("/api/v1/nonconformities", "viewer").json()
+    assert register["latest_scan"] == after["latest_scan"]["id"]
+    assert register["scans"] == after["scans"]

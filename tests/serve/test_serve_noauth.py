@@ -45,3 +45,15 @@ def test_no_auth_serves_loopback_without_a_token_and_guards_its_writes(store: st
 def test_serve_without_a_store_says_so(tmp_path: Path) -> None:
     code, _ = run_cli("serve", "--store", str(tmp_path / "nothing"))
     assert code == 4
+
+
+def test_the_overview_says_overdue_when_the_schedule_was_missed(store: str) -> None:
+    # one scan every 3.6 seconds is expected; the demo's last scan finished longer ago than that
+    with serve(store, "--no-auth", "--expect-scan-every", "0.001", ready="/") as url:
+        schedule = requests.get(url + "/api/v1/overview", timeout=30).json()["schedule"]
+        assert schedule["overdue"] is True
+        assert schedule["next_due"]
+        page = requests.get(url + "/", timeout=30).text
+        assert 'id="overdue"' in page
+    with serve(store, "--no-auth", ready="/") as url:  # the default: a scan a day
+        assert requests.get(url + "/api/v1/overview", timeout=30).json()["schedule"]["overdue"] is False
