@@ -17,10 +17,17 @@ evidence, so nothing is stored twice (the store is content-addressed besides).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import hashlib
+import itertools
+import json
+import pickle
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 # distributed ships type hints, but not for these three calls: hence the no-untyped-call ignores below.
@@ -37,6 +44,10 @@ from annexa.app.executors import (
 )
 
 if TYPE_CHECKING:
+    from annexa.contract.kinds import KindRegistry
+    from annexa.lang.ruleset import RuleSet
+    from annexa.model.evidence import Evidence
+    from annexa.model.findings import Finding
     from annexa.plugins.host import PluginHost
 
 CONNECT_TIMEOUT_S: Final = 10.0
@@ -85,7 +96,7 @@ class DaskExecutor:
         if not tasks:
             return
         # Workers load the same plugins as this process, less the ones it was told not to load.
-        blocked = tuple(sorted(name for name, _ in host.pm.list_name_plugin() if host.pm.is_blocked(name)))
+        blocked = _blocked(host)
         run_id = uuid.uuid4().hex[:8]
         futures = {
             self.client.submit(
@@ -93,6 +104,95 @@ class DaskExecutor:
             ): task
             for n, task in enumerate(tasks)
         }
+        for future in self._completed(list(futures), "collection"):
+            yield self._result(future, futures[future])
+
+    def evaluate(
+        self,
+        ruleset: RuleSet,
+        kinds: KindRegistry,
+        evidence: Iterable[Evidence],
+        *,
+        now: datetime,
+        collected: Mapping[str, str | None] | None = None,
+        gaps: Mapping[str, Sequence[str]] | None = None,
+        host: PluginHost | None = None,
+        parts: int | None = None,
+    ) -> tuple[Finding, ...]:
+        """:func:`annexa.lang.language.evaluate` on the cluster's workers, with the same findings in the
+        same order.
+
+        The rules are split into ``parts`` partitions (default: one per worker) by rule group: rules that
+        read the same kinds stay together, and the groups are spread so that each partition holds about
+        as much evidence. Each kind's items are shipped to the cluster once and each partition gets only
+        the kinds its rules read. A worker compiles the rules from their text (once per process and rule
+        pack), with its own plugins' rule functions (``host``'s, less the blocked ones; None: none) and
+        this process's kind schemas, checks that it compiled the same pack, and evaluates its partition.
+        """
+        from annexa.model.findings import control_sort_key
+
+        by_kind: dict[str, list[Evidence]] = {kind: [] for kind in ruleset.kinds_read}
+        for item in evidence:
+            bucket = by_kind.get(item.kind)
+            if bucket is not None:
+                bucket.append(item)
+        if collected is None:  # as evaluate() reads it: every kind with items counts as collected
+            collected = {kind: None for kind, items in by_kind.items() if items}
+        if not ruleset.rules:
+            return ()
+        try:  # evidence is shipped to the workers: there must be some
+            self.client.wait_for_workers(1, timeout=self.timeout)
+        except (TimeoutError, OSError) as exc:
+            raise self._starved("has no worker", f"the evaluation of {len(ruleset.rules)} rule(s)") from exc
+        partitions = partition_rules(
+            ruleset, {kind: len(items) for kind, items in by_kind.items()}, parts or max(1, self.workers())
+        )
+        pack = RulePack(
+            sources=tuple(ruleset.sources.items()),
+            params=dict(ruleset.params),
+            schemas={kind: kinds.schema(kind) for kind in kinds.kinds},
+            plugins=host is not None,
+            blocked=_blocked(host) if host is not None else (),
+            digest=ruleset.digest,
+        )
+        # Each kind's items go to the cluster once, whichever partitions read them.
+        names = sorted(by_kind)
+        scattered = self.client.scatter([by_kind[k] for k in names], hash=False) if names else []  # type: ignore[no-untyped-call]
+        shipped = dict(zip(names, scattered, strict=True))
+        run_id = uuid.uuid4().hex[:8]
+        futures = [
+            self.client.submit(
+                _evaluate_on_worker,
+                pack,
+                rule_ids,
+                [shipped[kind] for kind in sorted(_kinds_of(ruleset, rule_ids))],
+                now,
+                dict(collected),
+                {kind: tuple(reasons) for kind, reasons in (gaps or {}).items()},
+                pure=False,
+                key=f"annexa-evaluate-{run_id}-{n}",
+            )
+            for n, rule_ids in enumerate(partitions)
+        ]
+        by_rule: dict[str, list[Finding]] = {}
+        for future in self._completed(futures, "evaluation"):
+            try:
+                found = future.result()
+            except ClusterError:
+                raise
+            except Exception as exc:
+                raise ClusterError(
+                    f"evaluation on the Dask cluster failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            for finding in found:
+                by_rule.setdefault(finding.rule_id, []).append(finding)
+        # evaluate()'s order: rules by (control, rule id), each rule's findings as it gave them.
+        ordered = sorted(ruleset.rules, key=lambda rule: (control_sort_key(rule.control_id), rule.id))
+        return tuple(finding for rule in ordered for finding in by_rule.get(rule.id, ()))
+
+    def _completed(self, futures: list[Any], what: str) -> Iterator[Any]:
+        """Each of ``futures`` as it completes; raises :class:`ClusterError` when the cluster has had no
+        worker for ``timeout`` seconds, and cancels what is left when the caller stops early."""
         pending = set(futures)
         arriving = as_completed(futures, loop=self.client.loop)  # type: ignore[no-untyped-call]
         starved_since: float | None = None  # when the cluster was first seen without a worker
@@ -102,13 +202,13 @@ class DaskExecutor:
                 done = arriving.next_batch(block=False)  # type: ignore[no-untyped-call]
                 for future in done:
                     pending.discard(future)
-                    yield self._result(future, futures[future])
+                    yield future
                 if not pending:
                     break
                 if not done:
                     time.sleep(WAKE_S)
                 if time.monotonic() - watched >= POLL_S:
-                    starved_since = self._watch(starved_since, len(pending), len(tasks))
+                    starved_since = self._watch(starved_since, len(pending), len(futures), what)
                     watched = time.monotonic()
         finally:
             # The consumer stopped early or the cluster broke: leave nothing running (a scheduler that is
@@ -130,7 +230,14 @@ class DaskExecutor:
             raise ExecutorError(f"a Dask worker returned {type(result).__name__}, not a TaskResult")
         return result
 
-    def _watch(self, starved_since: float | None, pending: int, total: int) -> float | None:
+    def _starved(self, reason: str, stuck: str) -> ClusterError:
+        return ClusterError(
+            f"the Dask scheduler at {self.address} {reason} and has had none for {self.timeout:g} s: "
+            f"{stuck} cannot run, so the scan stops here. Start workers (`dask worker ADDRESS`) or raise "
+            "--executor-timeout."
+        )
+
+    def _watch(self, starved_since: float | None, pending: int, total: int, what: str) -> float | None:
         """When the cluster was first seen without a worker (None: it has some); raises
         :class:`ClusterError` once that has lasted ``timeout`` seconds."""
         try:
@@ -143,16 +250,108 @@ class DaskExecutor:
         if starved_since is None:
             return now
         if now - starved_since >= self.timeout:
-            raise ClusterError(
-                f"the Dask scheduler at {self.address} {reason} and has had none for {self.timeout:g} s: "
-                f"{pending} of {total} collection task(s) cannot run, so the scan stops here. Start "
-                "workers (`dask worker ADDRESS`) or raise --executor-timeout."
-            )
+            raise self._starved(reason, f"{pending} of {total} {what} task(s)")
         return starved_since
 
     def close(self) -> None:
         if self._owns_client:
             self.client.close()  # type: ignore[no-untyped-call]
+
+
+def _blocked(host: PluginHost) -> tuple[str, ...]:
+    """The plugins ``host`` was told not to load: workers leave them out too."""
+    return tuple(sorted(name for name, _ in host.pm.list_name_plugin() if host.pm.is_blocked(name)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RulePack:
+    """What a worker needs to compile the very rules this process compiled: their text and parameters,
+    the kind schemas they were checked against, and which plugins give their extra functions."""
+
+    sources: tuple[tuple[str, str], ...]  # (path, text), as RuleSet.sources
+    params: Mapping[str, Any]  # the resolved parameter values
+    schemas: Mapping[str, Mapping[str, Any]]
+    plugins: bool
+    blocked: tuple[str, ...]
+    digest: str
+
+    def cache_key(self) -> str:
+        return hashlib.sha256(
+            pickle.dumps((self.digest, sorted(self.params.items()), self.plugins, self.blocked))
+            + json.dumps(self.schemas, sort_keys=True, default=str).encode()
+        ).hexdigest()
+
+
+def partition_rules(ruleset: RuleSet, counts: Mapping[str, int], parts: int) -> list[tuple[str, ...]]:
+    """Rule ids in at most ``parts`` partitions: rules reading the same kinds form one group, and the
+    groups go, heaviest first, to the partition with the least evidence so far (a group's weight is the
+    number of items of its kinds, plus one per rule). Deterministic for the same rules and counts."""
+    groups: dict[frozenset[str], list[str]] = {}
+    for rule in ruleset.rules:
+        groups.setdefault(rule.kinds, []).append(rule.id)
+
+    def weight(kinds: frozenset[str]) -> int:
+        return sum(counts.get(kind, 0) for kind in kinds) + len(groups[kinds])
+
+    bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(parts, len(groups))))]
+    for kinds in sorted(groups, key=lambda k: (-weight(k), sorted(k))):
+        lightest = min(range(len(bins)), key=lambda n: (bins[n][0], n))
+        load, ids = bins[lightest]
+        bins[lightest] = (load + weight(kinds), ids + groups[kinds])
+    return [tuple(sorted(ids)) for _, ids in bins if ids]
+
+
+def _kinds_of(ruleset: RuleSet, rule_ids: Sequence[str]) -> frozenset[str]:
+    wanted = set(rule_ids)
+    return frozenset().union(*(rule.kinds for rule in ruleset.rules if rule.id in wanted))
+
+
+_COMPILED: dict[str, RuleSet] = {}  # per worker process: RulePack.cache_key() -> the compiled rules
+
+
+def _evaluate_on_worker(
+    pack: RulePack,
+    rule_ids: tuple[str, ...],
+    evidence: list[list[Evidence]],
+    now: datetime,
+    collected: Mapping[str, str | None],
+    gaps: Mapping[str, tuple[str, ...]],
+) -> tuple[Finding, ...]:
+    from annexa.lang.language import evaluate
+
+    ruleset = _worker_ruleset(pack)
+    wanted = set(rule_ids)
+    part = dataclasses.replace(ruleset, rules=tuple(rule for rule in ruleset.rules if rule.id in wanted))
+    if len(part.rules) != len(wanted):
+        missing = sorted(wanted - {rule.id for rule in part.rules})
+        raise ExecutorError(f"a Dask worker compiled the rule pack without {', '.join(missing)}")
+    return evaluate(part, itertools.chain.from_iterable(evidence), now=now, collected=collected, gaps=gaps)
+
+
+def _worker_ruleset(pack: RulePack) -> RuleSet:
+    key = pack.cache_key()
+    if key not in _COMPILED:
+        from annexa.contract.kinds import KindRegistry
+        from annexa.lang.language import compile_rules
+        from annexa.lang.ruleset import RuleSource
+
+        functions = {}
+        if pack.plugins:
+            host = _worker_host(pack.blocked)
+            functions = {name: (spec.arity, spec.function) for name, spec in host.rule_functions().items()}
+        ruleset = compile_rules(
+            [RuleSource(path, text) for path, text in pack.sources],
+            KindRegistry(pack.schemas),
+            pack.params,
+            functions=functions,
+        )
+        if ruleset.digest != pack.digest or dict(ruleset.params) != dict(pack.params):
+            raise ExecutorError(
+                "a Dask worker compiled another rule pack than the scan's (rule text or parameters differ)"
+            )
+        _COMPILED.clear()  # one pack at a time: a long-lived worker does not keep every scan's rules
+        _COMPILED[key] = ruleset
+    return _COMPILED[key]
 
 
 def _run_on_worker(task: CollectionTask, blocked: tuple[str, ...]) -> TaskResult:

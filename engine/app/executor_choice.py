@@ -6,9 +6,18 @@ imported only here and only when asked for.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Final
 
 from annexa.app.executors import DEFAULT_CLUSTER_TIMEOUT_S, CollectionExecutor, ExecutorError, LocalExecutor
+
+if TYPE_CHECKING:
+    from annexa.contract.kinds import KindRegistry
+    from annexa.lang.ruleset import RuleSet
+    from annexa.model.evidence import Evidence
+    from annexa.model.findings import Finding
+    from annexa.plugins.host import PluginHost
 
 DASK_SCHEME: Final = "dask://"
 
@@ -37,3 +46,36 @@ def open_executor(spec: str | None, *, timeout: float | None = None) -> Collecti
             raise ExecutorError(f"executor {text} needs Dask: pip install 'annexa[dask]' ({exc})") from exc
         return DaskExecutor.connect(f"tcp://{address}", timeout=timeout or DEFAULT_CLUSTER_TIMEOUT_S)
     raise ExecutorError(f"unknown executor {text!r}: write local, local:N or dask://HOST:PORT")
+
+
+def evaluate_where(
+    spec: str | None,
+    ruleset: RuleSet,
+    kinds: KindRegistry,
+    evidence: Iterable[Evidence],
+    *,
+    now: datetime,
+    collected: Mapping[str, str | None] | None = None,
+    gaps: Mapping[str, Sequence[str]] | None = None,
+    host: PluginHost | None = None,
+    timeout: float | None = None,
+) -> tuple[Finding, ...]:
+    """The findings of :func:`annexa.lang.language.evaluate`, computed where an ``--executor`` value says:
+    in this process for ``local`` (or none), on the workers of the Dask scheduler for ``dask://HOST:PORT``
+    (the same findings in the same order; see ``DaskExecutor.evaluate``). ``kinds`` are the schemas the
+    rules were compiled against and ``host`` the plugins that gave their functions (None: none).
+
+    :raises ClusterError: the cluster had no worker for ``timeout`` seconds, or a partition failed.
+    """
+    if not (spec or "").strip().startswith(DASK_SCHEME):
+        from annexa.lang.language import evaluate
+
+        return evaluate(ruleset, evidence, now=now, collected=collected, gaps=gaps)
+    from annexa.app.dask_executor import DaskExecutor
+
+    executor = open_executor(spec, timeout=timeout)
+    assert isinstance(executor, DaskExecutor)
+    try:
+        return executor.evaluate(ruleset, kinds, evidence, now=now, collected=collected, gaps=gaps, host=host)
+    finally:
+        executor.close()

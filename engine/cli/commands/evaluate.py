@@ -66,16 +66,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="print each step's wall time, CPU time and peak memory to standard error",
     )
+    parser.add_argument(
+        "--executor",
+        default="local",
+        metavar="local|dask://HOST:PORT",
+        help="where the rules are evaluated: here (default), or partitioned by rule group over the workers "
+        "of a Dask scheduler, with the same findings (needs annexa[dask])",
+    )
+    parser.add_argument(
+        "--executor-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with dask://: how long to wait while the cluster has no worker before stopping with exit 3 "
+        "(default 60)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from annexa.app.executor_choice import evaluate_where
+    from annexa.app.executors import ClusterError
     from annexa.app.result import build_result
     from annexa.app.timings import Timings
     from annexa.app.wiring import compile_pack, kind_registry, make_host
     from annexa.cli.commands.rules import parse_params
     from annexa.cli.options import optional_config, store_location
-    from annexa.lang.language import evaluate
     from annexa.model.diagnostics import DiagnosticError
     from annexa.model.errors import EngineError
     from annexa.model.evidence import EvidenceFormatError, parse_timestamp, read_bundle
@@ -127,7 +143,21 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     with timings.step("evaluate"):
-        findings = evaluate(ruleset, items, now=now, collected=bundle.collected, gaps=bundle.gaps)
+        try:
+            findings = evaluate_where(
+                args.executor,
+                ruleset,
+                kinds,
+                items,
+                now=now,
+                collected=bundle.collected,
+                gaps=bundle.gaps,
+                host=host,
+                timeout=args.executor_timeout,
+            )
+        except ClusterError as error:  # the infrastructure, not the input
+            print(f"annexa: error: {error}", file=sys.stderr)
+            return int(ExitCode.INTERNAL_ERROR)
     if config is not None:
         from annexa.app.scan import apply_policy
 

@@ -190,7 +190,6 @@ def _run(args: argparse.Namespace) -> int:
         )
     from annexa.app.executor_choice import open_executor
     from annexa.app.executors import ClusterError
-    from annexa.lang.language import evaluate
     from annexa.model.exitcodes import ExitCode
 
     executor = open_executor(args.executor, timeout=getattr(args, "executor_timeout", None))
@@ -224,11 +223,25 @@ def _run(args: argparse.Namespace) -> int:
         with timings.step("store"):
             stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
         with timings.step("evaluate"):
-            findings = apply_policy(
-                evaluate(ruleset, stored, now=now, collected=collection.collected, gaps=collection.gaps),
-                config,
-                now,
-            )
+            from annexa.app.executor_choice import evaluate_where
+            from annexa.app.wiring import kind_registry
+
+            try:  # on the cluster that collected when --executor is dask://, else here
+                found = evaluate_where(
+                    args.executor,
+                    ruleset,
+                    kind_registry(host),
+                    stored,
+                    now=now,
+                    collected=collection.collected,
+                    gaps=collection.gaps,
+                    host=host,
+                    timeout=getattr(args, "executor_timeout", None),
+                )
+            except ClusterError as exc:
+                print(f"annexa: error: {exc}", file=sys.stderr)
+                return int(ExitCode.INTERNAL_ERROR)
+            findings = apply_policy(found, config, now)
         controls = roll_up(findings, ruleset.rules_by_control())
         previous = store.scans()[-1].scan_id if store.scans() else None
         record = ScanRecord(
