@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Where each source folder lands inside the ``annexa`` package (pyproject's package-dir).
 PACKAGE_DIRS = {"engine": "annexa", "rules": "annexa/rules", "collectors": "annexa/collectors"}
-DATA_SUFFIXES = {".rule", ".yaml", ".json", ".lark", ".css", ".js", ".md"}
+DATA_SUFFIXES = {".rule", ".yaml", ".json", ".lark", ".css", ".js", ".md", ".html"}
 
 pytestmark = pytest.mark.slow
 
