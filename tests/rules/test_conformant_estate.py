@@ -269,3 +269,23 @@ def test_removing_a_required_field_of_an_attestation_never_improves_a_status(
         rel = path.relative_to(estate).as_posix()
         improvements += improvements_without(estate, scanner, baseline, rel, iter(ATTESTATION_REQUIRED))
     assert not improvements, "\n".join(improvements)
+
+
+def test_an_unmarked_document_is_named_as_found_but_unmarked(
+    estate: Path, scanner: EstateScanner, baseline: dict[str, str]
+) -> None:
+    """The AI policy without its metadata (a template written elsewhere, no front matter): A.2.2 is not
+    vacuously not_applicable, and its finding says the document was found but is unmarked."""
+    path = estate / "governance" / "ai-policy.md"
+    original = path.read_text(encoding="utf-8")
+    _, body = split_front_matter(original)
+    path.write_text(body, encoding="utf-8")
+    try:
+        scan = scanner.scan()
+    finally:
+        path.write_text(original, encoding="utf-8")
+    assert baseline["A.2.2"] == "pass"
+    assert scan.statuses()["A.2.2"] == "fail"
+    (finding,) = [f for f in scan.findings if f.rule_id == "A.2.2/ai_policy_current"]
+    assert "file:governance/ai-policy.md: document found but unmarked" in finding.message
+    assert "file:governance/ai-policy.md" in {ref.source for ref in finding.evidence}
