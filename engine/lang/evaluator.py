@@ -368,14 +368,14 @@ def _describe(ranked: list[tuple[Evidence, str]]) -> tuple[str, list[Evidence]]:
 
 
 def _near_misses(
-    rule: CompiledRule, items: Mapping[str, list[Pair]], index: _Index, now: datetime
+    rule: CompiledRule, items: Mapping[str, list[Pair]], index: _Index, now: datetime, selected: int = 0
 ) -> tuple[str, tuple[EvidenceRef, ...]]:
     """Items of the subject kind that the `where` kept out, closest first, each with the reason."""
     assert rule.subject_kind is not None
     total = len(items.get(rule.subject_kind, ()))
     if not total:
         return f"no {rule.subject_kind} item was collected", ()
-    summary = f"{total} {rule.subject_kind} item(s) collected, none selected"
+    summary = f"{total} {rule.subject_kind} item(s) collected, {selected or 'none'} selected"
     if rule.code.near is None:
         return summary, ()
     ranked = _rank(rule.code.near(items, index, now), rule.code.conjuncts)
@@ -405,11 +405,9 @@ def _too_few(
     selected: int,
     expected: int,
 ) -> Finding:
-    refs: tuple[EvidenceRef, ...] = ()
-    if selected:
-        found = f"found {selected}"
-    else:
-        found, refs = _near_misses(rule, items, index, now)
+    # What was sought, how many were found, and the items the `where` kept out, closest first: the
+    # user sees what came close even when some were found.
+    found, refs = _near_misses(rule, items, index, now, selected)
     return _finding(
         rule,
         Status.FAIL,

@@ -346,7 +346,7 @@ def test_expect_at_least() -> None:
     text = one_rule("x.on", extra="    expect at least 2\n")
     findings = run(text, [ev("svc", "s1", {"on": True})])
     assert [(f.subject, f.status) for f in findings] == [(None, F), ("s1", P)]
-    assert findings[0].message == "expected at least 2 svc; found 1"
+    assert findings[0].message == "expected at least 2 svc; 1 svc item(s) collected, 1 selected"
     assert dict(findings[0].witness) == {"sought": "svc", "selected": 1}
     assert [f.status for f in run(text, [ev("svc", "s1", {"on": True}), ev("svc", "s2", {"on": False})])] == [
         P,
@@ -355,6 +355,17 @@ def test_expect_at_least() -> None:
     (none,) = run(text, [])
     assert (none.status, none.subject) == (F, None)
     assert none.message == "expected at least 2 svc; no svc item was collected"
+    # Some found, fewer than expected: the ones the `where` kept out are named and cited, closest first.
+    prod = one_rule("x.on", where='x.on and x.owner == "prod"', extra="    expect at least 2\n")
+    findings = run(
+        prod, [ev("svc", "s1", {"on": True, "owner": "prod"}), ev("svc", "s2", {"on": True, "owner": "test"})]
+    )
+    (short,) = [f for f in findings if f.subject is None]
+    assert short.message == (
+        'expected at least 2 svc where x.on and x.owner == "prod"; 2 svc item(s) collected, 1 selected; '
+        'closest: s2: `x.owner == "prod"` is false'
+    )
+    assert [e.source for e in short.evidence] == ["s2"]
 
 
 def test_inconclusive_when_kind_not_collected() -> None:
