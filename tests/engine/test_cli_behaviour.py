@@ -36,6 +36,7 @@ READS_STORE_OR_RULES = (
     ("rules", "check"),
     ("rules", "list"),
     "export",
+    "contract",
 )
 
 
