@@ -176,6 +176,10 @@ def _orphan_notes(store: Store, rows: list[Any], evidence_files: set[str]) -> li
     if orphans:
         notes.append(f"{len(orphans)} manifest file(s) without an index row (interrupted scans, not part "
                      f"of the history), e.g. {store.object_label('manifests', orphans[0])}")  # fmt: skip
+    stray_signatures = sorted(store.object_digests("attestations") - chained)
+    if stray_signatures:
+        notes.append(f"{len(stray_signatures)} signature(s) of manifests not in the history (interrupted "
+                     f"scans), e.g. {store.object_label('attestations', stray_signatures[0])}")  # fmt: skip
     unindexed = sorted(evidence_files - store.indexed_evidence())
     if unindexed:
         notes.append(f"{len(unindexed)} evidence file(s) not in the index (interrupted writes)")

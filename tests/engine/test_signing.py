@@ -169,6 +169,9 @@ def test_an_index_rolled_back_over_a_kept_manifest_is_named(backend: Backend, si
     store_ok, report = check(backend, signer)
     assert store_ok
     assert "that manifest is still in the locker, so the index was rolled back" in messages(report)[0]
+    with backend.open() as store:
+        assert any(note.startswith("1 signature(s) of manifests not in the history (interrupted scans)")
+                   for note in verify_store(store).notes)  # fmt: skip
 
 
 def test_a_rolled_back_head_is_named(backend: Backend, signer: Ed25519Signer) -> None:
