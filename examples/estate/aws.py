@@ -147,7 +147,7 @@ def _s3(s3: Any, key_arn: str) -> None:
     s3.put_bucket_tagging(
         Bucket="acme-fraud-training-data",
         Tagging={
-            "TagSet": [{"Key": "ai-system", "Value": FRAUD}, {"Key": "data-class", "Value": "confidential"}]
+            "TagSet": [{"Key": "ai_system", "Value": FRAUD}, {"Key": "data-class", "Value": "confidential"}]
         },
     )
     s3.put_bucket_policy(
@@ -175,7 +175,7 @@ def _s3(s3: Any, key_arn: str) -> None:
         # A token pasted into a tag: the scan redacts it before anything is stored.
         Tagging={
             "TagSet": [
-                {"Key": "ai-system", "Value": CHATBOT},
+                {"Key": "ai_system", "Value": CHATBOT},
                 {"Key": "upload-token", "Value": "tok_9f8e7d6c5b4a39281706"},
             ]
         },
@@ -214,8 +214,8 @@ def _logging(cloudtrail: Any, logs: Any, config: Any, key_arn: str) -> None:
 
 
 def _sagemaker(sm: Any, role_arn: str, key_arn: str) -> None:
-    tags = {FRAUD: [{"Key": "ai-system", "Value": FRAUD}, {"Key": "environment", "Value": "production"}]}
-    tags[CHATBOT] = [{"Key": "environment", "Value": "production"}]  # no ai-system tag: not in the inventory
+    tags = {FRAUD: [{"Key": "ai_system", "Value": FRAUD}, {"Key": "environment", "Value": "production"}]}
+    tags[CHATBOT] = [{"Key": "environment", "Value": "production"}]  # no ai_system tag: not in the inventory
     sm.create_model_package_group(
         ModelPackageGroupName=FRAUD, ModelPackageGroupDescription="Card fraud scoring"
     )

@@ -68,7 +68,7 @@ def test_conformant_and_nonconformant_resources(estate: Collected) -> None:
     assert fraud["data_capture"]["enabled"] is True
     assert fraud["data_capture"]["sampling_percentage"] == 100
     assert fraud["model_names"] == ["fraud-scoring-v1"]
-    assert fraud["tags"] == {"ai-system": "fraud-scoring", "environment": "production"}
+    assert fraud["tags"] == {"ai_system": "fraud-scoring", "environment": "production"}
     assert chatbot["data_capture"] == {
         "enabled": False,
         "sampling_percentage": None,
@@ -143,7 +143,7 @@ def test_secrets_never_reach_evidence(estate: Collected) -> None:
     assert count >= 1
     uploads = next(item for item in stored if item.source == "arn:aws:s3:::acme-chatbot-uploads")
     assert uploads.data["tags"]["upload-token"].startswith("[REDACTED:")
-    assert uploads.data["tags"]["ai-system"] == "support-chatbot-intent"
+    assert uploads.data["tags"]["ai_system"] == "support-chatbot-intent"
 
 
 def test_every_action_called_is_in_the_shipped_policy(estate: Collected) -> None:
