@@ -206,9 +206,11 @@ def test_every_option_a_document_names_exists() -> None:
         if len(words) < 2 or words[1] not in commands:
             continue
         command = commands[words[1]]
-        actions = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
-        if actions and len(words) > 2 and words[2] in actions[0].choices:
-            command = actions[0].choices[words[2]]
+        for word in words[2:]:  # `annexa rules check`, `annexa serve token create`: the innermost command
+            actions = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+            if not actions or word not in actions[0].choices:
+                break
+            command = actions[0].choices[word]
         options = {option for action in command._actions for option in action.option_strings}
         named = re.findall(r"(?<![\w/.:-])(--?[a-z][a-z-]*)", text)
         wrong += [f"{document}: `{text}`: {option}" for option in named if option not in options]

@@ -37,7 +37,8 @@ CODES: dict[str, str] = {
     "E306": "`allow empty when` whose condition rests on no evidence kind",
     "E307": "invalid `define` (name taken, parameter repeated, calls itself)",
     "E308": "`evidence` names a signal the catalog does not list for the rule's control",
-    "E309": "rule reads document metadata (`extra`) that the evidence contract does not declare",
+    "E309": "built-in rule reads document metadata (`d.metadata.key`) that the evidence contract does not "
+    "declare for the document type it selects, or reads `extra` at all",
     "E310": "rule repeats a clause",
     "E311": "rule has no `require` clause",
     "E312": "`expect at least` or `allow empty` without `for each`, or both in one rule",
