@@ -263,7 +263,8 @@ class ServeState:
         session = secrets.token_urlsafe(32)
         moment = now_utc()
         self._write(
-            [("INSERT INTO serve_sessions(digest, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+            [("DELETE FROM serve_sessions WHERE expires_at < ?", (format_timestamp(moment),)),
+             ("INSERT INTO serve_sessions(digest, token_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
               (digest_secret(session), principal.token_id, format_timestamp(moment),
                format_timestamp(moment + SESSION_LIFETIME)))],
             self._audit(principal, "session.login", f"token:{principal.name}", {}),

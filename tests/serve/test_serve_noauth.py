@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from servekit import build_demo, csrf_of, run_cli, serve
+from servekit import build_demo, create_token, csrf_of, run_cli, serve
 
 pytestmark = pytest.mark.slow
 
@@ -57,3 +57,22 @@ def test_the_overview_says_overdue_when_the_schedule_was_missed(store: str) -> N
         assert 'id="overdue"' in page
     with serve(store, "--no-auth", ready="/") as url:  # the default: a scan a day
         assert requests.get(url + "/api/v1/overview", timeout=30).json()["schedule"]["overdue"] is False
+
+
+def test_several_workers_share_tokens_sessions_and_writes(store: str) -> None:
+    token = create_token(store, "Wanda Workers", "owner")
+    with serve(store, "--workers", "3") as url, requests.Session() as browser:
+        login = browser.post(url + "/login", data={"token": token}, allow_redirects=False)
+        session = login.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+        browser.cookies.set("annexa_session", session)
+        # Connections are spread over the processes; every one knows the session and sees the write.
+        register = browser.get(url + "/api/v1/nonconformities").json()["nonconformities"]
+        nc = next(nc["id"] for nc in register if nc["owner"] is None)
+        csrf = csrf_of(browser.get(url + f"/nonconformities/{nc}").text)
+        form = {"owner": "Wanda Workers", "due": "2099-01-01", "csrf": csrf}
+        written = browser.post(url + f"/nonconformities/{nc}", data=form, allow_redirects=False)
+        assert written.status_code == 303
+        for _ in range(12):
+            with requests.Session() as fresh:  # a new connection each time
+                fresh.cookies.set("annexa_session", session)
+                assert fresh.get(url + f"/api/v1/nonconformities/{nc}").json()["owner"] == "Wanda Workers"
