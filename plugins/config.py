@@ -20,7 +20,7 @@ from annexa.model.diagnostics import Diagnostic, DiagnosticError
 
 if TYPE_CHECKING:
     from annexa.plugins.host import PluginHost
-    from annexa.plugins.types import CollectorSpec
+    from annexa.plugins.types import CollectorSpec, IntegrationSpec
 
 CONFIG_VERSION = 1
 DEFAULT_STORE = ".annexa"
@@ -52,8 +52,14 @@ _DATE = {
 }
 
 
-def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
-    """The JSON Schema of annexa.yaml for this set of collectors (design.md section 5)."""
+def config_schema(
+    collectors: Mapping[str, CollectorSpec], integrations: Mapping[str, IntegrationSpec] | None = None
+) -> dict[str, Any]:
+    """The JSON Schema of annexa.yaml for this set of collectors and integrations (design.md section 5).
+
+    Without ``integrations`` (re-evaluating a stored configuration, where only the rules matter) the
+    ``integrations`` section is any object.
+    """
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "annexa configuration",
@@ -78,6 +84,16 @@ def config_schema(collectors: Mapping[str, CollectorSpec]) -> dict[str, Any]:
             "scope": dict(collectors[SCOPE_COLLECTOR].config_schema)
             if SCOPE_COLLECTOR in collectors
             else {"type": "object"},
+            # What plugins do with a scan's results (file tickets, post to chat): each block's schema is the
+            # config_schema its plugin declares through annexa_integrations.
+            "integrations": {"type": "object"}
+            if integrations is None
+            else {
+                "type": "object",
+                "additionalProperties": False,
+                UNKNOWN_ANNOTATION: {"noun": "integration", "code": "E603"},
+                "properties": {name: dict(spec.config_schema) for name, spec in sorted(integrations.items())},
+            },
             "rules": {
                 "type": "object",
                 "additionalProperties": False,
@@ -236,6 +252,7 @@ class Config:
     store_path: str = DEFAULT_STORE  # a folder, or the shared store's postgresql:// URL
     store_evidence: str | None = None  # the shared store's evidence locker: s3://BUCKET/PREFIX or a folder
     disabled_plugins: tuple[str, ...] = ()
+    integrations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> validated block
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -271,11 +288,15 @@ def load_config(path: str | Path, host: PluginHost) -> Config:
     :raises PluginError: an installed plugin declares an invalid collector.
     """
     document = load_yaml(path)
-    return config_from_document(document, host.collectors())
+    return config_from_document(document, host.collectors(), host.integrations())
 
 
-def config_from_document(document: YamlDocument, collectors: Mapping[str, CollectorSpec]) -> Config:
-    diagnostics = list(validate(document, config_schema(collectors)))
+def config_from_document(
+    document: YamlDocument,
+    collectors: Mapping[str, CollectorSpec],
+    integrations: Mapping[str, IntegrationSpec] | None = None,
+) -> Config:
+    diagnostics = list(validate(document, config_schema(collectors, integrations)))
     diagnostics.extend(_semantic_problems(document))
     if diagnostics:
         raise DiagnosticError(diagnostics, {document.path: document.text})
@@ -324,6 +345,7 @@ def config_from_document(document: YamlDocument, collectors: Mapping[str, Collec
         store_path=_store_location(base_path, raw.get("store") or {}),
         store_evidence=_evidence_location(base_path, raw.get("store") or {}),
         disabled_plugins=tuple((raw.get("plugins") or {}).get("disabled", ())),
+        integrations=dict(raw.get("integrations") or {}),
         raw=raw,
     )
 

@@ -62,6 +62,10 @@ class ResultLists:
     def annexa_rule_functions(self) -> Generator[None, list[Any], list[list[Any]]]:
         return self._lists((yield))
 
+    @hookimpl(wrapper=True, trylast=True)
+    def annexa_integrations(self) -> Generator[None, list[Any], list[list[Any]]]:
+        return self._lists((yield))
+
 
 def _is_wrapper(impl: pluggy.HookImpl) -> bool:
     return impl.wrapper or impl.hookwrapper

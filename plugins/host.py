@@ -12,13 +12,14 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from annexa.plugins.hookcall import call_each
+from annexa.plugins.hookcall import HOST_PLUGIN, call_each
 from annexa.plugins.inventory import header, inventory
-from annexa.plugins.manager import AnnexaPluginManager, PluginRecord, PluginWarning
+from annexa.plugins.manager import AnnexaPluginManager, PluginRecord, PluginSource, PluginWarning
 from annexa.plugins.specs import (
     NAME_RE,
     collector_spec_problems,
     function_problems,
+    integration_problems,
     problem_text,
     reporter_problems,
 )
@@ -26,12 +27,14 @@ from annexa.plugins.types import (
     REPORT_TO_AUTHOR,
     CollectorSpec,
     DocumentReader,
+    IntegrationSpec,
+    NonconformityChanges,
     PluginError,
     ReporterSpec,
     RuleFunctionSpec,
 )
 
-_Named = TypeVar("_Named", ReporterSpec, RuleFunctionSpec)
+_Named = TypeVar("_Named", ReporterSpec, RuleFunctionSpec, IntegrationSpec)
 
 
 class PluginHost:
@@ -112,6 +115,10 @@ class PluginHost:
         """Every extra rule-language function by name. :raises PluginError: on a bad or duplicate spec."""
         return self._named_records("annexa_rule_functions", RuleFunctionSpec, function_problems)
 
+    def integrations(self) -> Mapping[str, IntegrationSpec]:
+        """Every integration's settings schema by name. :raises PluginError: on a bad or duplicate spec."""
+        return self._named_records("annexa_integrations", IntegrationSpec, integration_problems)
+
     def _named_records(
         self, hook_name: str, cls: type[_Named], check: Callable[[_Named], list[str]]
     ) -> Mapping[str, _Named]:
@@ -177,6 +184,44 @@ class PluginHost:
             record = self.pm.record_of(call.plugin_name)
             message = f"{record.provider} failed to send its notification: {type(exc).__name__}: {exc}"
             warnings.warn(f"annexa: {message}", PluginWarning, stacklevel=2)
+            failures.append(message)
+        return tuple(failures)
+
+    def nonconformities_changed(
+        self, changes: NonconformityChanges, settings: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """Hand a recorded scan's nonconformity changes to every plugin, each called on its own.
+
+        As :meth:`scan_finished`: a plugin that raises is warned about and listed, and the others still
+        run; the scan's outcome never changes.
+
+        :returns: one message per failed plugin (empty when all succeeded).
+        """
+        return self._notify_each(
+            "annexa_nonconformities_changed",
+            "failed to handle the nonconformity changes",
+            changes=changes,
+            settings=settings,
+        )
+
+    def has_third_party(self, hook_name: str) -> bool:
+        """Whether a plugin from a distribution (not a built-in) implements ``hook_name``."""
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        return any(
+            self.pm.record_of(impl.plugin_name).source is not PluginSource.BUILTIN
+            for impl in impls
+            if impl.plugin_name != HOST_PLUGIN and not (impl.wrapper or impl.hookwrapper)
+        )
+
+    def _notify_each(self, hook_name: str, failed: str, **kwargs: Any) -> tuple[str, ...]:
+        failures: list[str] = []
+        for call in call_each(self.pm, hook_name, **kwargs):
+            if call.error is None:
+                continue
+            exc = call.error
+            record = self.pm.record_of(call.plugin_name)
+            message = f"{record.provider} {failed}: {type(exc).__name__}: {exc}"
+            warnings.warn(f"annexa: {message}", PluginWarning, stacklevel=3)
             failures.append(message)
         return tuple(failures)
 

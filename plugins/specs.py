@@ -15,7 +15,13 @@ from typing import Any
 import jsonschema
 
 from annexa.contract.validation import check_schema
-from annexa.plugins.types import REPORT_TO_AUTHOR, CollectorSpec, ReporterSpec, RuleFunctionSpec
+from annexa.plugins.types import (
+    REPORT_TO_AUTHOR,
+    CollectorSpec,
+    IntegrationSpec,
+    ReporterSpec,
+    RuleFunctionSpec,
+)
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 KIND_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -90,6 +96,15 @@ def function_problems(spec: RuleFunctionSpec) -> list[str]:
         problems.append("function is not callable")
     if not isinstance(spec.arity, int) or isinstance(spec.arity, bool) or spec.arity < 0:
         problems.append(f"arity {spec.arity!r} must be a non-negative integer")
+    return problems
+
+
+def integration_problems(spec: IntegrationSpec) -> list[str]:
+    """Contract violations of one integration spec beyond its name (empty when valid)."""
+    problems = []
+    if not isinstance(spec.version, str) or not spec.version:
+        problems.append("version must be a non-empty string")
+    problems.extend(f"config schema: {p}" for p in _schema_problems(spec.config_schema))
     return problems
 
 

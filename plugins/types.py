@@ -111,3 +111,57 @@ class ReporterSpec:
     suffix: str  # file suffix of the written report, with the dot: ".html"
     render: Callable[[Mapping[str, Any]], str]  # the scan result as a JSON-shaped mapping -> file text
     description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegrationSpec:
+    """A plugin's settings, as the ``annexa_integrations`` hook declares them.
+
+    An integration (a ticket tracker, a chat) is configured in annexa.yaml under ``integrations.<name>``;
+    ``config_schema`` is the JSON Schema of that block, checked with the rest of the file, exactly as a
+    collector's ``config_schema`` is for ``collectors.<name>``.
+    """
+
+    name: str  # the key under ``integrations``: lower_snake, unique across plugins
+    version: str
+    config_schema: Mapping[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NonconformityChange:
+    """What one recorded scan did to one nonconformity of the register.
+
+    ``change`` is ``opened`` (its first episode began in this scan), ``reopened`` (a later episode began:
+    it had closed and failed again) or ``closed`` (this scan closed it: the finding passed, the control
+    was declared not applicable, or a closure record took effect). ``nonconformity`` is its row of the
+    register as ``annexa nonconformities --format json`` writes it (``id``, ``state``, ``rule``,
+    ``control``, ``subject``, ``severity``, ``message``, ``closed_by``, ``closure``, ``owner``, ``due``,
+    ``episodes`` ...; see docs/nonconformities.md).
+    """
+
+    change: str  # "opened" | "reopened" | "closed"
+    nonconformity: Mapping[str, Any]
+
+    @property
+    def id(self) -> str:
+        """The nonconformity's stable id (``NC-`` and the finding's id): the same across scans."""
+        return str(self.nonconformity["id"])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NonconformityChanges:
+    """What the ``annexa_nonconformities_changed`` hook receives after a recorded scan."""
+
+    organization: str
+    scan_id: str
+    scanned_at: str  # the scan's clock, ISO 8601 UTC
+    store: str  # where the scan was recorded (a folder or the shared store's URL)
+    changes: tuple[NonconformityChange, ...]  # sorted by nonconformity id
+    # Every nonconformity open after this scan (evidence withdrawn included), changed or not, as register
+    # rows: a plugin that missed a scan (its tracker was down) can catch up from it.
+    open: tuple[Mapping[str, Any], ...] = ()
+
+    def of(self, change: str) -> tuple[NonconformityChange, ...]:
+        """The changes of one sort: ``opened``, ``reopened`` or ``closed``."""
+        return tuple(item for item in self.changes if item.change == change)

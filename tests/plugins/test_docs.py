@@ -17,6 +17,8 @@ HOOKS = sorted(name for name in vars(hookspecs) if name.startswith("annexa_"))
 def test_every_hook_is_known() -> None:
     assert HOOKS == [
         "annexa_collectors",
+        "annexa_integrations",
+        "annexa_nonconformities_changed",
         "annexa_open_document",
         "annexa_reporters",
         "annexa_rule_functions",

@@ -338,17 +338,27 @@ def _report(
     else:
         after_text.append(f"scan {scan_id} recorded in {config.store_path} (manifest {digest[:12]})")
     code = deliver(output_plan, document, fail_on, after_text=after_text)
+    changes = None  # what the scan did to the nonconformity register: only for a recorded scan, if wanted
+    if not getattr(args, "dry_run_store", None):
+        from annexa.app.notify import nonconformity_changes, wants_nonconformity_changes
+
+        if wants_nonconformity_changes(host, config, args.notify):
+            with open_store(config.store_path) as store:
+                changes = nonconformity_changes(store, config, scan_id)
     if args.notify:
         from annexa.app.notify import notify
 
         for url in args.notify:
-            outcome = notify(url, result, payload_format=args.notify_format)
+            outcome = notify(url, result, payload_format=args.notify_format, nonconformities=changes)
             if not outcome.ok:
                 print(
                     f"annexa: warning: notification to {outcome.url} failed after {outcome.attempts} "
                     f"attempt(s): {outcome.message}",
                     file=sys.stderr,
                 )
+    if changes is not None:
+        for failure in host.nonconformities_changed(changes, config.integrations):
+            print(f"annexa: warning: {failure}", file=sys.stderr)
     for failure in host.scan_finished(result):
         print(f"annexa: warning: {failure}", file=sys.stderr)
     return code
