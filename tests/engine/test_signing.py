@@ -8,6 +8,8 @@ with the exact reason.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -18,15 +20,17 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from test_store import T0, endpoint, finding_for, record  # shared builders, same folder
 from test_store_shared import database, postgres_url  # noqa: F401  # fixtures: a real PostgreSQL
 
+from annexa.cli.main import main
 from annexa.model.evidence import canonical_json, sha256_hex
 from annexa.model.findings import Status
 from annexa.store import Store, open_store, verify_store
 from annexa.store.locker import Area, object_key
 from annexa.trust.attest import attester, publish_head
-from annexa.trust.keys import Ed25519Signer
+from annexa.trust.keys import Ed25519Signer, load_trusted_key
 from annexa.trust.verify import TrustReport, verify_signatures
 from annexa.trust.witness import FileWitness, S3Witness, Witness
 
@@ -37,6 +41,7 @@ class Backend:
     location: str
     evidence: str | None
     witness: Witness
+    scratch: Path
     s3: Any = None
 
     def open(self) -> Store:
@@ -76,7 +81,8 @@ class Backend:
 @pytest.fixture(params=["directory", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "directory":
-        yield Backend("directory", str(tmp_path / "store"), None, FileWitness(tmp_path / "witness.json"))
+        witness = FileWitness(tmp_path / "witness.json")
+        yield Backend("directory", str(tmp_path / "store"), None, witness, tmp_path)
         return
     url = request.getfixturevalue("database")
     request.getfixturevalue("aws_env")
@@ -93,7 +99,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         },
     )
     open_store(url, evidence="s3://locker/acme").close()
-    yield Backend("postgresql", url, "s3://locker/acme", S3Witness.open("s3://witness/annexa/head.json"), s3)
+    yield Backend(
+        "postgresql", url, "s3://locker/acme", S3Witness.open("s3://witness/annexa/head.json"), tmp_path, s3
+    )
 
 
 @pytest.fixture
@@ -118,9 +126,22 @@ def signed_scans(backend: Backend, signer: Ed25519Signer, count: int = 3) -> lis
 
 
 def check(backend: Backend, signer: Ed25519Signer) -> tuple[bool, TrustReport]:
-    """(the store's own verdict, the signature check's report)."""
+    """(the store's own verdict, the signature check's report); ``annexa verify --trusted-key --witness``
+    is run as well and must exit and name the first problem accordingly."""
+    key = backend.scratch / "trusted.pub.pem"
+    key.write_bytes(signer.trusted().public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
     with backend.open() as store:
-        return verify_store(store).ok, verify_signatures(store, signer.trusted(), [backend.witness])
+        store_ok = verify_store(store).ok
+        report = verify_signatures(store, load_trusted_key(key), [backend.witness])
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["verify", "--store", backend.location, "--trusted-key", str(key),
+                     "--witness", backend.witness.location])  # fmt: skip
+    assert code == (0 if store_ok and report.ok else 1), output.getvalue()
+    if not report.ok:
+        assert f"signatures: BROKEN ({len(report.problems)} problem(s); " in output.getvalue()
+        assert f"first broken item: {report.problems[0]}\n" in output.getvalue()
+    return store_ok, report
 
 
 def messages(report: TrustReport) -> list[str]:
@@ -225,10 +246,10 @@ def test_a_manifest_signed_by_another_key_is_named(backend: Backend, signer: Ed2
     backend.overwrite("attestations", digests[1], attester(forger)(digests[1], manifest))
     _, report = check(backend, signer)
     assert [s.state for s in report.scans] == ["verified", "invalid", "verified"]
-    assert messages(report)[0].endswith(
+    assert (
         f"scan #2 {_scan_id(backend, 2)}: signed by another key ({forger.keyid[:16]}), not the trusted key "
-        f"{signer.keyid[:16]} (test key)"
-    )
+        f"{signer.keyid[:16]} ("  # then the file the trusted key was read from
+    ) in messages(report)[0]
 
 
 def test_a_gap_in_the_signed_sequence_is_named(backend: Backend, signer: Ed25519Signer) -> None:
