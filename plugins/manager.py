@@ -48,6 +48,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "annexa.collectors.aws",
     "annexa.collectors.scope",
     "annexa.reports.formats",
+    "annexa.integrations.github_issues",
 )
 
 # Top-level module of a dependency a built-in plugin imports -> how to install it. These are dependencies of

@@ -43,6 +43,9 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
     "annexa.reports": _APP | {"annexa.app"},
     "annexa.serve": _APP | {"annexa.app", "annexa.reports"},
     "annexa.cli": _APP | {"annexa.app", "annexa.reports", "annexa.serve"},
+    # Built-in integrations (ticket trackers) are plugins like the collectors: the extension API only, and
+    # no layer imports them (they are found by name, DEFAULT_PLUGINS and an entry point).
+    "annexa.integrations": frozenset({"annexa.plugins"}),
 }
 # Modules that stand above their folder's row: the plugin authors' test kit drives the whole command.
 ABOVE_THEIR_LAYER = {"annexa.plugins.testing": MAY_IMPORT["annexa.cli"] | {"annexa.cli"}}
