@@ -435,6 +435,7 @@ def build_data(
                     f"{_named(lost, key)} also gives {key} ({json_safe(lost.value)!r}); "
                     f"{_named(raw, key)} is used"
                 )
+    data["type"] = _document_type(data["type"], fields.get("type"), report)
     # The type-specific metadata the contract declares for the document's type, each field typed.
     doc_type = data["type"] if isinstance(data["type"], str) else None
     declared = CONTRACT.document_type(doc_type) if doc_type else None
@@ -463,6 +464,25 @@ def build_data(
     data["metadata"] = metadata
     data["extra"] = dict(sorted(extra.items()))
     return data
+
+
+def _document_type(value: JSONValue, raw: RawField | None, report: Callable[[str], None]) -> JSONValue:
+    """A document type as the rules know it: case and separators are spelling ("AI System Record",
+    "ai_system_record" are ai-system-record); a near miss of a known type is told with "did you mean" and
+    kept as written (it may be the organisation's own type: no rule reads it)."""
+    if not isinstance(value, str) or raw is None or value in CONTRACT.type_names:
+        return value
+    spelt = re.sub(r"[\s_]+", "-", value.strip().lower())
+    if spelt in CONTRACT.type_names:
+        return spelt
+    meant = difflib.get_close_matches(spelt, CONTRACT.type_names, n=1, cutoff=0.8)
+    if meant:
+        report(
+            f"{raw.origin}: type {value!r} is not a document type the rules know: did you mean {meant[0]!r}? "
+            f"If {value!r} means {meant[0]} here, say so with collectors.documents.value_aliases: "
+            f"{{type: {{{value!r}: {meant[0]}}}}}"
+        )
+    return value
 
 
 def _type_near_miss(key: str, name: str | None, declared: Any) -> tuple[str, ...]:

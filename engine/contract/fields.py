@@ -14,6 +14,7 @@ warning instead.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from annexa.contract.catalog import load_catalog
 from annexa.model.errors import EngineError
 
 __all__ = [
@@ -88,6 +90,8 @@ class Contract:
     common: tuple[ContractField, ...]  # a document's common metadata (types filled from its schema)
     document_types: tuple[DocumentType, ...]  # type-specific metadata, kept under ``metadata``
     kind_notes: Mapping[str, Mapping[str, str]]  # kind -> field -> what its schema cannot say
+    # Every document type the rules know: the catalog's expected documents and the types above.
+    type_names: tuple[str, ...] = ()
 
     def document_type(self, name: str) -> DocumentType | None:
         return next((t for t in self.document_types if t.name == name), None)
@@ -165,8 +169,11 @@ def load_contract() -> Contract:
     """The contract shipped with annexa (``data/evidence_contract.yaml``)."""
     text = resources.files("annexa").joinpath("data/evidence_contract.yaml").read_text(encoding="utf-8")
     if hasattr(yaml, "CSafeLoader"):  # libyaml's safe loader, as for the catalogue: every compile reads this
-        return parse_contract(yaml.load(text, Loader=yaml.CSafeLoader))
-    return parse_contract(yaml.safe_load(text))
+        contract = parse_contract(yaml.load(text, Loader=yaml.CSafeLoader))
+    else:
+        contract = parse_contract(yaml.safe_load(text))
+    names = {*load_catalog().expected_document_types(), *(t.name for t in contract.document_types)}
+    return dataclasses.replace(contract, type_names=tuple(sorted(names)))
 
 
 # --- fields derived from JSON Schemas -----------------------------------------------------------------

@@ -176,3 +176,28 @@ def test_field_map_names_type_specific_fields_and_near_misses_are_told(kit: Any,
         "ai-system-record: did you mean 'accountable_executive'? It is kept in extra, which no rule reads: "
         "rename it, or map it with collectors.documents.field_map"
     ]
+
+
+def test_a_document_type_is_read_as_the_rules_know_it(kit: Any, tmp_path: Path) -> None:
+    """Case and separators are spelling; a near miss of a known type is told, never guessed; an
+    organisation's own type is kept as written without a word."""
+    write(tmp_path / "gov" / "a.md", f"{HEAD}type: AI System Record\nsuppliers: []\n---\n# A\n")
+    write(tmp_path / "gov" / "b.md", f"{HEAD}type: ai_vv_report\nresult: pass\n---\n# B\n")
+    write(tmp_path / "gov" / "c.md", f"{HEAD}type: ai-system-recrd\nsuppliers: []\n---\n# C\n")
+    write(tmp_path / "gov" / "d.md", f"{HEAD}type: board-minutes\n---\n# D\n")
+    run = collect(kit, tmp_path / "gov")
+    items = run.by_path()
+    assert items["a.md"].data["type"] == "ai-system-record"
+    assert items["a.md"].data["metadata"]["suppliers"] == []
+    assert (items["b.md"].data["type"], items["b.md"].data["metadata"]) == (
+        "ai-vv-report",
+        {"result": "pass"},
+    )
+    assert items["c.md"].data["type"] == "ai-system-recrd"
+    assert items["c.md"].data["extra"] == {"suppliers": []}
+    assert items["d.md"].data["type"] == "board-minutes"
+    assert run.messages() == [
+        "c.md: line 6: type 'ai-system-recrd' is not a document type the rules know: did you mean "
+        "'ai-system-record'? If 'ai-system-recrd' means ai-system-record here, say so with "
+        "collectors.documents.value_aliases: {type: {'ai-system-recrd': ai-system-record}}"
+    ]
