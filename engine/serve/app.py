@@ -394,6 +394,48 @@ async def openapi_api(ctx: Context) -> Response:
     return api(openapi_description())
 
 
+async def bundle_download(ctx: Context) -> Response:
+    """The auditor bundle of a signed scan (as ``annexa export`` writes it); the download is logged."""
+    data, scan_id = export_bundle(ctx.views, ctx.settings.config, ctx.params["scan"])
+    ctx.state.log(ctx.principal, "bundle.export", scan_id, {"bytes": len(data)})
+    headers = {**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="annexa-{scan_id}.zip"'}
+    return Response(data, media_type="application/zip", headers=headers)
+
+
+def export_bundle(views: Views, config: str | None, reference: str) -> tuple[bytes, str]:
+    if config is None:
+        raise HTTPProblem(409, "auditor bundles need the scan's configuration: start annexa serve with -c")
+    import tempfile
+    from pathlib import Path
+
+    from annexa.app.auditbundle import bundle_files
+    from annexa.app.wiring import make_host
+    from annexa.plugins.config import load_config, read_disabled_plugins
+    from annexa.reports.document import report_document
+    from annexa.reports.readiness import render_html
+    from annexa.reports.stored import stored_result
+    from annexa.store import StoreError
+    from annexa.trust.bundle import write_bundle
+    from annexa.trust.keys import TrustError
+
+    path = Path(config)
+    host = make_host(blocked=read_disabled_plugins(path))
+    loaded = load_config(path, host)
+    try:
+        files, index = bundle_files(views.store, reference, loaded, host)
+    except StoreError as exc:
+        raise NotFound(str(exc)) from exc
+    except TrustError as exc:
+        raise HTTPProblem(409, str(exc)) from exc
+    result = stored_result(views.store, index["manifest"], organization=loaded.organization)
+    document = report_document(result, store=views.store, scan=index["manifest"])
+    files["report.html"] = render_html(document).encode("utf-8")
+    with tempfile.TemporaryDirectory(prefix="annexa-bundle-") as temp:
+        target = Path(temp) / "bundle.zip"
+        write_bundle(target, files, index)
+        return target.read_bytes(), str(index["scan_id"])
+
+
 # -- the writes ----------------------------------------------------------------------------------------
 
 
@@ -585,6 +627,13 @@ ENDPOINTS: Final = (
         summary="decision: approve or reject",
     ),
     Endpoint(path="/api/v1/tokens", handler=tokens_api, role=AD, api=True, summary="API tokens"),
+    Endpoint(
+        path="/api/v1/scans/{scan}/bundle",
+        handler=bundle_download,
+        role=A,
+        api=True,
+        summary="the auditor bundle (zip) of a signed scan: latest, an id or a digest",
+    ),
 )
 
 

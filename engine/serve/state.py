@@ -208,6 +208,10 @@ class ServeState:
         return {"at": format_timestamp(now_utc()), "actor": who.name, "role": who.role.value,
                 "action": action, "target": target, "detail": dict(detail)}  # fmt: skip
 
+    def log(self, who: Principal, action: str, target: str, detail: Mapping[str, Any]) -> None:
+        """Append a read worth recording (an export) to the audit log."""
+        self._write([], self._audit(who, action, target, detail))
+
     def version(self) -> int:
         """Grows with every write: what caches of derived pages key on."""
         rows = self._rows("SELECT MAX(seq) FROM serve_audit")

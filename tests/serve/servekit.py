@@ -33,6 +33,7 @@ __all__ = [
     "DemoProject",
     "Served",
     "build_demo",
+    "copy_demo",
     "create_token",
     "csrf_of",
     "free_port",

@@ -66,7 +66,7 @@ def sample(served: Served) -> dict[str, str]:
         "approver": "Chief Risk Officer", "expires": FUTURE})  # fmt: skip
     assert made.status_code == 201, made.text
     return {"control_id": "A.9.4", "system_id": CHATBOT, "nc_id": register["nonconformities"][0]["id"],
-            "digest": digest, "exception_id": made.json()["id"]}  # fmt: skip
+            "digest": digest, "exception_id": made.json()["id"], "scan": "latest"}  # fmt: skip
 
 
 def call(served: Served, method: str, path: str, headers: dict[str, str]) -> requests.Response:
@@ -103,7 +103,8 @@ def test_every_route_refuses_no_token_a_wrong_token_and_a_lower_role(
                 assert response.status_code == 403, (method, path, ROLES[rank - 1], response.status_code)
             if method == "GET":  # the same request with the role it needs goes through
                 allowed = {"Authorization": f"Bearer {served.tokens[role.value]}"}
-                assert call(served, method, path, allowed).status_code == 200, (path, role)
+                # (an unsigned scan has no auditor bundle: 409, past the guard all the same)
+                assert call(served, method, path, allowed).status_code in (200, 409), (path, role)
             checked += 1
     assert public == {"/login"}
     assert checked >= 30
