@@ -274,12 +274,10 @@ def test_printable_view(browser: Any, report_page: Path) -> None:
             "return ['.filters', '.toc'].map(s => getComputedStyle(document.querySelector(s)).display)"
         )
         assert shown == ["none", "none"]
-        assert (
-            browser.execute_script(
-                "return getComputedStyle(document.querySelector('section.system')).breakBefore"
-            )
-            == "page"
-        )
+        style = "return getComputedStyle(document.querySelector(arguments[0]))[arguments[1]]"
+        assert browser.execute_script(style, "section.system", "breakBefore") == "page"
+        # Folded evidence data stays off paper (the list names each item by its SHA-256).
+        assert browser.execute_script(style, "ul.evidence details", "display") == "none"
     finally:
         browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
     options = PrintOptions()

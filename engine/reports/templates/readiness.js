@@ -38,12 +38,12 @@
     count.textContent = shown + " of " + rows.length + " controls shown";
   }
 
-  // On paper nothing can be clicked open: print every folded section (witness, data, evidence lists)
-  // and fold back afterwards what the reader had folded.
+  // On paper nothing can be clicked open: print each AI system's evidence list unfolded, and fold it back
+  // afterwards. Other folded sections (witnesses, evidence data) stay out of print unless opened.
   var opened = [];
   window.addEventListener("beforeprint", function () {
     opened = [];
-    document.querySelectorAll("details:not([open])").forEach(function (details) {
+    document.querySelectorAll("details.system-evidence:not([open])").forEach(function (details) {
       details.open = true;
       opened.push(details);
     });
