@@ -258,3 +258,13 @@ def test_oscal_says_why_a_control_is_not_plainly_passed_or_failed(document: dict
     assert risk["status"] == "deviation-approved"
     assert waived["waiver"]["approved_by"] in risk["statement"]
     assert waived["waiver"]["expires"] in risk["statement"]
+
+
+def test_sarif_category_is_the_same_on_every_scan(document: dict[str, Any]) -> None:
+    """GitHub derives the category from automationDetails.id up to its last `/` (upload-sarif's `category`
+    input does not override an id in the file): the same category each scan, so alerts carry over."""
+    first = json.loads(render("sarif", document))["runs"][0]["automationDetails"]["id"]
+    later = {**document, "scan": {**document["scan"], "id": "20261201T090000Z-00000009"}}
+    second = json.loads(render("sarif", later))["runs"][0]["automationDetails"]["id"]
+    assert first != second
+    assert first.rsplit("/", 1)[0] == second.rsplit("/", 1)[0] == "annexa"
