@@ -297,8 +297,8 @@ async def logout(ctx: Context) -> Response:
 
 async def login(ctx: Context) -> Response:
     target = ctx.request.query_params.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # no open redirect
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = "/"  # no open redirect: browsers read a backslash after the slash as a second slash
     if ctx.request.method == "GET":
         return page(ctx, "login.html", {"next": target, "error": None})
     origin = ctx.request.headers.get("origin")

@@ -345,3 +345,11 @@ def test_a_scan_recorded_while_it_runs_shows_up(served: Served) -> None:
     register = served.get("/api/v1/nonconformities", "viewer").json()
     assert register["latest_scan"] == after["latest_scan"]["id"]
     assert register["scans"] == after["scans"]
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example", "https://evil.example"])
+def test_login_never_redirects_off_the_site(served: Served, target: str) -> None:
+    form = {"token": served.tokens["viewer"]}
+    answer = requests.post(served.url + "/login", params={"next": target}, data=form, allow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/"
