@@ -27,6 +27,7 @@ ALIASED_FIELDS = (*TEXT_FIELDS, "status", *LIST_FIELDS)
 # those with allowed values.
 CONTRACT = load_contract()
 TYPE_FIELDS = tuple(sorted({f.name for t in CONTRACT.document_types for f in t.fields}))
+ALLOWED = {f.name: f.allowed for t in CONTRACT.document_types for f in t.fields if f.allowed}
 CLOSED_TYPE_FIELDS = tuple(sorted({f.name for t in CONTRACT.document_types for f in t.fields if f.allowed}))
 FORMATS = ("markdown", "pdf", "docx", "confluence", "other")
 STORES = ("folder", "git", "s3", "confluence")
@@ -143,10 +144,17 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "description": "Per field, the organisation's own values -> annexa's, e.g. "
             "{status: {final: approved, published: approved}}. Case and spacing do not matter.",
             "properties": {
-                name: {**_ALIASES, "additionalProperties": {"enum": list(STATUSES)}}
-                if name == "status"
-                else _ALIASES
-                for name in (*ALIASED_FIELDS, *CLOSED_TYPE_FIELDS)
+                **{
+                    name: {**_ALIASES, "additionalProperties": {"enum": list(STATUSES)}}
+                    if name == "status"
+                    else _ALIASES
+                    for name in ALIASED_FIELDS
+                },
+                # A type-specific field with allowed values maps onto those values only.
+                **{
+                    name: {**_ALIASES, "additionalProperties": {"enum": list(ALLOWED[name])}}
+                    for name in CLOSED_TYPE_FIELDS
+                },
             },
             "additionalProperties": False,
         },

@@ -10,10 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from annexa.collectors import docstore
 from annexa.collectors.docstore.schema import DOCUMENT_SCHEMA
 from annexa.contract.kinds import KindRegistry
+from annexa.contract.yamlsrc import parse_yaml
+from annexa.model.diagnostics import DiagnosticError
 from annexa.plugins import CollectorSpec, load_contract
+from annexa.plugins.config import config_from_document
 
 SPEC: CollectorSpec = next(iter(docstore.annexa_collectors()))
 KINDS = KindRegistry({"document": DOCUMENT_SCHEMA})
@@ -201,3 +206,16 @@ def test_a_document_type_is_read_as_the_rules_know_it(kit: Any, tmp_path: Path) 
         "'ai-system-record'? If 'ai-system-recrd' means ai-system-record here, say so with "
         "collectors.documents.value_aliases: {type: {'ai-system-recrd': ai-system-record}}"
     ]
+
+
+def test_value_aliases_of_a_closed_field_map_onto_its_allowed_values() -> None:
+    text = (
+        "version: 1\ncollectors:\n  documents:\n    sources: [{path: gov}]\n"
+        "    value_aliases:\n      result: {passed: passd}\n"
+    )
+    with pytest.raises(DiagnosticError) as caught:
+        config_from_document(parse_yaml(text, "annexa.yaml"), {"documents": SPEC})
+    (problem,) = caught.value.diagnostics
+    assert problem.message == (
+        "`collectors.documents.value_aliases.result.passed`: expected one of `pass`, `fail`, found `passd`"
+    )
