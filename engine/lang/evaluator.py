@@ -452,6 +452,9 @@ def _refs(used: list[Evidence]) -> tuple[EvidenceRef, ...]:
     """The references of the items a finding rests on, each once, in the order first used."""
     if len(used) == 1:
         return (used[0].ref(),)
+    if len(used) == 2:  # the subject and the item an `exists` found, mostly: no dictionary for those
+        first, second = used
+        return (first.ref(),) if first is second else (first.ref(), second.ref())
     return tuple(item.ref() for item in {id(item): item for item in used}.values())
 
 

@@ -108,6 +108,10 @@ def truth(value: Any, span: Span) -> bool | None:
 
 
 def to_datetime(value: Any, span: Span) -> datetime | None:
+    if type(value) is str:  # the common case first: a date already parsed once
+        known = _DATES.get(value)
+        if known is not None:
+            return known
     if value is None or isinstance(value, datetime):
         return value
     if isinstance(value, date):
@@ -170,6 +174,8 @@ def less_equal(left: Any, right: Any, span: Span) -> bool | None:
 def equal(left: Any, right: Any, span: Span) -> bool | None:
     if left is None or right is None:
         return None
+    if type(left) is str and type(right) is str:  # most comparisons, without the date checks below
+        return left == right
     if isinstance(left, datetime) != isinstance(right, datetime):
         left, right = to_datetime(left, span), to_datetime(right, span)
     return bool(left == right)
@@ -178,6 +184,8 @@ def equal(left: Any, right: Any, span: Span) -> bool | None:
 def contained(needle: Any, haystack: Any, span: Span) -> bool | None:
     if needle is None or haystack is None:
         return None
+    if type(haystack) is list:  # most membership tests, before the general checks below
+        return needle in haystack
     if isinstance(haystack, list | tuple):
         return needle in haystack
     if isinstance(haystack, str):
@@ -253,6 +261,8 @@ def matches(text: Any, pattern: Any, span: Span) -> bool | None:
 
 def matches_bounded(text: Any, pattern: regex.Pattern[str], span: Span) -> bool | None:
     """:func:`matches` for a compiled pattern found bounded (:func:`is_bounded`) when the rule compiled."""
+    if type(text) is str:
+        return pattern.search(text[:MAX_MATCH_INPUT]) is not None
     if text is None:
         return None
     if not isinstance(text, str):
@@ -323,6 +333,8 @@ def length(value: Any, span: Span) -> int | None:
 
 
 def lower(value: Any, span: Span) -> str | None:
+    if type(value) is str:
+        return value.lower()
     if value is None:
         return None
     if isinstance(value, str):

@@ -42,10 +42,21 @@ def sha256_hex(payload: bytes) -> str:
 
 def format_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with a ``Z`` suffix, seconds precision unless the value has microseconds."""
+    known = _STAMPS.get(moment)  # a naive moment never equals an aware one: it is never found here
+    if known is not None:
+        return known
     if moment.tzinfo is None:
         raise EvidenceFormatError(f"timestamp {moment.isoformat()} has no time zone")
-    text = moment.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
+    text = moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if len(_STAMPS) >= 4096:
+        _STAMPS.clear()
+    _STAMPS[moment] = text
+    return text
+
+
+# The text of each moment formatted lately: the items of a scan share a few collection times, and every
+# reference to an item (each finding's evidence) and its id format it.
+_STAMPS: dict[datetime, str] = {}
 
 
 def parse_timestamp(text: str) -> datetime:
