@@ -22,7 +22,7 @@ import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
-from reportkit import RECORD, XSS, DemoProject, build_demo, copy_demo, run_cli
+from reportkit import RECORD, XSS, DemoProject, build_demo, copy_demo, edit, run_cli
 
 ANNEXA = Path(sys.executable).with_name("annexa")
 ROLES = ("viewer", "auditor", "owner", "admin")
@@ -107,16 +107,20 @@ def serve(store: str, *args: str, ready: str = "/login", startup: float = 60) ->
 
 
 def scan_demo_into(root: Path, store: dict[str, str]) -> DemoProject:
-    """The offline demo estate scanned once into the given store block (e.g. a PostgreSQL URL)."""
+    """The offline demo estate scanned twice into the given store block (e.g. a PostgreSQL URL); the second
+    scan meets an HTML attack in an evidence value and in a file name, as in :func:`reportkit.build_demo`."""
     project = copy_demo(root)
     raw = yaml.safe_load(project.config.read_text(encoding="utf-8"))
     raw["store"] = store
     project.config.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     for now in ("2026-11-16T09:00:00Z", "2026-11-23T09:00:00Z"):
-        if now.startswith("2026-11-23"):  # the second scan meets a file whose name is an HTML attack
+        if now.startswith("2026-11-23"):
             record = project.root / RECORD
+            original = record.read_text(encoding="utf-8")
+            edit(record, "intended_use: Customer self-service",
+                 f'review_tag: "{XSS}"\nintended_use: {XSS} Customer self-service')  # fmt: skip
             (record.parent / f"{XSS}.md").write_text(
-                record.read_text(encoding="utf-8").replace("status: in-review", "status: draft"),
+                original.replace("status: in-review", "status: draft"),
                 encoding="utf-8",
             )
         code, _ = run_cli("scan", "-c", str(project.config), "--now", now, "--format", "json")

@@ -3,6 +3,7 @@ every route's guard, the pages and their JSON twins, the writes and their audit 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -181,13 +182,21 @@ def test_every_evidence_value_is_escaped(served: Served, sample: dict[str, str])
         assert XSS not in text, path
         seen = seen or escaped in text
     assert seen  # the hostile value is on the pages, as text
-    # the evidence item that carries it shows it escaped
-    control = served.get("/api/v1/controls/A.9.4", "viewer").json()
-    hostile = [ref["id"] for f in control["findings"] for ref in f["evidence"] if XSS in ref["source"]]
-    if hostile:
-        text = served.get(f"/evidence/{hostile[0]}", "auditor").text
+    # The evidence items that carry it (a file named by it; a record whose review_tag holds it) show it
+    # as escaped text on their pages and as the plain value in JSON.
+    control = served.get("/api/v1/controls/A.4.2", "viewer").json()
+    refs = {ref["id"]: ref["source"] for f in control["findings"] for ref in f["evidence"]}
+    hostile = [
+        d for d, source in refs.items() if XSS in source or source.endswith("support-chatbot-record.md")
+    ]
+    assert len(hostile) == 2
+    for digest in hostile:
+        text = served.get(f"/evidence/{digest}", "auditor").text
         assert escaped in text
         assert XSS not in text
+        assert XSS in json.dumps(
+            served.get(f"/api/v1/evidence/{digest}", "auditor").json(), ensure_ascii=False
+        )
 
 
 def test_an_owner_assigns_a_nonconformity_and_the_audit_log_says_who(served: Served) -> None:
