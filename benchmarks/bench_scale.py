@@ -16,6 +16,9 @@ is that part's alone and pinning evaluation to one core does not pin the Dask wo
 * aws: a synthetic organisation on one moto server, A accounts x 2 regions (buckets, log groups, KMS
   keys, SageMaker models per account and region; roles per account), collected for every AWS kind the
   pack reads by the local thread pool and by Dask with 1, 2 and 4 workers (one task per account).
+* dask-evaluate: the evaluate part's estate (--dask-items of it) evaluated in this process, then on a
+  Dask LocalCluster of 1, 2 and 4 worker processes (rules partitioned by rule group, one partition per
+  worker), checking that every run gives the local findings to the digest.
 """
 
 from __future__ import annotations
@@ -160,6 +163,65 @@ def part_evaluate(count: int) -> None:
     print(f"  peak RSS            {peak_mb():8.0f} MB (before evaluation: {rss_before:.0f} MB)")
 
 
+def _worker_figures(client: Any) -> dict[str, tuple[float, float]]:
+    """Each worker process's CPU seconds and peak RSS (MB) so far."""
+
+    def figures() -> tuple[float, float]:
+        return time.process_time(), peak_mb()
+
+    return dict(client.run(figures))
+
+
+def part_dask_evaluate(count: int) -> None:
+    import hashlib
+
+    from distributed import LocalCluster
+
+    from annexa.app.dask_executor import DaskExecutor
+    from annexa.app.wiring import kind_registry
+    from annexa.lang.language import evaluate
+    from annexa.model.evidence import canonical_json
+
+    with tempfile.TemporaryDirectory() as scratch:
+        host, _, ruleset, seed = seed_evidence(Path(scratch))
+    items = synthetic_estate(seed, count)
+    for item in items:
+        _ = item.id
+    collected: dict[str, str | None] = dict.fromkeys(ruleset.kinds_read)
+    kinds = kind_registry(host)
+
+    def digest(findings: Any) -> str:
+        return hashlib.sha256(canonical_json([f.to_dict() for f in findings])).hexdigest()
+
+    started, cpu = time.perf_counter(), time.process_time()
+    local = evaluate(ruleset, items, now=NOW, collected=collected)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"dask-evaluate: {len(ruleset.rules)} rules over {len(items):,} items -> {len(local):,} findings "
+          f"({os.cpu_count()} CPU(s) on this machine)")  # fmt: skip
+    print(f"  in this process      {wall:7.2f} s wall {cpu:7.2f} s CPU, peak RSS {peak_mb():6.0f} MB")
+    expected = digest(local)
+    del local
+    for workers in (1, 2, 4):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, memory_limit=0) as cluster:  # fmt: skip
+            executor = DaskExecutor.connect(cluster.scheduler_address)
+            try:
+                executor.client.run(lambda: __import__("annexa.lang.language"))  # imports, not measured
+                before = _worker_figures(executor.client)
+                started, cpu = time.perf_counter(), time.process_time()
+                found = executor.evaluate(ruleset, kinds, items, now=NOW, collected=collected, host=host)
+                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+                after = _worker_figures(executor.client)
+            finally:
+                executor.close()
+        same = "same digest" if digest(found) == expected else "DIGEST DIFFERS"
+        worker_cpu = sum(after[w][0] - before[w][0] for w in after)
+        worker_rss = max(rss for _, rss in after.values())
+        print(f"  Dask, {workers} worker(s)     {wall:7.2f} s wall {cpu:7.2f} s CPU here + {worker_cpu:6.2f} "
+              f"s in workers, peak RSS {peak_mb():6.0f} MB here / {worker_rss:6.0f} MB per worker (max); "
+              f"{same}")  # fmt: skip
+
+
 def part_store(count: int) -> None:
     from annexa.store import open_store
 
@@ -246,7 +308,7 @@ def part_collect(sources: int, docs: int) -> None:
         race_executors(config_path)
 
 
-PARTS = ("evaluate", "store", "collect", "aws")
+PARTS = ("evaluate", "store", "collect", "aws", "dask-evaluate")
 AWS_REGIONS = ("us-east-1", "eu-west-1")
 PER_REGION = {"buckets": 30, "log_groups": 10, "keys": 4, "models": 4}
 ROLES_PER_ACCOUNT = 5
@@ -334,6 +396,7 @@ def main() -> int:
     parser.add_argument("--sources", type=int, default=8, help="document folders (one Dask task each)")
     parser.add_argument("--docs", type=int, default=250, help="documents per folder")
     parser.add_argument("--accounts", type=int, default=20, help="AWS accounts on moto (2 regions each)")
+    parser.add_argument("--dask-items", type=int, default=100_000, help="evidence items to evaluate on Dask")
     parser.add_argument("--part", choices=PARTS, help="run one part only")
     args = parser.parse_args()
     if args.part == "evaluate":
@@ -344,6 +407,8 @@ def main() -> int:
         part_collect(args.sources, args.docs)
     elif args.part == "aws":
         part_aws(args.accounts)
+    elif args.part == "dask-evaluate":
+        part_dask_evaluate(args.dask_items)
     else:
         for part in PARTS:
             subprocess.run([sys.executable, __file__, *sys.argv[1:], "--part", part], check=True)

@@ -331,9 +331,15 @@ def _evaluate_on_worker(
 def _worker_ruleset(pack: RulePack) -> RuleSet:
     key = pack.cache_key()
     if key not in _COMPILED:
+        from annexa.app.wiring import parser_cache
         from annexa.contract.kinds import KindRegistry
         from annexa.lang.language import compile_rules
+        from annexa.lang.parser import use_cache
         from annexa.lang.ruleset import RuleSource
+
+        folder = parser_cache()  # the built parser and parsed files, as compile_pack uses them
+        if folder is not None:
+            use_cache(folder)
 
         functions = {}
         if pack.plugins:
