@@ -128,9 +128,15 @@ def is_open_nonconformity(finding: Mapping[str, Any]) -> bool:
 
 
 def tick_labels(started: Sequence[str]) -> list[list[str]]:
-    """The trend axis labels: the day, and under it the time where two scans share that day."""
-    days = Counter(stamp[5:10] for stamp in started)
-    return [[s[5:10], s[11:16]] if days[s[5:10]] > 1 else [s[5:10]] for s in started]
+    """The trend axis labels: the day (with its year when the history spans years), and under it the time
+    where two scans share that day."""
+    with_year = len({stamp[:4] for stamp in started}) > 1
+    days = [stamp[:10] if with_year else stamp[5:10] for stamp in started]
+    shared = Counter(stamp[:10] for stamp in started)
+    return [
+        [day, stamp[11:16]] if shared[stamp[:10]] > 1 else [day]
+        for day, stamp in zip(days, started, strict=True)
+    ]
 
 
 def trend_chart(history: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:

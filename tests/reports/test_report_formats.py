@@ -178,3 +178,14 @@ def test_observations_are_shown_in_the_html_report_escaped(document: dict[str, A
     assert '<h2 id="observations">Observations</h2>' in html
     assert "names AI system(s) &lt;img src=x onerror=alert(1)&gt;, outside" in html
     assert 'id="observations"' not in render("html", document)
+
+
+def test_trend_labels_tell_scans_apart() -> None:
+    from annexa.reports.readiness import tick_labels
+
+    week = ["2026-11-16T09:00:00Z", "2026-11-23T09:00:00Z", "2026-11-23T15:30:00Z"]
+    assert tick_labels(week) == [["11-16"], ["11-23", "09:00"], ["11-23", "15:30"]]
+    new_year = ["2026-12-31T09:00:00Z", "2027-01-01T09:00:00Z"]
+    assert tick_labels(new_year) == [["2026-12-31"], ["2027-01-01"]]
+    # The same day of two years is two days, not one shared day.
+    assert tick_labels(["2026-11-23T09:00:00Z", "2027-11-23T09:00:00Z"]) == [["2026-11-23"], ["2027-11-23"]]
