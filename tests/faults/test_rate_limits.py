@@ -173,3 +173,43 @@ def test_throttling_answers_are_retried_and_counted_in_the_scan_figures(
     assert code == 0
     (line,) = [line for line in text["text"].splitlines() if line.startswith("figures aws:")]
     assert ", throttled 2, throttled.kms 2, max_concurrent_calls 32," in line
+
+
+def seed_account(url: str, account: str, buckets: int) -> None:
+    """Versioned buckets made as ``account`` (moto keeps one estate per account id)."""
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+    s3.meta.events.register(
+        "before-sign.*.*", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+    )
+    for n in range(buckets):
+        s3.create_bucket(Bucket=f"limits-{account}-{n:02d}")
+        s3.put_bucket_versioning(
+            Bucket=f"limits-{account}-{n:02d}", VersioningConfiguration={"Status": "Enabled"}
+        )
+
+
+@pytest.mark.slow
+def test_the_bound_holds_for_all_account_tasks_of_a_scan_together(
+    estate: Any, moto_server: MotoServer
+) -> None:
+    root, proxy = estate
+    accounts = ["111111111111", "222222222222", "333333333333"]
+    for account in accounts:
+        seed_account(moto_server.url, account, 10)
+    roles = [{"role_arn": f"arn:aws:iam::{account}:role/annexa-audit"} for account in accounts]
+    # Each account is a task of its own, run side by side by the local executor, each with 16 threads.
+    code, result = scan(root, proxy, "--format", "json", accounts=roles, max_concurrent_calls=4)
+    assert code == 2  # these accounts have no KMS key: the key rule has nothing to check
+    assert {f["rule"] for f in result["findings"] if f["status"] != "pass"} == {"A.6.2.8/keys_rotated"}
+    versioned = [f for f in result["findings"] if f["rule"].endswith("buckets_versioned")]
+    assert len(versioned) == 30
+    assert {f["subject"].split("-")[1] for f in versioned} == set(accounts)
+    assert proxy.peak["*"] <= 4
+    figures = aws_figures(result)
+    assert figures["api_calls"] == proxy.requests_seen  # every task's calls, added up
+    assert 2 <= figures["peak_concurrent_calls"] <= 4
+    proxy.peak.clear()
+    code, result = scan(root, proxy, "--format", "json", accounts=roles, max_concurrent_calls=64,
+                        max_concurrent_calls_per_service=64)  # fmt: skip
+    assert code == 2
+    assert proxy.peak["*"] > 4  # the tasks' threads together would go past the bound
