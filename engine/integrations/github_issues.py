@@ -264,6 +264,14 @@ class GitHubIssues:
             "POST", f"{self.api_url}/repos/{self.repository}/issues", "create an issue", json=body
         )
         item = response.json()
+        if self.label not in {label.get("name") for label in item.get("labels") or ()}:
+            # GitHub drops the labels of a new issue, silently, when the token lacks push access; without
+            # its label the issue cannot be found again, and every later scan would file another.
+            raise GitHubError(
+                f"GitHub filed issue #{item['number']} in {self.repository} without the label "
+                f"{self.label!r} (labels are dropped when the token lacks push access): add the label to it "
+                f"by hand, or give the token write access to the repository's issues and labels"
+            )
         return Issue(number=int(item["number"]), state=str(item["state"]))
 
     def comment(self, number: int, text: str) -> None:

@@ -17,7 +17,8 @@ own issue, comment and error objects:
 
 Every answer carries the ``x-ratelimit-*`` headers. A ``POST /hook`` endpoint records webhook bodies, so
 one server serves a scan's ``--notify`` too. Test knobs: ``max_per_page`` (GitHub's is 100) to make
-pagination happen with few issues.
+pagination happen with few issues; ``drop_labels`` to drop a new issue's labels, as GitHub does
+silently for a user without push access.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class FakeGitHub:
         self.hooks: list[Any] = []  # webhook bodies posted to /hook
         self.answers: list[Answer] = []
         self.max_per_page = 100
+        self.drop_labels = False  # answer as GitHub does to a token without push access
         self.remaining = LIMIT
         self._next_id = 1000
         self._lock = threading.Lock()
@@ -262,6 +264,8 @@ class FakeGitHub:
                 {},
             )
         labels = [label if isinstance(label, str) else label["name"] for label in body.get("labels", [])]
+        if self.drop_labels:  # documented: "silently dropped" for a user without push access
+            labels = []
         issue = self._add(body["title"], body.get("body"), labels)
         return 201, issue, {"Location": issue["url"]}
 

@@ -320,6 +320,14 @@ def test_open_nonconformities_without_an_issue_are_caught_up(github: FakeGitHub)
     assert len(github.annexa_issues()) == 1
 
 
+def test_an_issue_filed_without_its_label_is_an_error_not_a_silent_duplicate(github: FakeGitHub) -> None:
+    github.drop_labels = True
+    opened = NonconformityChange(change="opened", nonconformity=nonconformity("NC-gggg"))
+    with tracker(github) as issues, pytest.raises(GitHubError) as raised:
+        issues.apply(changes(opened))
+    assert "filed issue #1 in acme/ai-governance without the label 'annexa'" in str(raised.value)
+
+
 def test_a_validation_error_is_worded_from_githubs_errors(github: FakeGitHub) -> None:
     github.fail_next(
         "POST",
