@@ -13,7 +13,7 @@ import contextlib
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
@@ -59,6 +59,35 @@ def object_key(area: Area, digest: str) -> str:
     return f"{area}/{digest[:2]}/{digest}.json"
 
 
+# libc's syncfs, looked up on first use (ctypes is slow to import, and most commands never write).
+_SYNCFS: list[Callable[[int], int] | None] = []
+
+
+def _sync_filesystem(root: Path) -> None:
+    """Make every write so far to the file system holding ``root`` durable: ``syncfs(2)`` on Linux, which
+    flushes that file system only (``sync(2)`` would wait for every other mount's dirty pages too, a CI
+    runner's build caches, another job's files), and ``os.sync()`` where there is no ``syncfs``. Either
+    returns only once the data and the metadata (the renames) are on stable storage."""
+    if not _SYNCFS:
+        try:
+            import ctypes
+
+            function = ctypes.CDLL(None, use_errno=True).syncfs
+            function.argtypes = [ctypes.c_int]
+            _SYNCFS.append(function)
+        except (AttributeError, OSError):  # not Linux / no glibc: no syncfs
+            _SYNCFS.append(None)
+    syncfs = _SYNCFS[0]
+    if syncfs is not None:
+        descriptor = os.open(root, os.O_RDONLY)
+        try:
+            if syncfs(descriptor) == 0:
+                return
+        finally:
+            os.close(descriptor)
+    os.sync()
+
+
 class DirectoryLocker:
     """Objects as files in a folder (atomic writes): the directory store's, or a shared file system's."""
 
@@ -80,15 +109,17 @@ class DirectoryLocker:
         Each new object is written to a temporary file beside its final name (``.<name>.<tag>.tmp``, the
         debris ``notes`` reports), then a ``sync`` makes all of them durable at once, then each is renamed
         into place (atomic: an object is whole under its name or absent), then a second ``sync`` makes the
-        renames durable, all before this returns and so before any index row or manifest names them. A
-        SIGKILL at any point leaves whole objects and temporary files, never a torn object. Folders are
-        created once per batch and existing objects found with one listing per folder.
+        renames durable (both a ``syncfs`` of the store's file system where there is one, see
+        :func:`_sync_filesystem`), all before this returns and so before any index row or manifest names
+        them. A SIGKILL at any point leaves whole objects and temporary files, never a torn object.
+        Folders are created once per batch and existing objects found with one listing per folder.
         """
         pending: dict[str, bytes] = {}
         for digest, payload in objects:
             pending.setdefault(digest, payload)
-        for start in range(0, len(pending), _BATCH):
-            self._put_batch(area, list(pending.items())[start : start + _BATCH])
+        unique = list(pending.items())
+        for start in range(0, len(unique), _BATCH):
+            self._put_batch(area, unique[start : start + _BATCH])
 
     def _put_batch(self, area: Area, batch: list[tuple[str, bytes]]) -> None:
         # Paths as strings and os calls: at 100,000 objects a Path per object cost more than the writes.
@@ -121,11 +152,11 @@ class DirectoryLocker:
                 finally:
                     os.close(descriptor)
                 written.append((temporary, final))
-            os.sync()  # every object's bytes durable, in one barrier
+            _sync_filesystem(self.root)  # every object's bytes durable, in one barrier
             for temporary, final in written:
                 os.replace(temporary, final)  # noqa: PTH105  # see above: str paths
             written = []
-            os.sync()  # and their names
+            _sync_filesystem(self.root)  # and their names
         finally:
             for temporary, _ in written:  # an error before the renames: leave no debris behind
                 with contextlib.suppress(FileNotFoundError):

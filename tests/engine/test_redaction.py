@@ -213,3 +213,64 @@ def test_redaction_is_idempotent(data: Any, planted_text: str) -> None:
     assert twice.evidence == once.evidence
     for secret in (QUERY_TOKEN, AKIA, JWT):
         assert secret not in str(once.evidence.data["text"])
+
+
+# Every secret shape redact_text recognises in free text, whatever the key it sits under.
+PLANT = (f"{AKIA} {AWS_SECRET} {JWT} {GITHUB} {SLACK} {PEM} password={DB_PASSWORD} "
+         f"https://ci:{URL_PASSWORD}@db.example.org/x Bearer {QUERY_TOKEN}")  # fmt: skip
+
+
+def _string_paths(schema: Any, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every place a string can sit in data valid under ``schema``: keys, ``[]`` for a list element."""
+    if not isinstance(schema, dict):
+        return []
+    found: list[tuple[object, ...]] = []
+    types = schema.get("type", [])
+    if "string" in (types if isinstance(types, list) else [types]) or "enum" in schema:
+        found.append(path)
+    for name, inner in schema.get("properties", {}).items():
+        found += _string_paths(inner, (*path, name))
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += _string_paths(schema["additionalProperties"], (*path, "undeclared_note"))
+    if isinstance(schema.get("items"), dict):
+        found += _string_paths(schema["items"], (*path, []))
+    for branch in schema.get("oneOf", []) + schema.get("anyOf", []) + schema.get("allOf", []):
+        found += _string_paths(branch, path)
+    return found
+
+
+def _planted_at(path: tuple[object, ...], text: str) -> Any:
+    if not path:
+        return text
+    step, rest = path[0], path[1:]
+    return [_planted_at(rest, text)] if isinstance(step, list) else {step: _planted_at(rest, text)}
+
+
+def test_a_secret_planted_in_any_string_field_of_any_kind_is_redacted() -> None:
+    """The store's fast paths (the canonical-bytes prefilter, the walk skipping numbers and booleans) never
+    skip a string field: a secret in any string of any kind's schema, enums and digest-patterned fields
+    included (evidence that breaks its schema is stored too, as a defective item), never reaches the
+    stored bytes, and neither does one in the source, a scope value or a defect."""
+    from annexa.app.wiring import kind_registry, make_host
+    from annexa.store.redaction import redact_for_storage
+
+    kinds = kind_registry(make_host(autoload=False))
+    cores = [s for s in SECRETS if s not in (TAG_PASSWORD,)]  # TAG_PASSWORD needs a tag's name
+    checked = 0
+    for kind in kinds.kinds:
+        paths = _string_paths(kinds.schema(kind))
+        assert paths, kind  # every kind has string fields: a schema walk that finds none is broken
+        for path in paths:
+            item = Evidence(kind=kind, source="arn:aws:x", scope={"account": "1"}, collector="t 1",
+                            collected_at=datetime(2026, 11, 22, tzinfo=UTC),
+                            data=_planted_at(path, PLANT))  # fmt: skip
+            stored, digest, payload = redact_for_storage(item)
+            assert stored is not item and stored.id == digest, (kind, path)
+            leaked = [s for s in cores if s in payload.decode()]
+            assert not leaked, (kind, path, leaked)
+            checked += 1
+        envelope = Evidence(kind=kind, source=f"s3://x {PLANT}", scope={"account": PLANT}, collector="t 1",
+                            collected_at=datetime(2026, 11, 22, tzinfo=UTC), data={}, defect=PLANT)  # fmt: skip
+        payload = redact_for_storage(envelope)[2].decode()
+        assert not [s for s in cores if s in payload], kind
+    assert checked > 200  # the walk reached the fields of all the kinds

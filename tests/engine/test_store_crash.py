@@ -99,8 +99,10 @@ def test_loaded_evidence_is_the_stored_evidence(tmp_path: Path) -> None:
 
 
 # A writer that SIGKILLs itself at one exact step of a batched evidence write: the Nth temporary file
-# written, the Nth durability barrier (os.sync), the Nth rename into place. Batches of 5 objects, so
-# 12 new items make three batches and the kills land inside each and between them.
+# written, the Nth durability barrier (locker._sync_filesystem, as it starts), the Nth rename into place.
+# Batches of 5 objects, so 12 new items make three batches and the kills land inside each and between
+# them. After the evidence come the manifest (its fsync, then rename 13, inside the index transaction)
+# and HEAD (rename 14, after the commit): the kills there check that the manifest goes last.
 BATCH_WRITER = """
 import os, signal, sys
 from datetime import UTC, datetime
@@ -108,7 +110,6 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_store import endpoint, record
 from annexa.model.findings import Status
-from annexa.store import Store, open_store
 from annexa.store import locker, open_store
 locker._BATCH = 5
 step, nth = sys.argv[1], int(sys.argv[2])
@@ -123,10 +124,12 @@ def killing(real):
     return wrapped
 if step == "write":
     os.write = killing(os.write)
-elif step == "sync":
-    os.sync = killing(os.sync)
+elif step == "sync":  # the barrier itself (syncfs of the store's file system): killed as it starts
+    locker._sync_filesystem = killing(locker._sync_filesystem)
 elif step == "replace":
     os.replace = killing(os.replace)
+elif step == "fsync":
+    os.fsync = killing(os.fsync)
 store = open_store({root!r})
 at = datetime(2026, 11, 22, tzinfo=UTC)
 items = store.put_evidence([endpoint(f"batch-{{i}}", i % 2 == 0, at) for i in range(12)])
@@ -137,7 +140,8 @@ print("finished", flush=True)
 BATCH_KILLS = [
     *(("write", n) for n in (1, 3, 7, 12)),
     *(("sync", n) for n in (1, 2, 3, 4, 6)),
-    *(("replace", n) for n in (1, 4, 8, 12)),
+    *(("replace", n) for n in (1, 4, 8, 12, 13, 14)),
+    ("fsync", 1),
 ]
 
 
@@ -155,9 +159,22 @@ def test_sigkill_at_batch_boundaries_leaves_a_store_that_verifies(
     assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()
     with open_store(root) as store:
         report = verify_store(store)
-        assert report.ok, (step, nth, [str(p) for p in report.problems])
-        assert store.scans()[0].digest == before
-        later = datetime(2027, 1, 1, tzinfo=UTC)
-        fresh = store.put_evidence([endpoint(f"batch-{i}", i % 2 == 0, later) for i in range(12)])
-        store.record_scan(record(fresh, tuple(Status.PASS for _ in fresh), later))
-        assert verify_store(store).ok
+        assert report.ok, (step, nth, [str(p) for p in report.problems])  # what was cut off is a note
+        history = store.scans()
+        assert history[0].digest == before
+        # Only a kill after the commit (writing HEAD) leaves the killed scan in the history.
+        assert len(history) == (2 if (step, nth) == ("replace", 14) else 1), (step, nth)
+        # The rerun: the same collection again (same items, same ids), and its scan recorded.
+        again = datetime(2026, 11, 22, tzinfo=UTC)
+        fresh = store.put_evidence([endpoint(f"batch-{i}", i % 2 == 0, again) for i in range(12)])
+        digest = store.record_scan(record(fresh, tuple(Status.PASS for _ in fresh), again))
+        report = verify_store(store)
+        assert report.ok, [str(p) for p in report.problems]
+        assert store.load_scan("latest").digest == digest
+        assert len(store.load_scan("latest").record.evidence_ids) == 12
+        # No duplicates: the 13 items once each in the index and once in the locker, and every object
+        # the killed writer had put in place is indexed now (only its temporary files remain, as notes).
+        assert store.query("SELECT COUNT(*), COUNT(DISTINCT id) FROM evidence") == [(13, 13)]
+        indexed = {str(row[0]) for row in store.query("SELECT id FROM evidence")}
+        assert store.locker.digests("evidence") == indexed
+        assert not [note for note in report.notes if "not in the index" in note], report.notes
