@@ -312,13 +312,14 @@ class GitHubIssues:
                     if reset and reset.isdigit()
                     else ""
                 )
-                raise GitHubError(
-                    f"GitHub's rate limit stopped annexa to {what} in {self.repository} "
-                    f"(HTTP {response.status_code}: {_github_message(response)}){until}; "
+                why = (
                     f"waiting {wait:.0f} s would exceed max_wait_seconds ({self.max_wait:g})"
                     if wait > self.max_wait
-                    else f"GitHub's rate limit stopped annexa to {what} in {self.repository} after "
-                    f"{attempt} attempts (HTTP {response.status_code}: {_github_message(response)}){until}"
+                    else f"still limited after {attempt} attempts"
+                )
+                raise GitHubError(
+                    f"could not {what} in {self.repository}: GitHub's rate limit "
+                    f"(HTTP {response.status_code}: {_github_message(response)}){until}; {why}"
                 )
             self._sleep(wait)
         if not response.ok:
