@@ -11,7 +11,8 @@ After each recorded scan (hook ``annexa_nonconformities_changed``):
 
 - a nonconformity the scan *opened* gets an issue (title: control, rule and subject; the label, default
   ``annexa``; a marker line ``<!-- annexa:nonconformity NC-... -->`` in the body);
-- one it *reopened* gets a comment, and its issue is reopened if it was closed;
+- one it *reopened* gets a comment, and its issue is reopened if it was closed (so does one it opened
+  whose issue exists but is closed: a new store, or a history that was lost);
 - one it *closed* gets a comment saying what closed it, and its issue is closed (reason ``completed``);
 - every nonconformity still open that has no issue gets one, so a scan whose notification failed (GitHub
   down, token expired) is caught up by the next.
@@ -224,7 +225,8 @@ class GitHubIssues:
             elif issue is None:
                 issues[change.id] = self.create(nc, changes)
                 done["opened"] += 1
-            elif change.change == "reopened":
+            elif change.change == "reopened" or issue.state != "open":
+                # Reopened; or opened anew with its issue closed (a new store, a history that was lost).
                 self.comment(issue.number, _reopened_text(nc, changes.scan_id))
                 done["commented"] += 1
                 if issue.state != "open":
@@ -407,6 +409,8 @@ def _body(nc: Mapping[str, Any], changes: NonconformityChanges) -> str:
 
 def _reopened_text(nc: Mapping[str, Any], scan_id: str) -> str:
     episode = len(nc.get("episodes") or ())
+    if episode <= 1:
+        return f"Reopened: scan `{scan_id}` found {nc['id']} failing.\n\n> {nc.get('message', '')}"
     message = nc.get("message", "")
     return f"Reopened: scan `{scan_id}` found {nc['id']} failing again (episode {episode}).\n\n> {message}"
 

@@ -312,6 +312,18 @@ def test_its_issue_is_found_on_a_later_page_and_never_filed_twice(github: FakeGi
     assert github.requests[0].query["state"] == ["all"]
 
 
+def test_a_nonconformity_opened_on_a_fresh_store_reopens_its_closed_issue(github: FakeGitHub) -> None:
+    old = github.add_issue("A.2.2 old", "<!-- annexa:nonconformity NC-hhhh -->", ["annexa"], state="closed")
+    with tracker(github) as issues:
+        done = issues.apply(
+            changes(NonconformityChange(change="opened", nonconformity=nonconformity("NC-hhhh")))
+        )
+    assert (done["opened"], done["reopened"]) == (0, 1)
+    assert old["state"] == "open"
+    assert github.comments[old["number"]][0]["body"].startswith("Reopened: scan ")
+    assert github.created() == []
+
+
 def test_open_nonconformities_without_an_issue_are_caught_up(github: FakeGitHub) -> None:
     with tracker(github) as issues:
         done = issues.apply(changes(still_open=(nonconformity("NC-cccc"),)))
