@@ -176,16 +176,7 @@ class PluginHost:
 
         :returns: one message per failed notifier (empty when all succeeded).
         """
-        failures: list[str] = []
-        for call in call_each(self.pm, "annexa_scan_finished", scan=scan):
-            if call.error is None:
-                continue
-            exc = call.error
-            record = self.pm.record_of(call.plugin_name)
-            message = f"{record.provider} failed to send its notification: {type(exc).__name__}: {exc}"
-            warnings.warn(f"annexa: {message}", PluginWarning, stacklevel=2)
-            failures.append(message)
-        return tuple(failures)
+        return self._notify_each("annexa_scan_finished", "failed to send its notification", scan=scan)
 
     def nonconformities_changed(
         self, changes: NonconformityChanges, settings: Mapping[str, Any]
@@ -214,6 +205,8 @@ class PluginHost:
         )
 
     def _notify_each(self, hook_name: str, failed: str, **kwargs: Any) -> tuple[str, ...]:
+        """Call a notification hook plugin by plugin; each failure warned about (at the caller's caller,
+        the command) and returned as ``<provider> <failed>: <error>``."""
         failures: list[str] = []
         for call in call_each(self.pm, hook_name, **kwargs):
             if call.error is None:
