@@ -226,7 +226,8 @@ def annexa_nonconformities_changed(changes: NonconformityChanges, settings: Mapp
 
     :param changes: The scan (``scan_id``, ``scanned_at``, ``organization``, ``store``), each
         nonconformity it ``opened``, ``reopened`` or ``closed`` (``changes.changes``, each with its
-        register row) and every nonconformity open after it (``changes.open``).
+        register row), every nonconformity open after it (``changes.open``) and every one closed
+        (``changes.closed``).
     :param settings: The validated ``integrations`` section of annexa.yaml, by integration name (empty
         when there is none); a plugin reads its own block, declared through ``annexa_integrations``.
 

@@ -161,6 +161,9 @@ class NonconformityChanges:
     # Every nonconformity open after this scan (evidence withdrawn included), changed or not, as register
     # rows: a plugin that missed a scan (its tracker was down) can catch up from it.
     open: tuple[Mapping[str, Any], ...] = ()
+    # Every nonconformity closed after this scan, as register rows: a plugin that missed the scan that
+    # closed one can still close its ticket.
+    closed: tuple[Mapping[str, Any], ...] = ()
 
     def of(self, change: str) -> tuple[NonconformityChange, ...]:
         """The changes of one sort: ``opened``, ``reopened`` or ``closed``."""

@@ -252,4 +252,5 @@ def changes_of(register: Register, organization: str, store: str) -> Nonconformi
         store=store,
         changes=tuple(sorted(changes, key=lambda change: change.id)),
         open=tuple(nc.to_dict() for nc in register.nonconformities if nc.is_open),
+        closed=tuple(nc.to_dict() for nc in register.nonconformities if not nc.is_open),
     )

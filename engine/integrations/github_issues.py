@@ -14,8 +14,9 @@ After each recorded scan (hook ``annexa_nonconformities_changed``):
 - one it *reopened* gets a comment, and its issue is reopened if it was closed (so does one it opened
   whose issue exists but is closed: a new store, or a history that was lost);
 - one it *closed* gets a comment saying what closed it, and its issue is closed (reason ``completed``);
-- every nonconformity still open that has no issue gets one, so a scan whose notification failed (GitHub
-  down, token expired) is caught up by the next.
+- every nonconformity still open that has no issue gets one, and every closed one whose issue is still
+  open (and untouched since the nonconformity closed) has it closed, so a scan whose notification failed
+  (GitHub down, token expired) is caught up by the next.
 
 The plugin finds its own issues by listing the repository's issues with its label (every state, page
 by page along the ``Link`` header) and reading the marker: the marker carries the nonconformity's stable
@@ -135,6 +136,7 @@ def annexa_nonconformities_changed(changes: NonconformityChanges, settings: Mapp
 class Issue:
     number: int
     state: str  # "open" | "closed"
+    updated_at: str = ""  # ISO 8601 UTC, as GitHub writes it (2026-11-20T09:00:00Z): compared as text
 
 
 class GitHubIssues:
@@ -232,11 +234,22 @@ class GitHubIssues:
                 if issue.state != "open":
                     issues[change.id] = self.set_state(issue.number, "open")
                     done["reopened"] += 1
-        for nc in changes.open:  # catch up: an open nonconformity without an issue (a missed scan)
+        # Catch up with scans whose notification failed: an open nonconformity without an issue gets one,
+        # a closed one whose issue is still open has it closed.
+        for nc in changes.open:
             key = str(nc["id"])
             if key not in issues:
                 issues[key] = self.create(nc, changes)
                 done["opened"] += 1
+        for nc in changes.closed:
+            issue = issues.get(str(nc["id"]))
+            # Only an issue untouched since the nonconformity closed: one a person reopened or commented
+            # on afterwards is theirs to close.
+            if issue is not None and issue.state == "open" and issue.updated_at < str(nc.get("closed_at")):
+                self.comment(issue.number, _closed_text(nc, str(nc.get("closed_in") or changes.scan_id)))
+                issues[str(nc["id"])] = self.set_state(issue.number, "closed")
+                done["commented"] += 1
+                done["closed"] += 1
         return done
 
     # -- the REST calls --------------------------------------------------------------------------------
@@ -256,7 +269,7 @@ class GitHubIssues:
                     continue
                 key = match.group(1)
                 if key not in found or item["number"] < found[key].number:  # the oldest, if filed twice
-                    found[key] = Issue(number=int(item["number"]), state=str(item["state"]))
+                    found[key] = _issue(item)
             url, params = response.links.get("next", {}).get("url"), None  # the next URL keeps the query
         return found
 
@@ -274,7 +287,7 @@ class GitHubIssues:
                 f"{self.label!r} (labels are dropped when the token lacks push access): add the label to it "
                 f"by hand, or give the token write access to the repository's issues and labels"
             )
-        return Issue(number=int(item["number"]), state=str(item["state"]))
+        return _issue(item)
 
     def comment(self, number: int, text: str) -> None:
         url = f"{self.api_url}/repos/{self.repository}/issues/{number}/comments"
@@ -284,7 +297,7 @@ class GitHubIssues:
         payload = {"state": state, "state_reason": "completed" if state == "closed" else "reopened"}
         url = f"{self.api_url}/repos/{self.repository}/issues/{number}"
         item = self._request("PATCH", url, f"{_VERB[state]} issue #{number}", json=payload).json()
-        return Issue(number=int(item["number"]), state=str(item["state"]))
+        return _issue(item)
 
     def _request(
         self,
@@ -358,6 +371,12 @@ class GitHubIssues:
 
 
 _VERB = {"closed": "close", "open": "reopen"}
+
+
+def _issue(item: Mapping[str, Any]) -> Issue:
+    return Issue(
+        number=int(item["number"]), state=str(item["state"]), updated_at=str(item.get("updated_at") or "")
+    )
 
 
 def _github_message(response: requests.Response) -> str:

@@ -262,7 +262,11 @@ def nonconformity(key: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def changes(*items: NonconformityChange, still_open: tuple[dict[str, Any], ...] = ()) -> NonconformityChanges:
+def changes(
+    *items: NonconformityChange,
+    still_open: tuple[dict[str, Any], ...] = (),
+    closed: tuple[dict[str, Any], ...] = (),
+) -> NonconformityChanges:
     return NonconformityChanges(
         organization="Demo Ltd",
         scan_id="20261120T090000Z-00000001",
@@ -270,6 +274,7 @@ def changes(*items: NonconformityChange, still_open: tuple[dict[str, Any], ...] 
         store="store",
         changes=items,
         open=still_open,
+        closed=closed,
     )
 
 
@@ -338,6 +343,24 @@ def test_an_issue_filed_without_its_label_is_an_error_not_a_silent_duplicate(git
     with tracker(github) as issues, pytest.raises(GitHubError) as raised:
         issues.apply(changes(opened))
     assert "filed issue #1 in acme/ai-governance without the label 'annexa'" in str(raised.value)
+
+
+def test_a_closure_missed_while_github_was_down_is_caught_up_unless_a_person_touched_the_issue(
+    github: FakeGitHub,
+) -> None:
+    missed = github.add_issue("A.2.2 x", "<!-- annexa:nonconformity NC-iiii -->", ["annexa"])
+    touched = github.add_issue("A.2.2 y", "<!-- annexa:nonconformity NC-jjjj -->", ["annexa"])
+    missed["updated_at"] = "2026-11-19T09:00:00Z"  # before the closing scan: its notification was lost
+    touched["updated_at"] = "2026-11-22T09:00:00Z"  # a person reopened it after the closure
+    closed = tuple(
+        nonconformity(key, state="closed", closed_at=DAYS[1], closed_in="s2", closure="passed in scan s2")
+        for key in ("NC-iiii", "NC-jjjj")
+    )
+    with tracker(github) as issues:
+        done = issues.apply(changes(closed=closed))
+    assert done["closed"] == 1
+    assert (missed["state"], touched["state"]) == ("closed", "open")
+    assert github.comments[missed["number"]][0]["body"] == "Closed by scan `s2`: passed in scan s2."
 
 
 def test_a_validation_error_is_worded_from_githubs_errors(github: FakeGitHub) -> None:
