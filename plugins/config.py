@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annexa.contract.freshness import DEFAULT_LIMITS, FreshnessLimits, limits_from_config
 from annexa.contract.yamlsrc import EXPECTED_ANNOTATION, UNKNOWN_ANNOTATION, YamlDocument, load_yaml, validate
 from annexa.model.diagnostics import Diagnostic, DiagnosticError
 
@@ -49,6 +50,12 @@ _DATE = {
     "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
     "format": "date",
     EXPECTED_ANNOTATION: "a date such as 2027-03-31",
+}
+
+_DURATION = {
+    "type": "string",
+    "pattern": r"^[0-9]+(\.[0-9]+)?(w|d|h|m|s)$",  # annexa.contract.freshness.DURATION_PATTERN
+    EXPECTED_ANNOTATION: "a duration such as 365d (a number and w, d, h, m or s)",
 }
 
 
@@ -109,6 +116,16 @@ def config_schema(
                             "type": ["string", "number", "boolean"],
                         },
                     },
+                },
+            },
+            # The maximum age of evidence (annexa.contract.freshness, docs/freshness.md): per evidence kind
+            # and per document type; beyond it an item is reported stale and `fresh(x)` is false.
+            "freshness": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "kinds": {"type": "object", "additionalProperties": _DURATION},
+                    "document_types": {"type": "object", "additionalProperties": _DURATION},
                 },
             },
             "applicability": {
@@ -253,6 +270,7 @@ class Config:
     store_evidence: str | None = None  # the shared store's evidence locker: s3://BUCKET/PREFIX or a folder
     disabled_plugins: tuple[str, ...] = ()
     integrations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # name -> validated block
+    freshness: FreshnessLimits = DEFAULT_LIMITS  # the maximum age of evidence, per kind and document type
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -346,6 +364,7 @@ def config_from_document(
         store_evidence=_evidence_location(base_path, raw.get("store") or {}),
         disabled_plugins=tuple((raw.get("plugins") or {}).get("disabled", ())),
         integrations=dict(raw.get("integrations") or {}),
+        freshness=limits_from_config(raw.get("freshness")),
         raw=raw,
     )
 

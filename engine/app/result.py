@@ -8,6 +8,7 @@ from typing import Any
 
 from annexa import __version__
 from annexa.contract.catalog import group_summary, load_catalog, roll_up, roll_up_clauses
+from annexa.contract.freshness import CODES as STALE_CODES
 from annexa.files.jsonwriter import Stream
 from annexa.lang.evaluator import NOT_COLLECTED_PREFIX, NOT_CONFIGURED
 from annexa.model.evidence import format_timestamp
@@ -46,6 +47,13 @@ def build_result(
     """The result document. With ``stream``, its findings are a :class:`~annexa.files.jsonwriter.Stream`
     turned into dictionaries one at a time as :func:`~annexa.files.jsonwriter.write_json` writes them."""
     controls = roll_up(findings, rules_by_control)
+    counts = summary(findings, controls)
+    if extra is not None and "observations" in extra:
+        # Stale evidence and expired attestations are counted apart from the supporting-evidence
+        # observations: they judge the evidence, not a control (docs/freshness.md). Only where the run
+        # looked at the evidence: a scan re-read from the store (annexa report SCAN) has no observations.
+        observed = extra["observations"] or ()
+        counts["stale_evidence"] = sum(1 for o in observed if o.get("code") in STALE_CODES)
     # Clause findings stay in `findings`; their roll-up is reported apart from the Annex A controls.
     clauses = roll_up_clauses(findings, rules_by_control)
     return {
@@ -53,7 +61,7 @@ def build_result(
         "annexa_version": __version__,
         "evaluated_at": format_timestamp(now),
         "ruleset_digest": ruleset_digest,
-        "summary": summary(findings, controls),
+        "summary": counts,
         "groups": group_summary(controls),
         "controls": [control.to_dict() for control in controls],
         "findings": Stream(map(Finding.to_dict, findings)) if stream else [f.to_dict() for f in findings],
@@ -143,6 +151,9 @@ def render_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         lines.append("")
         lines.append("observations:")
         lines += [f"  {o['code']}: {o['message']}" for o in observations]
+    stale = result["summary"].get("stale_evidence")
+    if stale:
+        lines.append(f"  ({stale} evidence item(s) stale or expired: see docs/freshness.md)")
     counts = result["summary"]["controls"]
     lines.append("")
     lines.append(

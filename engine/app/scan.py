@@ -352,4 +352,6 @@ def utc_now() -> datetime:
 
 
 def compile_for(config: Config, host: PluginHost) -> RuleSet:
-    return compile_pack(list(config.rule_paths), kind_registry(host), config.params, host)
+    return compile_pack(
+        list(config.rule_paths), kind_registry(host), config.params, host, freshness=config.freshness
+    )

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annexa.contract.freshness import FreshnessLimits
 from annexa.contract.kinds import KindRegistry
 from annexa.lang.language import compile_rules, load_rule_sources
 from annexa.lang.parser import use_cache
@@ -61,6 +62,7 @@ def compile_pack(
     kinds: KindRegistry,
     params: Mapping[str, Any] | None = None,
     host: PluginHost | None = None,
+    freshness: FreshnessLimits | None = None,
 ) -> RuleSet:
     folder = parser_cache()
     if folder is not None:
@@ -68,4 +70,6 @@ def compile_pack(
     functions = {}
     if host is not None:
         functions = {name: (spec.arity, spec.function) for name, spec in host.rule_functions().items()}
-    return compile_rules(load_rule_sources(paths or DEFAULT_RULES), kinds, params, functions=functions)
+    return compile_rules(
+        load_rule_sources(paths or DEFAULT_RULES), kinds, params, functions=functions, freshness=freshness
+    )

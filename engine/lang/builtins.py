@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from annexa.contract.kinds import DURATION, NUMBER, STRING, Type
+from annexa.contract.freshness import FreshnessLimits, assess
+from annexa.contract.kinds import BOOL, DURATION, NUMBER, STRING, Type
 from annexa.lang import runtime
+from annexa.model.diagnostics import Span
+from annexa.model.evidence import Evidence
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,8 +21,11 @@ class Builtin:
     name: str
     accepts: frozenset[str]  # type names its one argument may have (unknown and null are always accepted)
     result: Type
-    implementation: Callable[..., Any]  # implementation(value, [now,] span)
+    implementation: Callable[..., Any]  # implementation(value, [limits,] [now,] span)
     needs_now: bool = False  # called with the scan's clock after the value
+    # Takes an evidence item bound by `for each` or a quantifier over a kind (the compiler passes the
+    # item itself, not its data), and is called with the freshness limits the rules were compiled with.
+    needs_evidence: bool = False
     usage: str  # as the docs show it
     description: str
     arity: int = 1
@@ -27,6 +34,23 @@ class Builtin:
     def helper(self) -> str:
         """The name the compiled rule code calls it by."""
         return f"_{self.name}"
+
+
+def fresh(item: Evidence | None, limits: FreshnessLimits, now: datetime, span: Span) -> bool | None:
+    """``fresh(x)``: False when ``item`` is older than its limit or an expired attestation, None when its
+    age cannot be determined (or the item is defective), else True. A date further after the scan's clock
+    than clock skew explains is an error finding, as for ``age()``: it must not count as recent."""
+    if item is None or item.defect is not None:
+        return None
+    state = assess(item, limits, now)
+    if state.age is not None and -state.age > runtime.MAX_CLOCK_SKEW:
+        raise runtime.RuleFault(
+            f"fresh() of {item.kind} {item.source}: its {state.basis} lies {(-state.age).days} day(s) after "
+            f"the scan's clock ({now.isoformat()}); a past date was expected: check the date or the source's "
+            "clock",
+            span,
+        )
+    return state.fresh
 
 
 BUILTINS: Mapping[str, Builtin] = {
@@ -49,6 +73,19 @@ BUILTINS: Mapping[str, Builtin] = {
             implementation=runtime.days,
             usage="days(n)",
             description="n days as a duration, e.g. `age(d.last_reviewed) <= days(d.review_interval_days)`",
+        ),
+        Builtin(
+            name="fresh",
+            accepts=frozenset({"record"}),
+            result=BOOL,
+            implementation=fresh,
+            needs_now=True,
+            needs_evidence=True,
+            usage="fresh(x)",
+            description="whether the evidence item `x` (bound by `for each` or a quantifier over a kind) is "
+            "within its kind's maximum age and, for an attestation, not past its `expires` date: false when "
+            "stale or expired, unknown (null) when its age cannot be determined, e.g. a document with "
+            "neither `last_reviewed` nor `approved_on` (docs/freshness.md)",
         ),
         Builtin(
             name="len",

@@ -16,6 +16,7 @@ from pathlib import PurePath
 import regex
 
 from annexa.contract.catalog import Catalog
+from annexa.contract.freshness import DEFAULT_LIMITS, FreshnessLimits
 from annexa.contract.kinds import (
     ANY,
     BOOL,
@@ -62,6 +63,8 @@ class Resolution:
     regexes: dict[int, regex.Pattern[str]] = field(default_factory=dict)  # literal pattern node -> compiled
     # rule node -> evidence kind -> the top-level data fields the rule reads (None: the whole item)
     fields_read: dict[int, dict[str, set[str] | None]] = field(default_factory=dict)
+    # The maximum age of evidence per kind and document type, which `fresh(x)` compares with.
+    freshness: FreshnessLimits = DEFAULT_LIMITS
 
 
 def literal_type(value: LiteralValue) -> Type:
@@ -491,6 +494,18 @@ class Checker:
             self.error("E205", f"`{expr.function}` takes {arity} argument(s), not {len(args)}", expr.span)
             return result
         builtin = BUILTINS.get(expr.function)  # a plugin's function declares no argument types
+        if builtin is not None and builtin.needs_evidence:
+            arg = expr.args[0]
+            binding = scope.get(arg.name) if isinstance(arg, s.Name) else None
+            if binding is None or binding.kind is None:
+                self.error(
+                    "E203",
+                    f"`{expr.function}` takes an evidence item: a name bound by `for each` or by a "
+                    "quantifier over an evidence kind",
+                    arg.span,
+                    f"e.g. `for each d in document where ... require {expr.function}(d)`",
+                )
+            return result
         if builtin is not None and args[0].name not in builtin.accepts | {"any", "null"}:
             self.error("E203", f"`{expr.function}` does not take a {args[0]}", expr.args[0].span)
         return result

@@ -134,9 +134,13 @@ class CodeGenerator:
                 # A list, not a tuple: `x.labels == ["a"]` compares with the JSON list of the evidence.
                 return f"[{', '.join(self.value(item, scope) for item in items)}]"
             case s.Call(function=function, args=args):
+                builtin = BUILTINS.get(function)
+                if builtin is not None and builtin.needs_evidence:  # the item itself (the checker saw to it)
+                    item = scope[args[0].name].evidence if isinstance(args[0], s.Name) else None
+                    limits = self.unit.constant(self.unit.resolution.freshness)
+                    return f"{builtin.helper}({item}, {limits}, NOW, {self.span(expr.span)})"
                 values = [self.value(arg, scope) for arg in args]
                 where = self.span(expr.span)
-                builtin = BUILTINS.get(function)
                 if builtin is not None:
                     clock = ", NOW" if builtin.needs_now else ""
                     return f"{builtin.helper}({', '.join(values)}{clock}, {where})"

@@ -11,6 +11,7 @@ from typing import Any
 
 from annexa.contract.catalog import Catalog, load_catalog
 from annexa.contract.fields import Contract, load_contract
+from annexa.contract.freshness import FreshnessLimits
 from annexa.contract.kinds import ANY, KindRegistry
 from annexa.lang import syntax as s
 from annexa.lang.checker import BUILTIN_FUNCTIONS, Checker
@@ -95,12 +96,14 @@ def compile_rules(
     catalog: Catalog | None = None,
     functions: Mapping[str, tuple[int, Callable[..., Any]]] | None = None,
     contract: Contract | None = None,
+    freshness: FreshnessLimits | None = None,
 ) -> RuleSet:
     """Parse, check and compile rule files; raise :class:`DiagnosticError` with every error found.
 
     ``params`` overrides parameter defaults; string values are read as rule-language literals, so
     ``{"review_period": "180d"}`` is a duration. ``functions`` adds pure functions (name -> arity,
-    callable) that rules may call, as plugins contribute them.
+    callable) that rules may call, as plugins contribute them. ``freshness`` is the maximum age of evidence
+    that ``fresh(x)`` compares with (annexa.yaml's ``freshness``; the catalog's defaults when None).
     """
     source_list = sorted(sources, key=lambda source: source.path)
     texts = {source.path: source.text for source in source_list}
@@ -117,6 +120,8 @@ def compile_rules(
     checker = Checker(
         kinds, catalog or load_catalog(), {name: (arity, ANY) for name, (arity, _) in extra.items()}
     )
+    if freshness is not None:
+        checker.resolution.freshness = freshness
     overrides = {k: parse_param_value(v) if isinstance(v, str) else v for k, v in (params or {}).items()}
     checker.check_params(files, overrides)
     checker.check_controls(files)

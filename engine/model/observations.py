@@ -7,8 +7,8 @@ scope or the evidence gets corrected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from annexa.model.evidence import Evidence, EvidenceRef
@@ -18,12 +18,17 @@ SCOPE_KIND = "ai_system"  # the kind of the declared scope (clause 4.3), which t
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
-    code: str  # "scope_drift"
+    code: str  # "scope_drift", "stale_evidence", "expired_attestation"
     message: str
     evidence: EvidenceRef
+    # What decided it, as JSON values (a stale item's age, limit and the date its age is measured from).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "evidence": self.evidence.to_dict()}
+        shape = {"code": self.code, "message": self.message, "evidence": self.evidence.to_dict()}
+        if self.details:
+            shape["details"] = dict(self.details)
+        return shape
 
 
 def scope_drift(evidence: Iterable[Evidence]) -> tuple[Observation, ...]:

@@ -69,7 +69,7 @@ def test_e202_unknown_name_and_function() -> None:
         ("E202", "unknown function `__import__`", 2, 56),
     ]
     d = next(d for d in diagnostics_of(text) if d.message.startswith("unknown function"))
-    assert d.help == "functions: age, days, len, lower"
+    assert d.help == "functions: age, days, fresh, len, lower"
 
 
 def test_e202_kind_used_as_a_name_hints_binding() -> None:

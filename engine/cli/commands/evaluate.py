@@ -92,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from annexa.app.wiring import compile_pack, kind_registry, make_host
     from annexa.cli.commands.rules import parse_params
     from annexa.cli.options import optional_config, store_location
+    from annexa.contract.freshness import DEFAULT_LIMITS, stale_evidence
     from annexa.model.diagnostics import DiagnosticError
     from annexa.model.errors import EngineError
     from annexa.model.evidence import EvidenceFormatError, parse_timestamp, read_bundle
@@ -117,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
             kinds = kind_registry(host, bundle.schemas)
             rule_paths = args.rule_paths or (list(config.rule_paths) if config is not None else [])
             params = {**(config.params if config is not None else {}), **parse_params(args.param)}
-            ruleset = compile_pack(rule_paths, kinds, params, host)
+            limits = config.freshness if config is not None else DEFAULT_LIMITS
+            ruleset = compile_pack(rule_paths, kinds, params, host, freshness=limits)
     except DiagnosticError as error:
         print(error.render(), file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
@@ -168,7 +170,12 @@ def run(args: argparse.Namespace) -> int:
             ruleset.rules_by_control(),
             now=now,
             ruleset_digest=ruleset.digest,
-            extra={"invalid_evidence": invalid, "observations": [o.to_dict() for o in scope_drift(items)]},
+            extra={
+                "invalid_evidence": invalid,
+                "observations": [
+                    o.to_dict() for o in (*scope_drift(items), *stale_evidence(items, limits, now))
+                ],
+            },
             stream=args.format == "json",
         )
     with timings.step("write"):

@@ -149,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
     from annexa.app.timings import Timings
     from annexa.audit.drift import compare
     from annexa.contract.catalog import roll_up
+    from annexa.contract.freshness import stale_evidence
     from annexa.model.observations import scope_drift
     from annexa.store import ScanRecord, open_store
     from annexa.store.manifest import new_scan_id
@@ -293,7 +294,9 @@ def _run(args: argparse.Namespace) -> int:
                 "redactions": collection.redactions,
             },
             "drift": drift,
-            "observations": [o.to_dict() for o in scope_drift(stored)],
+            "observations": [
+                o.to_dict() for o in (*scope_drift(stored), *stale_evidence(stored, config.freshness, now))
+            ],
         },
     )
     with timings.step("report"):
