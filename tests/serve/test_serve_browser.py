@@ -63,15 +63,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 def test_log_in_open_a_control_assign_an_owner_and_see_the_audit_log(browser: Any, served: Served) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     def text(selector: str) -> str:
         return str(browser.find_element(By.CSS_SELECTOR, selector).text)
 
+    def navigate(element: Any, arrived: Any) -> None:
+        """Click, then wait until the next page is there (a click does not wait for the navigation)."""
+        element.click()
+        WebDriverWait(browser, 30).until(lambda _: arrived())
+
     browser.get(served.url + "/controls/A.9.4")
     assert "/login" in browser.current_url  # nothing without a token
     browser.find_element(By.ID, "token").send_keys(served.tokens["owner"])
-    browser.find_element(By.ID, "login").click()
-    assert browser.current_url.endswith("/controls/A.9.4")
+    navigate(browser.find_element(By.ID, "login"), lambda: browser.current_url.endswith("/controls/A.9.4"))
     assert text("h1").startswith("A.9.4 Intended use of the AI system")
     assert text("#me") == "Olivia Owner (owner)"
     assert "fail" in text("#findings")
@@ -80,17 +85,17 @@ def test_log_in_open_a_control_assign_an_owner_and_see_the_audit_log(browser: An
     assert not browser.find_elements(By.CSS_SELECTOR, "main img")
     link = browser.find_element(By.CSS_SELECTOR, "tr.nc a")
     nc_id = link.text
-    link.click()
+    navigate(link, lambda: browser.find_elements(By.ID, "owner-input"))
     assert text("h1") == nc_id
     browser.find_element(By.ID, "owner-input").send_keys("Olivia Owner")
     browser.execute_script("document.getElementById('due-input').value = '2027-02-15'")  # any locale
     browser.find_element(By.ID, "notes-input").send_keys("Write the out-of-scope section.")
-    browser.find_element(By.ID, "save").click()
+    navigate(browser.find_element(By.ID, "save"), lambda: text("#owner") != "-")
     assert text("#owner") == "Olivia Owner"
     assert text("#due") == "2027-02-15"
     assert text("#notes") == "Write the out-of-scope section."
     # The audit log (auditor and above) says who changed what, and when.
-    browser.find_element(By.LINK_TEXT, "Audit log").click()
+    navigate(browser.find_element(By.LINK_TEXT, "Audit log"), lambda: browser.find_elements(By.ID, "audit"))
     assert text("h1") == "Audit log"
     rows = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#audit tr.entry")]
     change = next(row for row in rows if "nonconformity.update" in row)

@@ -7,6 +7,14 @@ import ipaddress
 import os
 import sys
 
+from annexa.cli.options import (
+    add_config_option,
+    add_store_option,
+    config_file,
+    load_host_and_config,
+    store_location,
+)
+
 _MISSING = "annexa serve needs its extra: pip install 'annexa[serve]'"
 
 
@@ -19,10 +27,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "/api/v1/openapi.json). Every route needs a token (`annexa serve token create`) or a session "
         "opened with one, unless started with --no-auth, which serves 127.0.0.1 only.",
     )
-    parser.add_argument("--store", default=".annexa", help="store: a folder or a postgresql:// URL")
-    parser.add_argument(
-        "-c", "--config", help="annexa.yaml: organization, applicability, actions, exceptions"
-    )
+    add_config_option(parser, needed=False)
+    add_store_option(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8042)
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
@@ -45,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke = actions.add_parser("revoke", help="revoke a token by name (its sessions end)")
     revoke.add_argument("name")
     for sub in (create, actions.choices["list"], revoke):
-        sub.add_argument("--store", default=argparse.SUPPRESS, help="store: a folder or a postgresql:// URL")
+        add_config_option(sub, needed=False)
+        add_store_option(sub)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,16 +71,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"annexa: error: --no-auth serves 127.0.0.1 only, not {args.host}: create tokens instead "
               "(annexa serve token create --name NAME --role ROLE)", file=sys.stderr)  # fmt: skip
         return int(ExitCode.USAGE_ERROR)
+    store, config = _configured_store(args)
     settings = Settings(
-        store=args.store,
-        config=args.config,
+        store=store,
+        config=config,
         no_auth=args.no_auth,
         expect_every_hours=args.expect_scan_every or None,
         secret=new_secret(),
     )
     build_app(settings)  # open the store and the state once here, so a mistake is reported before serving
     os.environ[SETTINGS_ENV] = settings.to_json()
-    print(f"annexa serve: http://{args.host}:{args.port}/ over {args.store}"
+    print(f"annexa serve: http://{args.host}:{args.port}/ over {store}"
           + (" (no authentication: local use only)" if args.no_auth else ""), flush=True)  # fmt: skip
     uvicorn.run(
         "annexa.serve.app:create_app_from_env",
@@ -85,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
         proxy_headers=False,
     )
     return int(ExitCode.CONFORMANT)
+
+
+def _configured_store(args: argparse.Namespace) -> tuple[str, str | None]:
+    """(store, configuration file): ``--store``, else the configuration's store, else ``.annexa``."""
+    config = config_file(args, needed=False)
+    loaded = None if config is None else load_host_and_config(config)[1]
+    store, _ = store_location(args, loaded)
+    return store, None if config is None else str(config)
 
 
 def _is_loopback(host: str) -> bool:
@@ -105,7 +121,7 @@ def _token(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"annexa: error: {_MISSING} ({exc})", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
-    state = ServeState.open(args.store)
+    state = ServeState.open(_configured_store(args)[0])
     try:
         if args.token_command == "create":
             token = state.create_token(args.name, Role(args.role))
