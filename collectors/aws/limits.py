@@ -6,7 +6,9 @@ account-wide or regional rate limit answered with throttling. Two bounds hold fo
 one process (the local executor, or one Dask worker process): ``max_concurrent_calls`` in all and
 ``max_concurrent_calls_per_service`` to any one service (signing name: s3, iam, sagemaker, ...). A call
 holds a place for its whole duration, botocore's retries and their back-off included, so a throttled
-service is given room rather than more calls.
+service is given room rather than more calls. On a Dask worker the same two bounds are also held across
+the cluster, by ``distributed.Semaphore`` leases named after the scan, so the tasks of one scan on
+several workers share them too (each lease is a round trip to the scheduler, small beside an AWS call).
 
 :class:`CallFigures` counts, per collection task, the API calls made and the throttling answers seen
 (every attempt, retried or final), which the collector reports as the scan's figures.
@@ -48,9 +50,12 @@ _LIMITS_ATTRIBUTE: Final = "_annexa_call_limits"
 
 
 class CallLimits:
-    """The two bounds of one scan in this process, shared by all its tasks' threads."""
+    """The two bounds of one scan in this process, shared by all its tasks' threads; with ``cluster``
+    (the scheduler connection and event loop of the Dask worker running the task), across the cluster."""
 
-    def __init__(self, total: int, per_service: int) -> None:
+    def __init__(
+        self, total: int, per_service: int, *, cluster: tuple[Any, Any] | None = None, name: str = ""
+    ) -> None:
         self.total = total
         self.per_service = per_service
         self._all = threading.BoundedSemaphore(total)
@@ -58,6 +63,34 @@ class CallLimits:
         self._lock = threading.Lock()
         self.active = 0
         self.peak = 0
+        self._cluster = cluster
+        self._name = name or f"annexa-aws-calls/{id(self)}"
+        self._leases: dict[str, Any] = {}  # "" for the scan's bound, else a service: distributed.Semaphore
+
+    def _lease(self, service: str) -> Any:
+        """The cluster-wide semaphore of ``service`` ("" for the scan's), made on first use."""
+        from distributed import Semaphore
+
+        assert self._cluster is not None
+        with self._lock:
+            semaphore = self._leases.get(service)
+            if semaphore is None:
+                scheduler, loop = self._cluster
+                semaphore = self._leases[service] = Semaphore(  # type: ignore[no-untyped-call]
+                    max_leases=self.per_service if service else self.total,
+                    name=f"{self._name}/{service or '*'}",
+                    scheduler_rpc=scheduler,
+                    loop=loop,
+                )
+            return semaphore
+
+    @contextmanager
+    def _cluster_slot(self, service: str) -> Iterator[None]:
+        if self._cluster is None:
+            yield
+            return
+        with self._lease(service), self._lease(""):
+            yield
 
     @contextmanager
     def slot(self, service: str) -> Iterator[None]:
@@ -70,7 +103,7 @@ class CallLimits:
             own = self._services.get(service)
             if own is None:
                 own = self._services[service] = threading.BoundedSemaphore(self.per_service)
-        with own, self._all:
+        with own, self._all, self._cluster_slot(service):
             with self._lock:
                 self.active += 1
                 self.peak = max(self.peak, self.active)
@@ -98,7 +131,12 @@ def shared_limits(settings: Mapping[str, Any], now: datetime) -> Iterator[CallLi
     )
     key = (now.isoformat(), total, per_service)
     with _SHARED_LOCK:
-        limits, users = _SHARED.get(key) or (CallLimits(total, per_service), 0)
+        limits, users = _SHARED.get(key) or (
+            CallLimits(
+                total, per_service, cluster=_dask_worker(), name="annexa-aws-calls/{}/{}/{}".format(*key)
+            ),
+            0,
+        )
         _SHARED[key] = (limits, users + 1)
     try:
         yield limits
@@ -109,6 +147,17 @@ def shared_limits(settings: Mapping[str, Any], now: datetime) -> Iterator[CallLi
                 del _SHARED[key]
             else:
                 _SHARED[key] = (limits, users - 1)
+
+
+def _dask_worker() -> tuple[Any, Any] | None:
+    """(scheduler connection, event loop) of the Dask worker running this task; None outside one."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    return worker.scheduler, worker.loop
 
 
 class CallFigures:

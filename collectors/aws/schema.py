@@ -480,7 +480,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "maximum": 1024,
             "default": 32,
             "description": "API calls in flight at once for the whole scan, all accounts and tasks together "
-            "(per process: on a Dask cluster, per worker process).",
+            "(on a Dask cluster, across its workers).",
         },
         "max_concurrent_calls_per_service": {
             "type": "integer",

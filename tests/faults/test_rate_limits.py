@@ -213,3 +213,32 @@ def test_the_bound_holds_for_all_account_tasks_of_a_scan_together(
                         max_concurrent_calls_per_service=64)  # fmt: skip
     assert code == 2
     assert proxy.peak["*"] > 4  # the tasks' threads together would go past the bound
+
+
+@pytest.mark.slow
+def test_on_dask_the_bound_holds_across_the_workers(
+    estate: Any, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    root, proxy = estate
+    accounts = ["444444444444", "555555555555", "666666666666", "777777777777"]
+    for account in accounts:
+        seed_account(moto_server.url, account, 8)
+    roles = [{"role_arn": f"arn:aws:iam::{account}:role/annexa-audit"} for account in accounts]
+    # Workers inherit this process's environment (the AWS credentials the estate fixture set).
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
+                                  dashboard_address="127.0.0.1:0", protocol="tcp") as cluster:  # fmt: skip
+        executor = ["--executor", "dask://" + cluster.scheduler_address.removeprefix("tcp://")]
+        code, result = scan(root, proxy, "--format", "json", *executor, accounts=roles,
+                            max_concurrent_calls=3)  # fmt: skip
+        assert code == 2  # no KMS keys in these accounts
+        versioned = [f for f in result["findings"] if f["rule"].endswith("buckets_versioned")]
+        assert len(versioned) == 32
+        assert all(f["status"] == "pass" for f in versioned)
+        assert proxy.peak["*"] <= 3  # 4 account tasks on 2 workers, 16 threads each: 3 calls at a time
+        assert aws_figures(result)["api_calls"] == proxy.requests_seen
+        proxy.peak.clear()
+        code, result = scan(root, proxy, "--format", "json", *executor, accounts=roles,
+                            max_concurrent_calls=64, max_concurrent_calls_per_service=64)  # fmt: skip
+        assert code == 2
+        assert proxy.peak["*"] > 3
