@@ -4,7 +4,9 @@ Each mutation returns the mutated bytes, or None when the file is deleted. ``mut
 lists every mutant of one file, named ``<path>:<mutation>`` ("governance/policies/ai-policy.md:demote").
 What "worse" means comes from ../shared/reference/verdicts.md: the file is deleted, cannot be parsed
 (garble), has its sections emptied or filled with TBD (hollow), loses its metadata (strip-metadata), is
-demoted from approved to draft (demote), or loses one field (drop-KEY).
+demoted from approved to draft (demote), is aged (age: every review, approval, attestation, expiry and
+next-review date moved back to 2000-01-01, past any maximum age; docs/freshness.md), or loses one field
+(drop-KEY).
 
 Families (see tests/metamorphic/estate.py, ``evidence_files``):
 
@@ -86,6 +88,22 @@ def demote_yaml(text: str) -> str | None:
     """``status: approved`` -> ``status: draft`` (every occurrence); None when there is none."""
     demoted, count = _STATUS_APPROVED.subn(r"\1\2draft\2\3", text)
     return demoted if count else None
+
+
+# The dates an item's age runs from, and those it must be reviewed or renewed by (docs/freshness.md): the
+# `age` mutation moves every one of them back to AGED_DATE, past any maximum age a configuration sets.
+AGED_KEYS = ("last_reviewed", "approved_on", "attested_on", "expires", "next_review_due")
+AGED_DATE = "2000-01-01"
+_AGED = re.compile(
+    r"^(\s*(?:-\s+)?(?:" + "|".join(AGED_KEYS) + r"):[ \t]*)([\"']?)[0-9]{4}-[0-9]{2}-[0-9]{2}\2",
+    re.MULTILINE,
+)
+
+
+def age_yaml(text: str) -> str | None:
+    """Every date of AGED_KEYS set to AGED_DATE (quotes kept); None when there is none."""
+    aged, count = _AGED.subn(lambda m: f"{m.group(1)}{m.group(2)}{AGED_DATE}{m.group(2)}", text)
+    return aged if count else None
 
 
 def yaml_keys(text: str) -> list[tuple[int | None, str]]:
@@ -191,6 +209,12 @@ def demote_front_matter(text: str) -> str | None:
     return None if split is None or demoted is None else split[0] + demoted + split[2]
 
 
+def age_front_matter(text: str) -> str | None:
+    split = split_front_matter(text)
+    aged = None if split is None else age_yaml(split[1])
+    return None if split is None or aged is None else split[0] + aged + split[2]
+
+
 def _front_matter_drops(text: str, keys: Callable[[str], bool]) -> Iterator[Mutation]:
     split = split_front_matter(text)
     if split is None:
@@ -211,6 +235,9 @@ def markdown_mutations(data: bytes, *, drop: Callable[[str], bool]) -> Iterator[
     demoted = demote_front_matter(text)
     if demoted is not None:
         yield "demote", demoted.encode()
+    aged = age_front_matter(text)
+    if aged is not None:
+        yield "age", aged.encode()
     yield from _front_matter_drops(text, drop)
 
 
@@ -231,6 +258,9 @@ def yaml_mutations(data: bytes) -> Iterator[Mutation]:
     demoted = demote_yaml(text)
     if demoted is not None:
         yield "demote", demoted.encode()
+    aged = age_yaml(text)
+    if aged is not None:
+        yield "age", aged.encode()
     yield from _drops(text)
 
 
