@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import io
 import sys
 from datetime import datetime
@@ -112,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
     except (EvidenceFormatError, EngineError) as error:
         print(f"annexa: error: {error}", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
+    # The evidence lives until the command ends and holds no cycle: left out of every later garbage
+    # collection, which otherwise walks its millions of objects again while the rules compile (100,000
+    # items: compile 1.4 -> 0.4 s CPU, and read + compile 3.7 -> 2.0 s against collecting as usual).
+    gc.freeze()
     try:
         with timings.step("compile"):
             host = None if args.no_plugins else (config_host or make_host())
