@@ -18,7 +18,8 @@ Run: .venv/bin/python benchmarks/bench_pipeline.py [--sizes 10000,100000] [--sca
   objects, and bare (a tuple per subject); the GC on, as users run it.
 * joins: `exists c in card where c.model == mv.model_name` at 5k, 10k and 20k items a side, 10 % of the
   keys null on both sides.
-* store: N items written into a directory store (put_evidence: redaction, ids, files, index).
+* store: N items written into a directory store (put_evidence: redaction, ids, files, index), and with
+  --store-url into a PostgreSQL store (a fresh database; its locker a folder).
 
 The load average is printed before each part: the figures are only comparable at a similar load.
 """
@@ -210,18 +211,38 @@ def part_joins() -> None:
         previous = seconds
 
 
-def part_store(count: int) -> None:
+def part_store(count: int, url: str | None = None) -> None:
     from annexa.model.evidence import read_bundle
     from annexa.store import open_store
 
-    print(f"directory store, put_evidence ({load()})")
+    where = "directory store" if url is None else "PostgreSQL store (index; evidence in a folder)"
+    print(f"{where}, put_evidence ({load()})")
     with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
         items = read_bundle(bundle_of(count, Path(scratch))).evidence
+        if url is not None:  # a fresh database of the server at url, dropped afterwards
+            import psycopg
+
+            name = f"annexa_bench_{os.getpid()}"
+            with psycopg.connect(f"{url}/postgres", autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE {name}")
         started, cpu = time.perf_counter(), time.process_time()
-        with open_store(Path(scratch) / "store") as store:
-            store.put_evidence(items)
+        if url is None:
+            with open_store(Path(scratch) / "store") as store:
+                store.put_evidence(items)
+        else:
+            with open_store(f"{url}/{name}", evidence=str(Path(scratch) / "locker")) as store:
+                store.put_evidence(items)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(f"  {count:,} items stored  {wall:8.2f} s wall {cpu:8.2f} s CPU  ({count / wall:,.0f} items/s)")
+        if url is not None:
+            with psycopg.connect(f"{url}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE {name}")
+
+
+def part_stores(count: int, url: str | None) -> None:
+    part_store(count)
+    if url:
+        part_store(count, url)
 
 
 PARTS = ("evaluate", "scan", "rules", "predicates", "joins", "store")
@@ -237,6 +258,9 @@ def main() -> int:
     parser.add_argument("--scan-sizes", default="10000", help="documents for scan (comma-separated)")
     parser.add_argument("--predicate-items", type=int, default=100_000)
     parser.add_argument("--store-items", type=int, default=100_000)
+    parser.add_argument(
+        "--store-url", help="also store into a PostgreSQL server: postgresql://USER@HOST:PORT (no database)"
+    )
     parser.add_argument("--part", choices=PARTS, help="run one part only")
     parser.add_argument("--write-bundle", nargs=2, metavar=("N", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -252,7 +276,7 @@ def main() -> int:
         "rules": part_rules,
         "predicates": lambda: part_predicates(args.predicate_items),
         "joins": part_joins,
-        "store": lambda: part_store(args.store_items),
+        "store": lambda: part_stores(args.store_items, args.store_url),
     }
     if args.part:
         runners[args.part]()

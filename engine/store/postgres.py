@@ -61,6 +61,13 @@ _SCHEMA: Final = (
 )
 
 
+# Where put_evidence stages its index rows: private to the session, emptied at each commit.
+_EVIDENCE_STAGING: Final = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS evidence_staging (id TEXT NOT NULL, kind TEXT NOT NULL,"
+    " source TEXT NOT NULL, collected_at TEXT NOT NULL) ON COMMIT DELETE ROWS"
+)
+
+
 def redact_url(url: str) -> str:
     """The URL without its password: the location is printed, and credentials never are."""
     parts = urlsplit(url)
@@ -117,11 +124,17 @@ class PostgresStore(Store):
         kept = [redact_for_storage(item) for item in items]
         stored = tuple(item for item, _, _ in kept)
         self.locker.put_many("evidence", ((digest, payload) for _, digest, payload in kept))
+        # One COPY into a session-private staging table, then one INSERT ... ON CONFLICT DO NOTHING: COPY
+        # cannot skip the rows already indexed (an earlier scan's, or a concurrent writer's), the INSERT
+        # can, and it takes the rows in one statement instead of one round of the protocol per row.
         with self._db.transaction(), self._db.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO evidence(id, kind, source, collected_at) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (id) DO NOTHING",
-                [(i.id, i.kind, i.source, format_timestamp(i.collected_at)) for i in stored],
+            cursor.execute(_EVIDENCE_STAGING)
+            with cursor.copy("COPY evidence_staging (id, kind, source, collected_at) FROM STDIN") as copy:
+                for item in stored:
+                    copy.write_row((item.id, item.kind, item.source, format_timestamp(item.collected_at)))
+            cursor.execute(
+                "INSERT INTO evidence(id, kind, source, collected_at)"
+                " SELECT id, kind, source, collected_at FROM evidence_staging ON CONFLICT (id) DO NOTHING"
             )
         return stored
 
@@ -147,16 +160,16 @@ class PostgresStore(Store):
                 (seq, record.scan_id, digest, previous, format_timestamp(record.started_at),
                  format_timestamp(record.finished_at), record.rule_pack_digest),
             )  # fmt: skip
-            db.executemany(
-                "INSERT INTO findings VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (scan_seq, finding_id) DO NOTHING",
-                [(seq, f.id, f.rule_id, f.control_id, f.status.value, f.severity.value, f.subject,
-                  int(f.waived)) for f in record.findings],
-            )  # fmt: skip
-            db.executemany(
-                "INSERT INTO scan_evidence VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                [(seq, d) for d in sorted(referenced)],
-            )
+            # COPY straight into the tables: the scan row above took a new seq under the lock and
+            # check_record refused duplicate finding ids, so no row here can conflict.
+            with db.copy("COPY findings (scan_seq, finding_id, rule_id, control_id, status, severity,"
+                         " subject, waived) FROM STDIN") as copy:  # fmt: skip
+                for f in record.findings:
+                    copy.write_row((seq, f.id, f.rule_id, f.control_id, f.status.value, f.severity.value,
+                                    f.subject, int(f.waived)))  # fmt: skip
+            with db.copy("COPY scan_evidence (scan_seq, evidence_id) FROM STDIN") as copy:
+                for evidence_id in sorted(referenced):
+                    copy.write_row((seq, evidence_id))
         self._write_head()
         return digest
 

@@ -291,3 +291,44 @@ def test_concurrent_scans_into_one_store_all_complete_in_one_verifiable_chain(
         report = verify_store(store)
         assert report.ok, [str(p) for p in report.problems]
         assert store.read_head() == history[-1].digest
+
+
+# -- batched index rows ------------------------------------------------------------------------------------
+
+
+def test_evidence_rows_copied_in_batches_skip_what_is_indexed_and_record_every_finding(
+    tmp_path: Path, database: str
+) -> None:
+    """put_evidence COPYs its rows through a staging table: items repeated within one call, items another
+    client (a connection of its own) indexed first, and the next scan's findings and evidence list,
+    which record_scan COPYs too, each land exactly once."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from datetime import UTC, datetime
+
+    from test_store import endpoint, record
+
+    from annexa.model.findings import Status
+
+    at = datetime(2026, 11, 22, tzinfo=UTC)
+    items = [endpoint(f"copy-{i}", i % 2 == 0, at) for i in range(90)]
+    with (
+        open_store(database, evidence=str(tmp_path / "locker")) as first,
+        open_store(database) as second,
+    ):
+        first.put_evidence(items[:60])
+        stored = second.put_evidence([*items[30:], *items[30:40]])  # 30 indexed already, 10 given twice
+        assert [i.id for i in stored] == [i.id for i in [*items[30:], *items[30:40]]]
+        rows = second.query("SELECT COUNT(*), COUNT(DISTINCT id) FROM evidence")
+        assert rows == [(90, 90)]
+        assert {r[0] for r in second.query("SELECT id FROM evidence")} == {i.id for i in items}
+        # The staging table is the session's own and empty once the transaction commits.
+        assert first.query("SELECT COUNT(*) FROM evidence_staging") == [(0,)]
+        everything = first.put_evidence(items)  # all indexed: nothing new, no error
+        first.record_scan(record(everything, tuple(Status.PASS for _ in everything), at))
+        latest = second.load_scan("latest")
+        assert len(latest.record.findings) == 90
+        assert second.query("SELECT COUNT(*) FROM findings") == [(90,)]
+        assert second.query("SELECT COUNT(*), COUNT(DISTINCT evidence_id) FROM scan_evidence") == [(90, 90)]
+        assert second.scans()[-1].counts["pass"] == 90
+        report = verify_store(second)
+        assert report.ok, [str(p) for p in report.problems]
