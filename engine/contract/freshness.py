@@ -270,6 +270,13 @@ def stale_evidence(
 
 
 def _limit_subject(item: Evidence, limits: FreshnessLimits) -> str:
+    own = item.data.get("review_interval_days") if item.kind == DOCUMENT_KIND else None
+    if (
+        isinstance(own, int | float)
+        and not isinstance(own, bool)
+        and limits.limit_for(item) == timedelta(days=own)
+    ):
+        return "its own review_interval_days"
     doc_type = item.data.get("type") if item.kind == DOCUMENT_KIND else None
     if isinstance(doc_type, str) and doc_type in limits.document_types:
         return f"document type {doc_type}"

@@ -160,6 +160,7 @@ def compile_rules(
         diagnostics=tuple(d for d in diagnostics if d.level is Level.WARNING),
         digest=digest.hexdigest(),
         sources=texts,
+        freshness=checker.resolution.freshness,
     )
 
 

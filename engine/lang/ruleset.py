@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from annexa.contract.freshness import DEFAULT_LIMITS, FreshnessLimits
 from annexa.lang.compiler import RuleCode
 from annexa.lang.syntax import LiteralValue
 from annexa.model.diagnostics import Diagnostic, Span
@@ -51,6 +52,9 @@ class RuleSet:
     diagnostics: tuple[Diagnostic, ...]  # warnings; errors raise instead
     digest: str  # SHA-256 over the rule sources, in path order
     sources: Mapping[str, str]
+    # The maximum age of evidence the rules were compiled with (`fresh(x)`); a Dask worker compiling the
+    # pack again must be given the same.
+    freshness: FreshnessLimits = DEFAULT_LIMITS
 
     @property
     def kinds_read(self) -> frozenset[str]:

@@ -118,6 +118,10 @@ def test_document_type_limit_first_and_a_document_may_only_shorten_its_own() -> 
     assert assess(
         item("document", "f", type="x", last_reviewed="2026-07-01", review_interval_days=30), limits, CLOCK
     ).stale
+    (shortened,) = stale_evidence(
+        [item("document", "f", type="x", last_reviewed="2026-07-01", review_interval_days=30)], limits, CLOCK
+    )
+    assert "beyond the 30d limit for its own review_interval_days" in shortened.message
     # ... and never lengthens it: evidence cannot declare itself fresh.
     long = document("file:p.md", last_reviewed="2026-07-01", review_interval_days=3650)
     assert assess(long, limits, CLOCK).limit == timedelta(days=90)
@@ -316,3 +320,32 @@ def test_summary_counts_only_freshness_observations() -> None:
     )
     assert result["summary"]["stale_evidence"] == 1
     assert json.loads(json.dumps(result))["observations"][0]["details"]["limit"] == "365d"
+
+
+def test_a_dask_worker_compiles_the_rules_with_the_scans_limits() -> None:
+    """Workers compile the pack again from its text: the limits travel in the RulePack, or fresh(x) there
+    would judge by the defaults and the cluster's findings would differ from a local evaluation."""
+    pytest.importorskip("distributed")
+    from annexa.app.dask_executor import RulePack, _worker_ruleset
+
+    tight = FreshnessLimits(document_types={"ai-policy": timedelta(days=90)})
+    evidence = [document("file:p.md", status="approved", last_reviewed="2026-07-01")]  # 145 days old
+
+    def pack_of(limits: FreshnessLimits | None) -> RulePack:
+        ruleset = compile_rules([RuleSource("a.rule", EXISTS_RULE)], KINDS, freshness=limits)
+        return RulePack(
+            sources=tuple(ruleset.sources.items()),
+            params=dict(ruleset.params),
+            schemas={kind: KINDS.schema(kind) for kind in KINDS.kinds},
+            plugins=False,
+            blocked=(),
+            digest=ruleset.digest,
+            freshness=ruleset.freshness,
+        )
+
+    tight_pack, default_pack = pack_of(tight), pack_of(None)
+    assert tight_pack.cache_key() != default_pack.cache_key()
+    worker = _worker_ruleset(tight_pack)
+    assert worker.freshness == tight
+    assert [f.status for f in evaluate(worker, evidence, now=CLOCK)] == [Status.FAIL]
+    assert [f.status for f in evaluate(_worker_ruleset(default_pack), evidence, now=CLOCK)] == [Status.PASS]
