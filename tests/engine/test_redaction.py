@@ -274,3 +274,19 @@ def test_a_secret_planted_in_any_string_field_of_any_kind_is_redacted() -> None:
         payload = redact_for_storage(envelope)[2].decode()
         assert not [s for s in cores if s in payload], kind
     assert checked > 200  # the walk reached the fields of all the kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "maybe"),
+    [
+        ("a" * 64, False),  # a digest: lower-case hex, however long
+        ("Ab1/" * 9 + "Ab1", False),  # 39 characters of a key's alphabet: one short
+        ("Ab1/" * 10, True),  # 40: could be a bare AWS secret key
+        ("x " + "Ab1/" * 10 + " y", True),
+        ("ab1/" * 10 + "-" + "AB", False),  # the upper-case letters are in another run
+    ],
+)
+def test_the_stored_form_prefilter_finds_every_run_a_bare_aws_key_could_be(text: str, maybe: bool) -> None:
+    from annexa.store.redaction import needs_redaction
+
+    assert needs_redaction(f'{{"data":{{"note":"{text}"}}}}'.encode()) is maybe
