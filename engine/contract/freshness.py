@@ -91,6 +91,14 @@ class FreshnessLimits:
         """The item's maximum age: its document type's, else its kind's, else the catalog's review
         interval for a reviewed kind, else None (no limit). A document's own review_interval_days only
         ever shortens it."""
+        limit = self.configured_limit(item)
+        own = own_interval(item)
+        if own is not None:
+            limit = own if limit is None else min(limit, own)
+        return limit
+
+    def configured_limit(self, item: Evidence) -> timedelta | None:
+        """:meth:`limit_for` without the document's own review_interval_days."""
         limit: timedelta | None = None
         if item.kind == DOCUMENT_KIND:
             doc_type = item.data.get("type")
@@ -100,10 +108,6 @@ class FreshnessLimits:
             limit = self.kinds.get(item.kind)
         if limit is None and item.kind in REVIEWED_KINDS:
             limit = CATALOG_REVIEW_INTERVAL
-        own = item.data.get("review_interval_days") if item.kind == DOCUMENT_KIND else None
-        if isinstance(own, int | float) and not isinstance(own, bool) and own >= 0:
-            stated = timedelta(days=own)
-            limit = stated if limit is None else min(limit, stated)
         return limit
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,6 +234,8 @@ def stale_evidence(
     for item in items:
         if item.defect is not None:
             continue
+        if item.kind not in DATE_FIELDS and item.kind not in limits.kinds:
+            continue  # no date of its own and no limit: it cannot be stale (most machine evidence)
         state = assess(item, limits, now)
         what = f"{item.kind} {item.source}"
         if item.kind == DOCUMENT_KIND and isinstance(item.data.get("type"), str):
@@ -269,13 +275,18 @@ def stale_evidence(
     return tuple(sorted(found, key=lambda o: (o.code, o.evidence.source, o.evidence.id)))
 
 
-def _limit_subject(item: Evidence, limits: FreshnessLimits) -> str:
+def own_interval(item: Evidence) -> timedelta | None:
+    """A document's own ``review_interval_days`` as a duration (None when not a non-negative number)."""
     own = item.data.get("review_interval_days") if item.kind == DOCUMENT_KIND else None
-    if (
-        isinstance(own, int | float)
-        and not isinstance(own, bool)
-        and limits.limit_for(item) == timedelta(days=own)
-    ):
+    if isinstance(own, int | float) and not isinstance(own, bool) and own >= 0:
+        return timedelta(days=own)
+    return None
+
+
+def _limit_subject(item: Evidence, limits: FreshnessLimits) -> str:
+    own = own_interval(item)
+    configured = limits.configured_limit(item)
+    if own is not None and (configured is None or own < configured):
         return "its own review_interval_days"
     doc_type = item.data.get("type") if item.kind == DOCUMENT_KIND else None
     if isinstance(doc_type, str) and doc_type in limits.document_types:

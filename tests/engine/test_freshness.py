@@ -122,6 +122,10 @@ def test_document_type_limit_first_and_a_document_may_only_shorten_its_own() -> 
         [item("document", "f", type="x", last_reviewed="2026-07-01", review_interval_days=30)], limits, CLOCK
     )
     assert "beyond the 30d limit for its own review_interval_days" in shortened.message
+    (same,) = stale_evidence(
+        [document("f", approved_on=THREE_YEARS_AGO, review_interval_days=365)], DEFAULT_LIMITS, CLOCK
+    )
+    assert "beyond the 365d limit for kind document" in same.message
     # ... and never lengthens it: evidence cannot declare itself fresh.
     long = document("file:p.md", last_reviewed="2026-07-01", review_interval_days=3650)
     assert assess(long, limits, CLOCK).limit == timedelta(days=90)
