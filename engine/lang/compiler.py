@@ -136,9 +136,14 @@ class CodeGenerator:
             case s.Call(function=function, args=args):
                 builtin = BUILTINS.get(function)
                 if builtin is not None and builtin.needs_evidence:  # the item itself (the checker saw to it)
-                    item = scope[args[0].name].evidence if isinstance(args[0], s.Name) else None
+                    bound = scope[args[0].name] if isinstance(args[0], s.Name) else None
                     limits = self.unit.constant(self.unit.resolution.freshness)
-                    return f"{builtin.helper}({item}, {limits}, NOW, {self.span(expr.span)})"
+                    call = (
+                        f"{builtin.helper}({bound and bound.evidence}, {limits}, NOW, {self.span(expr.span)})"
+                    )
+                    if bound is not None and bound.record:  # the subject's verdict goes into the witness
+                        return f"_rec(W, {s.render(expr)!r}, {call})"
+                    return call
                 values = [self.value(arg, scope) for arg in args]
                 where = self.span(expr.span)
                 if builtin is not None:

@@ -222,6 +222,18 @@ def test_fresh_is_false_for_stale_unknown_for_undated_true_otherwise() -> None:
     assert status_of("stale.md") == [Status.FAIL]
     # Unknown age never passes: three-valued logic keeps it from passing (unknown is reported as not met).
     assert status_of("undated.md") in ([Status.FAIL], [Status.INCONCLUSIVE])
+    # The finding says what decided it: the value of fresh(d), or that it is unknown.
+    ruleset = compile_rules([RuleSource("a.rule", FRESH_RULE)], KINDS)
+    stale, undated = evaluate(
+        ruleset,
+        [
+            document("file:stale.md", status="approved", approved_on=THREE_YEARS_AGO),
+            document("file:undated.md", status="approved"),
+        ],
+        now=CLOCK,
+    )
+    assert stale.witness["fresh(d)"] is False
+    assert "fresh(d)" in undated.missing
 
 
 def test_the_configured_limit_reaches_fresh() -> None:
