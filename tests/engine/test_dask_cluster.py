@@ -300,3 +300,52 @@ def test_a_worker_killed_mid_task_has_its_task_rerun_and_nothing_stored_twice(
         assert sorted((str(r[1]), int(r[2])) for r in rows) == sorted((f"sleepy:{p}", 1) for p in parts)
         assert len(store.object_digests("evidence")) == len(parts)
         assert verify_store(store).ok
+
+
+def test_a_worker_killed_mid_evaluation_has_its_partition_rerun_with_the_same_findings(
+    tmp_path: Path, scheduler: Any, workers: Workers
+) -> None:
+    import hashlib
+    import sys as system
+
+    from annexa.app.dask_executor import DaskExecutor
+    from annexa.app.wiring import kind_registry
+    from annexa.lang.language import evaluate
+    from annexa.model.evidence import canonical_json
+
+    system.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import bench_scale
+
+    host, _, ruleset, demo = bench_scale.seed_evidence(tmp_path / "estate")
+    seed = bench_scale.synthetic_estate(demo, 3000)  # big enough for the partitions to be seen running
+    collected = dict.fromkeys(ruleset.kinds_read)
+
+    def digest(findings: Any) -> str:
+        return hashlib.sha256(canonical_json([f.to_dict() for f in findings])).hexdigest()
+
+    executor = DaskExecutor.connect(scheduler.scheduler_address, timeout=20)
+    try:
+        workers.start(2, executor.client)
+        pids = executor.client.run(os.getpid)
+        thread, outcome = run_in_thread(
+            lambda: executor.evaluate(
+                ruleset, kind_registry(host), seed, now=NOW, collected=collected, host=host, parts=2
+            )
+        )
+        killed = None
+        end = time.monotonic() + 60
+        while killed is None and time.monotonic() < end and thread.is_alive():
+            for address, keys in executor.client.processing().items():
+                if any(str(key).startswith("annexa-evaluate-") for key in keys):
+                    os.kill(pids[address], signal.SIGKILL)  # compiling or evaluating its partition
+                    killed = address
+                    break
+            time.sleep(0.01)
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+        assert killed is not None, "no partition was seen running"
+        assert killed not in executor.client.nthreads()  # it is gone; the other worker finished the work
+    finally:
+        executor.close()
+    assert "error" not in outcome, outcome
+    assert digest(outcome["value"]) == digest(evaluate(ruleset, seed, now=NOW, collected=collected))
