@@ -42,6 +42,7 @@ from annexa.app.executors import (
     failed_outcome,
     run_task,
 )
+from annexa.contract.freshness import DEFAULT_LIMITS, FreshnessLimits
 
 if TYPE_CHECKING:
     from annexa.contract.kinds import KindRegistry
@@ -154,6 +155,7 @@ class DaskExecutor:
             plugins=host is not None,
             blocked=_blocked(host) if host is not None else (),
             digest=ruleset.digest,
+            freshness=ruleset.freshness,
         )
         # Each kind's items are shipped once, to every worker: scattered data has no lineage to recompute it
         # from, so a partition rerun after its worker died must find its items on another.
@@ -276,10 +278,13 @@ class RulePack:
     plugins: bool
     blocked: tuple[str, ...]
     digest: str
+    freshness: FreshnessLimits = DEFAULT_LIMITS  # the maximum age of evidence `fresh(x)` compares with
 
     def cache_key(self) -> str:
+        limits = self.freshness.to_dict()
         return hashlib.sha256(
             pickle.dumps((self.digest, sorted(self.params.items()), self.plugins, self.blocked))
+            + json.dumps(limits, sort_keys=True).encode()
             + json.dumps(self.schemas, sort_keys=True, default=str).encode()
         ).hexdigest()
 
@@ -352,10 +357,16 @@ def _worker_ruleset(pack: RulePack) -> RuleSet:
             KindRegistry(pack.schemas),
             pack.params,
             functions=functions,
+            freshness=pack.freshness,
         )
-        if ruleset.digest != pack.digest or dict(ruleset.params) != dict(pack.params):
+        if (
+            ruleset.digest != pack.digest
+            or dict(ruleset.params) != dict(pack.params)
+            or ruleset.freshness != pack.freshness
+        ):
             raise ExecutorError(
-                "a Dask worker compiled another rule pack than the scan's (rule text or parameters differ)"
+                "a Dask worker compiled another rule pack than the scan's (rule text, parameters or "
+                "freshness limits differ)"
             )
         _COMPILED.clear()  # one pack at a time: a long-lived worker does not keep every scan's rules
         _COMPILED[key] = ruleset
