@@ -68,6 +68,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "ValueError": ValueError,
     "OverflowError": OverflowError,
     "RecursionError": RecursionError,
+    "str": str,  # the message of a Python error caught in a rule: `_RuleFault(str(fault), ...)`
 }
 
 

@@ -54,7 +54,10 @@ class _Index(dict[tuple[str, tuple[str | int, ...], bool], dict[Any, list[Pair]]
         for pair in self._items.get(kind, ()):
             value: Any = pair[0]
             for part in keys:
-                value = value.get(part) if isinstance(value, Mapping) and isinstance(part, str) else None
+                if type(value) is dict and type(part) is str:  # nearly always: no ABC check
+                    value = value.get(part)
+                else:
+                    value = value.get(part) if isinstance(value, Mapping) and isinstance(part, str) else None
                 if value is None:
                     break
             if member and isinstance(value, list):

@@ -82,3 +82,48 @@ def test_references_name_each_item_once_in_the_order_first_used() -> None:
     assert _refs([a, a]) == (a.ref(),)
     assert _refs([b, a]) == (b.ref(), a.ref())
     assert _refs([a, b, a, c, b]) == (a.ref(), b.ref(), c.ref())
+
+
+def _evaluate(text: str, evidence: list[Evidence]) -> dict[str | None, str]:
+    from annexa.lang.language import KindRegistry, compile_rules, evaluate
+    from annexa.lang.ruleset import RuleSource
+
+    kinds = KindRegistry({kind: {"type": "object"} for kind in ("mv", "card")})
+    ruleset = compile_rules([RuleSource("t.rule", text)], kinds)
+    findings = evaluate(ruleset, evidence, now=NOW, collected={"mv": None, "card": None})
+    return {f.subject: f"{f.status.value}: {f.message}" for f in findings}
+
+
+def _item(kind: str, source: str, data: dict[str, object]) -> Evidence:
+    return Evidence(kind=kind, source=source, scope={}, collector="t 1", collected_at=NOW, data=data)
+
+
+def test_a_join_key_under_something_that_is_not_an_object_is_no_key() -> None:
+    text = (
+        'control A.6.2.6 "docs" {\n  rule cards {\n    for each m in mv\n'
+        "    require exists c in card where c.meta.model == m.name\n  }\n}\n"
+    )
+    found = _evaluate(
+        text,
+        [
+            _item("mv", "mv-a", {"name": "a"}),
+            _item("mv", "mv-c", {"name": "c"}),
+            _item("card", "card-a", {"meta": {"model": "a"}}),
+            _item("card", "card-x", {"meta": ["model", "c"]}),  # a list where an object was expected
+        ],
+    )
+    assert found["mv-a"].startswith("pass")
+    assert not found["mv-c"].startswith("pass")
+
+
+def test_a_python_error_inside_a_rule_is_an_error_finding_not_a_crash() -> None:
+    # timedelta(days=10**12) is too large: caught in the rule and reported with Python's message (the
+    # generated code turns it into text with str(), which it must be able to reach).
+    text = (
+        'control A.6.2.6 "docs" {\n  rule big {\n    for each m in mv\n'
+        "    require days(m.n) > days(1)\n  }\n}\n"
+    )
+    found = _evaluate(text, [_item("mv", "mv-a", {"n": 10**12}), _item("mv", "mv-b", {"n": 2})])
+    assert found["mv-b"].startswith("pass")
+    assert found["mv-a"].startswith("error: rule failed at")
+    assert "too large" in found["mv-a"]
