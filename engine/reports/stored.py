@@ -11,13 +11,29 @@ from typing import Any
 
 from annexa.app.result import build_result
 from annexa.audit.drift import compare
+from annexa.contract.freshness import DEFAULT_LIMITS, FreshnessLimits, stale_evidence
+from annexa.model.evidence import Evidence
+from annexa.model.observations import scope_drift
 from annexa.store import Store, StoredScan
 
 
-def stored_result(store: Store, reference: str = "latest", *, organization: str = "") -> dict[str, Any]:
-    """Rebuild the result document of a recorded scan, with its drift from the scan before it."""
+def stored_result(
+    store: Store,
+    reference: str = "latest",
+    *,
+    organization: str = "",
+    freshness: FreshnessLimits | None = None,
+) -> dict[str, Any]:
+    """Rebuild the result document of a recorded scan, with its drift from the scan before it and the
+    observations on its evidence (scope drift; stale evidence by ``freshness``, the catalog's defaults
+    when None), as the scan reported them."""
     scan = store.load_scan(reference)
     record = scan.record
+    items = list(store.evidence_of(scan))
+    observations = (
+        *scope_drift(items),
+        *stale_evidence(items, freshness or DEFAULT_LIMITS, record.started_at),
+    )
     rules_by_control: Mapping[str, tuple[str, ...]] = {c.id: c.rules for c in record.controls}
     drift = None
     if scan.previous is not None:
@@ -33,13 +49,14 @@ def stored_result(store: Store, reference: str = "latest", *, organization: str 
         extra={
             "organization": organization,
             "scan": {"id": record.scan_id, "manifest": scan.digest, "store": store.location},
-            "collection": _collection(store, scan),
+            "collection": _collection(scan, items),
             "drift": drift,
+            "observations": [observation.to_dict() for observation in observations],
         },
     )
 
 
-def _collection(store: Store, scan: StoredScan) -> dict[str, Any]:
+def _collection(scan: StoredScan, evidence: list[Evidence]) -> dict[str, Any]:
     record = scan.record
     kinds: dict[str, set[str]] = {}
     errors: dict[str, str] = {}
@@ -48,7 +65,7 @@ def _collection(store: Store, scan: StoredScan) -> dict[str, Any]:
         if status.error is not None and not status.gap:
             errors.setdefault(status.collector, status.error)
     items: dict[str, int] = {}
-    for item in store.evidence_of(scan):
+    for item in evidence:
         name = item.collector.split(" ")[0]
         items[name] = items.get(name, 0) + 1
     return {

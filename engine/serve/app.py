@@ -427,7 +427,9 @@ def export_bundle(views: Views, config: str | None, reference: str) -> tuple[byt
         raise NotFound(str(exc)) from exc
     except TrustError as exc:
         raise HTTPProblem(409, str(exc)) from exc
-    result = stored_result(views.store, index["manifest"], organization=loaded.organization)
+    result = stored_result(
+        views.store, index["manifest"], organization=loaded.organization, freshness=loaded.freshness
+    )
     document = report_document(result, store=views.store, scan=index["manifest"])
     files["report.html"] = render_html(document).encode("utf-8")
     with tempfile.TemporaryDirectory(prefix="annexa-bundle-") as temp:

@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, host)
     with open_store(args.store or config.store_path, create=False) as store:
         files, index = bundle_files(store, args.scan, config, host)
-        result = stored_result(store, index["manifest"], organization=config.organization)
+        result = stored_result(
+            store, index["manifest"], organization=config.organization, freshness=config.freshness
+        )
         document = report_document(result, store=store, scan=index["manifest"])
     files["report.html"] = render_html(document).encode("utf-8")
     write_bundle(args.output, files, index)

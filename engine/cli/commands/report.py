@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         return prepared
     plan, conditions = prepared
     with open_store(store_path, evidence=evidence, create=False) as store:
-        result = stored_result(store, args.scan, organization=organization)
+        freshness = config.freshness if config is not None else None
+        result = stored_result(store, args.scan, organization=organization, freshness=freshness)
         document = report_document(result, store=store, scan=args.scan)
     return deliver(plan, document, conditions)
