@@ -278,6 +278,15 @@ def needs_redaction(canonical: bytes) -> bool:
     return b"U" in runs and any(len(run) >= 40 and b"U" in run for run in runs.split())
 
 
+# What is skipped, and why that is safe. (1) A whole item, when needs_redaction says no: every pattern
+# and every secret key name needs one of the literals it looks for (lower-cased where the pattern ignores
+# case; any non-ASCII byte sends the item down the full path), and the bare AWS key needs a 40-character
+# run with an upper-case letter, so no string of the item can match. (2) Within an item, a value that is a
+# number, a boolean or null (its own type at run time, see _redact_value): redaction never replaces
+# those. Nothing is skipped by a field's type in the kind's schema (a boolean flag, an enum, a digest
+# pattern): the store keeps items that break their schema too (a defective item is evidence as well), so
+# the schema does not prove what a field holds; checking that it does would cost what the prefilter costs.
+# tests/engine/test_redaction.py plants a secret in every string field of every kind's schema.
 def redact_for_storage(item: Evidence) -> tuple[Evidence, str, bytes]:
     """The item as a store keeps it (redacted), with its id and canonical bytes, serialised once when
     there is nothing to redact (nearly always)."""
