@@ -114,7 +114,7 @@ def test_a_scan_cannot_pass_on_a_region_it_could_not_read(
     credentials appear nowhere in what the scan prints or stores."""
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRET99"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    _seed_endpoint("fraud", "us-east-1", [{"Key": "ai-system", "Value": "fraud-scoring"}])
+    _seed_endpoint("fraud", "us-east-1", [{"Key": "ai_system", "Value": "fraud-scoring"}])
     proxy.faults = [
         Fault(
             "deny",
