@@ -17,6 +17,7 @@ from .run import Improvement, improvements, run_suite
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # about 900 scans of the demo estate: minutes on a loaded 2-core machine
 def test_no_mutation_improves_a_control(tmp_path: Path) -> None:
     result = run_suite(tmp_path)
     print(result.summary())
