@@ -129,12 +129,22 @@ def test_every_control_has_its_intended_status(demo: tuple[int, dict[str, Any], 
     code, result, _ = demo
     assert {c["id"]: c["status"] for c in result["controls"]} == EXPECTED_CONTROLS
     assert code == 1  # nonconformities
-    # Every document, attestation and card reads cleanly; what moto cannot serve and the chatbot's legacy
-    # MLflow stage are the only problems, and the missing monitoring schedules leave a gap, not a verdict.
-    assert [p.split(": ")[1] for p in result["collection"]["problems"]] == [
-        "collection_gap",
-        "source_problem",
-    ]
+    # Every document, attestation and card reads cleanly but the two the estate leaves incomplete on
+    # purpose (their required metadata is told on the item); what moto cannot serve and the chatbot's
+    # legacy MLflow stage are the other problems, and the missing monitoring schedules leave a gap.
+    problems = result["collection"]["problems"]
+    assert sorted(p.split(": ")[1] for p in problems) == ["collection_gap", *["source_problem"] * 3]
+    required = sorted(p for p in problems if "required by the evidence contract" in p)
+    tail = "; the rules that read it cannot pass without it (docs/evidence.md lists each field)"
+    assert len(required) == 2
+    assert required[0].endswith(
+        ": data/support-conversations-dataset-record.md: dataset-record metadata required by the evidence "
+        f"contract is not given: acquired_on{tail}"
+    )
+    assert required[1].endswith(
+        ": systems/support-chatbot-record.md: ai-system-record metadata required by the evidence contract is "
+        f"not given: out_of_scope_use{tail}"
+    )
     assert list(result["collection"]["gaps"]) == ["aws.sagemaker_monitoring_schedule"]
     undecided = {(f["rule"], f["status"]) for f in result["findings"] if f["status"] == "inconclusive"}
     assert undecided == {("A.6.2.6/production_endpoints_monitored", "inconclusive")}

@@ -443,6 +443,13 @@ def build_data(
     for field_ in declared.fields if declared else ():
         given = fields.get(field_.name)
         metadata[field_.name] = None if given is None else _declared(field_, given, report, extra)
+    # A required field that is not there at all (one given but unreadable is told above).
+    absent = [f.name for f in declared.fields if f.required and f.name not in fields] if declared else []
+    if absent:
+        report(
+            f"{doc_type} metadata required by the evidence contract is not given: {', '.join(absent)}; the "
+            "rules that read it cannot pass without it (docs/evidence.md lists each field)"
+        )
     for name, raw in sorted(fields.items()):
         if name in KNOWN_FIELDS or name in metadata:
             continue
@@ -468,11 +475,19 @@ def build_data(
 
 def _document_type(value: JSONValue, raw: RawField | None, report: Callable[[str], None]) -> JSONValue:
     """A document type as the rules know it: case and separators are spelling ("AI System Record",
-    "ai_system_record" are ai-system-record); a near miss of a known type is told with "did you mean" and
+    "ai_system_record" are ai-system-record); a type annexa has renamed (the contract's renamed_types) is
+    read as its new name, with a problem line; a near miss of a known type is told with "did you mean" and
     kept as written (it may be the organisation's own type: no rule reads it)."""
     if not isinstance(value, str) or raw is None or value in CONTRACT.type_names:
         return value
     spelt = re.sub(r"[\s_]+", "-", value.strip().lower())
+    renamed = CONTRACT.renamed_types.get(spelt)
+    if renamed is not None:
+        report(
+            f"{raw.origin}: type {value!r} was renamed {renamed!r} (the reference catalog's name): read as "
+            f"{renamed}; rename it in the document, or map it with collectors.documents.value_aliases"
+        )
+        return renamed
     if spelt in CONTRACT.type_names:
         return spelt
     meant = difflib.get_close_matches(spelt, CONTRACT.type_names, n=1, cutoff=0.8)

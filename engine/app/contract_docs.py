@@ -166,6 +166,17 @@ def render_markdown(contract: Contract, kinds: KindRegistry, ruleset: RuleSet) -
                     f"| `{path}` | {field.type} | {_required(field)} | {_allowed(field)} | "
                     f"{_cell(field.description)} | {_cell(catalog)} | {_rules(readers)} |"
                 )
+    if contract.renamed_types:
+        out += [
+            "",
+            "### Renamed document types",
+            "",
+            "Types annexa once named otherwise, now the reference catalog's names. A document of an old name "
+            "is read as the new type, with a problem line asking to rename it; a recorded scan is "
+            "re-evaluated the same way.",
+            "",
+        ]
+        out += [f"- `{old}` is now `{new}`" for old, new in sorted(contract.renamed_types.items())]
     missing = uncatalogued_fields(contract, ruleset)
     if missing:
         out += ["", "### Metadata the pack reads that the catalog does not name", ""]

@@ -92,6 +92,8 @@ class Contract:
     kind_notes: Mapping[str, Mapping[str, str]]  # kind -> field -> what its schema cannot say
     # Every document type the rules know: the catalog's expected documents and the types above.
     type_names: tuple[str, ...] = ()
+    # An old document type name -> the reference catalog's name it was renamed to.
+    renamed_types: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def document_type(self, name: str) -> DocumentType | None:
         return next((t for t in self.document_types if t.name == name), None)
@@ -161,7 +163,8 @@ def parse_contract(raw: Mapping[str, Any]) -> Contract:
         kind: {name: str(note) for name, note in (fields or {}).items()}
         for kind, fields in (raw.get("kinds") or {}).items()
     }
-    return Contract(common=common, document_types=types, kind_notes=notes)
+    renamed = {str(old): str(new) for old, new in (raw.get("renamed_types") or {}).items()}
+    return Contract(common=common, document_types=types, kind_notes=notes, renamed_types=renamed)
 
 
 @functools.cache

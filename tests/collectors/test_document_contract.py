@@ -39,6 +39,13 @@ def collect(kit: Any, root: Path, **config: Any) -> Any:
 
 HEAD = "---\nid: X-1\nstatus: approved\nowner: Risk\napprover: Board\n"
 
+REQUIRED = "metadata required by the evidence contract is not given"
+
+
+def others(run: Any) -> list[str]:
+    """The run's problem lines but those on required metadata not given (tested on their own below)."""
+    return [message for message in run.messages() if REQUIRED not in message]
+
 
 def test_declared_fields_go_to_metadata_each_present_the_rest_to_extra(kit: Any, tmp_path: Path) -> None:
     write(
@@ -54,7 +61,7 @@ def test_declared_fields_go_to_metadata_each_present_the_rest_to_extra(kit: Any,
     assert item.data["metadata"]["use_approved_on"] == "2026-03-12"
     assert item.data["metadata"]["accountable_executive"] is None  # not given
     assert item.data["extra"] == {"cost_centre": "CC-12"}
-    assert run.messages() == []
+    assert others(run) == []
 
 
 def test_a_type_without_declared_metadata_has_an_empty_metadata(kit: Any, tmp_path: Path) -> None:
@@ -74,7 +81,7 @@ def test_a_value_outside_the_allowed_values_is_told_with_did_you_mean_and_not_gi
     assert items["vv.md"].data["metadata"] == {"result": None}
     assert items["vv.md"].data["extra"] == {"result": "passed"}  # as written, for the reader
     assert items["obj.md"].data["metadata"] == {"scope": None}  # one wrong value: the list is not given
-    assert run.messages() == [
+    assert others(run) == [
         "obj.md: line 7: key 'scope': scope 'usage' is not one of development, use; did you mean 'use'? If "
         "'usage' means use here, say so with collectors.documents.value_aliases: {scope: {'usage': use}}; "
         "read as not given",
@@ -94,7 +101,7 @@ def test_value_aliases_and_spelling_of_allowed_values(kit: Any, tmp_path: Path) 
     items = run.by_path()
     assert items["vv.md"].data["metadata"]["result"] == "pass"
     assert items["aia.md"].data["metadata"]["societal_impact"] == "not_significant"  # case and spacing
-    assert run.messages() == []
+    assert others(run) == []
 
 
 def test_values_of_another_type_are_told_and_not_given(kit: Any, tmp_path: Path) -> None:
@@ -130,7 +137,7 @@ def test_values_of_another_type_are_told_and_not_given(kit: Any, tmp_path: Path)
         {"party": None, "responsibilities": "x"},
         {"party": "OpenAI", "responsibilities": "hosting"},
     ]
-    assert run.messages() == [
+    assert others(run) == [
         "record.md: line 7: key 'accountable_executive': accountable_executive must be a single text value, "
         "not a list; read as not given",
         "record.md: line 8: key 'use_approved_on': use_approved_on 'soon' is not a date "
@@ -176,7 +183,7 @@ def test_field_map_names_type_specific_fields_and_near_misses_are_told(kit: Any,
     run = collect(kit, tmp_path / "gov", field_map={"exec_sponsor": "accountable_executive"})
     [item] = run.evidence
     assert item.data["metadata"]["accountable_executive"] == "COO"
-    assert run.messages() == [
+    assert others(run) == [
         "record.md: line 8: key 'acountable_executive' is not metadata the evidence contract declares for "
         "ai-system-record: did you mean 'accountable_executive'? It is kept in extra, which no rule reads: "
         "rename it, or map it with collectors.documents.field_map"
@@ -201,10 +208,56 @@ def test_a_document_type_is_read_as_the_rules_know_it(kit: Any, tmp_path: Path) 
     assert items["c.md"].data["type"] == "ai-system-recrd"
     assert items["c.md"].data["extra"] == {"suppliers": []}
     assert items["d.md"].data["type"] == "board-minutes"
-    assert run.messages() == [
+    assert others(run) == [
         "c.md: line 6: type 'ai-system-recrd' is not a document type the rules know: did you mean "
         "'ai-system-record'? If 'ai-system-recrd' means ai-system-record here, say so with "
         "collectors.documents.value_aliases: {type: {'ai-system-recrd': ai-system-record}}"
+    ]
+
+
+def test_a_renamed_type_is_read_as_its_new_name_with_a_note(kit: Any, tmp_path: Path) -> None:
+    """A type annexa once named otherwise (before it took the reference catalog's names) still counts, as
+    the new type, and the user is told to rename it."""
+    write(tmp_path / "gov" / "m.md", f"{HEAD}type: AI Risk Assessment Procedure\n---\n# M\n")
+    write(tmp_path / "gov" / "n.md", f"{HEAD}type: nonconformity-register\n---\n# N\n")
+    run = collect(kit, tmp_path / "gov")
+    items = run.by_path()
+    assert items["m.md"].data["type"] == "ai-risk-assessment-methodology"
+    assert items["n.md"].data["type"] == "nonconformity-record"
+    assert others(run) == [
+        "m.md: line 6: type 'AI Risk Assessment Procedure' was renamed 'ai-risk-assessment-methodology' (the "
+        "reference catalog's name): read as ai-risk-assessment-methodology; rename it in the document, or "
+        "map it with collectors.documents.value_aliases",
+        "n.md: line 6: type 'nonconformity-register' was renamed 'nonconformity-record' (the reference "
+        "catalog's name): read as nonconformity-record; rename it in the document, or map it with "
+        "collectors.documents.value_aliases",
+    ]
+
+
+def test_required_metadata_not_given_is_one_problem_line_on_the_document(kit: Any, tmp_path: Path) -> None:
+    """Issue 16: a document of a type whose required metadata is missing says so on its own item (one
+    line naming each missing field); a field given but unreadable is told by its own line, not twice."""
+    write(
+        tmp_path / "gov" / "record.md",
+        f"{HEAD}type: ai-system-record\naccountable_executive: CRO\nintended_use: Triage\n"
+        "out_of_scope_use: Credit decisions\nuse_approved_by: Board\nuse_approved_on: soon\n---\n# R\n",
+    )
+    write(
+        tmp_path / "gov" / "plan.md", f"{HEAD}type: ai-incident-communication-plan\nchannels: [email]\n---\n"
+    )
+    write(tmp_path / "gov" / "policy.md", f"{HEAD}type: ai-policy\n---\n# P\n")  # nothing type-specific
+    write(tmp_path / "gov" / "draft.md", "---\nid: X-2\nstatus: draft\nowner: Risk\n---\n# D\n")  # no type
+    run = collect(kit, tmp_path / "gov")
+    assert [m for m in run.messages() if REQUIRED in m] == [
+        "plan.md: ai-incident-communication-plan metadata required by the evidence contract is not given: "
+        "audiences, timelines; the rules that read it cannot pass without it (docs/evidence.md lists each "
+        "field)",
+        "record.md: ai-system-record metadata required by the evidence contract is not given: data_sources, "
+        "suppliers; the rules that read it cannot pass without it (docs/evidence.md lists each field)",
+    ]
+    assert others(run) == [
+        "record.md: line 11: key 'use_approved_on': use_approved_on 'soon' is not a date (expected "
+        "YYYY-MM-DD); read as not given"
     ]
 
 

@@ -226,3 +226,127 @@ def test_annexa_init_writes_the_contracts_sections_as_headings() -> None:
                 doc_type.name,
                 section.topic,
             )
+
+
+# --- document type names: contract, engine catalog, rules and the reference catalog agree -----------------
+
+# Document types the engine keeps although the reference catalog's document_types lacks them, with why.
+ENGINE_ONLY_TYPES = {
+    "ai-incident-register": "A.8.4: the incidents of the period are those a current register lists, so "
+    "deleting an ai-incident-record fails the control instead of shrinking the set to check; the catalog "
+    "reads the ai-incident-records of the last 12 months and names no register",
+}
+# Documents a control expects that no rule of it selects yet, with why.
+EXPECTED_UNCHECKED = {
+    ("A.3.3", "concern-register"): "the catalog reads its metadata only (last_updated, period); A.3.3's "
+    "rules check the procedure and an attestation",
+    ("A.4.3", "dataset-record"): "A.4.3-E4 accepts the record's data_resources instead, which the rule reads",
+    ("A.4.6", "training-record"): "competence evidence lives in HR systems; A.4.6 rests on the competence "
+    "matrix and an attestation",
+    ("A.4.6", "ai-system-record"): "its human_resources field is read by A.4.2; A.4.6 rests on the matrix",
+    ("A.7.5", "dataset-record"): "provenance is read from the MLflow runs and SageMaker; A.7.3 reads the "
+    "dataset-records",
+    ("A.9.4", "ai-user-documentation"): "A.8.2 checks it; A.9.4 reads intended and out-of-scope use from the "
+    "ai-system-record",
+    ("A.10.4", "ai-user-documentation"): "A.8.2 checks it; A.10.4 reads the customer terms",
+}
+# Documents an Annex A control expects that the reference neither anchors to it nor names in its signals.
+EXPECTED_BEYOND_REFERENCE = {
+    ("A.7.3", "ai-system-record"): "its data_sources name the datasets whose dataset-records A.7.3 checks, "
+    "so deleting a dataset-record fails instead of shrinking the set (a field the catalog does not name)",
+    ("A.10.3", "ai-system-record"): "its suppliers name the parties A.10.3 wants assessed (A.10.3-E1 "
+    "assesses 'each party in the responsibility matrix' without naming where they are listed)",
+}
+# Reference anchors of a main-body clause that annexa's clause rules do not expect, with why.
+CLAUSE_ANCHORS_NOT_EXPECTED = {
+    ("CL.6.1.3", "soa"): "annexa writes the Statement of Applicability itself (annexa soa)",
+    ("CL.6.1.4", "ai-impact-assessment"): "the per-system assessments are checked by A.5.2 to A.5.5",
+    ("CL.10.2", "ai-incident-record"): "incident records are checked by A.8.4",
+}
+
+
+def _selected_types(var: str, where: Any) -> set[str]:
+    """The document types a `where` pins `var.type` to (`==` or `in [...]`, anywhere in it)."""
+    from annexa.lang import syntax as s
+
+    found: set[str] = set()
+    for node in s.walk(where):
+        if not isinstance(node, s.Binary) or node.op not in ("==", "in"):
+            continue
+        left, right = node.left, node.right
+        if not (isinstance(left, s.Attr) and left.name == "type" and isinstance(left.target, s.Name)):
+            left, right = right, left
+        if not (isinstance(left, s.Attr) and left.name == "type" and isinstance(left.target, s.Name)):
+            continue
+        if left.target.name != var:
+            continue
+        values = right.items if isinstance(right, s.ListExpr) else (right,)
+        found |= {v.value for v in values if isinstance(v, s.Literal) and isinstance(v.value, str)}
+    return found
+
+
+def _rule_types() -> dict[str, set[str]]:
+    """Per control or clause id: the document types its rules select (`x in document where x.type ...`)."""
+    from annexa.lang import syntax as s
+    from annexa.lang.parser import parse
+
+    by_control: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "rules").rglob("*.rule")):
+        for control in parse(path.read_text(encoding="utf-8"), str(path)).controls:
+            types = by_control.setdefault(control.id, set())
+            for decl in control.rules:
+                loops: list[Any] = [decl.for_each] if decl.for_each else []
+                for expr in (decl.for_each.where if decl.for_each else None, decl.require, decl.allow_empty):
+                    if expr is not None:
+                        loops += [q for q in s.walk(expr) if isinstance(q, s.Quantifier)]
+                for loop in loops:
+                    if isinstance(loop.source, s.Name) and loop.source.name == "document" and loop.where:
+                        types |= _selected_types(loop.var, loop.where)
+    return by_control
+
+
+@pytest.mark.skipif(not CATALOG.is_file(), reason="the reference catalog is not next to this checkout")
+def test_document_types_agree_with_the_reference_catalog() -> None:
+    """Issue 16: the contract's document types, the engine catalog's expected documents (Annex A and the
+    main-body clauses), the types the rules select and the reference catalog's document_types are the same
+    names; what the engine keeps beyond the reference is listed above with the reason."""
+    from annexa.contract.catalog import load_catalog
+
+    reference: Any = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
+    known = set(reference["conventions"]["document_types"])
+    anchors: dict[str, set[str]] = {}
+    for name, (_, cited) in reference["conventions"]["document_types"].items():
+        for anchor in cited:
+            anchors.setdefault(str(anchor), set()).add(name)
+    catalog = load_catalog()
+    expected = {c.id: set(c.expected_documents) for c in (*catalog.controls, *catalog.clauses)}
+    contract = load_contract()
+    rules = _rule_types()
+    names = {
+        "contract": {t.name for t in contract.document_types},
+        "engine catalog": set().union(*expected.values()),
+        "rules": set().union(*rules.values()),
+    }
+    unknown = {where: sorted(found - known - set(ENGINE_ONLY_TYPES)) for where, found in names.items()}
+    assert not any(unknown.values()), f"not a document type of the reference catalog: {unknown}"
+    assert set(ENGINE_ONLY_TYPES) <= names["rules"], "an engine-only type no rule reads: drop it"
+    # Old names are only read as aliases, never used; each maps onto a reference type.
+    assert not set(contract.renamed_types) & set().union(*names.values())
+    assert set(contract.renamed_types.values()) <= known
+    # Per control: the rules select what the control expects (but what is listed above), nothing else.
+    for control_id, wanted in expected.items():
+        unchecked = {t for (c, t) in EXPECTED_UNCHECKED if c == control_id}
+        assert rules.get(control_id, set()) == wanted - unchecked, control_id
+    # The reference's anchors: every type it anchors to an Annex A control is expected by that control;
+    # for a main-body clause annexa checks, likewise unless listed above.
+    for control in catalog.controls:
+        assert anchors.get(control.id, set()) <= expected[control.id], control.id
+    for clause in catalog.clauses:
+        missing = anchors.get(clause.id.removeprefix("CL."), set()) - expected[clause.id]
+        assert missing == {t for (c, t) in CLAUSE_ANCHORS_NOT_EXPECTED if c == clause.id}, clause.id
+    # And a control expects only what the reference anchors to it or names in its evidence signals.
+    for raw in reference["controls"]:
+        text = yaml.safe_dump(raw)
+        named = {t for t in known if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", text)}
+        extra = expected[raw["id"]] - anchors.get(raw["id"], set()) - named - set(ENGINE_ONLY_TYPES)
+        assert extra == {t for (c, t) in EXPECTED_BEYOND_REFERENCE if c == raw["id"]}, raw["id"]
