@@ -189,10 +189,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _validated(bundle: Bundle, kinds: KindRegistry) -> tuple[list[Evidence], list[str]]:
-    """The bundle's items, those breaking their kind's schema made defective, and what each broke."""
+    """The bundle's items, those breaking their kind's schema made defective, and what each broke.
+
+    Documents recorded by an older annexa are read in today's shape first (``annexa.contract.upgrade``:
+    type-specific fields from ``extra`` into ``metadata``, renamed types), keeping their stored ids."""
+    from annexa.contract.upgrade import upgraded
+
     invalid = []
     items = []
-    for item in bundle.evidence:
+    for item in map(upgraded, bundle.evidence):
         problems = kinds.validate(item) if item.kind in kinds and item.defect is None else []
         if problems:
             # Kept as a defective item of its kind, as the scan does: every rule reading the kind fails on
