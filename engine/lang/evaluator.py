@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from annexa.lang import wording
 from annexa.lang.runtime import NULL_KEYS, OTHER_KEYS, UNINDEXED, RuleFault, witness_value
 from annexa.model.evidence import Evidence, EvidenceRef
 from annexa.model.findings import Finding, Status, control_sort_key
@@ -335,15 +336,19 @@ NEAR_MISSES_SHOWN = 5
 Candidate = tuple[Evidence, tuple[bool | None, ...] | None]  # an item and the truth of each conjunct
 
 
-def _rank(found: Iterable[Candidate], conjuncts: Sequence[str]) -> list[tuple[Evidence, str]]:
+def _rank(
+    found: Iterable[Candidate], conjuncts: Sequence[str], outer: str | None = None
+) -> list[tuple[Evidence, str]]:
     """The candidates that came closest to a condition, each with the first conjunct that kept it out.
 
     Closest means the longest run of leading conjuncts it meets (authors put the kind of thing first:
     `d.type == "ai-policy"` before `current(d)`), then the most conjuncts met. When none meets even the
     first conjunct, only items for which it is unknown are shown (a document without a type: found but
-    unmarked); items of another kind altogether are no near miss.
+    unmarked); items of another kind altogether are no near miss. The reason is worded for a user
+    (annexa.lang.wording), never as rule-language text; ``outer`` is the kind of the rule's subject.
     """
     ranked = []
+    var = wording.item_var(conjuncts)
     for item, results in found:
         if results is None:
             ranked.append((0, 0, item.source, item, "the condition could not be evaluated on it"))
@@ -355,8 +360,7 @@ def _rank(found: Iterable[Candidate], conjuncts: Sequence[str]) -> list[tuple[Ev
         if first == 0 and results[0] is False:
             continue
         held = sum(1 for result in results if result is True)
-        state = "is false" if results[first] is False else "is unknown (a field it reads is missing)"
-        reason = f"`{conjuncts[first]}` {state}"
+        reason = wording.reason(conjuncts[first], results[first], item.data, var, outer)
         if first == 0 and item.kind == "document" and item.data.get("type") is None:
             reason = "document found but unmarked: it has no type, so it cannot count as the document sought"
         ranked.append((first, held, item.source, item, reason))
@@ -392,7 +396,7 @@ def _closest(rule: CompiledRule, candidates: tuple[list[Candidate], ...]) -> tup
     """What came closest to each `exists` a failing finding sought, and the part that kept it out."""
     texts, shown = [], []
     for (kind, conjuncts), found in zip(rule.code.sought, candidates, strict=True):
-        ranked = _rank(found, conjuncts)
+        ranked = _rank(found, conjuncts, rule.subject_kind)
         if ranked:
             text, items = _describe(ranked)
             texts.append(f"closest {kind}: {text}")
@@ -414,7 +418,7 @@ def _too_few(
     return _finding(
         rule,
         Status.FAIL,
-        f"expected at least {expected} {rule.sought}; {found}",
+        f"expected at least {expected} items, each {wording.sought(rule.sought)}; {found}",
         None,
         evidence=refs,
         witness={"sought": rule.sought, "selected": selected},
@@ -431,7 +435,8 @@ def _nothing_selected(
             return _finding(
                 rule,
                 Status.NOT_APPLICABLE,
-                f"no {rule.sought}, and that is legitimate: {rule.allow_empty}",
+                f"none found ({wording.sought(rule.sought)}), and that is legitimate: "
+                f"{wording.condition(rule.allow_empty)}",
                 None,
                 evidence=_refs(used),
                 witness={path: witness_value(value) for path, value in witness.items()},
@@ -439,11 +444,12 @@ def _nothing_selected(
             )
     found, refs = _near_misses(rule, items, index, now)
     if rule.code.allow is not None:
-        found += f"; an empty set is accepted only when `{rule.allow_empty}`, which does not hold"
+        accepted = wording.condition(rule.allow_empty)
+        found += f"; an empty set is accepted only when {accepted}, which does not hold"
     return _finding(
         rule,
         Status.INCONCLUSIVE,
-        f"nothing to assess: sought {rule.sought}; {found}",
+        f"nothing to assess: sought {wording.sought(rule.sought)}; {found}",
         None,
         evidence=refs,
         witness={"sought": rule.sought, "selected": 0},

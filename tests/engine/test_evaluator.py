@@ -209,8 +209,8 @@ def test_join_finding_carries_both_evidence_refs() -> None:
     assert f1.evidence[1].kind == "model_card"
     assert (f2.subject, f2.status) == ("m2", F)
     assert f2.message == (
-        "model chat v3 has no card; closest model_card: c2: `age(c.updated) <= 365d` is false; "
-        "c3: `c.model == x.model_name` is unknown (a field it reads is missing)"
+        "model chat v3 has no card; closest model_card: c2: its `updated` is older than 365 days; "
+        "c3: its `model` is not given"
     )
     assert [ref.source for ref in f2.evidence] == ["m2", "c2", "c3"]  # the subject, then the near misses
     assert (f3.subject, f3.status, f3.missing) == ("m3", F, ("exists c in model_card", "x.model_name"))
@@ -252,8 +252,8 @@ def test_empty_selection_is_inconclusive_and_names_what_was_sought() -> None:
     (finding,) = run(text, items)
     assert (finding.status, finding.subject) == (Status.INCONCLUSIVE, None)
     assert finding.message == (
-        'nothing to assess: sought svc where x.tags["env"] == "prod" and x.on; 2 svc item(s) collected, '
-        'none selected; closest: s2: `x.tags["env"] == "prod"` is unknown (a field it reads is missing)'
+        'nothing to assess: sought a svc of which its `tags.env` is "prod" and its `on` is true; 2 svc '
+        "item(s) collected, none selected; closest: s2: its `tags` is not given"
     )
     # s1 is plainly of another environment: no near miss. s2 says nothing about it: it might be one.
     assert [e.source for e in finding.evidence] == ["s2"]
@@ -272,7 +272,7 @@ def test_near_misses_rank_items_that_meet_more_of_the_condition_first() -> None:
     ]
     (finding,) = run(text, items)
     # The longest run of leading conjuncts met comes first; one that fails the first conjunct is no near miss.
-    assert finding.message.endswith('closest: s2: `x.on` is false; s3: `x.name == "a"` is false')
+    assert finding.message.endswith('closest: s2: its `on` is not true; s3: its `name` is not "a"')
 
 
 def test_allow_empty_when_evidence_shows_the_empty_set_is_legitimate() -> None:
@@ -286,12 +286,14 @@ def test_allow_empty_when_evidence_shows_the_empty_set_is_legitimate() -> None:
     assert (allowed.status, [e.source for e in allowed.evidence]) == (Status.NOT_APPLICABLE, ["reg"])
     assert (
         allowed.message
-        == 'no svc where x.on, and that is legitimate: exists c in model_card where c.owner == "registry"'
+        == "none found (a svc of which its `on` is true), and that is legitimate: there is a model card of "
+        'which that model card\'s `owner` is "registry"'
     )
     (unproven,) = run(text, [off, ev("model_card", "other", {"owner": "someone"})])
     assert unproven.status is Status.INCONCLUSIVE
-    assert 'accepted only when `exists c in model_card where c.owner == "registry"`, which does not hold' in (
-        unproven.message
+    assert (
+        'accepted only when there is a model card of which that model card\'s `owner` is "registry", which '
+        "does not hold" in (unproven.message)
     )
     # Items that are selected are judged as always; the condition plays no part then.
     assert [f.status for f in run(text, [ev("svc", "s2", {"on": True, "n": 0}), register])] == [F]
@@ -346,7 +348,7 @@ def test_expect_at_least() -> None:
     text = one_rule("x.on", extra="    expect at least 2\n")
     findings = run(text, [ev("svc", "s1", {"on": True})])
     assert [(f.subject, f.status) for f in findings] == [(None, F), ("s1", P)]
-    assert findings[0].message == "expected at least 2 svc; 1 svc item(s) collected, 1 selected"
+    assert findings[0].message == "expected at least 2 items, each a svc; 1 svc item(s) collected, 1 selected"
     assert dict(findings[0].witness) == {"sought": "svc", "selected": 1}
     assert [f.status for f in run(text, [ev("svc", "s1", {"on": True}), ev("svc", "s2", {"on": False})])] == [
         P,
@@ -354,7 +356,7 @@ def test_expect_at_least() -> None:
     ]
     (none,) = run(text, [])
     assert (none.status, none.subject) == (F, None)
-    assert none.message == "expected at least 2 svc; no svc item was collected"
+    assert none.message == "expected at least 2 items, each a svc; no svc item was collected"
     # Some found, fewer than expected: the ones the `where` kept out are named and cited, closest first.
     prod = one_rule("x.on", where='x.on and x.owner == "prod"', extra="    expect at least 2\n")
     findings = run(
@@ -362,8 +364,8 @@ def test_expect_at_least() -> None:
     )
     (short,) = [f for f in findings if f.subject is None]
     assert short.message == (
-        'expected at least 2 svc where x.on and x.owner == "prod"; 2 svc item(s) collected, 1 selected; '
-        'closest: s2: `x.owner == "prod"` is false'
+        'expected at least 2 items, each a svc of which its `on` is true and its `owner` is "prod"; 2 svc '
+        'item(s) collected, 1 selected; closest: s2: its `owner` is not "prod"'
     )
     assert [e.source for e in short.evidence] == ["s2"]
 
@@ -576,12 +578,11 @@ def test_a_failed_exists_names_what_came_closest_and_why() -> None:
     assert whole.status is F
     # The join on `c.owner == "ml"` leaves c2 out: another owner is not a near miss.
     assert whole.message == (
-        "no card; closest model_card: c1: `c.n > 2` is false; "
-        "c3: `c.n > 2` is unknown (a field it reads is missing)"
+        "no card; closest model_card: c1: its `n` is at most 2; c3: its `n` is not given"
     )
     assert [e.source for e in whole.evidence] == ["c1", "c3"]
     # Per subject, only that subject's candidates (the join's) are examined.
     alpha = by_rule[("s", "s1")]
-    assert alpha.message == "no card for alpha; closest model_card: c1: `c.n > 2` is false"
+    assert alpha.message == "no card for alpha; closest model_card: c1: its `n` is at most 2"
     assert [e.source for e in alpha.evidence] == ["s1", "c1"]
     assert by_rule[("s", "s2")].message == "no card for delta"
