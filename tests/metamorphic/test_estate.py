@@ -31,7 +31,12 @@ def test_the_offline_configuration_keeps_everything_but_the_servers(estate: Path
 
 
 def test_every_evidence_file_reads_cleanly(scanned: EstateScan) -> None:
-    assert [str(problem) for problem in scanned.collection.problems] == []
+    # but the two documents the estate leaves incomplete on purpose (A.7.3 and A.9.4 fail on them), whose
+    # missing required metadata is told on the item
+    problems = [str(problem) for problem in scanned.collection.problems]
+    told = "metadata required by the evidence contract is not given: "
+    assert [p.split(told)[-1].split(";")[0] for p in problems] == ["acquired_on", "out_of_scope_use"]
+    assert all(told in p for p in problems)
     assert all(error is None for error in scanned.collection.collected.values())
 
 
