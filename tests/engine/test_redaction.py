@@ -265,12 +265,14 @@ def test_a_secret_planted_in_any_string_field_of_any_kind_is_redacted() -> None:
                             collected_at=datetime(2026, 11, 22, tzinfo=UTC),
                             data=_planted_at(path, PLANT))  # fmt: skip
             stored, digest, payload = redact_for_storage(item)
-            assert stored is not item and stored.id == digest, (kind, path)
+            assert stored is not item, (kind, path)
+            assert stored.id == digest, (kind, path)
             leaked = [s for s in cores if s in payload.decode()]
             assert not leaked, (kind, path, leaked)
             checked += 1
-        envelope = Evidence(kind=kind, source=f"s3://x {PLANT}", scope={"account": PLANT}, collector="t 1",
-                            collected_at=datetime(2026, 11, 22, tzinfo=UTC), data={}, defect=PLANT)  # fmt: skip
+        envelope = Evidence(kind=kind, source=f"s3://x {PLANT}", scope={"account": PLANT},
+                            collector="t 1", collected_at=datetime(2026, 11, 22, tzinfo=UTC), data={},
+                            defect=PLANT)  # fmt: skip
         payload = redact_for_storage(envelope)[2].decode()
         assert not [s for s in cores if s in payload], kind
     assert checked > 200  # the walk reached the fields of all the kinds
