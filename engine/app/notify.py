@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import requests
 
-from annexa.audit.nonconformities import Action, ClosureRecord, Register, build_register, scan_view
+from annexa.app.corrective_actions import configured_actions
+from annexa.audit.nonconformities import Register, build_register, scan_view
 from annexa.model.evidence import format_timestamp
 from annexa.plugins.types import NonconformityChange, NonconformityChanges
 
@@ -189,30 +189,6 @@ def wants_nonconformity_changes(host: PluginHost, config: Config, webhooks: Sequ
     """
     return (
         bool(webhooks) or bool(config.integrations) or host.has_third_party("annexa_nonconformities_changed")
-    )
-
-
-def configured_actions(config: Config) -> tuple[Action, ...]:
-    """The corrective actions of annexa.yaml, each with its closure record, as ``annexa nonconformities``
-    reads them (a closure record closes a nonconformity, so a notification must see it too)."""
-    entries = config.raw.get("nonconformities") or ()
-    return tuple(
-        Action(
-            rule=a.rule,
-            control=a.control,
-            subject=a.subject,
-            owner=a.owner,
-            action=a.action,
-            due=a.due,
-            closed=None
-            if "closed" not in entry
-            else ClosureRecord(
-                on=date.fromisoformat(str(entry["closed"]["date"])),
-                by=entry["closed"]["by"],
-                justification=entry["closed"]["justification"],
-            ),
-        )
-        for a, entry in zip(config.corrective_actions, entries, strict=True)
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
 
@@ -29,9 +28,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from annexa.app.corrective_actions import configured_actions
     from annexa.audit.nonconformities import (
-        Action,
-        ClosureRecord,
         build_register,
         render_csv,
         render_json,
@@ -44,26 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from annexa.store import open_store
 
     _, config = load_host_and_config(required_config_file(args))  # errors: main() exits 4
-    # The closure record (`closed:`) is read from the validated entry that each corrective action came from.
-    entries = config.raw.get("nonconformities") or ()
-    actions = tuple(
-        Action(
-            rule=a.rule,
-            control=a.control,
-            subject=a.subject,
-            owner=a.owner,
-            action=a.action,
-            due=a.due,
-            closed=None
-            if "closed" not in entry
-            else ClosureRecord(
-                on=date.fromisoformat(str(entry["closed"]["date"])),
-                by=entry["closed"]["by"],
-                justification=entry["closed"]["justification"],
-            ),
-        )
-        for a, entry in zip(config.corrective_actions, entries, strict=True)
-    )
+    actions = configured_actions(config)
     # A missing store is a StoreError, which main() prints (exit 4).
     with open_store(config.store_path, create=False) as store:
         views = [scan_view(store.load_scan(summary.digest).record) for summary in store.scans()]
