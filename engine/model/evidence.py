@@ -10,7 +10,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,12 +234,34 @@ def read_bundle(path: Path) -> Bundle:
 def _read_bundle(path: Path) -> Bundle:
     header: dict[str, Any] = {}
     items: list[Evidence] = []
+    for number, _, raw in _bundle_values(path):
+        if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
+            if number != 1 and items:
+                raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
+            header = raw
+            continue
+        items.append(_item(path, number, raw))
+    collected, schemas, gaps = _header_parts(path, header)
+    return Bundle(evidence=tuple(items), collected=collected, schemas=schemas, gaps=gaps)
+
+
+def _item(path: Path, number: int, raw: Any) -> Evidence:
+    try:
+        return Evidence.from_dict(raw)
+    except EvidenceFormatError as exc:
+        raise EvidenceFormatError(f"{path}:{number}: {exc}") from exc
+
+
+def _bundle_values(path: Path) -> Iterator[tuple[int, int, Any]]:
+    """Each line's number, byte offset and JSON value (blank lines left out); a broken line raises."""
     try:
         handle = path.open("rb")  # bytes, so that a line that is not UTF-8 is reported with its number
     except OSError as exc:
         raise EvidenceFormatError(f"{path}: cannot read evidence bundle: {exc.strerror}") from exc
+    offset = 0
     with handle:
         for number, raw_line in enumerate(handle, start=1):
+            start, offset = offset, offset + len(raw_line)
             raw = _fast_loads(raw_line)
             if raw is _UNREAD:
                 try:
@@ -255,15 +278,18 @@ def _read_bundle(path: Path) -> Bundle:
                     raise EvidenceFormatError(
                         f"{path}:{number}:{exc.colno}: not valid JSON: {exc.msg}"
                     ) from exc
-            if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
-                if number != 1 and items:
-                    raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
-                header = raw
-                continue
-            try:
-                items.append(Evidence.from_dict(raw))
-            except EvidenceFormatError as exc:
-                raise EvidenceFormatError(f"{path}:{number}: {exc}") from exc
+            yield number, start, raw
+
+
+def _line_value(line: bytes) -> Any:
+    """The value of a line already read once by :func:`_bundle_values` (so known to be valid JSON)."""
+    raw = _fast_loads(line)
+    return json.loads(line.decode("utf-8")) if raw is _UNREAD else raw
+
+
+def _header_parts(
+    path: Path, header: Mapping[str, Any]
+) -> tuple[Mapping[str, str | None] | None, Mapping[str, Mapping[str, Any]], dict[str, tuple[str, ...]]]:
     collected = header.get("collected")
     schemas = header.get("schemas") or {}
     if collected is not None and not (
@@ -278,11 +304,75 @@ def _read_bundle(path: Path) -> Bundle:
         and all(isinstance(v, list) and all(isinstance(r, str) for r in v) for v in gaps.values())
     ):
         raise EvidenceFormatError(f"{path}:1: header 'gaps' must map kinds to lists of reasons")
-    return Bundle(
-        evidence=tuple(items),
+    return collected, schemas, {kind: tuple(reasons) for kind, reasons in gaps.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BundleIndex:
+    """Where each kind's items lie in a bundle file, read once, so that a kind's items can be read again
+    alone (:meth:`items_of`) without holding the bundle in memory: what streamed evaluation reads from.
+
+    Every line was parsed and checked as :func:`read_bundle` does (the same errors); only the offsets,
+    the line numbers, the newest ``collected_at`` and the header are kept."""
+
+    path: Path
+    collected: Mapping[str, str | None] | None
+    schemas: Mapping[str, Mapping[str, Any]]
+    gaps: Mapping[str, tuple[str, ...]]
+    offsets: Mapping[str, array[int]]  # kind -> byte offset of each of its lines, in bundle order
+    numbers: Mapping[str, array[int]]  # kind -> the line number of each
+    newest: datetime | None  # the latest collected_at of any item
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.offsets)
+
+    def items_of(self, kind: str) -> Iterator[tuple[int, Evidence]]:
+        """The line number and item of each line of ``kind``, in bundle order."""
+        offsets = self.offsets.get(kind)
+        if not offsets:
+            return
+        # A buffered file, not a memory map: the pages of a mapped file read count in the resident memory.
+        with self.path.open("rb", buffering=1 << 16) as handle:
+            for offset, number in zip(offsets, self.numbers[kind], strict=True):
+                handle.seek(offset)  # within the buffer when the kind's lines are near each other
+                yield number, Evidence.from_dict(_line_value(handle.readline()))
+
+
+def index_bundle(path: Path) -> BundleIndex:
+    """Read a bundle once for its header and where each kind's items are (see :class:`BundleIndex`)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        header: dict[str, Any] = {}
+        offsets: dict[str, array[int]] = {}
+        numbers: dict[str, array[int]] = {}
+        newest: datetime | None = None
+        for number, offset, raw in _bundle_values(path):
+            if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
+                if number != 1 and offsets:
+                    raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
+                header = raw
+                continue
+            item = _item(path, number, raw)
+            if item.kind not in offsets:
+                offsets[item.kind], numbers[item.kind] = array("q"), array("q")
+            offsets[item.kind].append(offset)
+            numbers[item.kind].append(number)
+            if newest is None or item.collected_at > newest:
+                newest = item.collected_at
+        collected, schemas, gaps = _header_parts(path, header)
+    finally:
+        if paused:
+            gc.enable()
+    return BundleIndex(
+        path=path,
         collected=collected,
         schemas=schemas,
-        gaps={kind: tuple(reasons) for kind, reasons in gaps.items()},
+        gaps=gaps,
+        offsets=offsets,
+        numbers=numbers,
+        newest=newest,
     )
 
 

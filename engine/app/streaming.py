@@ -1,0 +1,187 @@
+"""Evaluation that streams: an evidence bundle evaluated a few kinds at a time, never held whole in memory.
+
+The bundle is read once for where each kind's items lie (:class:`annexa.model.evidence.BundleIndex`).
+The rules are then taken in groups of those reading the same kinds; a group's kinds are read from the
+bundle (each kind once: it stays loaded while a later group still reads it, and is dropped after the last),
+its rules evaluated by the same :func:`annexa.lang.language.evaluate` over just those items, with the
+bundle's ``collected`` and ``gaps`` for every kind. The findings are put back in the order the in-memory
+evaluation gives (rules by control and id, each rule's findings by subject), so the result, its digest
+and the written file are the same to the byte. Memory is bounded by the kinds loaded at once, not the
+bundle: over the Annex A pack, the documents and AI systems, then the MLflow and SageMaker kinds.
+
+What the result needs of every item (the schema check's warnings, scope drift, stale evidence) is
+computed as each item passes; the kinds no rule reads are read once for it at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from annexa.contract.freshness import DATE_FIELDS, FreshnessLimits, stale_evidence
+from annexa.contract.upgrade import upgraded
+from annexa.lang.language import evaluate
+from annexa.model.findings import Finding, control_sort_key
+from annexa.model.observations import SCOPE_KIND, Observation, scope_drift
+
+if TYPE_CHECKING:
+    from annexa.contract.kinds import KindRegistry
+    from annexa.lang.ruleset import CompiledRule, RuleSet
+    from annexa.model.evidence import BundleIndex, Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """What :func:`evaluate_streamed` found: the findings in the in-memory order, the schema check's
+    warnings in bundle order, and the observations over every item (scope drift, then stale evidence)."""
+
+    findings: tuple[Finding, ...]
+    invalid: list[str]
+    observations: tuple[Observation, ...]
+
+
+def rule_groups(
+    ruleset: RuleSet, counts: Mapping[str, int]
+) -> list[tuple[frozenset[str], list[CompiledRule]]]:
+    """The rules grouped by the kinds they read, in an order that keeps few items loaded at once.
+
+    Greedy: next, the group whose kinds added to those still loaded hold the fewest items (``counts``: items
+    per kind), ties broken by its kinds' names, so the order is the same on every run."""
+    grouped: dict[frozenset[str], list[CompiledRule]] = {}
+    for rule in ruleset.rules:
+        grouped.setdefault(rule.kinds, []).append(rule)
+    remaining = sorted(grouped, key=sorted)
+    order: list[tuple[frozenset[str], list[CompiledRule]]] = []
+    loaded: set[str] = set()
+    while remaining:
+        chosen = min(
+            remaining, key=lambda kinds: (sum(counts.get(kind, 0) for kind in loaded | kinds), sorted(kinds))
+        )
+        remaining.remove(chosen)
+        order.append((chosen, grouped[chosen]))
+        loaded = (loaded | chosen) & {kind for kinds in remaining for kind in kinds}
+    return order
+
+
+def evaluate_streamed(
+    index: BundleIndex,
+    ruleset: RuleSet,
+    kinds: KindRegistry,
+    *,
+    now: datetime,
+    limits: FreshnessLimits,
+) -> Streamed:
+    """Evaluate ``ruleset`` over the bundle ``index`` describes, a group of rules at a time (module doc)."""
+    counts = {kind: len(offsets) for kind, offsets in index.offsets.items()}
+    # Which kinds count as collected: the header's, else (as evaluate does) every kind holding an item.
+    collected = index.collected if index.collected is not None else dict.fromkeys(index.offsets)
+    gaps = index.gaps
+    invalid: list[tuple[int, str]] = []
+    declared = {
+        str(item.data.get("id")) for item in _checked(index, SCOPE_KIND, kinds, []) if item.defect is None
+    }
+    watch = _Watch(declared, limits, now)
+    loaded: dict[str, list[Evidence]] = {}
+    by_rule: dict[str, list[Finding]] = {}
+    groups = rule_groups(ruleset, counts)
+    for position, (group_kinds, rules) in enumerate(groups):
+        for kind in sorted(group_kinds - loaded.keys()):
+            loaded[kind] = _loaded(watch.seen(_checked(index, kind, kinds, invalid)))
+        evidence = [item for kind in sorted(group_kinds) for item in loaded[kind]]
+        found = evaluate(
+            dataclasses.replace(ruleset, rules=tuple(rules)),
+            evidence,
+            now=now,
+            collected=collected,
+            gaps=gaps,
+        )
+        del evidence
+        for finding in found:
+            by_rule.setdefault(finding.rule_id, []).append(finding)
+        later = {kind for kinds_, _ in groups[position + 1 :] for kind in kinds_}
+        for kind in [kind for kind in loaded if kind not in later]:
+            del loaded[kind]
+    # The kinds no rule reads, for the warnings and the observations alone.
+    read = {kind for group_kinds, _ in groups for kind in group_kinds}
+    for kind in index.kinds:
+        if kind not in read:
+            for _ in watch.seen(_checked(index, kind, kinds, invalid)):
+                pass
+    findings = tuple(
+        finding
+        for rule in sorted(ruleset.rules, key=lambda rule: (control_sort_key(rule.control_id), rule.id))
+        for finding in by_rule.get(rule.id, ())
+    )
+    invalid.sort(key=lambda pair: pair[0])
+    return Streamed(findings, [problem for _, problem in invalid], watch.observations())
+
+
+def _loaded(items: Iterable[Evidence]) -> list[Evidence]:
+    # Building the items makes millions of containers and no cycle: the collector is paused (read_bundle).
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return list(items)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _checked(
+    index: BundleIndex, kind: str, kinds: KindRegistry, invalid: list[tuple[int, str]]
+) -> Iterator[Evidence]:
+    """The items of ``kind`` as the command's schema check leaves them (evaluate.py ``_validated``): read in
+    today's shape, those breaking their kind's schema made defective, each problem added to ``invalid``
+    with its line number."""
+    known = kind in kinds
+    for number, raw in index.items_of(kind):
+        item = upgraded(raw)
+        problems = kinds.validate(item) if known and item.defect is None else []
+        if problems:
+            invalid.append((number, f"{item.kind} {item.source}: {'; '.join(problems)}"))
+            item = dataclasses.replace(item, defect=f"data does not match its schema: {'; '.join(problems)}")
+        yield item
+
+
+class _Watch:
+    """The observations over every item, each seen once: scope drift against the declared systems (found
+    first) and stale evidence. Only the items observed are kept; the result is what ``scope_drift`` and
+    ``stale_evidence`` give over the whole bundle (both sort what they find)."""
+
+    def __init__(self, declared: set[str], limits: FreshnessLimits, now: datetime) -> None:
+        self.declared = declared
+        self.limits = limits
+        self.now = now
+        self.scope: list[Evidence] = []
+        self.drifting: list[Evidence] = []
+        self.stale: list[Observation] = []
+
+    def seen(self, items: Iterable[Evidence]) -> Iterator[Evidence]:
+        limited = self.limits.kinds
+        for item in items:
+            yield item
+            if item.defect is not None:
+                continue
+            if item.kind == SCOPE_KIND:
+                self.scope.append(item)
+            elif self.declared and self._drifts(item):
+                self.drifting.append(item)
+            if item.kind in DATE_FIELDS or item.kind in limited:
+                self.stale.extend(stale_evidence((item,), self.limits, self.now))
+
+    def _drifts(self, item: Evidence) -> bool:
+        named = item.data.get("ai_systems")
+        names = [name for name in named if isinstance(name, str)] if isinstance(named, list) else []
+        single = item.data.get("ai_system")
+        if isinstance(single, str):
+            names.append(single)
+        return any(name not in self.declared for name in names)
+
+    def observations(self) -> tuple[Observation, ...]:
+        drift = scope_drift([*self.scope, *self.drifting])
+        stale = sorted(self.stale, key=lambda o: (o.code, o.evidence.source, o.evidence.id))
+        return (*drift, *stale)

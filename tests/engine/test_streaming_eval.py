@@ -1,0 +1,176 @@
+"""Evaluation that streams (`annexa evaluate --evidence BUNDLE --stream`, annexa.app.streaming): the same
+result file, to the byte, as the in-memory evaluation, on the demo estate's collected bundle and on the
+benchmark's synthetic estate (benchmarks/bench_scale.py) with gaps, a kind not collected, a defective item
+and an item breaking its schema; and a lower peak memory where the rules read disjoint kinds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annexa.app.streaming import rule_groups
+from annexa.cli.main import main
+from annexa.model.evidence import Bundle, Evidence, index_bundle, write_bundle
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_scale  # the benchmark's own estate, so the test and the figures share it
+
+NOW = "2026-11-23T00:00:00Z"
+ANNEXA = Path(sys.executable).with_name("annexa")
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any, Any, tuple[Evidence, ...]]:
+    """Host, configuration, rule set (the full Annex A pack) and the demo estate's evidence."""
+    return bench_scale.seed_evidence(tmp_path_factory.mktemp("estate"))
+
+
+def evaluated(
+    bundle: Path, out: Path, capsys: pytest.CaptureFixture[str], *flags: str
+) -> tuple[int, bytes, str, str]:
+    """Exit code, JSON result file, text result and standard error of `annexa evaluate` with ``flags``."""
+    args = ["evaluate", "--evidence", str(bundle), *flags]
+    code = main([*args, "--format", "json", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert main([*args, "--format", "text"]) == code
+    text = capsys.readouterr().out
+    return code, out.read_bytes(), text, err
+
+
+def assert_same(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *flags: str
+) -> dict[str, Any]:
+    memory = evaluated(bundle, tmp_path / "memory.json", capsys, *flags)
+    streamed = evaluated(bundle, tmp_path / "streamed.json", capsys, *flags, "--stream")
+    assert streamed == memory  # exit code, result file to the byte, text, warnings
+    result: dict[str, Any] = json.loads(memory[1])
+    assert len(result["findings"]) > 20  # a real evaluation
+    return result
+
+
+def test_the_demo_estates_collected_bundle_gives_the_same_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = bench_scale.demo_config(tmp_path)
+    bundle = tmp_path / "bundle.jsonl"
+    assert main(["collect", "-c", str(config), "--now", NOW, "-o", str(bundle)]) == 0
+    capsys.readouterr()
+    result = assert_same(bundle, tmp_path, capsys)
+    assert {f["status"] for f in result["findings"]} >= {"pass", "fail", "inconclusive"}
+    # With the configuration too (its exceptions and applicability applied to the streamed findings).
+    assert_same(bundle, tmp_path, capsys, "-c", str(config), "--now", NOW)
+
+
+@pytest.mark.parametrize("header", ["collected", "no collected"])
+def test_the_synthetic_estate_with_gaps_missing_kinds_and_broken_items_gives_the_same_result(
+    estate: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], header: str
+) -> None:
+    host, _, ruleset, seed = estate
+    items = bench_scale.synthetic_estate(seed, 3000)
+    documents = [item for item in items if item.kind == "document"]
+    cards = [item for item in items if item.kind == "model_card"]
+    items.append(dataclasses.replace(documents[5], source=documents[5].source + "#broken", defect="garbled"))
+    # A model card whose model_name is a number breaks the kind's schema: defective, and warned about.
+    items.insert(7, dataclasses.replace(cards[3], data={**cards[3].data, "model_name": 42}))
+    schemas = {k: s for spec in host.collectors().values() for k, s in spec.kinds.items()}
+    collected: dict[str, str | None] | None = dict.fromkeys(sorted(ruleset.kinds_read))
+    assert collected is not None
+    collected["mlflow.run"] = "mlflow: connection refused"  # attempted and failed
+    del collected["aws.log_group"]  # never attempted
+    bundle = tmp_path / "bundle.jsonl"
+    write_bundle(
+        bundle,
+        Bundle(
+            evidence=tuple(items),
+            collected=collected if header == "collected" else None,
+            schemas={kind: schemas[kind] for kind in ruleset.kinds_read if kind in schemas},
+            gaps={"document": ("documents ./more: unreadable folder",), "model_card": ("cards: timeout",)},
+        ),
+    )
+    result = assert_same(bundle, tmp_path, capsys, "--now", NOW)
+    messages = [f["message"] for f in result["findings"]]
+    assert any("cannot be used as evidence: garbled" in message for message in messages)
+    assert any("data does not match its schema" in message for message in messages)
+    assert len(result["invalid_evidence"]) == 1
+    assert any(f["status"] == "inconclusive" for f in result["findings"])
+    if header == "collected":
+        assert any("mlflow: connection refused" in message for message in messages)
+    assert result["observations"]  # scope drift or stale evidence, computed as the items pass
+
+
+def test_rule_groups_hold_every_rule_once_each_group_one_set_of_kinds(estate: Any) -> None:
+    _, _, ruleset, _ = estate
+    counts = {"document": 1000, "ai_system": 100, "model_card": 100, "aws.log_group": 500}
+    groups = rule_groups(ruleset, counts)
+    assert sorted(rule.id for _, rules in groups for rule in rules) == sorted(r.id for r in ruleset.rules)
+    assert all(rule.kinds == kinds for kinds, rules in groups for rule in rules)
+    assert len({kinds for kinds, _ in groups}) == len(groups)
+    assert groups == rule_groups(ruleset, counts)  # the same order on every run
+    # The kinds without items come first, the biggest kinds last: few items are loaded at once.
+    assert groups[-1][0] >= {"document"}
+
+
+def index_lines(path: Path) -> None:
+    index = index_bundle(path)
+    assert sum(len(offsets) for offsets in index.offsets.values()) == len(path.read_bytes().splitlines()) - 1
+
+
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_kb(*args: str) -> int:
+    """Peak RSS of `annexa *args` in a fresh process, as the kernel reports it."""
+    env = {**os.environ, "ANNEXA_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    done = subprocess.run([sys.executable, "-c", PEAK, str(ANNEXA), *args], capture_output=True, text=True,
+                          env=env, check=True, timeout=600)  # fmt: skip
+    return int(done.stdout.strip())
+
+
+def test_streaming_holds_one_group_of_kinds_at_a_time(estate: Any, tmp_path: Path) -> None:
+    """Log groups and CloudTrail trails, read by different rules: the streamed run holds one at a time."""
+    host, _, ruleset, seed = estate
+    count = 15_000
+    key = "arn:aws:kms:eu-west-1:1:key/" + "k" * 2000  # data no rule reads, as real items carry
+    region = "eu-west-1"
+    log_groups = [
+        Evidence(kind="aws.log_group", source=f"log-group:/g/{n}", scope={"account": "1"}, collector="aws",
+                 collected_at=seed[0].collected_at,
+                 data={"arn": f"log-group:/g/{n}", "account_id": "1", "region": region, "name": f"/g/{n}",
+                       "retention_days": 30 + n % 400, "kms_key_id": key})
+        for n in range(count)
+    ]  # fmt: skip
+    trails = [
+        Evidence(kind="aws.cloudtrail_trail", source=f"trail/{n}", scope={"account": str(n)}, collector="aws",
+                 collected_at=seed[0].collected_at,
+                 data={"arn": f"trail/{n}", "account_id": str(n), "region": region, "name": "t",
+                       "is_multi_region": n % 3 > 0, "log_file_validation": n % 2 > 0, "kms_key_id": key})
+        for n in range(count)
+    ]  # fmt: skip
+    schemas = {k: s for spec in host.collectors().values() for k, s in spec.kinds.items()}
+    bundle = tmp_path / "bundle.jsonl"
+    write_bundle(
+        bundle,
+        Bundle(
+            evidence=(*seed, *log_groups, *trails),
+            collected=dict.fromkeys(ruleset.kinds_read),
+            schemas={kind: schemas[kind] for kind in ruleset.kinds_read if kind in schemas},
+        ),
+    )
+    index_lines(bundle)
+    args = ["evaluate", "--evidence", str(bundle), "--now", NOW, "--format", "json"]
+    memory = peak_kb(*args, "-o", str(tmp_path / "memory.json"))
+    streamed = peak_kb(*args, "-o", str(tmp_path / "streamed.json"), "--stream")
+    assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "memory.json").read_bytes()
+    assert streamed < memory * 0.8, (streamed, memory)
