@@ -1,6 +1,12 @@
-"""The extension API of annexa: the only module plugin authors import from."""
+"""The extension API of annexa: the only module plugin authors import from.
+
+``HttpRetry`` is imported on first use (it subclasses urllib3's ``Retry``): registering a plugin must not
+load an HTTP stack that only collecting needs (``tests/test_import_cost.py``).
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from annexa.contract.fields import ContractField, load_contract, metadata_schema
 from annexa.model.evidence import Evidence
@@ -12,7 +18,6 @@ from annexa.plugins.folders import (
     resolve_folder_source,
 )
 from annexa.plugins.hookspecs import hookimpl
-from annexa.plugins.http import HttpRetry
 from annexa.plugins.sections import (
     FrontMatter,
     FrontMatterError,
@@ -36,6 +41,9 @@ from annexa.plugins.types import (
     ReporterSpec,
     RuleFunctionSpec,
 )
+
+if TYPE_CHECKING:
+    from annexa.plugins.http import HttpRetry
 
 __all__ = [
     "CollectRequest",
@@ -69,3 +77,11 @@ __all__ = [
     "resolve_folder_source",
     "split_front_matter",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HttpRetry":
+        from annexa.plugins.http import HttpRetry
+
+        return HttpRetry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

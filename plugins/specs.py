@@ -12,9 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jsonschema
-
-from annexa.contract.validation import check_schema
+from annexa.contract.validation import schema_problem
 from annexa.plugins.types import (
     REPORT_TO_AUTHOR,
     CollectorSpec,
@@ -70,12 +68,12 @@ def _checked_schema_problems(text: str) -> tuple[str, ...]:
     collectors several times: each distinct schema is checked once per process (bench_aws measured
     about 65 % of a scan's preparation in check_schema)."""
     schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    try:
-        check_schema(schema, cls)  # jsonschema's verdict and error; jsonschema-rs answers valid ones
-    except jsonschema.SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        return (f"invalid JSON Schema at {where}: {exc.message}",)
+    # The class its $schema names, as jsonschema picks; jsonschema-rs answers valid ones (jsonschema is
+    # then not even imported), jsonschema gives the verdict and the error otherwise.
+    problem = schema_problem(schema)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.absolute_path) or "(root)"
+        return (f"invalid JSON Schema at {where}: {problem.message}",)
     return ()
 
 

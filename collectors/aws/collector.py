@@ -23,8 +23,6 @@ from annexa.collectors.aws.scope import Batch, Scope, Task
 from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorError, CollectRequest
 
-NAME = "aws"
-VERSION = "0.1.0"
 DEFAULT_REGIONS = ("us-east-1",)
 
 
@@ -144,7 +142,7 @@ def _run(tasks: list[Task], workers: int, request: CollectRequest) -> Iterator[E
                     kind=item.kind,
                     source=item.arn,
                     scope={"account": batch.scope.account_id, "region": batch.scope.region},
-                    collector=f"{NAME} {VERSION}",
+                    collector=f"{k.NAME} {k.VERSION}",
                     collected_at=request.now,
                     data=item.data,
                 )

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+NAME = "aws"  # the collector's name in annexa.yaml and in evidence
+VERSION = "0.1.0"
+
 ACCOUNT = "aws.account"
 IAM_ROLE = "aws.iam_role"
 S3_BUCKET = "aws.s3_bucket"

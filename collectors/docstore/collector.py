@@ -12,12 +12,10 @@ from annexa.collectors.docstore.document import document_data, format_of, parse_
 from annexa.collectors.docstore.fields import Naming, RawField, UnreadableFile, load_yaml_mapping
 from annexa.collectors.docstore.formats import decode_text
 from annexa.collectors.docstore.s3 import collect_s3
-from annexa.collectors.docstore.schema import KIND
+from annexa.collectors.docstore.schema import KIND, NAME, VERSION
 from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorError, CollectRequest, FileHistory, FolderSource, resolve_folder_source
 
-NAME = "documents"
-VERSION = "0.1.0"
 SIDECAR_SUFFIX = ".meta.yaml"
 
 

@@ -6,6 +6,9 @@ from typing import Any
 
 from annexa.plugins import load_contract, metadata_schema
 
+NAME = "documents"  # the collector's name in annexa.yaml and in evidence
+VERSION = "0.1.0"
+
 KIND = "document"
 
 STATUSES = ("draft", "in-review", "approved", "retired")

@@ -27,14 +27,13 @@ from annexa.collectors.mlflow.schema import (
     DEFAULT_PRODUCTION_ALIASES,
     KINDS,
     MODEL_VERSION,
+    NAME,
     REGISTERED_MODEL,
     RUN,
+    VERSION,
 )
 from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectRequest
-
-NAME = "mlflow"
-VERSION = "0.1.0"
 
 _In = TypeVar("_In")
 _Out = TypeVar("_Out")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+NAME = "mlflow"  # the collector's name in annexa.yaml and in evidence
+VERSION = "0.1.0"
+
 REGISTERED_MODEL = "mlflow.registered_model"
 MODEL_VERSION = "mlflow.model_version"
 RUN = "mlflow.run"

@@ -10,10 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
-from annexa.contract.validation import DataValidator, check_schema, data_validator
+from annexa.contract.validation import DRAFT_2020_12, DataValidator, data_validator, schema_problem
 from annexa.model.errors import EngineError
 from annexa.model.evidence import Evidence
 
@@ -95,10 +92,9 @@ class KindRegistry:
             self.add(kind, schema)
 
     def add(self, kind: str, schema: Mapping[str, Any]) -> None:
-        try:
-            check_schema(schema, Draft202012Validator)  # once per distinct schema and process
-        except SchemaError as exc:
-            raise EngineError(f"evidence kind {kind}: invalid JSON Schema: {exc.message}") from exc
+        problem = schema_problem(schema, DRAFT_2020_12)  # once per distinct schema and process
+        if problem is not None:
+            raise EngineError(f"evidence kind {kind}: invalid JSON Schema: {problem.message}") from problem
         self._schemas[kind] = schema
         self._validators.pop(kind, None)
 
@@ -121,9 +117,7 @@ class KindRegistry:
             return [f"evidence kind {item.kind!r} is not declared by any collector"]
         validator = self._validators.get(item.kind)
         if validator is None:
-            validator = self._validators[item.kind] = data_validator(
-                self._schemas[item.kind], Draft202012Validator
-            )
+            validator = self._validators[item.kind] = data_validator(self._schemas[item.kind], DRAFT_2020_12)
         problems = []
         for error in sorted(validator.iter_errors(dict(item.data)), key=lambda e: list(map(str, e.path))):
             where = ".".join(str(p) for p in error.absolute_path) or "(data)"

@@ -12,6 +12,11 @@ keywords listed in ``_FAST_KEYWORDS``, local ``$ref`` only, and ``pattern`` rege
 constructs on which Python's ``re`` and jsonschema-rs's ECMA-262 regexes disagree in that direction
 (``\\s``, negated classes, word boundaries, inline flags, lookaround). Any other schema is validated by
 jsonschema alone, as before. ``tests/engine/test_validation.py`` checks the two agree item by item.
+
+jsonschema itself is imported on first need (a schema or an item jsonschema-rs does not settle, or a
+reference class to build): importing it costs about a tenth of a second, and registering the plugins'
+valid schemas (``annexa rules check``) never needs it. Callers name the 2020-12 draft with
+:data:`DRAFT_2020_12` rather than with jsonschema's class to keep it so.
 """
 
 from __future__ import annotations
@@ -19,11 +24,14 @@ from __future__ import annotations
 import functools
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import jsonschema
-from jsonschema.exceptions import SchemaError, ValidationError
+if TYPE_CHECKING:
+    from jsonschema.exceptions import SchemaError, ValidationError
+
+DRAFT_2020_12: Final = "https://json-schema.org/draft/2020-12/schema"
 
 
 def _accelerator() -> Any:
@@ -137,10 +145,33 @@ def _schema_key(schema: Mapping[str, Any]) -> str:
 _VALIDATORS: dict[tuple[str, type[Any]], DataValidator] = {}
 
 
-def data_validator(schema: Mapping[str, Any], reference: type[Any] | None = None) -> DataValidator:
+def reference_class(reference: Any, schema: Mapping[str, Any]) -> type[Any]:
+    """The jsonschema class ``reference`` stands for: itself, Draft 2020-12 for :data:`DRAFT_2020_12`, or
+    for None the one the schema's ``$schema`` names, as jsonschema picks (2020-12 when it names none)."""
+    if reference is not None and reference != DRAFT_2020_12:
+        return reference  # type: ignore[no-any-return]  # a jsonschema validator class
+    import jsonschema
+
+    if reference is None:
+        return jsonschema.validators.validator_for(schema)
+    return jsonschema.Draft202012Validator
+
+
+def _is_draft_2020_12(reference: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether ``reference`` resolves to Draft 2020-12 for ``schema``, without importing jsonschema."""
+    if reference is None:
+        return bool(schema.get("$schema", DRAFT_2020_12) == DRAFT_2020_12)
+    if reference == DRAFT_2020_12:
+        return True
+    loaded = sys.modules.get("jsonschema")  # a class of it was passed in: it is imported already
+    return loaded is not None and reference is loaded.Draft202012Validator
+
+
+def data_validator(schema: Mapping[str, Any], reference: Any = None) -> DataValidator:
     """The validator of ``schema``, compiled once per process. ``reference`` is the jsonschema class
-    whose verdicts and messages count (default: the one its ``$schema`` names, as jsonschema picks)."""
-    cls = reference or jsonschema.validators.validator_for(schema)
+    whose verdicts and messages count, or :data:`DRAFT_2020_12` (default: the one its ``$schema``
+    names, as jsonschema picks)."""
+    cls = reference_class(reference, schema)
     try:
         key = (_schema_key(schema), cls)
     except (TypeError, ValueError):  # not JSON (a plugin's schema with odd values): uncached, as before
@@ -151,7 +182,6 @@ def data_validator(schema: Mapping[str, Any], reference: type[Any] | None = None
     return found
 
 
-_DRAFT_2020_12: Final = "https://json-schema.org/draft/2020-12/schema"
 _LOCAL_REF: Final = re.compile(r"^#[A-Za-z0-9_/$.~%-]*$")
 _UNSURE_KEYS: Final = frozenset({"$id", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary"})
 
@@ -161,9 +191,9 @@ def _meta_valid_fast(schema: Mapping[str, Any], reference: type[Any]) -> bool:
     it: jsonschema's check_schema also checks each ``pattern`` compiles with Python's ``re`` (done
     here) and would check URIs with an optional package (so any ``$id``, or a ``$ref`` that is not a
     plain local pointer, goes to jsonschema)."""
-    if jsonschema_rs is None or reference is not jsonschema.Draft202012Validator:
+    if jsonschema_rs is None or not _is_draft_2020_12(reference, schema):
         return False
-    if schema.get("$schema", _DRAFT_2020_12) != _DRAFT_2020_12 or not _python_checks_pass(schema):
+    if schema.get("$schema", DRAFT_2020_12) != DRAFT_2020_12 or not _python_checks_pass(schema):
         return False
     try:
         return bool(jsonschema_rs.meta.is_valid(dict(schema)))
@@ -199,24 +229,38 @@ def _schema_problem(text: str, reference: Any) -> SchemaError | None:
     schema = json.loads(text)
     if _meta_valid_fast(schema, reference):
         return None
+    from jsonschema.exceptions import SchemaError
+
     try:
-        reference.check_schema(schema)
+        reference_class(reference, schema).check_schema(schema)
     except SchemaError as exc:
         return exc
     return None
 
 
-def check_schema(schema: Mapping[str, Any], reference: Any) -> None:
-    """``reference.check_schema(schema)``, once per distinct schema and process (a scan registers the
-    same thirty schemas many times over), answered by jsonschema-rs where that is sound (about 15 µs
-    instead of 15-40 ms a schema); an invalid schema always gets jsonschema's own error.
-
-    :raises SchemaError: as ``check_schema`` does.
+def schema_problem(schema: Mapping[str, Any], reference: Any = None) -> SchemaError | None:
+    """What ``reference.check_schema(schema)`` raises, or None for a valid schema: once per distinct schema
+    and process (a scan registers the same thirty schemas many times over), answered by jsonschema-rs
+    where that is sound (about 15 µs instead of 15-40 ms a schema, and jsonschema is not even imported);
+    an invalid schema always gets jsonschema's own error. ``reference`` as for :func:`data_validator`.
     """
     try:
-        problem = _schema_problem(_schema_key(schema), reference)
+        return _schema_problem(_schema_key(schema), reference)
     except (TypeError, ValueError):  # not JSON: checked as it is, uncached
-        reference.check_schema(schema)
-        return
+        from jsonschema.exceptions import SchemaError
+
+        try:
+            reference_class(reference, schema).check_schema(schema)
+        except SchemaError as exc:
+            return exc
+        return None
+
+
+def check_schema(schema: Mapping[str, Any], reference: Any = None) -> None:
+    """:func:`schema_problem`, raised.
+
+    :raises SchemaError: as ``reference.check_schema`` does.
+    """
+    problem = schema_problem(schema, reference)
     if problem is not None:
         raise problem

@@ -40,13 +40,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
-
-import requests
-from requests.adapters import HTTPAdapter
+from typing import TYPE_CHECKING, Any, Final
 
 from annexa import __version__
-from annexa.plugins import HttpRetry, IntegrationSpec, NonconformityChanges, hookimpl
+from annexa.plugins import IntegrationSpec, NonconformityChanges, hookimpl
+
+if TYPE_CHECKING:
+    import requests  # imported when a client is built: registering the plugin stays light
 
 NAME: Final = "github_issues"
 DEFAULT_API: Final = "https://api.github.com"
@@ -157,6 +157,11 @@ class GitHubIssues:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        from annexa.plugins import HttpRetry
+
         self.repository = repository
         self.api_url = api_url.rstrip("/")
         self.label = label
@@ -309,6 +314,10 @@ class GitHubIssues:
         json: Any = None,
     ) -> requests.Response:
         """One call; a rate limit is waited out up to ``max_wait``; an error raises :class:`GitHubError`."""
+        import requests
+
+        from annexa.plugins import HttpRetry
+
         for attempt in range(1, _RATE_LIMIT_ATTEMPTS + 1):
             try:
                 response = self.session.request(method, url, params=params, json=json, timeout=self.timeout)

@@ -8,11 +8,13 @@ later shows exactly what the scan rested on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from annexa.model.evidence import Evidence, format_timestamp
 from annexa.model.findings import ControlStatus, Status
-from annexa.store import Store
+
+if TYPE_CHECKING:  # the store is passed in: registering the report formats must not load it
+    from annexa.store import Store
 
 HISTORY_LIMIT: Final = 30  # scans shown in trend charts; older ones stay in `annexa history`
 
