@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from annexa.collectors.modelcards.markdown import UnreadableCard, read_card
-from annexa.collectors.modelcards.schema import DATASET_CARD, MODEL_CARD
+from annexa.collectors.modelcards.schema import DATASET_CARD, MODEL_CARD, NAME, VERSION
 from annexa.collectors.modelcards.sections import DATASET_SECTIONS, MODEL_SECTIONS, assess
 from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectRequest, FileHistory, FolderSource, resolve_folder_source
 
-NAME = "modelcards"
-VERSION = "0.1.0"
 DEFAULT_FILE_NAMES = ("README.md", "MODEL_CARD.md", "DATASET_CARD.md")
 
 # Metadata keys only dataset cards use (Hugging Face dataset card specification) and only model cards use.

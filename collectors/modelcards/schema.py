@@ -8,6 +8,8 @@ from typing import Any
 
 from annexa.collectors.modelcards.sections import DATASET_SECTIONS, MODEL_SECTIONS
 
+NAME = "modelcards"  # the collector's name in annexa.yaml and in evidence
+VERSION = "0.1.0"
 MODEL_CARD = "model_card"
 DATASET_CARD = "dataset_card"
 
