@@ -9,8 +9,10 @@ would add tens of milliseconds to every command (issue 23: `rules check` under 4
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +120,19 @@ def test_invalid_schemas_keep_jsonschemas_error(schema: dict[str, object]) -> No
             KindRegistry({"k": schema})
     valid = {"type": "object", "properties": {"name": {"type": "string"}}}
     assert schema_problem(valid, DRAFT_2020_12) is None
+
+
+def test_unchanged_rules_are_checked_without_lark(tmp_path: Path) -> None:
+    """The second check of the same pack reads every parsed file back from the private cache: Lark (and
+    building its LALR tables) is left for a file that changed."""
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    probe = PROBE.format(argv=["rules", "check", "builtin:annex_a"])
+    seen = []
+    for _ in range(2):
+        command = [sys.executable, "-c", probe]
+        done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120, env=environ)
+        *_, code, modules = done.stdout.strip().splitlines()
+        assert code == "0"
+        seen.append("lark" in modules.split())
+    assert seen == [True, False]  # the first run parsed (and filled the cache), the second did not need to
+    assert list((tmp_path / "annexa").glob("parsed-*.pickle"))

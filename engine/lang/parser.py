@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import pickle
 import re
@@ -17,10 +18,11 @@ from datetime import timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lark import Lark, Token, Tree
-from lark import __version__ as lark_version
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+if TYPE_CHECKING:
+    from lark import Lark, Token, Tree
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from annexa.files.atomic import atomic_write_bytes
 from annexa.lang import syntax as s
@@ -53,12 +55,26 @@ def use_cache(folder: Path) -> None:
     _CACHE_FOLDER[:] = [folder]
 
 
+def _import_lark() -> None:
+    """Lark is imported on the first parse the cache cannot answer: a check of unchanged rule files
+    (every file read back from :func:`use_cache`'s folder) never needs it."""
+    global Lark, Token, Tree, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+    from lark import Lark, Token, Tree
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+
+@cache
+def _lark_version() -> str:
+    return importlib.metadata.version("lark")
+
+
 @cache
 def _lark() -> Lark:
+    _import_lark()
     grammar = resources.files("annexa.lang").joinpath("grammar.lark").read_text(encoding="utf-8")
     cached: str | bool = False
     if _CACHE_FOLDER:
-        cached = str(_CACHE_FOLDER[0] / f"grammar-lark-{lark_version}.cache")
+        cached = str(_CACHE_FOLDER[0] / f"grammar-lark-{_lark_version()}.cache")
     return Lark(
         grammar, parser="lalr", propagate_positions=True, start=["start", "rule", "expr"], cache=cached
     )
@@ -494,7 +510,7 @@ def _fingerprint() -> str:
     digest = hashlib.sha256(resources.files("annexa.lang").joinpath("grammar.lark").read_bytes())
     for module in (__file__, s.__file__):
         digest.update(Path(module).read_bytes())
-    digest.update(f"{lark_version} {sys.version}".encode())
+    digest.update(f"{_lark_version()} {sys.version}".encode())
     return digest.hexdigest()[:32]
 
 
@@ -522,6 +538,7 @@ def parse(text: str, path: str) -> s.RuleFile:
 
 
 def _parse(text: str, path: str) -> s.RuleFile:
+    _import_lark()
     try:
         tree = _lark().parse(text, start="start")
     except UnexpectedInput as first:  # UnexpectedEOF included: it is an UnexpectedInput
@@ -536,6 +553,7 @@ def _parse(text: str, path: str) -> s.RuleFile:
 
 def parse_expression(text: str, path: str = "<expr>") -> s.Expr:
     """Parse a single expression (used for parameter overrides and tests)."""
+    _import_lark()
     try:
         tree = _lark().parse(text, start="expr")
     except UnexpectedInput as error:
