@@ -7,13 +7,15 @@ The scan's executors (in-process, or on Dask workers) and the plugin authors' te
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from annexa.contract.validation import data_validator
 from annexa.model.evidence import Evidence
-from annexa.plugins.types import REPORT_TO_AUTHOR, CollectorError, CollectorSpec, CollectRequest
+from annexa.plugins.types import REPORT_TO_AUTHOR, Collector, CollectorError, CollectorSpec, CollectRequest
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,7 +126,7 @@ def collect_checked(spec: CollectorSpec, request: CollectRequest) -> CollectionO
     validators = {kind: data_validator(schema) for kind, schema in spec.kinds.items()}
     failed: dict[str, str] = {}
     try:
-        collector = spec.factory()
+        collector = _instantiate(spec)
         for item in collector.collect(request):
             if not isinstance(item, Evidence):
                 invalid(None, f"yielded {type(item).__name__}, not Evidence")
@@ -177,3 +179,17 @@ def merge_figure(name: str, old: int | None, new: int) -> int:
     if old is None:
         return new
     return max(old, new) if name.startswith(("peak_", "max_")) else old + new
+
+
+# Collectors import their SDKs on first use, in the executor's threads. CPython breaks an import deadlock
+# between threads by handing one of them a partially initialised module, so two collectors whose SDKs
+# share a package with import cycles (botocore and requests both import urllib3) can crash each other on
+# their first use: "cannot import name ... from partially initialized module". First uses take turns,
+# and the shared HTTP stack is imported whole before any collector starts.
+_FIRST_USE = threading.Lock()
+
+
+def _instantiate(spec: CollectorSpec) -> Collector:
+    with _FIRST_USE:
+        importlib.import_module("annexa.plugins.http")  # urllib3, which requests and botocore share
+        return spec.factory()
