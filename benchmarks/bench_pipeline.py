@@ -107,6 +107,21 @@ def part_evaluate(sizes: list[int]) -> None:
             findings = len(json.loads(result.read_bytes())["findings"]) if result.exists() else 0
             show(f"{count:,} items -> {findings:,} findings", figures)
             print(f"    result {result.stat().st_size / 2**20:.1f} MB compact ({load()})")
+            # The same, streamed (annexa.app.streaming): the bundle read a group of kinds at a time.
+            streamed = Path(scratch) / "streamed.json"
+            run = [
+                ANNEXA,
+                "evaluate",
+                "--evidence",
+                str(bundle),
+                "--format",
+                "json",
+                "--output",
+                str(streamed),
+            ]
+            show(f"{count:,} items, --stream", child([*run, "--timings", "--stream"]))
+            same = streamed.exists() and streamed.read_bytes() == result.read_bytes()
+            print(f"    result {'identical' if same else 'DIFFERENT'} to the in-memory one ({load()})")
 
 
 def part_scan(sizes: list[int]) -> None:

@@ -67,6 +67,27 @@ def rule_groups(
     return order
 
 
+def batched(
+    groups: list[tuple[frozenset[str], list[CompiledRule]]], counts: Mapping[str, int]
+) -> list[tuple[frozenset[str], list[CompiledRule]]]:
+    """Consecutive groups evaluated together for as long as no kind holding items (``counts``) could be
+    dropped between them: the same items loaded at the peak, but the items of a kind sorted and its join
+    indexes built once."""
+    found: list[tuple[frozenset[str], list[CompiledRule]]] = []
+    kinds: set[str] = set()
+    rules: list[CompiledRule] = []
+    for position, (group_kinds, group_rules) in enumerate(groups):
+        needed = {kind for later, _ in groups[position:] for kind in later}
+        if rules and any(counts.get(kind) for kind in kinds - needed):
+            found.append((frozenset(kinds), rules))
+            kinds, rules = set(), []
+        kinds |= group_kinds
+        rules = [*rules, *group_rules]
+    if rules:
+        found.append((frozenset(kinds), rules))
+    return found
+
+
 def evaluate_streamed(
     index: BundleIndex,
     ruleset: RuleSet,
@@ -87,7 +108,7 @@ def evaluate_streamed(
     watch = _Watch(declared, limits, now)
     loaded: dict[str, list[Evidence]] = {}
     by_rule: dict[str, list[Finding]] = {}
-    groups = rule_groups(ruleset, counts)
+    groups = batched(rule_groups(ruleset, counts), counts)
     for position, (group_kinds, rules) in enumerate(groups):
         for kind in sorted(group_kinds - loaded.keys()):
             loaded[kind] = _loaded(watch.seen(_checked(index, kind, kinds, invalid)))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from annexa.app.streaming import rule_groups
+from annexa.app.streaming import batched, rule_groups
 from annexa.cli.main import main
 from annexa.model.evidence import Bundle, Evidence, index_bundle, write_bundle
 
@@ -116,6 +116,11 @@ def test_rule_groups_hold_every_rule_once_each_group_one_set_of_kinds(estate: An
     assert groups == rule_groups(ruleset, counts)  # the same order on every run
     # The kinds without items come first, the biggest kinds last: few items are loaded at once.
     assert groups[-1][0] >= {"document"}
+    # Batched: groups evaluated together until a kind with items can be dropped, every rule still once.
+    batches = batched(groups, counts)
+    assert sorted(rule.id for _, rules in batches for rule in rules) == sorted(r.id for r in ruleset.rules)
+    assert len(batches) < len(groups)
+    assert all(rule.kinds <= kinds for kinds, rules in batches for rule in rules)
 
 
 def index_lines(path: Path) -> None:
@@ -145,10 +150,10 @@ def test_streaming_holds_one_group_of_kinds_at_a_time(estate: Any, tmp_path: Pat
     key = "arn:aws:kms:eu-west-1:1:key/" + "k" * 2000  # data no rule reads, as real items carry
     region = "eu-west-1"
     log_groups = [
-        Evidence(kind="aws.log_group", source=f"log-group:/g/{n}", scope={"account": "1"}, collector="aws",
+        Evidence(kind="aws.log_group", source=f"log-group:{n}", scope={"account": "1"}, collector="aws",
                  collected_at=seed[0].collected_at,
-                 data={"arn": f"log-group:/g/{n}", "account_id": "1", "region": region, "name": f"/g/{n}",
-                       "retention_days": 30 + n % 400, "kms_key_id": key})
+                 data={"arn": f"log-group:{n}", "account_id": "1", "region": region,
+                       "name": f"/aws/sagemaker/e{n}", "retention_days": 30 + n % 400, "kms_key_id": key})
         for n in range(count)
     ]  # fmt: skip
     trails = [
@@ -173,4 +178,8 @@ def test_streaming_holds_one_group_of_kinds_at_a_time(estate: Any, tmp_path: Pat
     memory = peak_kb(*args, "-o", str(tmp_path / "memory.json"))
     streamed = peak_kb(*args, "-o", str(tmp_path / "streamed.json"), "--stream")
     assert (tmp_path / "streamed.json").read_bytes() == (tmp_path / "memory.json").read_bytes()
+    result = json.loads((tmp_path / "memory.json").read_bytes())
+    statuses = {(f["rule"].split("/")[1], f["status"]) for f in result["findings"]}
+    assert ("sagemaker_log_retention", "pass") in statuses
+    assert len(result["findings"]) > count  # a finding per log group
     assert streamed < memory * 0.8, (streamed, memory)
