@@ -183,3 +183,39 @@ def test_streaming_holds_one_group_of_kinds_at_a_time(estate: Any, tmp_path: Pat
     assert ("sagemaker_log_retention", "pass") in statuses
     assert len(result["findings"]) > count  # a finding per log group
     assert streamed < memory * 0.8, (streamed, memory)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["{not json"],  # a broken line
+        ['{"annexa_bundle": 1}', '{"kind": "document"}'],  # an item lacking fields
+        ["", '{"annexa_bundle": 1, "collected": {"document": 5}}'],  # a bad header after a blank line
+        [],  # empty: --now is needed
+    ],
+)
+def test_a_broken_or_empty_bundle_is_refused_with_the_same_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lines: list[str]
+) -> None:
+    bundle = tmp_path / "bundle.jsonl"
+    bundle.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    outcomes = []
+    for flags in ((), ("--stream",)):
+        code = main(["evaluate", "--evidence", str(bundle), "--format", "json", *flags])
+        outcomes.append((code, capsys.readouterr()))
+    assert outcomes[0][0] != 0
+    assert "annexa: error:" in outcomes[0][1].err
+    assert outcomes[1] == outcomes[0]
+
+
+def test_a_bundle_without_header_and_an_empty_one_with_now(
+    estate: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, _, seed = estate
+    bundle = tmp_path / "bundle.jsonl"
+    bundle.write_text("".join(json.dumps(item.to_dict()) + "\n" for item in seed), encoding="utf-8")
+    assert_same(bundle, tmp_path, capsys)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("", encoding="utf-8")
+    memory = evaluated(empty, tmp_path / "memory.json", capsys, "--now", NOW)
+    assert evaluated(empty, tmp_path / "streamed.json", capsys, "--now", NOW, "--stream") == memory
