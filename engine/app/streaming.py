@@ -4,10 +4,11 @@ The bundle is read once for where each kind's items lie (:class:`annexa.model.ev
 The rules are then taken in groups of those reading the same kinds; a group's kinds are read from the
 bundle (each kind once: it stays loaded while a later group still reads it, and is dropped after the last),
 its rules evaluated by the same :func:`annexa.lang.language.evaluate` over just those items, with the
-bundle's ``collected`` and ``gaps`` for every kind. The findings are put back in the order the in-memory
-evaluation gives (rules by control and id, each rule's findings by subject), so the result, its digest
-and the written file are the same to the byte. Memory is bounded by the kinds loaded at once, not the
-bundle: over the Annex A pack, the documents and AI systems, then the MLflow and SageMaker kinds.
+bundle's ``collected`` and ``gaps`` for every kind; each loaded item keeps only the data fields some rule
+reads (what a scan's collectors are asked for) and the id of the whole item. The findings are put back
+in the order the in-memory evaluation gives (rules by control and id, each rule's findings by subject), so
+the result, its digest and the written file are the same to the byte. Memory is bounded by the kinds loaded
+at once, not the bundle (and the findings, held until the result is written).
 
 What the result needs of every item (the schema check's warnings, scope drift, stale evidence) is
 computed as each item passes; the kinds no rule reads are read once for it at the end.
@@ -109,9 +110,12 @@ def evaluate_streamed(
     loaded: dict[str, list[Evidence]] = {}
     by_rule: dict[str, list[Finding]] = {}
     groups = batched(rule_groups(ruleset, counts), counts)
+    read_fields = ruleset.fields_read
     for position, (group_kinds, rules) in enumerate(groups):
         for kind in sorted(group_kinds - loaded.keys()):
-            loaded[kind] = _loaded(watch.seen(_checked(index, kind, kinds, invalid)))
+            loaded[kind] = _loaded(
+                _projected(watch.seen(_checked(index, kind, kinds, invalid)), read_fields.get(kind))
+            )
         evidence = [item for kind in sorted(group_kinds) for item in loaded[kind]]
         found = evaluate(
             dataclasses.replace(ruleset, rules=tuple(rules)),
@@ -139,6 +143,21 @@ def evaluate_streamed(
     )
     invalid.sort(key=lambda pair: pair[0])
     return Streamed(findings, [problem for _, problem in invalid], watch.observations())
+
+
+def _projected(items: Iterable[Evidence], fields: frozenset[str] | None) -> Iterator[Evidence]:
+    """Each sound item with only the top-level data fields some rule reads (``RuleSet.fields_read``, what
+    a scan's collectors are asked for, so the rules judge them the same), keeping the id of the whole item
+    (findings cite what the bundle holds). ``fields`` None: some rule uses the item whole; kept as it is."""
+    for item in items:
+        if fields is None or item.defect is not None:
+            yield item
+            continue
+        whole = item.id
+        data = item.data
+        kept = dataclasses.replace(item, data={name: data[name] for name in fields if name in data})
+        object.__setattr__(kept, "_id", whole)
+        yield kept
 
 
 def _loaded(items: Iterable[Evidence]) -> list[Evidence]:
