@@ -11,7 +11,7 @@ records which (:class:`ClosedBy`):
 - ``declared_not_applicable``: the finding became not applicable because the configuration declares
   the control not applicable, with its justification (``applicability``);
 - ``closure_record``: the matching ``nonconformities`` entry of the configuration carries
-  ``closed: {on, by, justification}``; it closes the episode open at the first scan on or after ``on``.
+  ``closed: {date, by, justification}``; it closes the episode open at the first scan on or after ``date``.
 
 Taking the evidence away closes nothing. When a scan ran the rule but produced no finding for the
 subject (the endpoint, document or system is no longer collected), or the finding became not

@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "a nonconformity (stable id, first and last seen, age, severity, and the owner, corrective action "
         "and due date from the configuration's `nonconformities` section). It closes only when a later "
         "scan shows the finding passing, when the control is declared not applicable, or by a closure record "
-        "(`closed: {on, by, justification}` on its entry); evidence that is no longer collected leaves it "
+        "(`closed: {date, by, justification}` on its entry); evidence that is no longer collected leaves it "
         "open as `evidence_withdrawn`. It reopens if it regresses. Markdown adds the figures a management "
         "review asks for: readiness per group, open nonconformities by age, mean time to close.",
     )
