@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from annexa.plugins.host import PluginHost
     from annexa.store import Store
 
-PAYLOAD_FORMATS: Final = ("json", "slack")
 _RETRY_STATUS: Final = frozenset({408, 425, 429, 500, 502, 503, 504})
 _LISTED: Final = 10  # changes named in a Slack message; the rest are counted
 _MAX_WAIT_S: Final = 30.0  # cap on one wait between attempts, a server's Retry-After included

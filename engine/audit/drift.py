@@ -86,14 +86,6 @@ class Drift:
         return self.of(Change.FIXED)
 
     @property
-    def still_failing(self) -> tuple[FindingChange, ...]:
-        return self.of(Change.STILL_FAILING)
-
-    @property
-    def unchanged(self) -> tuple[FindingChange, ...]:
-        return self.of(Change.UNCHANGED)
-
-    @property
     def new_subjects(self) -> tuple[FindingChange, ...]:
         """Findings absent from the old scan, whatever their status now (failing ones included)."""
         return tuple(item for item in self.findings if item.before is None)
