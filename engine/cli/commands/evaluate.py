@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from annexa.contract.kinds import KindRegistry
     from annexa.lang.ruleset import RuleSet
     from annexa.model.evidence import Bundle, BundleIndex, Evidence
+    from annexa.model.findings import Finding
     from annexa.plugins.config import Config
 
 
@@ -224,7 +225,8 @@ def _run_streamed(
 ) -> int:
     """The rest of ``run`` over a bundle evaluated a few kinds at a time (annexa.app.streaming)."""
     from annexa.app.result import build_result
-    from annexa.app.streaming import evaluate_streamed
+    from annexa.app.streaming import evaluate_streamed, in_memory_order
+    from annexa.files.jsonwriter import Stream
     from annexa.model.evidence import parse_timestamp
     from annexa.model.exitcodes import ExitCode
 
@@ -235,28 +237,42 @@ def _run_streamed(
     else:
         print("annexa: error: --now is needed for an empty bundle", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
-    with timings.step("evaluate"):
-        streamed = evaluate_streamed(index, ruleset, kinds, now=now, limits=limits)
-    _warn_invalid(streamed.invalid)
-    findings = streamed.findings
+    policy = None
     if config is not None:
         from annexa.app.scan import apply_policy
 
-        findings = apply_policy(findings, config, now)
-    with timings.step("result"):
-        result = build_result(
-            findings,
-            ruleset.rules_by_control(),
-            now=now,
-            ruleset_digest=ruleset.digest,
-            extra={
-                "invalid_evidence": streamed.invalid,
-                "observations": [o.to_dict() for o in streamed.observations],
-            },
-            stream=args.format == "json",
+        def policy(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
+            return apply_policy(found, config, now)
+
+    with timings.step("evaluate"):
+        streamed = evaluate_streamed(
+            index, ruleset, kinds, now=now, limits=limits, policy=policy, pretty=args.pretty
         )
-    with timings.step("write"):
-        _write(args, result)
+    _warn_invalid(streamed.invalid)
+    try:
+        with timings.step("result"):
+            # The summary and roll-up from the findings' stand-ins; the findings themselves read back from
+            # the spill as they are written (already encoded for JSON, as dictionaries for the text report).
+            result = build_result(
+                streamed.findings,
+                ruleset.rules_by_control(),
+                now=now,
+                ruleset_digest=ruleset.digest,
+                extra={
+                    "invalid_evidence": streamed.invalid,
+                    "observations": [o.to_dict() for o in streamed.observations],
+                },
+                stream=True,
+            )
+            order = in_memory_order(ruleset)
+            spill = streamed.spill
+            result["findings"] = Stream(
+                spill.fragments(order) if args.format == "json" else spill.dicts(order)
+            )
+        with timings.step("write"):
+            _write(args, result)
+    finally:
+        streamed.spill.close()
     return int(result["summary"]["exit_code"])
 
 
