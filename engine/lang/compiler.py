@@ -35,6 +35,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_get1": runtime.get1,
     "_type": type,
     "_dict": dict,
+    "_list": list,
     "_matches_bounded": runtime.matches_bounded,
     "_get2": runtime.get2,
     "_item": runtime.item,
@@ -147,6 +148,10 @@ class CodeGenerator:
                     return call
                 values = [self.value(arg, scope) for arg in args]
                 where = self.span(expr.span)
+                if builtin is not None and builtin.helper == "_lower":
+                    # A string's own lower(), the helper (null, or the error) for anything else.
+                    t = self.unit.temp()
+                    return f"({t}.lower() if _type({t} := {values[0]}) is str else _lower({t}, {where}))"
                 if builtin is not None:
                     clock = ", NOW" if builtin.needs_now else ""
                     return f"{builtin.helper}({', '.join(values)}{clock}, {where})"
@@ -187,13 +192,20 @@ class CodeGenerator:
             base = f"_item({target}, {key}, {self.span(node.span)})"
         else:
             base = self.value(node, scope)
-        if len(keys) == 1 and isinstance(keys[0], str) and base.isidentifier():
+        bound = scope.get(node.name) if isinstance(node, s.Name) else None
+        if keys and isinstance(keys[0], str) and bound is not None and bound.evidence is not None:
+            # An evidence item's data is a mapping (Evidence.data), so its own get reads the first key
+            # exactly as the general helper would, without the type test; deeper keys are nested values.
+            base, keys = f"{base}.get({keys[0]!r})", keys[1:]
+        if not keys:
+            code = base
+        elif len(keys) == 1 and isinstance(keys[0], str) and base.isidentifier():
             # The commonest path, `d.status`, inline: a dictionary's own get, the general helper otherwise.
             code = f"({base}.get({keys[0]!r}) if _type({base}) is _dict else _get1({base}, {keys[0]!r}))"
         elif keys and all(isinstance(key, str) for key in keys) and len(keys) <= 2:
             code = f"_get{len(keys)}({base}, {', '.join(map(repr, keys))})"
         else:
-            code = f"_get({base}, {tuple(keys)!r})" if keys else base
+            code = f"_get({base}, {tuple(keys)!r})"
         label = s.path_text(expr)
         root = node.name if isinstance(node, s.Name) else None
         if label is not None and root in scope and scope[root].record:
@@ -248,6 +260,13 @@ class CodeGenerator:
             if isinstance(right, s.Literal) or id(right) in self.unit.resolution.params:
                 return f"(None if ({x} := {a}) is None else {x} {op} {b})"  # a literal is never null here
             return f"(None if ({x} := {a}) is None or ({y} := {b}) is None else {x} {op} {y})"
+        if op in ("==", "!=") and _is_string(right):
+            # Against a string literal: a string compares with ==, anything else goes through the helper.
+            t, u = self.unit.temp(), self.unit.temp()
+            test = f"({t} == {b} if _type({t}) is str else _eq({t}, {b}, {where}))"
+            if op == "==":
+                return f"(None if ({t} := {a}) is None else {test})"
+            return f"(None if ({t} := {a}) is None or ({u} := {test}) is None else not {u})"
         if op == "==":
             return f"_eq({a}, {b}, {where})"
         if op == "!=":
@@ -261,20 +280,43 @@ class CodeGenerator:
         }
         if op in ordered:
             return ordered[op]
-        if op == "in":
-            return f"_in({a}, {b}, {where})"
-        if op == "not in":
+        if op in ("in", "not in"):
+            member = f"_in({a}, {b}, {where})"
+            if (
+                isinstance(right, s.ListExpr)
+                and all(map(_is_pure, right.items))
+                and not any(isinstance(item, s.Name) for item in right.items)
+            ):
+                # A list of literals is never null: only the needle can make the test unknown.
+                t = self.unit.temp()
+                member = f"(None if ({t} := {a}) is None else {t} in {b})"
+            elif _is_pure(left):
+                # The needle has no effect and cannot fail, so it may be read twice: a list is searched
+                # here, anything else by the helper.
+                t = self.unit.temp()
+                known = "" if isinstance(left, s.Literal) else f" and {a} is not None"  # a literal: not null
+                member = f"({a} in {t} if _type({t} := {b}) is _list{known} else _in({a}, {t}, {where}))"
+            if op == "in":
+                return member
             t = self.unit.temp()
-            return f"(None if ({t} := _in({a}, {b}, {where})) is None else not {t})"
+            return f"(None if ({t} := {member}) is None else not {t})"
         if op == "matches":
             compiled = self.unit.resolution.regexes.get(id(right))
             pattern = self.unit.constant(compiled) if compiled is not None else b
             if compiled is not None and runtime.is_bounded(compiled.pattern):
-                return f"_matches_bounded({a}, {pattern}, {where})"  # decided here, not on every call
+                # Decided here, not on every call; a string is searched here, anything else by the helper.
+                t, limit = self.unit.temp(), runtime.MAX_MATCH_INPUT
+                return (
+                    f"({pattern}.search({t}[:{limit}]) is not None if _type({t} := {a}) is str "
+                    f"else _matches_bounded({t}, {pattern}, {where}))"
+                )
             return f"_matches({a}, {pattern}, {where})"
         if op == "startswith":
             return f"_startswith({a}, {b}, {where})"
         if op == "contains":
+            if _is_string(right):  # a string searched here; a list, an object, null or an error by the helper
+                t = self.unit.temp()
+                return f"({b} in {t} if _type({t} := {a}) is str else _contains({t}, {b}, {where}))"
             return f"_contains({a}, {b}, {where})"
         raise AssertionError(f"operator without code: {op}")
 
@@ -457,6 +499,17 @@ def _records(scope: dict[str, _Var]) -> bool:
 
 def _is_null(expr: s.Expr) -> bool:
     return isinstance(expr, s.Literal) and expr.value is None
+
+
+def _is_string(expr: s.Expr) -> bool:
+    return isinstance(expr, s.Literal) and isinstance(expr.value, str)
+
+
+def _is_pure(expr: s.Expr) -> bool:
+    """Whether the code of ``expr`` reads a local or a literal only: no effect, no error, no witness."""
+    return isinstance(expr, s.Name) or (
+        isinstance(expr, s.Literal) and isinstance(expr.value, str | int | float | bool)
+    )
 
 
 def _conjuncts(expr: s.Expr) -> list[s.Expr]:
