@@ -3,6 +3,8 @@
 Layout of a store directory (``.annexa/`` by default)::
 
     evidence/ab/abcdef....json    Evidence.canonical(); the name is its SHA-256 (= Evidence.id)
+    evidence/packs/1234....pack   many such objects in one file (a batch of 256 or more new items),
+                                  each listed by its SHA-256; the pack is named by its own SHA-256
     manifests/12/1234....json     one scan manifest (canonical JSON), named by its SHA-256
     index.sqlite                  scans, findings and evidence (WAL mode), for history and drift queries
     HEAD                          digest of the newest recorded manifest (detects a truncated index)

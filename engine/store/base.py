@@ -211,6 +211,10 @@ class Store(abc.ABC):
         """Notes on the locker itself: debris of interrupted writes, retention."""
         return self.locker.notes()
 
+    def locker_damage(self) -> list[tuple[str, str]]:
+        """(label, what is wrong) for each damaged container of objects in the locker (a pack)."""
+        return self.locker.damage()
+
 
 def like_prefix(text: str) -> str:
     """A LIKE pattern for "starts with ``text``" (escape character ``\\``), for scan references."""

@@ -108,6 +108,9 @@ class S3Locker:
         return [f"objects in bucket {self.bucket} are under Object Lock ({self.retention.mode}, "
                 f"{self.retention.days} days)"]  # fmt: skip
 
+    def damage(self) -> list[tuple[str, str]]:
+        return []  # one S3 object per object: nothing holds several, each is rehashed on its own
+
     def object_lock(self, area: Area, digest: str) -> tuple[str | None, datetime | None]:
         """The Object Lock mode and retain-until date of one object (read from its head: moto, unlike
         S3, does not answer get_object_retention)."""

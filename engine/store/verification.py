@@ -94,6 +94,7 @@ def verify_store(store: Store, scan: str | None = None) -> VerifyReport:
         _verify_head(store, rows, problems, notes)
         evidence_files = store.object_digests("evidence")
         notes.extend(_orphan_notes(store, rows, evidence_files))
+        problems.extend(VerifyProblem(path=where, message=what) for where, what in store.locker_damage())
         to_check = sorted(set(evidence_files) | referenced)
     else:
         to_check = sorted(referenced)

@@ -112,6 +112,7 @@ from test_store import endpoint, record
 from annexa.model.findings import Status
 from annexa.store import locker, open_store
 locker._BATCH = 5
+locker._PACK_MIN = int(sys.argv[3])
 step, nth = sys.argv[1], int(sys.argv[2])
 seen = 0
 def killing(real):
@@ -154,8 +155,35 @@ def test_sigkill_at_batch_boundaries_leaves_a_store_that_verifies(
     with open_store(root) as store:  # a scan recorded before, which the crash must not touch
         items = store.put_evidence([endpoint("before", True, at)])
         before = store.record_scan(record(items, (Status.PASS,), at))
+    _kill_and_rerun(root, before, step, nth, pack_min=1_000, head_rename=14)
+
+
+# The same with packs: batches of at least 3 new objects packed, so the 12 items make two packs of 5
+# (writes 1 and 2, renames 1 and 2) and two loose files (writes 3 and 4, renames 3 and 4); the manifest is
+# rename 5 and HEAD rename 6; each batch has its two barriers (syncs 1-6).
+PACK_KILLS = [
+    *(("write", n) for n in (1, 2, 3, 4)),
+    *(("sync", n) for n in (1, 2, 3, 4, 5, 6)),
+    *(("replace", n) for n in (1, 2, 3, 4, 5, 6)),
+]
+
+
+@pytest.mark.parametrize(("step", "nth"), PACK_KILLS)
+def test_sigkill_while_writing_packs_leaves_a_store_that_verifies(
+    tmp_path: Path, step: str, nth: int
+) -> None:
+    root = tmp_path / "store"
+    at = datetime(2026, 11, 21, tzinfo=UTC)
+    with open_store(root) as store:
+        items = store.put_evidence([endpoint("before", True, at)])
+        before = store.record_scan(record(items, (Status.PASS,), at))
+    _kill_and_rerun(root, before, step, nth, pack_min=3, head_rename=6)
+
+
+def _kill_and_rerun(root: Path, before: str, step: str, nth: int, *, pack_min: int, head_rename: int) -> None:
     script = BATCH_WRITER.format(tests=str(Path(__file__).parent), root=str(root))
-    writer = subprocess.run([sys.executable, "-c", script, step, str(nth)], capture_output=True, timeout=60)
+    command = [sys.executable, "-c", script, step, str(nth), str(pack_min)]
+    writer = subprocess.run(command, capture_output=True, timeout=60)
     assert writer.returncode == -signal.SIGKILL, writer.stderr.decode()
     with open_store(root) as store:
         report = verify_store(store)
@@ -163,7 +191,7 @@ def test_sigkill_at_batch_boundaries_leaves_a_store_that_verifies(
         history = store.scans()
         assert history[0].digest == before
         # Only a kill after the commit (writing HEAD) leaves the killed scan in the history.
-        assert len(history) == (2 if (step, nth) == ("replace", 14) else 1), (step, nth)
+        assert len(history) == (2 if (step, nth) == ("replace", head_rename) else 1), (step, nth)
         # The rerun: the same collection again (same items, same ids), and its scan recorded.
         again = datetime(2026, 11, 22, tzinfo=UTC)
         fresh = store.put_evidence([endpoint(f"batch-{i}", i % 2 == 0, again) for i in range(12)])
