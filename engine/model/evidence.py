@@ -11,7 +11,7 @@ import gc
 import hashlib
 import json
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,10 +31,73 @@ class EvidenceFormatError(EngineError):
 
 
 def canonical_json(value: Any) -> bytes:
-    """Serialise ``value`` the one way that ids are computed from: sorted keys, no spaces, UTF-8."""
+    """Serialise ``value`` the one way that ids are computed from: sorted keys, no spaces, UTF-8.
+
+    The bytes are those of :func:`reference_canonical_json` (``json.dumps``), always: ids recorded by any
+    annexa must verify. orjson (about three times faster) writes them where it provably writes the same:
+    a value made only of dicts with string keys, lists, tuples, strings, integers, booleans and None, all
+    of exactly those types. There both write the same separators, the same escapes (only the quote, the
+    backslash and the control characters, each as json does) and keys in code point order. Anything else
+    goes to json: floats (printed otherwise: ``1e-05`` against ``0.00001``, and NaN is null in orjson
+    where json raises), subclasses and other objects (orjson writes enums, UUIDs, dates; json refuses),
+    and whatever orjson refuses (integers beyond 64 bits, lone surrogates, nesting beyond 255 levels),
+    so json also raises its own errors as before. ``tests/engine/test_canonical_json.py`` checks this
+    byte for byte over arbitrary values."""
+    try:
+        fast = orjson.dumps(value, option=_CANONICAL_OPTIONS)
+    except orjson.JSONEncodeError:  # json decides: it writes (a huge integer) or raises its own error
+        return reference_canonical_json(value)
+    # Checked after writing: orjson refused cycles and nesting beyond 255, so this recursion is bounded.
+    return fast if _plain(value) else reference_canonical_json(value)
+
+
+def reference_canonical_json(value: Any) -> bytes:
+    """The definition of the canonical bytes, by ``json.dumps``; :func:`canonical_json` is its fast twin."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
+
+
+# Subclasses of str, int, dict and list, dates and dataclasses are refused, not written (json decides).
+_CANONICAL_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` holds only dicts with str keys, lists, tuples, str, int, bool and None, exactly
+    those types (no float, no subclass): where orjson writes json's bytes."""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str:
+                return False
+            cls = type(item)
+            if (
+                cls is not str
+                and item is not None
+                and cls is not int
+                and cls is not bool
+                and not _plain(item)
+            ):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        for item in value:
+            cls = type(item)
+            if (
+                cls is not str
+                and item is not None
+                and cls is not int
+                and cls is not bool
+                and not _plain(item)
+            ):
+                return False
+        return True
+    return kind is str or value is None or kind is int or kind is bool
 
 
 def sha256_hex(payload: bytes) -> str:
@@ -62,13 +125,25 @@ _STAMPS: dict[datetime, str] = {}
 
 def parse_timestamp(text: str) -> datetime:
     """Parse an ISO 8601 timestamp that carries a zone (``Z`` or an offset) into UTC."""
+    known = _MOMENTS.get(text) if type(text) is str else None
+    if known is not None:
+        return known
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except (TypeError, ValueError) as exc:
         raise EvidenceFormatError(f"not an ISO 8601 timestamp: {text!r}") from exc
     if moment.tzinfo is None:
         raise EvidenceFormatError(f"timestamp {text!r} has no time zone (add Z or an offset)")
-    return moment.astimezone(UTC)
+    moment = moment.astimezone(UTC)
+    if len(_MOMENTS) >= 4096:
+        _MOMENTS.clear()
+    _MOMENTS[text] = moment
+    return moment
+
+
+# Each text parsed lately and its moment (immutable, so one object serves every item): the items of a
+# bundle share a few collection times, and parsing one costs more than looking it up.
+_MOMENTS: dict[str, datetime] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +229,12 @@ class Evidence:
     @classmethod
     def from_dict(cls, raw: Any) -> Evidence:
         """Build an item from its JSON shape; every problem is an :class:`EvidenceFormatError`."""
+        return cls._from_json(raw, None)
+
+    @classmethod
+    def _from_json(cls, raw: Any, shared: _Shared | None) -> Evidence:
+        """:meth:`from_dict`; with ``shared``, the kind, collector and scope are those of an earlier item
+        where equal (``raw`` is then the reader's own, not kept by anyone else)."""
         if not isinstance(raw, dict):
             raise EvidenceFormatError(f"an evidence item is a JSON object, not {type(raw).__name__}")
         missing = [name for name in REQUIRED_FIELDS if name not in raw]
@@ -170,15 +251,44 @@ class Evidence:
         defect = raw.get("defect")
         if defect is not None and (not isinstance(defect, str) or not defect):
             raise EvidenceFormatError("evidence field 'defect' must be a non-empty string when present")
+        if shared is None:
+            return cls(
+                kind=raw["kind"],
+                source=raw["source"],
+                scope=dict(scope),
+                collector=raw["collector"],
+                collected_at=parse_timestamp(raw["collected_at"]),
+                data=raw["data"],
+                defect=defect,
+            )
+        texts = shared.texts
+        kind, collector = raw["kind"], raw["collector"]
         return cls(
-            kind=raw["kind"],
+            kind=texts.setdefault(kind, kind),
             source=raw["source"],
-            scope=dict(scope),
-            collector=raw["collector"],
+            scope=shared.scope(scope),
+            collector=texts.setdefault(collector, collector),
             collected_at=parse_timestamp(raw["collected_at"]),
             data=raw["data"],
             defect=defect,
         )
+
+
+class _Shared:
+    """The kinds, collectors and scopes of the items of one bundle, each held once: a bundle has a few of
+    each, and 100,000 copies of them cost about 40 MB. Shared objects are only read (an item is frozen,
+    its scope copied by :meth:`Evidence.to_dict`), so every item stays equal to the one read alone."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self._scopes: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+
+    def scope(self, scope: dict[str, str]) -> dict[str, str]:
+        key = tuple(scope.items())
+        known = self._scopes.get(key)
+        if known is None:
+            known = self._scopes[key] = dict(scope)
+        return known
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -219,35 +329,52 @@ def _fast_loads(line: bytes) -> Any:
         return _UNREAD
 
 
-def read_bundle(path: Path) -> Bundle:
+def read_bundle(path: Path, each: Callable[[Evidence], Evidence] | None = None) -> Bundle:
+    """The bundle at ``path``. ``each``, when given, is applied to every item as it is read and the bundle
+    holds what it returns: a caller that keeps only part of each item (``annexa evaluate``) never holds
+    the whole bundle at once."""
     # Reading builds millions of long-lived containers and not one garbage cycle, so the cyclic collector
     # (run every 700 allocations) only rescanned them: 1.3 s of a 3 s read of 100,000 items. Paused here.
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _read_bundle(path)
+        return _read_bundle(path, each)
     finally:
         if paused:
             gc.enable()
 
 
-def _read_bundle(path: Path) -> Bundle:
+def read_bundle_header(path: Path) -> Bundle:
+    """The bundle's header alone (what was collected, the kinds' schemas, the gaps), with no items: what
+    :func:`read_bundle` gives, read from the leading lines only. The errors of those lines are its."""
+    header: dict[str, Any] = {}
+    for _, _, raw in _bundle_values(path):
+        if not (isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw):
+            break
+        header = raw  # as read_bundle does, a header repeated before any item replaces the one before
+    collected, schemas, gaps = _header_parts(path, header)
+    return Bundle(evidence=(), collected=collected, schemas=schemas, gaps=gaps)
+
+
+def _read_bundle(path: Path, each: Callable[[Evidence], Evidence] | None) -> Bundle:
     header: dict[str, Any] = {}
     items: list[Evidence] = []
+    shared = _Shared()
     for number, _, raw in _bundle_values(path):
         if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
             if number != 1 and items:
                 raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
             header = raw
             continue
-        items.append(_item(path, number, raw))
+        item = _item(path, number, raw, shared)
+        items.append(item if each is None else each(item))
     collected, schemas, gaps = _header_parts(path, header)
     return Bundle(evidence=tuple(items), collected=collected, schemas=schemas, gaps=gaps)
 
 
-def _item(path: Path, number: int, raw: Any) -> Evidence:
+def _item(path: Path, number: int, raw: Any, shared: _Shared | None = None) -> Evidence:
     try:
-        return Evidence.from_dict(raw)
+        return Evidence._from_json(raw, shared)
     except EvidenceFormatError as exc:
         raise EvidenceFormatError(f"{path}:{number}: {exc}") from exc
 
