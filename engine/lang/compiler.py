@@ -60,6 +60,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "_every_ev": runtime.every_evidence,
     "_count_ev": runtime.count_evidence,
     "_join": runtime.join_candidates,
+    "_either": runtime.either,
     "_exists_join": runtime.exists_join,
     "_take": runtime.take,
     "_render": runtime.render,
@@ -69,6 +70,7 @@ RUNTIME_NAMES: dict[str, Any] = {
     "ValueError": ValueError,
     "OverflowError": OverflowError,
     "RecursionError": RecursionError,
+    "Exception": Exception,  # what the helper of a narrowed disjunction (CodeGenerator.either) catches
     "str": str,  # the message of a Python error caught in a rule: `_RuleFault(str(fault), ...)`
 }
 
@@ -413,10 +415,74 @@ class CodeGenerator:
                 narrow = self.narrowing(expr.var, kind, others, outer)
                 nulls = self.null_check(expr, candidate, others) if linear else ""
                 iterable = f"_join(INDEX[{(kind, keys, member)!r}], ITEMS[{kind!r}], {lookup}{narrow}{nulls})"
+                if linear and not nulls and not self._reads_outer(theirs, expr.var):
+                    iterable = self.either(expr, kind, iterable, outer)
                 if ":=" in iterable:
                     iterable = f"(lambda: {iterable})()"
                 return iterable, expr.where, bool(nulls)
-        return f"ITEMS[{kind!r}]", expr.where, False
+        iterable = f"ITEMS[{kind!r}]"
+        if linear:
+            iterable = self.either(expr, kind, iterable, outer)
+            if ":=" in iterable:
+                iterable = f"(lambda: {iterable})()"
+        return iterable, expr.where, False
+
+    def either(self, expr: s.Quantifier, kind: str, iterable: str, outer: dict[str, _Var]) -> str:
+        """``iterable`` narrowed by a first conjunct ``inner.key == outer.path or P`` (P reading only the
+        inner item), or ``iterable`` itself.
+
+        ``iterable`` does not vary with the outer item. On an item whose key is another scalar than the
+        outer value and on which every P is false, the disjunction is false, so the `where` is false and
+        nothing after it runs: the item is skipped. Which items P keeps is worked out once per evaluation
+        (:func:`annexa.lang.runtime.either`), so a join such as ``t.account_id == a.account_id or
+        t.is_organization_trail`` costs linear, not quadratic, time. The only effect a skipped item had
+        was writing the outer path into the witness; where that write would have come first, the runtime
+        makes it at the same point of the iteration.
+        """
+        conjuncts = _conjuncts(expr.where) if expr.where is not None else []
+        if not conjuncts or not (isinstance(conjuncts[0], s.Binary) and conjuncts[0].op == "or"):
+            return iterable
+        disjuncts = _disjuncts(conjuncts[0])
+        keyed = [d for d in disjuncts if self._reads_outer(d, expr.var)]
+        if len(keyed) != 1 or any(_has_quantifier(d) for d in disjuncts):
+            return iterable
+        equality = keyed[0]
+        if not (isinstance(equality, s.Binary) and equality.op == "=="):
+            return iterable
+        for mine, theirs in ((equality.left, equality.right), (equality.right, equality.left)):
+            keys = _literal_path(mine, expr.var)
+            root = _path_root(theirs)
+            if keys is None or root is None or root not in outer or root == expr.var:
+                continue
+            types = {t.name for t in (self.type(mine), self.type(theirs)) if t is not None}
+            if not types <= _JOINABLE:
+                continue
+            self.unit.joins.append((kind, keys))
+            quiet = {name: _Var(var.python, var.evidence, record=False) for name, var in outer.items()}
+            lookup = self.value(theirs, quiet)
+            # A path of a recorded variable goes into the witness where it is read (a bare name never does).
+            recorded = outer[root].record and not isinstance(theirs, s.Name)
+            written = f"W, {s.path_text(theirs)!r}" if recorded else "None, None"
+            python = self.unit.var(expr.var)
+            scope = {expr.var: _Var(python, f"e_{python}", record=False)}
+            tests = [self.condition(d, scope) for d in disjuncts if d is not equality]
+            name = f"{self.unit.prefix}_either{len(self.unit.helpers)}"
+            self.unit.helpers += [
+                f"def {name}(ITEMS, INDEX, NOW, pairs):",
+                "    W = {}",
+                "    EV = []",
+                "    kept = []",
+                f"    for {python}, e_{python} in pairs:",
+                "        try:",
+                f"            kept.append({' or '.join(f'({test}) is not False' for test in tests)})",
+                "        except Exception:  # the `where` raises it again on this item, where it did",
+                "            kept.append(True)",
+                "    return kept",
+            ]
+            base = f"lambda: {iterable}" if ":=" not in iterable else f"lambda: (lambda: {iterable})()"
+            index = f"INDEX[{(kind, keys, False)!r}]"
+            return f"_either(INDEX, {name}, ({base}), {index}, {lookup}, {written}, ITEMS, NOW)"
+        return iterable
 
     def null_check(self, expr: s.Quantifier, candidate: s.Expr, others: list[s.Expr]) -> str:
         """The ``nulls`` argument of ``_join`` for a join whose other conjuncts read only the inner item
@@ -516,6 +582,26 @@ def _conjuncts(expr: s.Expr) -> list[s.Expr]:
     if isinstance(expr, s.Binary) and expr.op == "and":
         return _conjuncts(expr.left) + _conjuncts(expr.right)
     return [expr]
+
+
+def _disjuncts(expr: s.Expr) -> list[s.Expr]:
+    if isinstance(expr, s.Binary) and expr.op == "or":
+        return _disjuncts(expr.left) + _disjuncts(expr.right)
+    return [expr]
+
+
+def _path_root(expr: s.Expr) -> str | None:
+    """The variable a path of literal keys (`a.account_id`, `a.tags["env"]`, `k`) starts at, or None."""
+    node = expr
+    while isinstance(node, s.Attr | s.Index):
+        if isinstance(node, s.Index) and not (
+            isinstance(node.key, s.Literal)
+            and isinstance(node.key.value, str | int)
+            and not isinstance(node.key.value, bool)
+        ):
+            return None
+        node = node.target
+    return node.name if isinstance(node, s.Name) else None
 
 
 def _literal_path(expr: s.Expr, var: str) -> tuple[str | int, ...] | None:

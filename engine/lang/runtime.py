@@ -451,6 +451,70 @@ def join_candidates(
     return [*matched, *rest] if rest else matched  # type: ignore[return-value]  # a list in practice
 
 
+EITHER = object()  # key under which a join index caches what :func:`either` works out once per evaluation
+
+
+def either(
+    index: dict[Any, Any],
+    check: Callable[..., list[bool]],
+    base: Callable[[], list[Any]],
+    keyed: dict[Any, list[Any]],
+    lookup: Any,
+    witness: dict[str, Any] | None,
+    label: str | None,
+    items: Any,
+    now: Any,
+) -> Iterable[Any]:
+    """The items of ``base()`` that a `where` opening with ``inner.key == outer.path or P`` may select
+    for the outer value ``lookup``, in their order (see :meth:`annexa.lang.compiler.CodeGenerator.either`).
+
+    ``base()`` does not vary with the outer item; ``check`` (run once per evaluation over it) says of
+    each item whether P can fail to be false on it (true, unknown, or an error). An item is left out
+    only when its key, in the index ``keyed``, is a scalar other than ``lookup`` and P is false on it: the
+    disjunction is then false and the `where` with it. Every other item stays (a null or non-scalar key,
+    or a null or non-scalar lookup, decides nothing here).
+
+    Evaluating the equality on a skipped item wrote ``lookup`` into the witness under ``label``; where the
+    first skipped item came before the iteration stopped, that write is made when the iteration reaches
+    its place, so the witness is the same.
+    """
+    site = (EITHER, id(check))
+    state = index.get(site)
+    if state is None:
+        candidates = base()
+        kept = check(items, index, now, candidates)
+        position = {id(pair): place for place, pair in enumerate(candidates)}
+        unkeyed = {id(pair) for pair in keyed.get(UNINDEXED, ())}
+        always = [place for place, pair in enumerate(candidates) if kept[place] or id(pair) in unkeyed]
+        state = index[site] = (candidates, position, always)
+    candidates, position, always = state
+    if lookup is None or not isinstance(lookup, _SCALARS) or len(always) == len(candidates):
+        return candidates
+    places = set(always)
+    places.update(position[id(pair)] for pair in keyed.get(lookup, ()) if id(pair) in position)
+    if len(places) == len(candidates):
+        return candidates
+    order = sorted(places)
+    selected = [candidates[place] for place in order]
+    if witness is None:
+        return selected
+    # The first item left out is at the first place missing from `order`; the kept items before it are
+    # exactly the places 0, 1, ... up to it.
+    before = next(
+        (kept_before for kept_before, place in enumerate(order) if place != kept_before), len(order)
+    )
+    return _writing(selected, before, witness, label, lookup)
+
+
+def _writing(
+    selected: list[Any], before: int, witness: dict[str, Any], label: Any, value: Any
+) -> Iterator[Any]:
+    """``selected``, writing ``value`` into ``witness`` once ``before`` items have been consumed."""
+    yield from selected[:before]
+    witness[label] = value
+    yield from selected[before:]
+
+
 def _null_outcome(index: dict[Any, Any], nulls: NullCheck, candidates: list[Any]) -> bool | None:
     """The join site's verdict on ``candidates`` with its equality null; cached in the index."""
     function, *context = nulls
