@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from itertools import compress, repeat
+from operator import attrgetter, eq, is_not, or_
 from typing import Any
 
 from annexa import __version__
@@ -27,12 +30,44 @@ RESULT_SCHEMA_VERSION = 1
 
 def exit_code_for(findings: Iterable[Finding]) -> ExitCode:
     """1 on any failure not waived, else 2 when anything is inconclusive or errored, else 0."""
-    statuses = {effective_status(finding) for finding in findings if not finding.observation}
-    if Status.FAIL in statuses:
-        return ExitCode.NONCONFORMITIES
-    if statuses & {Status.INCONCLUSIVE, Status.ERROR}:
-        return ExitCode.INCONCLUSIVE
-    return ExitCode.CONFORMANT
+    return _tally(list(findings))[3]
+
+
+_STATUS_VALUE = attrgetter("status.value")
+_WEIGHT = attrgetter("weight")
+_WAIVER = attrgetter("waiver")
+
+
+def _tally(findings: list[Finding]) -> tuple[Counter[str], int, int, ExitCode]:
+    """The findings per status value, the waived ones, the observations and the exit code, in one pass.
+
+    Each finding is looked at in C (``map`` over attribute getters); only the rare waived or
+    supporting-evidence findings are looked at one by one, since they do not count towards the exit code
+    as they are: an observation never does, and a waived failure counts as a pass (effective_status).
+    """
+    counts = Counter(map(_STATUS_VALUE, findings))
+    waived = sum(map(is_not, map(_WAIVER, findings), repeat(None)))
+    unusual = map(
+        or_,
+        map(eq, map(_WEIGHT, findings), repeat("supporting")),
+        map(is_not, map(_WAIVER, findings), repeat(None)),
+    )
+    observations = 0
+    deciding = counts.copy()  # the statuses that decide the exit code
+    for finding in compress(findings, unusual):
+        if finding.observation:
+            observations += 1
+        if finding.observation or finding.waived:
+            deciding[finding.status.value] -= 1
+            if not finding.observation:
+                deciding[effective_status(finding).value] += 1
+    if deciding[Status.FAIL.value] > 0:
+        code = ExitCode.NONCONFORMITIES
+    elif deciding[Status.INCONCLUSIVE.value] > 0 or deciding[Status.ERROR.value] > 0:
+        code = ExitCode.INCONCLUSIVE
+    else:
+        code = ExitCode.CONFORMANT
+    return counts, waived, observations, code
 
 
 def build_result(
@@ -45,7 +80,7 @@ def build_result(
     stream: bool = False,
 ) -> dict[str, Any]:
     """The result document. With ``stream``, its findings are a :class:`~annexa.files.jsonwriter.Stream`
-    turned into dictionaries one at a time as :func:`~annexa.files.jsonwriter.write_json` writes them."""
+    encoded a batch at a time as :func:`~annexa.files.jsonwriter.write_json` writes them."""
     controls = roll_up(findings, rules_by_control)
     counts = summary(findings, controls)
     if extra is not None and "observations" in extra:
@@ -64,26 +99,26 @@ def build_result(
         "summary": counts,
         "groups": group_summary(controls),
         "controls": [control.to_dict() for control in controls],
-        "findings": Stream(map(Finding.to_dict, findings)) if stream else [f.to_dict() for f in findings],
+        "findings": Stream(findings, encode=Finding.to_encodable, fallback=Finding.to_dict)
+        if stream
+        else [f.to_dict() for f in findings],
         **({"clauses": [clause.to_dict() for clause in clauses]} if clauses else {}),
         **(extra or {}),
     }
 
 
 def summary(findings: Iterable[Finding], controls: Iterable[ControlResult]) -> dict[str, Any]:
-    finding_list = list(findings)
     control_counts = {status.value: 0 for status in ControlStatus}
     for control in controls:
         control_counts[control.status.value] += 1
-    finding_counts = {status.value: 0 for status in Status}
-    for finding in finding_list:
-        finding_counts[finding.status.value] += 1
+    counts, waived, observations, code = _tally(list(findings))
+    finding_counts = {status.value: counts[status.value] for status in Status}
     return {
-        "exit_code": int(exit_code_for(finding_list)),
+        "exit_code": int(code),
         "controls": control_counts,
         "findings": finding_counts,
-        "waived": sum(1 for finding in finding_list if finding.waived),
-        "observations": sum(1 for finding in finding_list if finding.observation),
+        "waived": waived,
+        "observations": observations,
         "catalog_controls": len(load_catalog().controls),
     }
 

@@ -2,8 +2,9 @@
 
 A result over 100,000 evidence items holds a million findings; ``json.dumps(indent=2)`` of it built a
 278 MB string (and the dictionaries before it) in 13 s. Here the document's top-level values are written
-one after the other, and a value wrapped in :class:`Stream` (the findings) is written element by element
-from an iterator, so memory does not grow with the number of findings. orjson encodes each value (a
+one after the other, and a value wrapped in :class:`Stream` (the findings) is written from an iterator, a
+batch of elements at a time (one element at a time when pretty), so memory does not grow with the number
+of findings. orjson encodes each value (a
 compiled encoder, 5-10 times the standard library's speed, UTF-8 out); a value it refuses (an integer
 beyond 64 bits, a key that is not a string) is encoded by the standard library instead, as before.
 
@@ -14,20 +15,37 @@ parses to exactly what ``json.dumps`` of the same values gave.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
 from typing import IO, Any
 
 import orjson
 
 
 class Stream:
-    """A list written element by element from an iterator (made when the writer reaches it)."""
+    """A list written element by element from an iterator (made when the writer reaches it).
 
-    def __init__(self, elements: Iterable[Any]) -> None:
+    ``encode`` turns an element into what orjson writes (default: the element itself); where orjson
+    refuses that, ``fallback`` turns the element into what the standard library writes instead (default:
+    the encoded value). Compact, the elements are encoded a batch at a time, one orjson call per batch.
+    """
+
+    def __init__(
+        self,
+        elements: Iterable[Any],
+        *,
+        encode: Callable[[Any], Any] | None = None,
+        fallback: Callable[[Any], Any] | None = None,
+    ) -> None:
         self._elements = elements
+        self.encode = encode
+        self.fallback = fallback
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._elements)
+
+
+BATCH = 1024  # elements encoded by one orjson call: a few MB of findings at most
 
 
 def _encode(value: Any, pretty: bool, depth: int) -> bytes:
@@ -39,6 +57,10 @@ def _encode(value: Any, pretty: bool, depth: int) -> bytes:
         text = json.dumps(
             value, ensure_ascii=False, indent=2 if pretty else None, separators=separators
         ).encode()
+    return _indented(text, pretty, depth)
+
+
+def _indented(text: bytes, pretty: bool, depth: int) -> bytes:
     if pretty and depth:
         return text.replace(b"\n", b"\n" + b"  " * depth)  # a JSON string never holds a raw newline
     return text
@@ -61,10 +83,41 @@ def write_json(document: Mapping[str, Any], out: IO[bytes], *, pretty: bool = Fa
 
 
 def _write_stream(stream: Stream, out: IO[bytes], pretty: bool) -> None:
-    separator = b",\n    " if pretty else b","
+    if not pretty:
+        _write_batches(stream, out)
+        return
+    separator = b",\n    "
     empty = True
     for element in stream:
-        out.write((b"[\n    " if pretty else b"[") if empty else separator)
-        out.write(_encode(element, pretty, 2))
+        out.write(b"[\n    " if empty else separator)
+        out.write(_encode_element(stream, element, pretty, 2))
         empty = False
-    out.write(b"[]" if empty else (b"\n  ]" if pretty else b"]"))
+    out.write(b"[]" if empty else b"\n  ]")
+
+
+def _write_batches(stream: Stream, out: IO[bytes]) -> None:
+    """Compact: ``[a,b,...]`` of each batch is what one orjson call of the batch's list gives."""
+    elements = iter(stream)
+    encode = stream.encode
+    opening = b"["
+    while batch := list(islice(elements, BATCH)):
+        try:
+            text = orjson.dumps(batch if encode is None else list(map(encode, batch)))
+        except (TypeError, orjson.JSONEncodeError):  # an element orjson refuses: each on its own
+            text = b"[" + b",".join(_encode_element(stream, element, False, 2) for element in batch) + b"]"
+        out.write(opening)
+        out.write(memoryview(text)[1:-1])
+        opening = b","
+    out.write(b"[]" if opening == b"[" else b"]")
+
+
+def _encode_element(stream: Stream, element: Any, pretty: bool, depth: int) -> bytes:
+    if stream.encode is None:
+        return _encode(element, pretty, depth)
+    try:
+        text = orjson.dumps(stream.encode(element), option=orjson.OPT_INDENT_2 if pretty else 0)
+    except (TypeError, orjson.JSONEncodeError):
+        return _encode(
+            stream.encode(element) if stream.fallback is None else stream.fallback(element), pretty, depth
+        )
+    return _indented(text, pretty, depth)

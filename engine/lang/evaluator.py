@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from annexa.lang import wording
 from annexa.lang.runtime import NULL_KEYS, OTHER_KEYS, UNINDEXED, RuleFault, witness_value
 from annexa.model.evidence import Evidence, EvidenceRef
-from annexa.model.findings import Finding, Status, control_sort_key
+from annexa.model.findings import Finding, Status, control_sort_key, new_finding
 
 NOT_CONFIGURED = "no configured collector produced it"
 """Why a kind was not collected when no configured collector produces it (the text report sums these up)."""
@@ -253,8 +253,11 @@ def _evaluate_rule(
         ]
     findings: list[Finding] = []
     append = findings.append
+    # A finding is a tuple of its fields in declaration order (annexa.model.findings.new_finding), built
+    # here in one step; what every finding of the rule shares is bound once.
     rule_id, control_id, title, severity = rule.id, rule.control_id, rule.title, rule.severity
-    span, remediation = rule.span, rule.remediation
+    span, remediation, weight = rule.span, rule.remediation, rule.weight
+    passed, failed = Status.PASS, Status.FAIL
 
     def emit(
         subject: Evidence | None,
@@ -265,60 +268,47 @@ def _evaluate_rule(
         fault: RuleFault | None,
         closest: tuple[list[Candidate], ...] | None = None,
     ) -> None:
+        # The hot path of evaluation (one call per subject and rule): no dictionary or sort unless needed.
+        # The witness dictionary is the rule function's own, fresh for each subject, so it is kept as is
+        # unless it holds a null (a missing field) or a date or a duration (stored as text).
         if closest:
             nearest, near_refs = _closest(rule, closest)
             if nearest:
-                message = f"{message or rule.title}; {nearest}"
+                message = f"{message or title}; {nearest}"
                 used = [*used, *near_refs]
-        # The hot path of evaluation (one call per subject and rule): no dictionary or sort unless needed.
-        # The witness dictionary is the rule function's own, fresh for each subject, so it is kept as is
-        # unless it holds a date or a duration (stored as text).
         refs = (used[0].ref(),) if len(used) == 1 else _refs(used)
         missing: tuple[str, ...] = ()
-        witness_json: dict[str, Any] = witness
         for value in witness.values():
             if value is None or isinstance(value, _RENDERED):
                 missing = tuple(sorted(path for path, value in witness.items() if value is None))
-                witness_json = {path: witness_value(value) for path, value in witness.items()}
+                witness = {path: witness_value(value) for path, value in witness.items()}
                 break
-        source = subject.source if subject is not None else None
+        source = None if subject is None else subject.source
         if fault is not None:
-            where = fault.span or rule.span
-            findings.append(
+            where = fault.span or span
+            append(
                 _finding(
                     rule,
                     Status.ERROR,
                     f"rule failed at {where}: {fault.message}",
                     source,
                     evidence=refs,
-                    witness=witness_json,
+                    witness=witness,
                     missing=missing,
                     note=f"error at {where}",
                 )
             )
-            return
-        if result is True:
-            status, text, note = Status.PASS, title, None
+        elif result is True:
+            append(
+                _new((rule_id, control_id, passed, severity, title, source, span, refs, witness, missing,
+                      remediation, None, None, weight))
+            )  # fmt: skip
         else:
-            status, text = Status.FAIL, message or f"{title}: not met"
             note = "missing field(s): " + ", ".join(missing) if missing else None
-        append(
-            Finding(
-                rule_id=rule_id,
-                control_id=control_id,
-                status=status,
-                severity=severity,
-                message=text,
-                subject=source,
-                rule_span=span,
-                evidence=refs,
-                witness=witness_json,
-                missing=missing,
-                remediation=remediation,
-                note=note,
-                weight=rule.weight,
-            )
-        )
+            append(
+                _new((rule_id, control_id, failed, severity, message or f"{title}: not met", source, span,
+                      refs, witness, missing, remediation, None, note, weight))
+            )  # fmt: skip
 
     selected = rule.code.function(items, index, now, emit)
     if rule.subject_kind is not None:
@@ -468,6 +458,7 @@ def _refs(used: list[Evidence]) -> tuple[EvidenceRef, ...]:
 
 
 _RENDERED = (timedelta, datetime)  # witness values stored as text (see runtime.witness_value)
+_new = new_finding
 
 
 def _finding(
