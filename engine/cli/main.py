@@ -48,7 +48,9 @@ See docs/cli.md."""
 _DEBUG_HELP = "on an internal error, print the traceback (also ANNEXA_DEBUG=1)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with ``only`` (a command :data:`COMMAND_MODULES` names) that command
+    alone: parsing ``annexa rules check`` needs only the rules command's module, not all eighteen."""
     parser = argparse.ArgumentParser(
         prog="annexa",
         description="Check an AI management system against ISO/IEC 42001:2023 Annex A, with evidence.",
@@ -58,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"annexa {__version__}")
     parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if only is None else (only.replace("-", "_"),):
         try:
             module = importlib.import_module(f"annexa.cli.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -72,8 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, when its first word is one (else None: help, --version, a typo, which
+    need every command's parser to be answered as before)."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    if first is None or first.replace("-", "_") not in COMMAND_MODULES or "_" in first:
+        return None
+    before = argv[: list(argv).index(first)]
+    return first if all(word == "--debug" for word in before) else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_command_of(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors; our contract says 4

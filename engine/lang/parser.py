@@ -505,11 +505,11 @@ class _Builder:
 
 @cache
 def _fingerprint() -> str:
-    """What a parsed file depends on besides its text: the grammar, this module, the syntax tree's classes,
-    Lark and Python (pickles)."""
+    """What a parsed file depends on besides its text: the grammar, this module, the syntax tree's classes
+    (and the spans' and positions', which pickle themselves), Lark and Python (pickles)."""
     digest = hashlib.sha256(resources.files("annexa.lang").joinpath("grammar.lark").read_bytes())
-    for module in (__file__, s.__file__):
-        digest.update(Path(module).read_bytes())
+    for module in (__file__, s.__file__, sys.modules[Span.__module__].__file__):
+        digest.update(Path(str(module)).read_bytes())
     digest.update(f"{_lark_version()} {sys.version}".encode())
     return digest.hexdigest()[:32]
 

@@ -70,12 +70,20 @@ class Position:
     line: int  # 1-based
     column: int  # 1-based, in characters
 
+    # Pickled as a constructor call: a rule check reads every parsed rule file back from its pickle, and
+    # dataclasses' own __setstate__ for slotted classes (a loop over fields() per object) was most of it.
+    def __reduce__(self) -> tuple[type[Position], tuple[int, int]]:
+        return type(self), (self.line, self.column)
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Span:
     path: str  # as given; never resolved to an absolute path
     start: Position
     end: Position
+
+    def __reduce__(self) -> tuple[type[Span], tuple[str, Position, Position]]:
+        return type(self), (self.path, self.start, self.end)  # see Position.__reduce__
 
     def __str__(self) -> str:
         return f"{self.path}:{self.start.line}:{self.start.column}"
