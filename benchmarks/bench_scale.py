@@ -16,6 +16,12 @@ is that part's alone and pinning evaluation to one core does not pin the Dask wo
 * aws: a synthetic organisation on one moto server, A accounts x 2 regions (buckets, log groups, KMS
   keys, SageMaker models per account and region; roles per account), collected for every AWS kind the
   pack reads by the local thread pool and by Dask with 1, 2 and 4 workers (one task per account).
+* stream: `annexa evaluate --evidence BUNDLE --stream --format json -o RESULT` (annexa.app.streaming) over
+  the evaluate part's estate written as a bundle of each of --stream-sizes items (bench_pipeline.py
+  --write-bundle; or DIR/bundle-N.jsonl with --bundles DIR), in a child process pinned to one core: wall,
+  CPU (user + system) and peak RSS as the kernel reports them (os.wait4), findings per CPU second, and
+  each size's CPU against the first's (linear cost: 10x the items within 11x the CPU). Targets (issue
+  21): 1M items under 1 GB peak and 100 s.
 * dask-evaluate: the evaluate part's estate (--dask-items of it) evaluated in this process, then on a
   Dask LocalCluster of 1, 2 and 4 worker processes (rules partitioned by rule group, one partition per
   worker), checking that every run gives the local findings to the digest.
@@ -163,6 +169,67 @@ def part_evaluate(count: int) -> None:
     print(f"  peak RSS            {peak_mb():8.0f} MB (before evaluation: {rss_before:.0f} MB)")
 
 
+def _summary_counts(result: Path) -> dict[str, int]:
+    """The findings per status of a result file, from its summary (written before the findings)."""
+    import json
+
+    with result.open("rb") as handle:
+        head = handle.read(1 << 20).decode("utf-8", errors="replace")
+    start = head.index('"summary":') + len('"summary":')
+    summary, _ = json.JSONDecoder().raw_decode(head, start)
+    return dict(summary["findings"])
+
+
+def part_stream(sizes: list[int], bundles: Path | None) -> None:
+    cpu = min(os.sched_getaffinity(0))
+    annexa = str(Path(sys.executable).with_name("annexa"))
+    one, five, _ = os.getloadavg()
+    print(f"stream: annexa evaluate --stream, full Annex A pack, JSON result, one core "
+          f"(load {one:.1f}, 5 min {five:.1f}, {os.cpu_count()} CPUs)")  # fmt: skip
+    first: tuple[int, float] | None = None
+    with tempfile.TemporaryDirectory() as scratch:
+        for count in sizes:
+            bundle = (bundles or Path(scratch)) / f"bundle-{count}.jsonl"
+            if not bundle.exists():
+                bundle = Path(scratch) / f"bundle-{count}.jsonl"
+                script = str(ROOT / "benchmarks" / "bench_pipeline.py")
+                subprocess.run(
+                    [sys.executable, script, "--write-bundle", str(count), str(bundle)], check=True
+                )
+            result = Path(scratch) / "result.json"
+            run = [
+                annexa,
+                "evaluate",
+                "--evidence",
+                str(bundle),
+                "--stream",
+                "--format",
+                "json",
+                "-o",
+                str(result),
+            ]
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+            )  # fmt: skip
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - started
+            used = usage.ru_utime + usage.ru_stime
+            counts = _summary_counts(result)
+            findings = sum(counts.values())
+            first = first or (count, used)
+            scale = f"{used / first[1]:.1f}x the CPU of {first[0]:,} for {count / first[0]:.0f}x the items"
+            one, five, _ = os.getloadavg()
+            print(f"  {count:>9,} items (exit {os.waitstatus_to_exitcode(status)}): {wall:7.1f} s wall "
+                  f"{used:7.1f} s CPU {usage.ru_maxrss / 1024:7.0f} MB peak, {findings:,} findings, "
+                  f"{findings / used:,.0f} findings per CPU second; {scale}; result "
+                  f"{result.stat().st_size / 2**20:,.0f} MB (load {one:.1f}, 5 min {five:.1f})")  # fmt: skip
+            result.unlink()
+            if bundle.parent == Path(scratch):
+                bundle.unlink()
+
+
 def _worker_figures(client: Any) -> dict[str, tuple[float, float]]:
     """Each worker process's CPU seconds and peak RSS (MB) so far."""
 
@@ -308,7 +375,7 @@ def part_collect(sources: int, docs: int) -> None:
         race_executors(config_path)
 
 
-PARTS = ("evaluate", "store", "collect", "aws", "dask-evaluate")
+PARTS = ("evaluate", "store", "collect", "aws", "dask-evaluate", "stream")
 AWS_REGIONS = ("us-east-1", "eu-west-1")
 PER_REGION = {"buckets": 30, "log_groups": 10, "keys": 4, "models": 4}
 ROLES_PER_ACCOUNT = 5
@@ -397,6 +464,14 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=250, help="documents per folder")
     parser.add_argument("--accounts", type=int, default=20, help="AWS accounts on moto (2 regions each)")
     parser.add_argument("--dask-items", type=int, default=100_000, help="evidence items to evaluate on Dask")
+    parser.add_argument(
+        "--stream-sizes",
+        default="100000,300000,1000000",
+        help="items of the bundles the stream part evaluates (comma-separated)",
+    )
+    parser.add_argument(
+        "--bundles", type=Path, help="stream part: a folder holding bundle-N.jsonl to use instead of writing"
+    )
     parser.add_argument("--part", choices=PARTS, help="run one part only")
     args = parser.parse_args()
     if args.part == "evaluate":
@@ -409,6 +484,8 @@ def main() -> int:
         part_aws(args.accounts)
     elif args.part == "dask-evaluate":
         part_dask_evaluate(args.dask_items)
+    elif args.part == "stream":
+        part_stream([int(size) for size in args.stream_sizes.split(",")], args.bundles)
     else:
         for part in PARTS:
             subprocess.run([sys.executable, __file__, *sys.argv[1:], "--part", part], check=True)

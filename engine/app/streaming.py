@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import json
 import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -78,8 +79,9 @@ _LENGTH = struct.Struct("<I")
 
 class Spill:
     """The findings of each rule written to a temporary file as the result writer encodes a finding
-    (``to_dict``, then orjson, compact or indented as ``pretty`` says; :mod:`annexa.files.jsonwriter`),
-    each preceded by its length, and read back a rule at a time in the order asked for."""
+    (orjson, compact or indented as ``pretty`` says, the standard library where orjson refuses;
+    :mod:`annexa.files.jsonwriter`), each preceded by its length, and read back a rule at a time in the
+    order asked for."""
 
     BLOCK = 1 << 22  # bytes read at a time
 
@@ -92,10 +94,14 @@ class Spill:
 
     def add(self, rule_id: str, findings: Iterable[Finding]) -> None:
         pack, pretty, write = _LENGTH.pack, self.pretty, self._file.write
+        option = orjson.OPT_INDENT_2 if pretty else 0
         start = self._end
         self._file.seek(start)
         for finding in findings:
-            text = _encode(finding.to_dict(), pretty, 0)
+            try:  # as the writer encodes a finding (result.py: Stream(encode=to_encodable, fallback=to_dict))
+                text = orjson.dumps(finding.to_encodable(), option=option)
+            except (TypeError, orjson.JSONEncodeError):
+                text = _encode(finding.to_dict(), pretty, 0)
             write(pack(len(text)))
             write(text)
             self._end += _LENGTH.size + len(text)
@@ -133,8 +139,9 @@ class Spill:
         return map(orjson.Fragment, self.records(rule_ids))
 
     def dicts(self, rule_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """The findings as dictionaries (what the text report reads)."""
-        return map(orjson.loads, self.records(rule_ids))
+        """The findings as dictionaries (what the text report reads): by json, which reads an integer
+        beyond 64 bits as one (orjson would make it a float)."""
+        return map(json.loads, self.records(rule_ids))
 
     def close(self) -> None:
         self._file.close()
