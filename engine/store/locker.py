@@ -262,8 +262,10 @@ class DirectoryLocker:
         return entry
 
     def get(self, area: Area, digest: str) -> bytes | None:
+        # Paths as strings and os calls, as in put_many: verify reads every object of the store.
         try:
-            return self._path(area, digest).read_bytes()
+            with open(f"{self.root}/{object_key(area, digest)}", "rb") as handle:  # noqa: PTH123
+                return handle.read()
         except OSError:
             pass
         entry = self._entry(area, digest)
@@ -271,14 +273,19 @@ class DirectoryLocker:
             return None
         path, offset, length = entry
         try:
-            with open(path, "rb") as handle:  # noqa: PTH123
-                handle.seek(offset)
-                return handle.read(length)
+            descriptor = os.open(path, os.O_RDONLY)
         except OSError:
             return None
+        try:
+            return os.pread(descriptor, length, offset)
+        except OSError:
+            return None
+        finally:
+            os.close(descriptor)
 
     def exists(self, area: Area, digest: str) -> bool:
-        return self._path(area, digest).is_file() or self._entry(area, digest) is not None
+        loose = f"{self.root}/{object_key(area, digest)}"
+        return os.path.isfile(loose) or self._entry(area, digest) is not None  # noqa: PTH113  # str paths
 
     def digests(self, area: Area) -> set[str]:
         loose = {
@@ -289,11 +296,15 @@ class DirectoryLocker:
         return loose | set(self._index(area))
 
     def label(self, area: Area, digest: str) -> str:
-        if not self._path(area, digest).is_file():
-            entry = self._entry(area, digest)
-            if entry is not None:
-                return f"{Path(entry[0]).relative_to(self.root).as_posix()}:{digest}"
-        return object_key(area, digest)
+        """The object's file (``evidence/ab/abcd....json``), or its pack and digest when it is packed."""
+        key = object_key(area, digest)
+        entry = self._index(area, again=False).get(digest)
+        loose = os.path.exists(f"{self.root}/{key}")  # noqa: PTH110  # str paths, as above
+        if entry is None and not loose:
+            entry = self._entry(area, digest)  # in a pack another writer added since?
+        if entry is None or loose:  # get() reads a loose file first
+            return key
+        return f"{entry[0][len(self.location) + 1 :]}:{digest}"
 
     def put_head(self, digest: str) -> None:
         atomic_write_bytes(self.root / "HEAD", f"{digest}\n".encode())
