@@ -343,9 +343,8 @@ def _preparer(ruleset: RuleSet, kinds: KindRegistry, invalid: list[str]) -> Call
     the observations read (:func:`_observed_fields`), each value the very one read: every reader of the
     items after this (the rules, the observations, ``now``) sees what it would have seen. A kind some
     rule reads whole, or that a rule reads without saying which fields, and a defective item, are kept
-    whole."""
+    whole. Only for the items :func:`read_bundle` has just made (the data of a sound one is cut in place)."""
     from annexa.contract.upgrade import upgraded
-    from annexa.model.evidence import Evidence
 
     observed = _observed_fields()
     fields = ruleset.fields_read
@@ -362,16 +361,11 @@ def _preparer(ruleset: RuleSet, kinds: KindRegistry, invalid: list[str]) -> Call
         data = item.data
         if type(data) is not dict:  # not as read from JSON: left as it is
             return item
-        kept = Evidence(
-            kind=item.kind,
-            source=item.source,
-            scope=item.scope,
-            collector=item.collector,
-            collected_at=item.collected_at,
-            data={name: value for name, value in data.items() if name in names},
-        )
-        object.__setattr__(kept, "_id", item.id)
-        return kept
+        item.id  # noqa: B018  # computed from the whole item and kept
+        # The item is the reader's own, seen by no one yet: its data is cut in place (as its id is cached)
+        # rather than copied into a second item, which cost a tenth of the reading.
+        object.__setattr__(item, "data", {name: value for name, value in data.items() if name in names})
+        return item
 
     return prepare
 
