@@ -6,8 +6,8 @@ Run: .venv/bin/python benchmarks/bench_pipeline.py [--sizes 10000,100000] [--sca
 * evaluate: bench_scale's synthetic estate (the demo organisation grown to N evidence items, its declared
   scope growing with its AI systems) written as an evidence bundle, then `annexa evaluate --evidence
   BUNDLE --format json --output RESULT --timings` in a child process: the command's own per-step
-  figures (read, compile, validate, evaluate, result, write) and the child's wall, CPU (user + system)
-  and peak RSS as the kernel reports them (os.wait4).
+  figures (compile, read: each item upgraded and checked as it is read, evaluate, result, write) and the
+  child's wall, CPU (user + system) and peak RSS as the kernel reports them (os.wait4).
 * scan: bench_scale's document estate (folders of Markdown documents with front matter) of N documents
   and its annexa.yaml, then `annexa scan -c annexa.yaml --format json --output RESULT --timings`:
   compile, collect (the documents collector, evidence streaming into the directory store), store,
