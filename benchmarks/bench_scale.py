@@ -190,8 +190,9 @@ def part_stream(sizes: list[int], bundles: Path | None) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for count in sizes:
             bundle = (bundles or Path(scratch)) / f"bundle-{count}.jsonl"
-            if not bundle.exists():
-                bundle = Path(scratch) / f"bundle-{count}.jsonl"
+            if not bundle.exists():  # each in a folder of its own (the writer seeds the estate beside it)
+                bundle = Path(scratch) / str(count) / f"bundle-{count}.jsonl"
+                bundle.parent.mkdir()
                 script = str(ROOT / "benchmarks" / "bench_pipeline.py")
                 subprocess.run(
                     [sys.executable, script, "--write-bundle", str(count), str(bundle)], check=True
@@ -226,8 +227,8 @@ def part_stream(sizes: list[int], bundles: Path | None) -> None:
                   f"{findings / used:,.0f} findings per CPU second; {scale}; result "
                   f"{result.stat().st_size / 2**20:,.0f} MB (load {one:.1f}, 5 min {five:.1f})")  # fmt: skip
             result.unlink()
-            if bundle.parent == Path(scratch):
-                bundle.unlink()
+            if bundle.parent.parent == Path(scratch):
+                shutil.rmtree(bundle.parent)
 
 
 def _worker_figures(client: Any) -> dict[str, tuple[float, float]]:
