@@ -158,6 +158,10 @@ def _comparable(left: Any, right: Any, span: Span) -> tuple[Any, Any]:
 
 
 def less(left: Any, right: Any, span: Span) -> bool | None:
+    if type(left) is datetime and type(right) is str:  # `d.next_review_due > now`, a date parsed before
+        moment = _DATES.get(right)
+        if moment is not None:
+            return left < moment
     if left is None or right is None:
         return None
     a, b = _comparable(left, right, span)
@@ -165,6 +169,10 @@ def less(left: Any, right: Any, span: Span) -> bool | None:
 
 
 def less_equal(left: Any, right: Any, span: Span) -> bool | None:
+    if type(left) is datetime and type(right) is str:  # `d.next_review_due >= now`, a date parsed before
+        moment = _DATES.get(right)
+        if moment is not None:
+            return left <= moment
     if left is None or right is None:
         return None
     a, b = _comparable(left, right, span)
@@ -303,6 +311,10 @@ def subtract(left: Any, right: Any, span: Span) -> Any:
 def age(value: Any, now: datetime, span: Span) -> timedelta | None:
     """How long ago ``value`` was. A moment further ahead than clock skew explains is an error: a review
     dated next year must not count as "reviewed within the period"."""
+    if type(value) is str:  # most calls: the same review dates, for every rule that asks, at one clock
+        known = _AGES.get(value)
+        if known is not None and known[0] is now:
+            return known[1]
     moment = to_datetime(value, span)
     if moment is None:
         return None
@@ -312,7 +324,15 @@ def age(value: Any, now: datetime, span: Span) -> timedelta | None:
             f"({now.isoformat()}); a past date was expected: check the date or the source's clock",
             span,
         )
+    if type(value) is str:
+        if len(_AGES) >= _DATES_KEPT:
+            _AGES.clear()
+        _AGES[value] = (now, now - moment)  # with its clock: a call at another clock computes its own
     return now - moment
+
+
+# age() of a date's text at a clock: a pure function's results, bounded like _DATES.
+_AGES: dict[str, tuple[datetime, timedelta]] = {}
 
 
 def days(value: Any, span: Span) -> timedelta | None:

@@ -4,6 +4,7 @@ the verdicts, errors and witnesses of the general runtime helpers they stand in 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -158,3 +159,31 @@ def test_membership_of_a_quantified_variable() -> None:
         "in text": "fail",
         "bad haystack": "error",
     }
+
+
+def test_age_and_date_order_shortcuts_answer_as_the_general_code() -> None:
+    """age() keeps a date's age with its clock: another clock gets its own; errors are never kept."""
+    from datetime import timedelta
+
+    from annexa.lang import runtime
+    from annexa.model.diagnostics import Position, Span
+
+    span = Span("t.rule", Position(1, 1), Position(1, 2))
+    later = NOW + timedelta(days=10)
+    assert runtime.age("2026-11-01", NOW, span) == NOW - datetime(2026, 11, 1, tzinfo=UTC)
+    assert runtime.age("2026-11-01", later, span) == later - datetime(2026, 11, 1, tzinfo=UTC)
+    assert runtime.age("2026-11-01", NOW, span) == NOW - datetime(2026, 11, 1, tzinfo=UTC)
+    for _ in range(2):  # a date ahead of the clock raises every time, at every clock it is ahead of
+        with pytest.raises(runtime.RuleFault, match="after the scan's clock"):
+            runtime.age("2027-06-01", NOW, span)
+    assert runtime.age("2027-06-01", datetime(2027, 7, 1, tzinfo=UTC), span) == timedelta(days=30)
+    runtime.to_datetime("2026-12-01", span)  # parsed once: the shortcut below takes it from the cache
+    for text in ("2026-12-01", "2026-11-23T12:00:00Z", "2025-01-01"):
+        for function in (runtime.less, runtime.less_equal):
+            moment = runtime.to_datetime(text, span)
+            assert moment is not None
+            expected = moment > NOW if function is runtime.less else moment >= NOW
+            assert function(NOW, text, span) is expected
+    assert runtime.less_equal(NOW, None, span) is None
+    with pytest.raises(runtime.RuleFault, match="not an ISO 8601 date"):
+        runtime.less_equal(NOW, "soon", span)
