@@ -25,12 +25,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from annexa.model.evidence import Evidence, JSONValue
 from annexa.plugins import CollectorError, CollectorSpec, CollectRequest, hookimpl
+
+if TYPE_CHECKING:
+    import yaml
 
 NAME = "attestations"
 VERSION = "0.1.0"
@@ -199,6 +200,8 @@ def _load(path: Path, rel: str) -> list[tuple[int, dict[str, _Value]]]:
         raise InvalidAttestation(f"{rel}: not UTF-8 text (byte offset {exc.start})") from exc
     except OSError as exc:
         raise InvalidAttestation(f"{rel}: cannot be read ({exc.strerror or exc})") from exc
+    import yaml  # on the first file read: registering the collector does not need it
+
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
@@ -238,6 +241,8 @@ def _load(path: Path, rel: str) -> list[tuple[int, dict[str, _Value]]]:
 
 
 def _construct(loader: yaml.SafeLoader, node: yaml.Node, rel: str, line: int) -> Any:
+    import yaml  # imported by _load already
+
     try:
         return loader.construct_object(node, deep=True)
     except ValueError as exc:

@@ -28,8 +28,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from annexa.model.evidence import Evidence
 from annexa.plugins import CollectorError, CollectorSpec, CollectRequest, hookimpl
 
@@ -146,6 +144,8 @@ def _read_inventory(path: Path, where: str) -> list[tuple[str, dict[str, Any]]]:
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(text))
         return [(f"{where} row {number}", dict(row)) for number, row in enumerate(reader, start=2)]
+    import yaml  # only for a YAML inventory: registering the collector does not need it
+
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:

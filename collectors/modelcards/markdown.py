@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from annexa.plugins import CollectorError, FrontMatterError, TextBlock, markdown_blocks, read_front_matter
 
 
@@ -61,6 +59,8 @@ def read_card(data: bytes, where: str) -> ParsedCard:
 
 def _metadata(text: str, where: str, first: int) -> tuple[dict[str, Any], dict[str, int]]:
     """The metadata mapping and the file line of each key; ``first`` is the file line ``text`` starts on."""
+    import yaml  # on the first card read: registering the collector does not need it
+
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()

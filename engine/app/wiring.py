@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from annexa.contract.catalog import use_cache as use_data_cache
 from annexa.contract.freshness import FreshnessLimits
 from annexa.contract.kinds import KindRegistry
 from annexa.lang.language import compile_rules, load_rule_sources
@@ -26,6 +27,7 @@ def make_host(*, blocked: Iterable[str] = (), autoload: bool = True) -> PluginHo
     from annexa.plugins.host import PluginHost
     from annexa.plugins.manager import make_plugin_manager
 
+    _use_caches()  # the built-in plugins read the evidence contract as they register
     return PluginHost(make_plugin_manager(autoload=autoload, blocked=blocked))
 
 
@@ -57,6 +59,14 @@ def parser_cache() -> Path | None:
     return folder
 
 
+def _use_caches() -> None:
+    """Parsed rule files and parsed data files (catalogue, evidence contract) kept in :func:`parser_cache`."""
+    folder = parser_cache()
+    if folder is not None:
+        use_cache(folder)
+        use_data_cache(folder)
+
+
 def compile_pack(
     paths: Sequence[str],
     kinds: KindRegistry,
@@ -64,9 +74,7 @@ def compile_pack(
     host: PluginHost | None = None,
     freshness: FreshnessLimits | None = None,
 ) -> RuleSet:
-    folder = parser_cache()
-    if folder is not None:
-        use_cache(folder)
+    _use_caches()
     functions = {}
     if host is not None:
         functions = {name: (spec.arity, spec.function) for name, spec in host.rule_functions().items()}

@@ -6,14 +6,17 @@ pack checks, reported apart from Annex A, and each control's EU AI Act and NIST 
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
-
+from annexa.files.atomic import atomic_write_bytes
 from annexa.model.findings import (
     ControlResult,
     ControlStatus,
@@ -131,11 +134,38 @@ class Catalog:
         return tuple(sorted(types))
 
 
-def _read_data(name: str) -> Any:
-    text = resources.files("annexa").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    if hasattr(yaml, "CSafeLoader"):  # libyaml's safe loader: the same documents in a tenth of the time
-        return yaml.load(text, Loader=yaml.CSafeLoader)
-    return yaml.safe_load(text)
+_DATA_CACHE: list[Path] = []  # where parsed data files may be kept between runs (see use_cache)
+
+
+def use_cache(folder: Path) -> None:
+    """Keep the parsed data files (this catalogue, the evidence contract) in ``folder`` between runs, as
+    pickles named by the SHA-256 of each file's bytes: a command that reads them again needs neither
+    YAML's parsing nor even ``import yaml`` (together about a tenth of `annexa rules check`). ``folder``
+    must be private to the user (the application's per-user cache), as the parsed rule files' is."""
+    _DATA_CACHE[:] = [folder]
+
+
+def read_data(name: str) -> Any:
+    """The YAML document ``data/<name>`` shipped with annexa, parsed (safe loader), or read back from
+    :func:`use_cache`'s folder when it was parsed before from the very same bytes."""
+    raw = resources.files("annexa").joinpath(f"data/{name}").read_bytes()
+    cached: Path | None = None
+    if _DATA_CACHE:
+        key = hashlib.sha256(b"annexa-data 1\0" + name.encode() + b"\0" + raw).hexdigest()
+        cached = _DATA_CACHE[0] / f"data-{key}.pickle"
+        with contextlib.suppress(OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return pickle.loads(cached.read_bytes())  # the user's own private cache, see use_cache
+    import yaml  # only when the cache cannot answer
+
+    text = raw.decode("utf-8")
+    if hasattr(yaml, "CSafeLoader"):  # noqa: SIM108  # libyaml's safe loader: a tenth of the time
+        data = yaml.load(text, Loader=yaml.CSafeLoader)
+    else:
+        data = yaml.safe_load(text)
+    if cached is not None:
+        with contextlib.suppress(OSError, pickle.PicklingError):
+            atomic_write_bytes(cached, pickle.dumps(data))
+    return data
 
 
 def _mappings(raw: Mapping[str, Any], control_id: str) -> tuple[FrameworkMapping, ...]:
@@ -157,8 +187,8 @@ def _mappings(raw: Mapping[str, Any], control_id: str) -> tuple[FrameworkMapping
 
 @cache
 def load_catalog() -> Catalog:
-    raw = _read_data("annex_a.yaml")
-    clauses = _read_data("clauses.yaml")
+    raw = read_data("annex_a.yaml")
+    clauses = read_data("clauses.yaml")
     return Catalog(
         groups=tuple(Group(id=g["id"], title=g["title"], objective=g["objective"]) for g in raw["groups"]),
         controls=tuple(

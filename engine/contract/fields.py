@@ -18,12 +18,9 @@ import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
-
-from annexa.contract.catalog import load_catalog
+from annexa.contract.catalog import load_catalog, read_data
 from annexa.model.errors import EngineError
 
 __all__ = [
@@ -170,11 +167,7 @@ def parse_contract(raw: Mapping[str, Any]) -> Contract:
 @functools.cache
 def load_contract() -> Contract:
     """The contract shipped with annexa (``data/evidence_contract.yaml``)."""
-    text = resources.files("annexa").joinpath("data/evidence_contract.yaml").read_text(encoding="utf-8")
-    if hasattr(yaml, "CSafeLoader"):  # libyaml's safe loader, as for the catalogue: every compile reads this
-        contract = parse_contract(yaml.load(text, Loader=yaml.CSafeLoader))
-    else:
-        contract = parse_contract(yaml.safe_load(text))
+    contract = parse_contract(read_data("evidence_contract.yaml"))  # every compile reads this: cached
     names = {*load_catalog().expected_document_types(), *(t.name for t in contract.document_types)}
     return dataclasses.replace(contract, type_names=tuple(sorted(names)))
 
