@@ -10,6 +10,7 @@ import dataclasses
 import gc
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from annexa.lang import wording
@@ -106,7 +107,7 @@ def evaluate(
         gc.freeze()
     gc.set_threshold(max(thresholds[0], 10_000), max(thresholds[1], 10), max(thresholds[2], 10))
     try:
-        return _evaluate(ruleset, evidence, now=now, collected=collected, gaps=gaps)
+        return _evaluate(ruleset, evidence, now=now, collected=collected, gaps=gaps, freeze=freeze)
     finally:
         gc.set_threshold(*thresholds)
         if freeze:
@@ -120,6 +121,7 @@ def _evaluate(
     now: datetime,
     collected: Mapping[str, str | None] | None,
     gaps: Mapping[str, Sequence[str]] | None,
+    freeze: bool = False,
 ) -> tuple[Finding, ...]:
     wanted = ruleset.kinds_read
     items: dict[str, list[Pair]] = {kind: [] for kind in wanted}
@@ -152,8 +154,10 @@ def _evaluate(
         if gaps and any(gaps.get(kind) for kind in rule.kinds):
             found = _account_for_gaps(rule, found, gaps)
         found.extend(_defect_findings(rule, defective, collected))
-        found.sort(key=_subject_key)
+        _sort_by_subject(found)
         findings.extend(found)
+        if freeze:  # each rule's findings, like the evidence, left out of later collections (see evaluate)
+            gc.freeze()
     return tuple(findings)
 
 
@@ -167,6 +171,14 @@ def _repeated(sources: Iterable[str]) -> set[str]:
 
 def _subject_key(finding: Finding) -> str:
     return finding.subject or ""
+
+
+_SUBJECT = attrgetter("subject")
+
+
+def _sort_by_subject(findings: list[Finding]) -> None:
+    """``findings.sort(key=_subject_key)``, the keys read in C when no finding is about the whole estate."""
+    findings.sort(key=_subject_key if None in map(_SUBJECT, findings) else _SUBJECT)
 
 
 def _defect_findings(
@@ -278,11 +290,12 @@ def _evaluate_rule(
                 used = [*used, *near_refs]
         refs = (used[0].ref(),) if len(used) == 1 else _refs(used)
         missing: tuple[str, ...] = ()
-        for value in witness.values():
-            if value is None or isinstance(value, _RENDERED):
-                missing = tuple(sorted(path for path, value in witness.items() if value is None))
-                witness = {path: witness_value(value) for path, value in witness.items()}
-                break
+        if not _PLAIN.issuperset(map(type, witness.values())):  # in C; nearly always plain values
+            for value in witness.values():
+                if value is None or isinstance(value, _RENDERED):
+                    missing = tuple(sorted(path for path, value in witness.items() if value is None))
+                    witness = {path: witness_value(value) for path, value in witness.items()}
+                    break
         source = None if subject is None else subject.source
         if fault is not None:
             where = fault.span or span
@@ -458,6 +471,8 @@ def _refs(used: list[Evidence]) -> tuple[EvidenceRef, ...]:
 
 
 _RENDERED = (timedelta, datetime)  # witness values stored as text (see runtime.witness_value)
+# Types of witness values that are neither null nor rendered as text: kept as they are.
+_PLAIN = frozenset({str, int, float, bool, list, dict})
 _new = new_finding
 
 
