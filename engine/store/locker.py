@@ -30,6 +30,7 @@ _BATCH: Final = 10_000  # objects made durable together; bounds the temporary fi
 # kind of machine creating a file costs 100-300 us of kernel time, 100,000 objects 10-30 s.
 _PACK_MIN: Final = 256
 _PACK_MAGIC: Final = b"annexa-pack 1\n"
+_BINARY: Final = getattr(os, "O_BINARY", 0)  # Windows would translate line ends without it
 
 # attestations: the DSSE envelope signing a manifest, named by the manifest's digest (annexa.trust).
 Area = Literal["evidence", "manifests", "attestations"]
@@ -273,11 +274,16 @@ class DirectoryLocker:
             return None
         path, offset, length = entry
         try:
-            descriptor = os.open(path, os.O_RDONLY)
+            descriptor = os.open(path, os.O_RDONLY | _BINARY)
         except OSError:
             return None
         try:
-            return os.pread(descriptor, length, offset)
+            os.lseek(descriptor, offset, os.SEEK_SET)  # not pread: Windows has none
+            chunks: list[bytes] = []
+            while length > 0 and (chunk := os.read(descriptor, length)):
+                chunks.append(chunk)
+                length -= len(chunk)
+            return b"".join(chunks)
         except OSError:
             return None
         finally:
@@ -346,7 +352,7 @@ class DirectoryLocker:
 
 
 def _write_new_file(path: str, payload: bytes) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666)  # umask applies
     try:
         view = memoryview(payload)
         while view:
