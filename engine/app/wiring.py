@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from annexa.contract.catalog import use_cache as use_data_cache
 from annexa.contract.freshness import FreshnessLimits
 from annexa.contract.kinds import KindRegistry
+from annexa.contract.validation import use_cache as use_verdict_cache
 from annexa.lang.language import compile_rules, load_rule_sources
 from annexa.lang.parser import use_cache
 from annexa.lang.ruleset import RuleSet
@@ -60,11 +61,13 @@ def parser_cache() -> Path | None:
 
 
 def _use_caches() -> None:
-    """Parsed rule files and parsed data files (catalogue, evidence contract) kept in :func:`parser_cache`."""
+    """Parsed rule files, parsed data files (catalogue, evidence contract) and the schemas found valid, kept
+    in :func:`parser_cache`."""
     folder = parser_cache()
     if folder is not None:
         use_cache(folder)
         use_data_cache(folder)
+        use_verdict_cache(folder)
 
 
 def compile_pack(

@@ -21,11 +21,14 @@ valid schemas (``annexa rules check``) never needs it. Callers name the 2020-12 
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -43,7 +46,49 @@ def _accelerator() -> Any:
     return jsonschema_rs
 
 
-jsonschema_rs: Any = _accelerator()
+@functools.cache
+def _rs() -> Any:
+    """jsonschema-rs, imported on first need: a rules check whose schemas' verdicts the per-user cache
+    holds (see :func:`use_cache`) never needs it (nor the ``email`` and ``socket`` modules it imports)."""
+    return _accelerator()
+
+
+def __getattr__(name: str) -> Any:  # ``validation.jsonschema_rs``: the accelerator, or None
+    if name == "jsonschema_rs":
+        return _rs()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_VERDICT_CACHE: list[Path] = []
+
+
+def use_cache(folder: Path) -> None:
+    """Remember in ``folder`` (private to the user: the application's per-user cache) which schemas were
+    found valid, one empty file each named by the SHA-256 of the schema, the draft and the versions of
+    Python, jsonschema-rs and jsonschema: a later process registering the same plugins skips the metaschema
+    checks. Only validity is kept; an invalid schema is checked, and its error worded, every time."""
+    _VERDICT_CACHE[:] = [folder]
+
+
+@functools.cache
+def _checker_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = [sys.version]
+    for name in ("jsonschema-rs", "jsonschema"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} none")
+    return "\0".join(found)
+
+
+def _verdict_file(text: str, reference: Any) -> Path | None:
+    if not _VERDICT_CACHE or not (reference is None or reference == DRAFT_2020_12):
+        return None  # a jsonschema class of the caller's: not cached
+    key = hashlib.sha256(f"annexa-schema 1\0{_checker_versions()}\0{reference}\0{text}".encode())
+    return _VERDICT_CACHE[0] / f"schema-valid-{key.hexdigest()}"
+
 
 # Keywords whose meaning jsonschema and jsonschema-rs share exactly (annotations included).
 _FAST_KEYWORDS: Final = frozenset(
@@ -108,9 +153,9 @@ class DataValidator:
         self._reference: Any = None  # built on the first item the fast validator rejects
         self._fast: Callable[[Any], bool] | None = None
         name = _FAST_CLASSES.get(reference.__name__)
-        if jsonschema_rs is not None and name is not None and _fast_path_sound(schema):
+        if name is not None and _fast_path_sound(schema) and _rs() is not None:
             try:
-                compiled = getattr(jsonschema_rs, name)(dict(schema), validate_formats=False)
+                compiled = getattr(_rs(), name)(dict(schema), validate_formats=False)
             except Exception:  # a schema jsonschema-rs will not compile: jsonschema alone, as before
                 compiled = None
             if compiled is not None:
@@ -191,12 +236,12 @@ def _meta_valid_fast(schema: Mapping[str, Any], reference: type[Any]) -> bool:
     it: jsonschema's check_schema also checks each ``pattern`` compiles with Python's ``re`` (done
     here) and would check URIs with an optional package (so any ``$id``, or a ``$ref`` that is not a
     plain local pointer, goes to jsonschema)."""
-    if jsonschema_rs is None or not _is_draft_2020_12(reference, schema):
+    if not _is_draft_2020_12(reference, schema) or _rs() is None:
         return False
     if schema.get("$schema", DRAFT_2020_12) != DRAFT_2020_12 or not _python_checks_pass(schema):
         return False
     try:
-        return bool(jsonschema_rs.meta.is_valid(dict(schema)))
+        return bool(_rs().meta.is_valid(dict(schema)))
     except Exception:
         return False
 
@@ -226,15 +271,20 @@ def _python_checks_pass(node: Any) -> bool:
 
 @functools.lru_cache(maxsize=1024)
 def _schema_problem(text: str, reference: Any) -> SchemaError | None:
+    known = _verdict_file(text, reference)
+    if known is not None and known.is_file():
+        return None  # found valid before, by the same checkers
     schema = json.loads(text)
-    if _meta_valid_fast(schema, reference):
-        return None
-    from jsonschema.exceptions import SchemaError
+    if not _meta_valid_fast(schema, reference):
+        from jsonschema.exceptions import SchemaError
 
-    try:
-        reference_class(reference, schema).check_schema(schema)
-    except SchemaError as exc:
-        return exc
+        try:
+            reference_class(reference, schema).check_schema(schema)
+        except SchemaError as exc:
+            return exc
+    if known is not None:
+        with contextlib.suppress(OSError):
+            known.touch()
     return None
 
 

@@ -1,4 +1,4 @@
-"""The catalogue and the evidence contract read back from the per-user cache: the same data as YAML gives."""
+"""The catalogue, the evidence contract and the schemas' verdicts read back from the per-user cache."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from annexa.contract import catalog
+from annexa.contract import catalog, validation
 
 NAMES = ("annex_a.yaml", "clauses.yaml", "evidence_contract.yaml")
 
@@ -51,10 +51,11 @@ def test_a_changed_file_is_not_answered_from_the_cache(cache: Path, monkeypatch:
     assert len(list(cache.glob("data-*.pickle"))) == 2
 
 
-def test_rules_check_with_a_warm_cache_does_not_import_yaml(tmp_path: Path) -> None:
+def test_rules_check_with_a_warm_cache_imports_neither_yaml_nor_jsonschema_rs(tmp_path: Path) -> None:
     probe = (
         "import sys\nfrom annexa.cli.main import main\n"
-        "code = main(['rules', 'check', 'builtin:annex_a'])\nprint(code, 'yaml' in sys.modules)"
+        "code = main(['rules', 'check', 'builtin:annex_a'])\n"
+        "print(code, 'yaml' in sys.modules or 'jsonschema_rs' in sys.modules)"
     )
     env = {"XDG_CACHE_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     runs = [
@@ -63,3 +64,32 @@ def test_rules_check_with_a_warm_cache_does_not_import_yaml(tmp_path: Path) -> N
         for _ in range(2)
     ]  # fmt: skip
     assert runs == [["0", "True"], ["0", "False"]]  # the first run parses and keeps, the second reads back
+
+
+@pytest.fixture
+def verdicts(tmp_path: Path) -> Iterator[Path]:
+    saved = list(validation._VERDICT_CACHE)
+    validation.use_cache(tmp_path)
+    validation._schema_problem.cache_clear()
+    yield tmp_path
+    validation._VERDICT_CACHE[:] = saved
+    validation._schema_problem.cache_clear()
+
+
+def test_only_valid_schemas_are_remembered(verdicts: Path) -> None:
+    valid = {"type": "object", "properties": {"name": {"type": "string", "pattern": "^[a-z]+$"}}}
+    invalid = {"type": "object", "properties": {"name": {"type": "strin"}}}
+    assert validation.schema_problem(valid) is None
+    assert len(list(verdicts.glob("schema-valid-*"))) == 1
+    validation._schema_problem.cache_clear()  # a new process: answered from the folder
+    assert validation.schema_problem(valid) is None
+    for _ in range(2):  # never remembered: checked and worded by jsonschema each time
+        validation._schema_problem.cache_clear()
+        problem = validation.schema_problem(invalid)
+        assert problem is not None
+        assert "strin" in problem.message
+    assert len(list(verdicts.glob("schema-valid-*"))) == 1
+    import jsonschema  # a caller's own jsonschema class: not remembered either
+
+    assert validation.schema_problem({"type": "string"}, jsonschema.Draft7Validator) is None
+    assert len(list(verdicts.glob("schema-valid-*"))) == 1
