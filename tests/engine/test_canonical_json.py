@@ -160,6 +160,5 @@ def test_evidence_ids_are_those_recorded_before() -> None:
     assert b'"ratio":1e-05' in with_float.canonical()
 
 
-GOLDEN_ID = (
-    "ec0338995d1b1ffa0d032fcc9b84bf16f69c7e79012f539287ce61b18dee1df4"  # as json.dumps wrote it, before orjson
-)
+# The id as json.dumps gave it before canonical_json used orjson.
+GOLDEN_ID = "ec0338995d1b1ffa0d032fcc9b84bf16f69c7e79012f539287ce61b18dee1df4"
