@@ -330,6 +330,9 @@ def _projected(
         yield kept
 
 
+_TEXT = frozenset({str})
+
+
 class _Compact:
     """Equal values of the loaded items held once: strings, lists of strings, mappings of strings to
     strings (scopes, empty metadata), collection times. Of 100,000 items of the benchmark's estate, 86 %
@@ -359,7 +362,7 @@ class _Compact:
         return self._moments.setdefault(value, value)
 
     def mapping(self, value: Mapping[str, str]) -> Mapping[str, str]:
-        if type(value) is not dict or not all(type(v) is str for v in value.values()):
+        if type(value) is not dict or not {*map(type, value.values())} <= _TEXT:
             return value
         key = tuple(value.items())
         shared = self._mappings.get(key)
@@ -411,7 +414,7 @@ class _Compact:
         if kind is str:
             return self._texts.setdefault(value, value)
         if kind is list:
-            if all(type(element) is str for element in value):
+            if {*map(type, value)} <= _TEXT:  # strings only (1, 1.0 and True are equal, and kept apart)
                 key = tuple(value)
                 shared = self._lists.get(key)
                 if shared is None:
@@ -419,7 +422,7 @@ class _Compact:
                 return shared
             return [self.value(element) for element in value]
         if kind is dict:
-            if all(type(element) is str for element in value.values()):
+            if {*map(type, value.values())} <= _TEXT:
                 return self.mapping(value)
             return {self.text(k): self.value(v) for k, v in value.items()}
         return value
