@@ -216,6 +216,35 @@ class Store(abc.ABC):
         return self.locker.damage()
 
 
+class KnownItems:
+    """The evidence items one store object has stored unchanged (nothing to redact), by identity.
+
+    A scan stores each task's items as they arrive and then the whole collection again, the same objects:
+    the second call need not serialise, hash and look for secrets in each again. Holding the item keeps
+    its ``id()`` from being reused; a store object lives as long as its command.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[int, Evidence] = {}
+
+    def new(self, items: Iterable[Evidence]) -> tuple[tuple[Evidence, ...], list[Evidence]]:
+        """All of ``items``, and those of them not stored unchanged before (the ones to store)."""
+        given = tuple(items)
+        return given, [item for item in given if self._items.get(id(item)) is not item]
+
+    def stored(
+        self, given: tuple[Evidence, ...], todo: list[Evidence], kept: list[Evidence]
+    ) -> tuple[Evidence, ...]:
+        """Remember the ``todo`` items stored as ``kept`` (after their barrier and index commit); returns
+        ``given`` as stored, in order."""
+        as_stored: dict[int, Evidence] = {}
+        for item, stored in zip(todo, kept, strict=True):
+            as_stored[id(item)] = stored
+            if stored is item:
+                self._items[id(item)] = item
+        return tuple(as_stored.get(id(item), item) for item in given)
+
+
 def like_prefix(text: str) -> str:
     """A LIKE pattern for "starts with ``text``" (escape character ``\\``), for scan references."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.store.base import DEFAULT_STORE, Attest, Store
+from annexa.store.base import DEFAULT_STORE, Attest, KnownItems, Store
 from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 from annexa.store.redaction import redact_for_storage
@@ -62,6 +62,7 @@ class DirectoryStore(Store):
         self.location = str(root)
         self.locker = DirectoryLocker(root)
         self._db = connection
+        self._known = KnownItems()  # stored by this object already: a scan stores its items twice
 
     @classmethod
     def open(  # a folder only: annexa.store.open_store is the one that dispatches on URLs
@@ -113,8 +114,8 @@ class DirectoryStore(Store):
         Evaluate over the returned items so that findings cite the ids of stored evidence; for items
         without secrets they are the inputs themselves.
         """
-        kept = [redact_for_storage(item) for item in items]
-        stored = tuple(item for item, _, _ in kept)
+        given, todo = self._known.new(items)
+        kept = [redact_for_storage(item) for item in todo]
         # Content-addressed, written once, in batches made durable together before the index names them.
         self.locker.put_many("evidence", ((digest, payload) for _, digest, payload in kept))
         # In id order: inserting into the primary key's B-tree in order took half the time (100,000 rows).
@@ -123,7 +124,7 @@ class DirectoryStore(Store):
             db.executemany(
                 "INSERT OR IGNORE INTO evidence(id, kind, source, collected_at) VALUES (?, ?, ?, ?)", rows
             )
-        return stored
+        return self._known.stored(given, todo, [item for item, _, _ in kept])
 
     # -- scans ---------------------------------------------------------------------------------------
 

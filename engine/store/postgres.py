@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.store.base import Attest, Store
+from annexa.store.base import Attest, KnownItems, Store
 from annexa.store.locker import DirectoryLocker
 from annexa.store.manifest import ScanRecord, StoreError, build_manifest
 from annexa.store.redaction import redact_for_storage
@@ -86,6 +86,7 @@ class PostgresStore(Store):
         self.location = redact_url(url)
         self.locker = locker
         self._db = connection
+        self._known = KnownItems()  # stored by this object already: a scan stores its items twice
 
     @classmethod
     def open_url(cls, url: str, *, create: bool = True, evidence: str | None = None) -> PostgresStore:
@@ -121,8 +122,9 @@ class PostgresStore(Store):
     # -- writes --------------------------------------------------------------------------------------
 
     def put_evidence(self, items: Iterable[Evidence]) -> tuple[Evidence, ...]:
-        kept = [redact_for_storage(item) for item in items]
-        stored = tuple(item for item, _, _ in kept)
+        given, todo = self._known.new(items)
+        kept = [redact_for_storage(item) for item in todo]
+        stored = [item for item, _, _ in kept]
         self.locker.put_many("evidence", ((digest, payload) for _, digest, payload in kept))
         # One COPY into a session-private staging table, then one INSERT ... ON CONFLICT DO NOTHING: COPY
         # cannot skip the rows already indexed (an earlier scan's, or a concurrent writer's), the INSERT
@@ -136,7 +138,7 @@ class PostgresStore(Store):
                 "INSERT INTO evidence(id, kind, source, collected_at)"
                 " SELECT id, kind, source, collected_at FROM evidence_staging ON CONFLICT (id) DO NOTHING"
             )
-        return stored
+        return self._known.stored(given, todo, stored)
 
     def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
         """Append a scan to the chain under a table lock that queues concurrent writers."""

@@ -118,3 +118,35 @@ def test_a_small_batch_stays_loose(tmp_path: Path) -> None:
     assert not packs(root)
     assert len(loose(root)) == locker_module._PACK_MIN - 1
     assert all(sha256_hex(path.read_bytes()) == path.stem for path in loose(root))
+
+
+def test_items_stored_again_by_the_same_store_come_back_as_stored(tmp_path: Path) -> None:
+    """A scan stores each task's items, then the whole collection again (the same objects)."""
+    secret = Evidence(
+        kind="aws.ecs.task_definition",
+        source="arn:aws:ecs:eu-west-1:123456789012:task-definition/web:3",
+        scope={"account": "123456789012"},
+        collector="aws 0.3.0",
+        collected_at=T0,
+        data={"environment": [{"name": "DB_PASSWORD", "value": "hunter2hunter2"}]},
+    )
+    batch = [*items(3), secret]
+    with open_store(tmp_path / "s") as store:
+        first = store.put_evidence(batch)
+        again = store.put_evidence(batch)
+        assert again == first
+        assert all(a is b for a, b in zip(again[:3], batch[:3], strict=True))  # nothing to redact: themselves
+        assert again[3] != secret  # redacted each time
+        assert "hunter2" not in again[3].canonical().decode()
+        assert store.query("SELECT COUNT(*) FROM evidence") == [(4,)]
+        # What the second call trusts is what this store object wrote: a file removed behind its back is
+        # not written again, and recording a scan that cites it is refused, not recorded half-proven.
+        victim = batch[0]
+        (tmp_path / "s" / "evidence" / victim.id[:2] / f"{victim.id}.json").unlink()
+        stored = store.put_evidence(batch)
+        with pytest.raises(StoreError, match="not in the store"):
+            store.record_scan(record(stored[:3], (Status.PASS,) * 3))
+    with open_store(tmp_path / "s") as store:  # another store object stores it again
+        stored = store.put_evidence(batch)
+        store.record_scan(record(stored[:3], (Status.PASS,) * 3))
+        assert verify_store(store).ok
