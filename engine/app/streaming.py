@@ -47,7 +47,7 @@ from annexa.lang.evaluator import (
     _evaluate_rule,
     _Index,
     _repeated,
-    _subject_key,
+    _sort_by_subject,
 )
 from annexa.model.evidence import Evidence
 from annexa.model.findings import Finding, control_sort_key
@@ -297,7 +297,7 @@ def _findings_by_rule(
             if gaps and any(gaps.get(kind) for kind in rule.kinds):
                 found = _account_for_gaps(rule, found, gaps)
             found.extend(_defect_findings(rule, defective, collected))
-            found.sort(key=_subject_key)
+            _sort_by_subject(found)
             yield rule, found
     finally:
         gc.set_threshold(*thresholds)
