@@ -301,14 +301,18 @@ def part_store(count: int) -> None:
         with open_store(root) as store:
             store.put_evidence(items)
         seconds = time.perf_counter() - started
-        files = list((root / "evidence").rglob("*.json"))
+        # Loose objects (*.json) and packs (batches of 256 or more new objects in one file, see
+        # annexa.store.locker): the count is of items stored, the bytes of both.
+        files = [*(root / "evidence").rglob("*.json"), *(root / "evidence").rglob("*.pack")]
         payload = sum(p.stat().st_size for p in files)
+        packs = sum(1 for p in files if p.suffix == ".pack")
         on_disk = int(subprocess.run(["du", "-sk", str(root)], capture_output=True, text=True,
                                      check=True).stdout.split()[0]) * 1024  # fmt: skip
         index = (root / "index.sqlite").stat().st_size
-        rate = len(files) / seconds
+        rate = len(items) / seconds
         print(
-            f"store: {len(files):,} evidence files written in {seconds:.1f} s ({rate:,.0f}/s, each fsynced)"
+            f"store: {len(items):,} evidence items written in {seconds:.1f} s ({rate:,.0f}/s) as "
+            f"{len(files) - packs:,} loose files and {packs:,} packs, durable per batch"
         )
         print(f"  evidence bytes {payload / 2**20:8.1f} MB   index.sqlite {index / 2**20:6.1f} MB   "
               f"on disk (du) {on_disk / 2**20:8.1f} MB")  # fmt: skip
