@@ -413,6 +413,19 @@ class CodeGenerator:
                 lookup = self.value(theirs, outer)
                 others = [c for c in conjuncts if c is not candidate]
                 narrow = self.narrowing(expr.var, kind, others, outer)
+                first = _conjuncts(expr.where)[0] if expr.where is not None else None
+                if (
+                    linear
+                    and narrow
+                    and first is not None
+                    and first is not candidate
+                    and self.narrowing(expr.var, kind, [first], outer) == narrow
+                ):
+                    # The constant equality is the `where`'s first conjunct: an item on which it is false
+                    # is decided by it alone (nothing before it can raise or write the witness), so the
+                    # items found under the key are narrowed by it too, not only those without a key.
+                    # (Not in the near-miss search: it shows every candidate.)
+                    narrow += ", narrow_all=True"
                 nulls = self.null_check(expr, candidate, others) if linear else ""
                 iterable = f"_join(INDEX[{(kind, keys, member)!r}], ITEMS[{kind!r}], {lookup}{narrow}{nulls})"
                 if linear and not nulls and not self._reads_outer(theirs, expr.var):

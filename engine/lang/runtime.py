@@ -424,6 +424,7 @@ def join_candidates(
     narrow: dict[Any, list[Any]] | None = None,
     narrow_value: Any = None,
     nulls: NullCheck | None = None,
+    narrow_all: bool = False,
 ) -> list[Any]:
     """The items a join may select: those indexed under ``lookup`` plus those whose key is unknown
     (null or not a key), which the caller's condition then decides on. A null or non-scalar lookup
@@ -432,6 +433,8 @@ def join_candidates(
     ``narrow`` (an index on a second key that the ``where`` requires to equal ``narrow_value``) drops,
     from the unknown-key items and the visit-every-item case, those whose second key holds another
     scalar: the ``where`` is false for them. Order is kept, so the same item decides as without it.
+    With ``narrow_all`` (the second key's equality opens the ``where``, so nothing else is evaluated on
+    an item it rules out) the items indexed under ``lookup`` are narrowed too.
 
     ``nulls`` (given where the rest of the ``where`` does not read the outer item) keeps the join linear
     when keys are null. An equality with a null side is unknown, never true, so on an item with a null
@@ -451,6 +454,8 @@ def join_candidates(
                 return _nothing(index, unknown)
         return everything
     matched = index.get(lookup, ())
+    if narrow_all and narrow is not None and matched:
+        matched = _narrowed(index, matched, narrow, narrow_value)
     rest = index.get(UNINDEXED, ())
     if not rest:
         return matched  # type: ignore[return-value]  # a list in practice
@@ -572,10 +577,21 @@ def _narrowed(
     key = (UNINDEXED, id(candidates), id(narrow), type(value), value)
     found = cache.get(key)
     if found is None:
-        keep = {id(pair) for pair in narrow.get(value, ())} | {id(pair) for pair in narrow.get(UNINDEXED, ())}
+        # The items the second key keeps, once per value (in the second index): a join narrowed under
+        # its key (narrow_all) filters a few items per outer item with it, never the whole kind.
+        kept_key = (_KEPT, type(value), value)
+        keep: set[int] | None = narrow.get(kept_key)  # type: ignore[assignment]  # a set under this key
+        if keep is None:
+            keep = {id(pair) for pair in narrow.get(value, ())} | {
+                id(pair) for pair in narrow.get(UNINDEXED, ())
+            }
+            narrow[kept_key] = keep  # type: ignore[assignment]  # a set, under a key no list is kept at
         found = [pair for pair in candidates if id(pair) in keep]
         cache[key] = found
     return found
+
+
+_KEPT = object()  # key under which a second index keeps the ids of the items it lets through per value
 
 
 def exists_evidence(pairs: Iterator[tuple[bool | None, Any]], found: list[Any]) -> bool | None:
