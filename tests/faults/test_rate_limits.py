@@ -44,7 +44,12 @@ control A.6.2.8 "Event logs" {
 
 class CountingProxy(FaultProxy):
     """A fault proxy that also records the most requests it had in flight at once, in all and per
-    service; each request is held a little so that concurrent calls overlap visibly."""
+    service; each request is held a little so that concurrent calls overlap visibly.
+
+    A request stops counting as its answer's headers are sent, before the client can have read it: the
+    client holds its place under the bound until then, so a count taken later (after the body, as the
+    handler's thread gets round to it on a loaded machine) would see the client's next call overlap its
+    previous one and report one call too many."""
 
     def __init__(self, upstream: str, hold_seconds: float = 0.03) -> None:
         self.hold_seconds = hold_seconds
@@ -69,15 +74,26 @@ class CountingProxy(FaultProxy):
         proxy = self
 
         class Counting(base):  # type: ignore[misc, valid-type]
+            counted: str | None = None  # the service this request is counted under until it is answered
+
             def _serve(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                service = Request(self.command, self.path, headers, b"").aws_service or "?"
-                proxy._enter(service)
+                self.counted = Request(self.command, self.path, headers, b"").aws_service or "?"
+                proxy._enter(self.counted)
                 try:
                     time.sleep(proxy.hold_seconds)
                     super()._serve()
                 finally:
-                    proxy._leave(service)
+                    self._uncount()  # a fault that never answers (timeout, reset)
+
+            def end_headers(self) -> None:
+                self._uncount()
+                super().end_headers()
+
+            def _uncount(self) -> None:
+                if self.counted is not None:
+                    proxy._leave(self.counted)
+                    self.counted = None
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _serve
 
