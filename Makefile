@@ -71,8 +71,12 @@ $(NODE_STAMP):
 
 node-tools: $(NODE_STAMP)
 
+# Two worker processes (pytest-xdist), one per core of CI's machine; --dist loadfile keeps a test file on
+# one worker, so a module's fixtures (a PostgreSQL server, a browser, a scanned estate) are built once.
+# Files are handed out in collection order, where tests/conftest.py puts those with slow tests first.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP) $(MLFLOW_STAMP) browser postgres node-tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_evaluate.py

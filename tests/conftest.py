@@ -42,6 +42,17 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On pytest-xdist's workers (``make test`` runs two, ``--dist loadfile``), the files holding slow
+    tests (servers, subprocesses, the metamorphic suite) come first, each file's tests in their order, so
+    the last files handed out are quick ones and neither worker is left alone with a long file at the end.
+    A plain run keeps the files' order."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: the rest keeps its order
+
+
 # -- real local servers, one per test session -------------------------------------------------------------
 
 
