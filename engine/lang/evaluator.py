@@ -149,15 +149,26 @@ def _evaluate(
     # Findings are sorted by (control, rule, subject) as sort_findings does, but the key of the first two
     # is computed once per rule, not once per finding: rules in key order, each rule's findings by subject
     # (a stable sort of a list that is mostly in subject order already, the items being sorted by source).
+    # Where evaluate owns the freeze, a rule runs with collections paused and what it leaves (its findings)
+    # joins the evidence in the freeze: a collection would only have walked findings that all live on,
+    # each of them once or twice more (10 predicates x 100,000 items: 3.3-3.5 -> 2.7-2.9 s CPU). Rule code
+    # makes no reference cycles; any it made would be collected once evaluate undoes the freeze.
+    enabled = gc.isenabled()
     for rule in sorted(ruleset.rules, key=lambda rule: (control_sort_key(rule.control_id), rule.id)):
-        found = _evaluate_rule(rule, items, index, now, collected)
+        if freeze:
+            gc.disable()
+        try:
+            found = _evaluate_rule(rule, items, index, now, collected)
+        finally:
+            if freeze:
+                gc.freeze()
+                if enabled:
+                    gc.enable()
         if gaps and any(gaps.get(kind) for kind in rule.kinds):
             found = _account_for_gaps(rule, found, gaps)
         found.extend(_defect_findings(rule, defective, collected))
         _sort_by_subject(found)
         findings.extend(found)
-        if freeze:  # each rule's findings, like the evidence, left out of later collections (see evaluate)
-            gc.freeze()
     return tuple(findings)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import io
 import json
 import pickle
@@ -187,3 +188,31 @@ def test_evaluated_findings_are_findings_of_the_rule() -> None:
         ("s3", Status.FAIL, ("x.n",), "missing field(s): x.n"),
     ]
     assert found[0] == dataclasses.replace(found[0])
+
+
+class _Unreadable(dict[str, Any]):
+    """Data whose reading fails in a way no rule catches: the evaluation stops with the error."""
+
+    def get(self, *args: Any) -> Any:
+        raise RuntimeError("unreadable")
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_evaluation_leaves_the_collector_as_it_was(enabled: bool) -> None:
+    # Evaluation pauses collections while each rule runs (when the freeze is its own): whatever the
+    # caller had, enabled or not and frozen or not, is what it has afterwards, even when a rule fails.
+    ruleset = build('control A.6.2.8 "t" {\n  rule r { for each x in svc require x.n > 1 }\n}\n')
+    items = [ev("svc", f"s{n}", {"n": n}) for n in range(5)]
+    frozen = gc.get_freeze_count()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        found = evaluate(ruleset, items, now=NOW, collected={"svc": None})
+        assert [f.status for f in found] == [Status.FAIL, Status.FAIL, Status.PASS, Status.PASS, Status.PASS]
+        assert gc.isenabled() is enabled
+        unreadable = dataclasses.replace(items[0], source="s9", data=_Unreadable())
+        with pytest.raises(RuntimeError, match="unreadable"):
+            evaluate(ruleset, [*items, unreadable], now=NOW, collected={"svc": None})
+        assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.enable()
