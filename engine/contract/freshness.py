@@ -145,6 +145,20 @@ def _moment(value: Any) -> datetime | None:
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if not isinstance(value, str):
         return None
+    # The items of an estate share a few dates (review cycles, approval days): each text parsed once.
+    if value in _MOMENTS:
+        return _MOMENTS[value]
+    moment = _parse_moment(value)
+    if len(_MOMENTS) >= 4096:
+        _MOMENTS.clear()
+    _MOMENTS[value] = moment
+    return moment
+
+
+_MOMENTS: dict[str, datetime | None] = {}
+
+
+def _parse_moment(value: str) -> datetime | None:
     text = value.strip()
     try:
         if len(text) == 10:
@@ -237,6 +251,8 @@ def stale_evidence(
         if item.kind not in DATE_FIELDS and item.kind not in limits.kinds:
             continue  # no date of its own and no limit: it cannot be stale (most machine evidence)
         state = assess(item, limits, now)
+        if not state.expired and not state.stale:
+            continue  # most items: nothing to word
         what = f"{item.kind} {item.source}"
         if item.kind == DOCUMENT_KIND and isinstance(item.data.get("type"), str):
             what = f"{item.data['type']} {item.source}"
