@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -352,20 +353,21 @@ Candidate = tuple[Evidence, tuple[bool | None, ...] | None]  # an item and the t
 
 def _rank(
     found: Iterable[Candidate], conjuncts: Sequence[str], outer: str | None = None
-) -> list[tuple[Evidence, str]]:
-    """The candidates that came closest to a condition, each with the first conjunct that kept it out.
+) -> tuple[list[tuple[Evidence, str]], int]:
+    """The candidates that came closest to a condition, each with the first conjunct that kept it out:
+    the first :data:`NEAR_MISSES_SHOWN` of them, and how many there are.
 
     Closest means the longest run of leading conjuncts it meets (authors put the kind of thing first:
     `d.type == "ai-policy"` before `current(d)`), then the most conjuncts met. When none meets even the
     first conjunct, only items for which it is unknown are shown (a document without a type: found but
     unmarked); items of another kind altogether are no near miss. The reason is worded for a user
     (annexa.lang.wording), never as rule-language text; ``outer`` is the kind of the rule's subject.
+    Only the shown ones are worded: a failing subject may rank up to a thousand candidates.
     """
     ranked = []
-    var = wording.item_var(conjuncts)
     for item, results in found:
         if results is None:
-            ranked.append((0, 0, item.source, item, "the condition could not be evaluated on it"))
+            ranked.append((0, 0, item.source, item, results, 0))
             continue
         failed = [i for i, result in enumerate(results) if result is not True]
         if not failed:
@@ -374,17 +376,24 @@ def _rank(
         if first == 0 and results[0] is False:
             continue
         held = sum(1 for result in results if result is True)
-        reason = wording.reason(conjuncts[first], results[first], item.data, var, outer)
-        if first == 0 and item.kind == "document" and item.data.get("type") is None:
+        ranked.append((first, held, item.source, item, results, first))
+    # The first few of a stable sort (heapq.nsmallest is documented to equal sorted(...)[:n]).
+    closest = heapq.nsmallest(NEAR_MISSES_SHOWN, ranked, key=lambda entry: (-entry[0], -entry[1], entry[2]))
+    var = wording.item_var(conjuncts)
+    shown = []
+    for _, _, _, item, results, first in closest:
+        if results is None:
+            reason = "the condition could not be evaluated on it"
+        elif first == 0 and item.kind == "document" and item.data.get("type") is None:
             reason = "document found but unmarked: it has no type, so it cannot count as the document sought"
-        ranked.append((first, held, item.source, item, reason))
-    ranked.sort(key=lambda entry: (-entry[0], -entry[1], entry[2]))
-    return [(item, reason) for _, _, _, item, reason in ranked]
+        else:
+            reason = wording.reason(conjuncts[first], results[first], item.data, var, outer)
+        shown.append((item, reason))
+    return shown, len(ranked)
 
 
-def _describe(ranked: list[tuple[Evidence, str]]) -> tuple[str, list[Evidence]]:
-    shown = ranked[:NEAR_MISSES_SHOWN]
-    more = f" (and {len(ranked) - len(shown)} more)" if len(ranked) > len(shown) else ""
+def _describe(shown: list[tuple[Evidence, str]], total: int) -> tuple[str, list[Evidence]]:
+    more = f" (and {total - len(shown)} more)" if total > len(shown) else ""
     return "; ".join(f"{item.source}: {reason}" for item, reason in shown) + more, [i for i, _ in shown]
 
 
@@ -399,10 +408,10 @@ def _near_misses(
     summary = f"{total} {rule.subject_kind} item(s) collected, {selected or 'none'} selected"
     if rule.code.near is None:
         return summary, ()
-    ranked = _rank(rule.code.near(items, index, now), rule.code.conjuncts)
+    ranked, total = _rank(rule.code.near(items, index, now), rule.code.conjuncts)
     if not ranked:
         return summary, ()
-    text, shown = _describe(ranked)
+    text, shown = _describe(ranked, total)
     return f"{summary}; closest: {text}", tuple(item.ref() for item in shown)
 
 
@@ -410,9 +419,9 @@ def _closest(rule: CompiledRule, candidates: tuple[list[Candidate], ...]) -> tup
     """What came closest to each `exists` a failing finding sought, and the part that kept it out."""
     texts, shown = [], []
     for (kind, conjuncts), found in zip(rule.code.sought, candidates, strict=True):
-        ranked = _rank(found, conjuncts, rule.subject_kind)
+        ranked, total = _rank(found, conjuncts, rule.subject_kind)
         if ranked:
-            text, items = _describe(ranked)
+            text, items = _describe(ranked, total)
             texts.append(f"closest {kind}: {text}")
             shown += items
     return "; ".join(texts), shown

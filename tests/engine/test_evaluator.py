@@ -586,3 +586,28 @@ def test_a_failed_exists_names_what_came_closest_and_why() -> None:
     assert alpha.message == "no card for alpha; closest model_card: c1: its `n` is at most 2"
     assert [e.source for e in alpha.evidence] == ["s1", "c1"]
     assert by_rule[("s", "s2")].message == "no card for delta"
+
+
+def test_a_failed_exists_shows_the_five_closest_in_rank_order_and_counts_the_rest() -> None:
+    # Closest first: the longest run of leading conjuncts met, then the most met, then the source; only the
+    # first five are worded and cited, the others counted. Sources are given out of rank order, so a
+    # ranking by position or by source alone would show other items.
+    text = control(
+        '  rule r { require exists c in model_card where c.owner == "ml" and c.n > 2 and c.model == "m"\n'
+        '    message "no card" }'
+    )
+    cards = [
+        ev("model_card", "c01", {"owner": "ml", "n": 1, "model": "x"}),  # leading run 1, 1 met
+        ev("model_card", "c02", {"owner": "ml", "n": 5, "model": "x"}),  # leading run 2
+        ev("model_card", "c03", {"owner": "ml", "n": 1, "model": "m"}),  # leading run 1, 2 met
+        *(ev("model_card", f"c{i:02d}", {"owner": "ml", "n": 0, "model": "x"}) for i in range(4, 12)),
+        ev("model_card", "c12", {"owner": "ml", "n": 9, "model": "x"}),  # leading run 2
+        ev("model_card", "c13", {"owner": "ops", "n": 9, "model": "m"}),  # another owner: no near miss
+    ]
+    (finding,) = run(text, cards)
+    assert finding.status is F
+    assert finding.message == (
+        'no card; closest model_card: c02: its `model` is not "m"; c12: its `model` is not "m"; '
+        "c03: its `n` is at most 2; c01: its `n` is at most 2; c04: its `n` is at most 2 (and 7 more)"
+    )
+    assert [e.source for e in finding.evidence] == ["c02", "c12", "c03", "c01", "c04"]
