@@ -364,7 +364,8 @@ def _rank(
     (annexa.lang.wording), never as rule-language text; ``outer`` is the kind of the rule's subject.
     Only the shown ones are worded: a failing subject may rank up to a thousand candidates.
     """
-    ranked = []
+    # (leading run met, conjuncts met, source, item, truth of each conjunct, first one not met)
+    ranked: list[tuple[int, int, str, Evidence, tuple[bool | None, ...] | None, int]] = []
     for item, results in found:
         if results is None:
             ranked.append((0, 0, item.source, item, results, 0))

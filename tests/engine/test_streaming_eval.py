@@ -160,7 +160,8 @@ def test_streaming_holds_one_group_of_kinds_at_a_time(estate: Any, tmp_path: Pat
         Evidence(kind="aws.log_group", source=f"log-group:{n}", scope={"account": "1"}, collector="aws",
                  collected_at=seed[0].collected_at,
                  data={"arn": f"log-group:{n}", "account_id": "1", "region": region,
-                       "name": f"/aws/sagemaker/e{n}/{'n' * 1000}", "retention_days": 30 + n % 400, "kms_key_id": key})
+                       "name": f"/aws/sagemaker/e{n}/{'n' * 1000}", "retention_days": 30 + n % 400,
+                       "kms_key_id": key})
         for n in range(count)
     ]  # fmt: skip
     trails = [
