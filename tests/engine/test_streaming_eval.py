@@ -151,7 +151,8 @@ def peak_kb(*args: str) -> int:
 def test_streaming_holds_one_group_of_kinds_at_a_time(estate: Any, tmp_path: Path) -> None:
     """Log groups and CloudTrail trails, read by different rules: the streamed run holds one at a time,
     and spills the findings where the in-memory run holds them all until the result is written. (Both runs
-    keep of an item only the fields the rules read, so the log groups' names are long: data read.)"""
+    keep of an item only the fields the rules read, so the data the rules read is long on both kinds, the
+    log groups' names and the trails' account ids: the in-memory run holds both, the streamed one either.)"""
     host, _, ruleset, seed = estate
     count = 15_000
     key = "arn:aws:kms:eu-west-1:1:key/" + "k" * 2000  # data no rule reads, as real items carry
@@ -167,7 +168,7 @@ def test_streaming_holds_one_group_of_kinds_at_a_time(estate: Any, tmp_path: Pat
     trails = [
         Evidence(kind="aws.cloudtrail_trail", source=f"trail/{n}", scope={"account": str(n)}, collector="aws",
                  collected_at=seed[0].collected_at,
-                 data={"arn": f"trail/{n}", "account_id": str(n), "region": region, "name": "t",
+                 data={"arn": f"trail/{n}", "account_id": f"{n}-{'a' * 1000}", "region": region, "name": "t",
                        "is_multi_region": n % 3 > 0, "log_file_validation": n % 2 > 0, "kms_key_id": key})
         for n in range(count)
     ]  # fmt: skip
