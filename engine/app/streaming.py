@@ -37,18 +37,8 @@ import orjson
 
 from annexa.contract.freshness import DATE_FIELDS, FreshnessLimits, stale_evidence
 from annexa.contract.upgrade import upgraded
-
-# The evaluator's own steps, a rule at a time (see _findings_by_rule): evaluate() returns a whole group's
-# findings at once, which is what the spill is there to avoid.
 from annexa.files.jsonwriter import _encode
-from annexa.lang.evaluator import (
-    _account_for_gaps,
-    _defect_findings,
-    _evaluate_rule,
-    _Index,
-    _repeated,
-    _sort_by_subject,
-)
+from annexa.lang.evaluator import load, rule_findings
 from annexa.model.evidence import Evidence
 from annexa.model.findings import Finding, control_sort_key
 from annexa.model.observations import SCOPE_KIND, Observation, scope_drift
@@ -265,40 +255,18 @@ def _findings_by_rule(
     collected: Mapping[str, str | None],
     gaps: Mapping[str, Sequence[str]],
 ) -> Iterator[tuple[CompiledRule, list[Finding]]]:
-    """Each rule's findings as :func:`annexa.lang.evaluator.evaluate` gives them, one rule at a time:
-    the items bucketed and sorted, and the join indexes built, once for all of ``rules``. (The evaluator's
-    own loop, which returns every rule's findings together; the garbage collector tuned the same way.)"""
+    """Each rule's findings as :func:`annexa.lang.evaluator.evaluate` gives them, one rule at a time (it
+    returns them all at once, which is what the spill is there to avoid): the items loaded, and the join
+    indexes built, once for all of ``rules``; the garbage collector tuned the same way."""
     thresholds = gc.get_threshold()
     freeze = gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
     gc.set_threshold(max(thresholds[0], 10_000), max(thresholds[1], 10), max(thresholds[2], 10))
     try:
-        wanted = {kind for rule in rules for kind in rule.kinds}
-        items: dict[str, list[tuple[Mapping[str, Any], Evidence]]] = {kind: [] for kind in wanted}
-        defective: dict[str, list[Evidence]] = {}
-        for item in evidence:
-            bucket = items.get(item.kind)
-            if bucket is None:
-                continue
-            if item.defect is not None:
-                defective.setdefault(item.kind, []).append(item)
-            else:
-                bucket.append((item.data, item))
-        for bucket in items.values():
-            twice = _repeated(pair[1].source for pair in bucket)
-            bucket.sort(key=lambda pair: (pair[1].source, pair[1].id if pair[1].source in twice else ""))
-        for broken in defective.values():
-            twice = _repeated(item.source for item in broken)
-            broken.sort(key=lambda item: (item.source, item.id if item.source in twice else ""))
-        index = _Index(items)
+        loaded = load(evidence, {kind for rule in rules for kind in rule.kinds})
         for rule in rules:
-            found = _evaluate_rule(rule, items, index, now, collected)
-            if gaps and any(gaps.get(kind) for kind in rule.kinds):
-                found = _account_for_gaps(rule, found, gaps)
-            found.extend(_defect_findings(rule, defective, collected))
-            _sort_by_subject(found)
-            yield rule, found
+            yield rule, rule_findings(rule, loaded, now=now, collected=collected, gaps=gaps)
     finally:
         gc.set_threshold(*thresholds)
         if freeze:

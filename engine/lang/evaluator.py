@@ -125,7 +125,44 @@ def _evaluate(
     freeze: bool = False,
 ) -> tuple[Finding, ...]:
     wanted = ruleset.kinds_read
-    items: dict[str, list[Pair]] = {kind: [] for kind in wanted}
+    loaded = load(evidence, wanted)
+    if collected is None:
+        collected = {kind: None for kind in wanted if loaded.items[kind] or kind in loaded.defective}
+    findings: list[Finding] = []
+    # Findings are sorted by (control, rule, subject) as sort_findings does, but the key of the first two
+    # is computed once per rule, not once per finding: rules in key order, each rule's findings by subject
+    # (a stable sort of a list that is mostly in subject order already, the items being sorted by source).
+    # Where evaluate owns the freeze, a rule runs with collections paused and what it leaves (its findings)
+    # joins the evidence in the freeze: a collection would only have walked findings that all live on,
+    # each of them once or twice more (10 predicates x 100,000 items: 3.3-3.5 -> 2.7-2.9 s CPU). Rule code
+    # makes no reference cycles; any it made would be collected once evaluate undoes the freeze.
+    enabled = gc.isenabled()
+    for rule in sorted(ruleset.rules, key=lambda rule: (control_sort_key(rule.control_id), rule.id)):
+        if freeze:
+            gc.disable()
+        try:
+            findings.extend(rule_findings(rule, loaded, now=now, collected=collected, gaps=gaps))
+        finally:
+            if freeze:
+                gc.freeze()
+                if enabled:
+                    gc.enable()
+    return tuple(findings)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Loaded:
+    """Evidence as rule functions read it: the sound items of each kind as (data, item) pairs and the
+    defective ones apart, each sorted by (source, id), and the join indexes (built on first use)."""
+
+    items: dict[str, list[Pair]]
+    defective: dict[str, list[Evidence]]
+    index: _Index
+
+
+def load(evidence: Iterable[Evidence], kinds: Iterable[str]) -> Loaded:
+    """The items of ``kinds`` in ``evidence``, ready for :func:`rule_findings`."""
+    items: dict[str, list[Pair]] = {kind: [] for kind in kinds}
     defective: dict[str, list[Evidence]] = {}
     for item in evidence:
         bucket = items.get(item.kind)
@@ -143,34 +180,25 @@ def _evaluate(
     for broken in defective.values():
         twice = _repeated(item.source for item in broken)
         broken.sort(key=lambda item: (item.source, item.id if item.source in twice else ""))
-    if collected is None:
-        collected = {kind: None for kind in wanted if items[kind] or kind in defective}
-    index = _Index(items)
-    findings: list[Finding] = []
-    # Findings are sorted by (control, rule, subject) as sort_findings does, but the key of the first two
-    # is computed once per rule, not once per finding: rules in key order, each rule's findings by subject
-    # (a stable sort of a list that is mostly in subject order already, the items being sorted by source).
-    # Where evaluate owns the freeze, a rule runs with collections paused and what it leaves (its findings)
-    # joins the evidence in the freeze: a collection would only have walked findings that all live on,
-    # each of them once or twice more (10 predicates x 100,000 items: 3.3-3.5 -> 2.7-2.9 s CPU). Rule code
-    # makes no reference cycles; any it made would be collected once evaluate undoes the freeze.
-    enabled = gc.isenabled()
-    for rule in sorted(ruleset.rules, key=lambda rule: (control_sort_key(rule.control_id), rule.id)):
-        if freeze:
-            gc.disable()
-        try:
-            found = _evaluate_rule(rule, items, index, now, collected)
-        finally:
-            if freeze:
-                gc.freeze()
-                if enabled:
-                    gc.enable()
-        if gaps and any(gaps.get(kind) for kind in rule.kinds):
-            found = _account_for_gaps(rule, found, gaps)
-        found.extend(_defect_findings(rule, defective, collected))
-        _sort_by_subject(found)
-        findings.extend(found)
-    return tuple(findings)
+    return Loaded(items, defective, _Index(items))
+
+
+def rule_findings(
+    rule: CompiledRule,
+    loaded: Loaded,
+    *,
+    now: datetime,
+    collected: Mapping[str, str | None],
+    gaps: Mapping[str, Sequence[str]] | None,
+) -> list[Finding]:
+    """One rule's findings, sorted by subject: what it decided, its passes made inconclusive where a kind
+    it reads has gaps, and a failing finding per defective item of a kind it reads."""
+    found = _evaluate_rule(rule, loaded.items, loaded.index, now, collected)
+    if gaps and any(gaps.get(kind) for kind in rule.kinds):
+        found = _account_for_gaps(rule, found, gaps)
+    found.extend(_defect_findings(rule, loaded.defective, collected))
+    _sort_by_subject(found)
+    return found
 
 
 def _repeated(sources: Iterable[str]) -> set[str]:
