@@ -133,3 +133,34 @@ def one_rule(
 @pytest.fixture
 def lang_kinds() -> KindRegistry:
     return registry()
+
+
+def comparable(
+    ruleset: RuleSet, items: Sequence[Evidence], *, witness_order: bool = True
+) -> list[tuple[Any, ...]]:
+    """Everything a finding says, as comparable values: two compiled forms of the same rules (a fast path
+    and the plain code it must equal) are compared on this. The witness in its order, unless told not."""
+    found = evaluate(ruleset, items, now=NOW, collected=ALL_COLLECTED)
+    return [
+        (
+            f.rule_id,
+            f.subject,
+            f.status,
+            f.message,
+            list(f.witness.items()) if witness_order else dict(f.witness),
+            f.missing,
+            f.evidence,
+            f.note,
+        )
+        for f in found
+    ]
+
+
+def svc_rules(requires: Sequence[str]) -> str:
+    """A control with one rule per ``require`` text, each over ``x in svc``."""
+    return control(
+        "".join(
+            f'  rule r{n} {{\n    for each x in svc\n    require {text}\n    message "{n} {{x.name}}"\n  }}\n'
+            for n, text in enumerate(requires)
+        )
+    )

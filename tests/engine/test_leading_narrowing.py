@@ -9,15 +9,12 @@ import functools
 from typing import Any
 
 import pytest
-from conftest import ALL_COLLECTED, NOW, build, control, ev
+from conftest import build, comparable, ev, svc_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annexa.lang import compiler, runtime
-from annexa.lang.language import evaluate
 from annexa.lang.ruleset import RuleSet
-from annexa.model.evidence import Evidence
-from annexa.model.findings import Finding
 
 REQUIRES = [
     'exists c in model_card where c.owner == "a" and c.model == x.name',
@@ -43,28 +40,11 @@ CARD = st.fixed_dictionaries(
 )
 
 
-def _findings(ruleset: RuleSet, items: list[Evidence]) -> list[tuple[Any, ...]]:
-    found: tuple[Finding, ...] = evaluate(ruleset, items, now=NOW, collected=ALL_COLLECTED)
-    return [
-        (f.rule_id, f.subject, f.status, f.message, list(f.witness.items()), f.missing, f.evidence, f.note)
-        for f in found
-    ]
-
-
-def _rules() -> str:
-    return control(
-        "".join(
-            f'  rule r{n} {{\n    for each x in svc\n    require {text}\n    message "{n} {{x.name}}"\n  }}\n'
-            for n, text in enumerate(REQUIRES)
-        )
-    )
-
-
 @functools.cache
 def _rulesets() -> tuple[RuleSet, RuleSet]:
     """The rules as compiled, and the same code with the items under the key left as they are."""
-    fast = build(_rules())
-    plain = build(_rules())
+    fast = build(svc_rules(REQUIRES))
+    plain = build(svc_rules(REQUIRES))
     join = runtime.join_candidates
 
     def unnarrowed(*args: Any, narrow_all: bool = False, **kwargs: Any) -> Any:
@@ -91,4 +71,4 @@ def test_narrowing_under_the_key_gives_the_findings_of_visiting_every_candidate(
     items = [ev("svc", f"s{i}", d) for i, d in enumerate(services)]
     items += [ev("model_card", f"c{i}", d) for i, d in enumerate(cards)]
     fast, plain = _rulesets()
-    assert _findings(fast, items) == _findings(plain, items)
+    assert comparable(fast, items) == comparable(plain, items)

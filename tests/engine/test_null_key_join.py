@@ -12,7 +12,7 @@ import functools
 from typing import Any
 
 import pytest
-from conftest import ALL_COLLECTED, NOW, build, control, ev
+from conftest import ALL_COLLECTED, NOW, build, comparable, control, ev, svc_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +20,7 @@ from annexa.lang import compiler, runtime
 from annexa.lang.compiler import CodeGenerator
 from annexa.lang.language import evaluate
 from annexa.lang.ruleset import RuleSet
-from annexa.model.evidence import Evidence
-from annexa.model.findings import Finding, Status
+from annexa.model.findings import Status
 
 REQUIRES = [
     "exists c in model_card where c.model == x.name",
@@ -51,33 +50,16 @@ CARD = st.fixed_dictionaries(
 )
 
 
-def _findings(ruleset: RuleSet, items: list[Evidence]) -> list[tuple[Any, ...]]:
-    found: tuple[Finding, ...] = evaluate(ruleset, items, now=NOW, collected=ALL_COLLECTED)
-    return [
-        (f.rule_id, f.subject, f.status, f.message, dict(f.witness), f.missing, f.evidence, f.note)
-        for f in found
-    ]
-
-
-def _rules() -> str:
-    return control(
-        "".join(
-            f'  rule r{n} {{\n    for each x in svc\n    require {text}\n    message "{n} {{x.name}}"\n  }}\n'
-            for n, text in enumerate(REQUIRES)
-        )
-    )
-
-
 @functools.cache
 def _rulesets() -> tuple[RuleSet, RuleSet]:
     """The rules compiled as they are, and with the null-key bucket switched off."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(CodeGenerator, "null_check", lambda *args: "")
-        plain = build(_rules())
+        plain = build(svc_rules(REQUIRES))
         for rule in plain.rules:
             rule.code.generated()  # the code is generated on first use: here, with the bucket off
     assert not any("nulls=" in rule.code.source for rule in plain.rules)
-    return build(_rules()), plain
+    return build(svc_rules(REQUIRES)), plain
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -88,7 +70,7 @@ def test_null_key_bucket_gives_the_findings_of_visiting_every_candidate(
     items = [ev("svc", f"s{i}", d) for i, d in enumerate(services)]
     items += [ev("model_card", f"c{i}", d) for i, d in enumerate(cards)]
     fast, plain = _rulesets()
-    assert _findings(fast, items) == _findings(plain, items)
+    assert comparable(fast, items, witness_order=False) == comparable(plain, items, witness_order=False)
 
 
 def test_the_bucket_is_used_only_where_the_rest_of_the_where_ignores_the_outer_item() -> None:
