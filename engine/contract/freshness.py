@@ -236,6 +236,14 @@ def assess(item: Evidence, limits: FreshnessLimits, now: datetime) -> Freshness:
     )
 
 
+def staleness_fields() -> frozenset[str]:
+    """The top-level data fields :func:`stale_evidence` reads: the date fields, a document's ``type`` and
+    ``review_interval_days``, an attestation's ``expires``. A reader that keeps only some fields of each
+    item (annexa evaluate --evidence) keeps these."""
+    dated = {path[0] for paths in DATE_FIELDS.values() for path in paths}
+    return frozenset({"type", "review_interval_days", "expires", *dated})
+
+
 def stale_evidence(
     items: Iterable[Evidence], limits: FreshnessLimits, now: datetime
 ) -> tuple[Observation, ...]:

@@ -31,6 +31,11 @@ class Observation:
         return shape
 
 
+# The data fields scope_drift reads: a declared system's id, the systems an item names. A reader that
+# keeps only some fields of each item (annexa evaluate --evidence) keeps these.
+SCOPE_DRIFT_FIELDS: frozenset[str] = frozenset({"id", "ai_systems", "ai_system"})
+
+
 def scope_drift(evidence: Iterable[Evidence]) -> tuple[Observation, ...]:
     """Items whose ``ai_systems`` (or ``ai_system``) name a system the declared scope does not list.
 

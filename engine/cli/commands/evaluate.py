@@ -322,33 +322,25 @@ def _checked(item: Evidence, kinds: KindRegistry, invalid: list[str]) -> Evidenc
     return item
 
 
-def _observed_fields() -> frozenset[str]:
-    """The top-level data fields the observations read besides the rules: ``scope_drift`` (a declared
-    system's ``id``, the ``ai_systems`` or ``ai_system`` an item names) and ``stale_evidence`` (the
-    date fields, a document's ``type`` and ``review_interval_days``, an attestation's ``expires``)."""
-    from annexa.contract.freshness import DATE_FIELDS
-
-    dated = {path[0] for paths in DATE_FIELDS.values() for path in paths}
-    return frozenset({"id", "ai_systems", "ai_system", "type", "review_interval_days", "expires", *dated})
-
-
 def _preparer(ruleset: RuleSet, kinds: KindRegistry, invalid: list[str]) -> Callable[[Evidence], Evidence]:
-    """What ``annexa evaluate --evidence`` keeps of each item as the bundle is read, so that it never
-    holds the bundle whole (100,000 items of the benchmark's estate: 448 -> about 115 MB after reading).
+    """What ``annexa evaluate --evidence`` keeps of each item as the bundle is read, so that it never holds
+    the bundle whole (100,000 items of the benchmark's estate: 448 -> about 115 MB after reading).
 
     Each item is read in today's shape and checked against its kind's schema as :func:`_validated` does,
-    while it is whole; its id is computed then, from the whole item (findings cite what the bundle
-    holds). A sound item then keeps only the top-level data fields some rule reads
-    (``RuleSet.fields_read``, what a scan's collectors fetch, as the streamed evaluation keeps) and those
-    the observations read (:func:`_observed_fields`), each value equal to the one read and of its type
-    (equal ones shared): every reader of the items after this (the rules, the observations, ``now``)
-    sees what it would have seen. A kind some rule reads whole, or that a rule reads without saying which
+    while it is whole; its id is computed then, from the whole item (findings cite what the bundle holds).
+    A sound item then keeps only the top-level data fields some rule reads (``RuleSet.fields_read``, what
+    a scan's collectors fetch, as the streamed evaluation keeps) and those the observations read
+    (``SCOPE_DRIFT_FIELDS``, :func:`staleness_fields`), each value equal to the one read and of its type
+    (equal ones shared): every reader of the items after this (the rules, the observations, ``now``) sees
+    what it would have seen. A kind some rule reads whole, or that a rule reads without saying which
     fields, and a defective item, are kept whole. Only for the items :func:`read_bundle` has just made
     (the data of a sound one is cut in place)."""
     from annexa.app.streaming import _Compact
+    from annexa.contract.freshness import staleness_fields
     from annexa.contract.upgrade import upgraded
+    from annexa.model.observations import SCOPE_DRIFT_FIELDS
 
-    observed = tuple(sorted(_observed_fields()))
+    observed = tuple(sorted(SCOPE_DRIFT_FIELDS | staleness_fields()))
     fields = ruleset.fields_read
     keep: dict[str, tuple[str, ...] | None] = {}
     for kind in ruleset.kinds_read:
