@@ -25,21 +25,24 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_log_in_open_a_control_assign_an_owner_and_see_the_audit_log(browser: Any, served: Served) -> None:
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.ui import WebDriverWait
 
     def text(selector: str) -> str:
         return str(browser.find_element(By.CSS_SELECTOR, selector).text)
 
     def navigate(element: Any, arrived: Any) -> None:
-        """Click, then wait until the next page is there (a click does not wait for the navigation): the
-        page clicked on gone, the next one loaded and showing what it should. The address alone changes
-        before the next page's elements exist (it failed in CI as a stale element read from the last)."""
+        """Click, then wait until the next page is there (a click does not wait for the navigation): a mark
+        left on the page clicked on is gone (a new page has a new window object), the next page is loaded
+        and it shows what it should. Asking the browser while it navigates can fail (a stale element, a
+        node no longer in the document: both failed in CI), so the wait asks again instead."""
+        browser.execute_script("window.annexaLeft = true")
         element.click()
-        wait = WebDriverWait(browser, 30)
-        wait.until(staleness_of(element))
-        wait.until(lambda _: browser.execute_script("return document.readyState") == "complete" and arrived())
+        new_page_ready = "return !window.annexaLeft && document.readyState === 'complete'"
+        WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(
+            lambda _: browser.execute_script(new_page_ready) and arrived()
+        )
 
     browser.get(served.url + "/controls/A.9.4")
     assert "/login" in browser.current_url  # nothing without a token
