@@ -15,7 +15,7 @@ time, over items sorted and join indexes built once per group), given the config
 written to a temporary file (:class:`Spill`) in the form the result writer gives them, then read back in
 the in-memory order while the result is written. What the summary and the roll-up need of them is kept as
 one stand-in finding per rule, status, waiver and weight (a reference per finding). The loaded items hold
-each repeated string, list and mapping once (:class:`_Compact`).
+each repeated string, list and mapping once (:class:`Compact`).
 
 What the result needs of every item (the schema check's warnings, scope drift, stale evidence) is
 computed as each item passes; the kinds no rule reads are read once for it at the end.
@@ -25,22 +25,18 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import json
-import struct
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import orjson
-
+from annexa.app.compact import Compact
+from annexa.app.spill import Spill, in_memory_order
 from annexa.contract.freshness import DATE_FIELDS, FreshnessLimits, stale_evidence
 from annexa.contract.upgrade import upgraded
-from annexa.files.jsonwriter import _encode
 from annexa.lang.evaluator import load, rule_findings
 from annexa.model.evidence import Evidence
-from annexa.model.findings import Finding, control_sort_key
+from annexa.model.findings import Finding
 from annexa.model.observations import SCOPE_KIND, Observation, scope_drift
 
 if TYPE_CHECKING:
@@ -62,79 +58,6 @@ class Streamed:
     spill: Spill
     invalid: list[str]
     observations: tuple[Observation, ...]
-
-
-_LENGTH = struct.Struct("<I")
-
-
-class Spill:
-    """The findings of each rule written to a temporary file as the result writer encodes a finding
-    (orjson, compact or indented as ``pretty`` says, the standard library where orjson refuses;
-    :mod:`annexa.files.jsonwriter`), each preceded by its length, and read back a rule at a time in the
-    order asked for."""
-
-    BLOCK = 1 << 22  # bytes read at a time
-
-    def __init__(self, *, pretty: bool) -> None:
-        self.pretty = pretty
-        # Open until close(): read back while the result is written, after evaluate_streamed returns.
-        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="annexa-findings-", buffering=1 << 20)  # noqa: SIM115
-        self._spans: dict[str, tuple[int, int]] = {}  # rule id -> offset and length of its records
-        self._end = 0
-
-    def add(self, rule_id: str, findings: Iterable[Finding]) -> None:
-        pack, pretty, write = _LENGTH.pack, self.pretty, self._file.write
-        option = orjson.OPT_INDENT_2 if pretty else 0
-        start = self._end
-        self._file.seek(start)
-        for finding in findings:
-            try:  # as the writer encodes a finding (result.py: Stream(encode=to_encodable, fallback=to_dict))
-                text = orjson.dumps(finding.to_encodable(), option=option)
-            except (TypeError, orjson.JSONEncodeError):
-                text = _encode(finding.to_dict(), pretty, 0)
-            write(pack(len(text)))
-            write(text)
-            self._end += _LENGTH.size + len(text)
-        self._spans[rule_id] = (start, self._end - start)
-
-    def records(self, rule_ids: Iterable[str]) -> Iterator[bytes]:
-        """Each finding's encoded text, the rules in the order of ``rule_ids``."""
-        size, unpack = _LENGTH.size, _LENGTH.unpack_from
-        handle = self._file
-        for rule_id in rule_ids:
-            span = self._spans.get(rule_id)
-            if span is None:
-                continue
-            offset, left = span
-            while left:
-                handle.seek(offset)
-                block = handle.read(min(left, self.BLOCK))
-                at = 0
-                while at + size <= len(block):
-                    (length,) = unpack(block, at)
-                    if at + size + length > len(block):
-                        break
-                    yield block[at + size : at + size + length]
-                    at += size + length
-                if at == 0:  # one record longer than the block: read it whole
-                    (length,) = unpack(block, 0)
-                    handle.seek(offset + size)
-                    yield handle.read(length)
-                    at = size + length
-                offset += at
-                left -= at
-
-    def fragments(self, rule_ids: Iterable[str]) -> Iterator[orjson.Fragment]:
-        """The findings as the JSON writer takes them: written as they are, already encoded."""
-        return map(orjson.Fragment, self.records(rule_ids))
-
-    def dicts(self, rule_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """The findings as dictionaries (what the text report reads): by json, which reads an integer
-        beyond 64 bits as one (orjson would make it a float)."""
-        return map(json.loads, self.records(rule_ids))
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def rule_groups(
@@ -210,7 +133,7 @@ def evaluate_streamed(
     kept: dict[tuple[str, object, bool, str], Finding] = {}
     groups = batched(rule_groups(ruleset, counts), counts)
     read_fields = ruleset.fields_read
-    compact = _Compact()
+    compact = Compact()
     for position, (group_kinds, rules) in enumerate(groups):
         for kind in sorted(group_kinds - loaded.keys()):
             loaded[kind] = _loaded(
@@ -242,11 +165,6 @@ def evaluate_streamed(
     return Streamed(findings, spill, [problem for _, problem in invalid], watch.observations())
 
 
-def in_memory_order(ruleset: RuleSet) -> list[str]:
-    """The rules' ids in the order the in-memory evaluation gives their findings (by control, then id)."""
-    return [rule.id for rule in sorted(ruleset.rules, key=lambda r: (control_sort_key(r.control_id), r.id))]
-
-
 def _findings_by_rule(
     rules: Sequence[CompiledRule],
     evidence: Iterable[Evidence],
@@ -274,7 +192,7 @@ def _findings_by_rule(
 
 
 def _projected(
-    items: Iterable[Evidence], fields: frozenset[str] | None, compact: _Compact
+    items: Iterable[Evidence], fields: frozenset[str] | None, compact: Compact
 ) -> Iterator[Evidence]:
     """Each sound item with only the top-level data fields some rule reads (``RuleSet.fields_read``, what
     a scan's collectors are asked for, so the rules judge them the same), keeping the id of the whole item
@@ -296,104 +214,6 @@ def _projected(
         )
         object.__setattr__(kept, "_id", whole)
         yield kept
-
-
-_TEXT = frozenset({str})
-
-
-class _Compact:
-    """Equal values of the loaded items held once: strings, lists of strings, mappings of strings to
-    strings (scopes, empty metadata), collection times. Of 100,000 items of the benchmark's estate, 86 %
-    are documents whose statuses, dates, owners, headings and empty lists repeat. The values are only
-    read (the rules, the indexes and the findings never change the evidence), so sharing them is safe and
-    every value stays equal to, and of the same type as, the one read. A field whose values seldom repeat
-    (ids) is left alone once the first items of its kind show it, so as not to hold a memo of unique
-    values."""
-
-    TRIAL = 2000  # items of a kind whose fields are all shared before judging which fields repeat
-
-    def __init__(self) -> None:
-        self._texts: dict[str, str] = {}
-        self._lists: dict[tuple[str, ...], list[str]] = {}
-        self._mappings: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-        self._moments: dict[datetime, datetime] = {}
-        # Per tuple of field names: the items seen and the values new to the memo per field, then
-        # (after TRIAL items) the plan: each field with whether its values are shared.
-        self._trials: dict[tuple[str, ...], tuple[list[int], list[int]]] = {}
-        self._plans: dict[tuple[str, ...], tuple[tuple[str, bool], ...]] = {}
-        self._rows: dict[tuple[str, ...], type] = {}  # per tuple of names: a class whose instances share keys
-
-    def text(self, value: str) -> str:
-        return self._texts.setdefault(value, value)
-
-    def moment(self, value: datetime) -> datetime:
-        return self._moments.setdefault(value, value)
-
-    def mapping(self, value: Mapping[str, str]) -> Mapping[str, str]:
-        if type(value) is not dict or not {*map(type, value.values())} <= _TEXT:
-            return value
-        key = tuple(value.items())
-        shared = self._mappings.get(key)
-        if shared is None:
-            shared = self._mappings[key] = {self.text(k): self.text(v) for k, v in key}
-        return shared
-
-    def data(self, data: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-        """The fields ``names`` of ``data`` that it has, their values shared where values repeat."""
-        plan = self._plans.get(names)
-        if plan is None:
-            return self._trial(data, names)
-        # A plain dict sharing its keys with the others of its kind (PEP 412: an instance's __dict__ keeps
-        # only its values while its keys come in the same order), 200 bytes for a document's 13 fields
-        # instead of 472. An item lacking a field gets a dict of its own, as big as before, still a dict.
-        kept: dict[str, Any] = self._rows[names]().__dict__
-        texts, value = self._texts, self.value
-        for name, share in plan:
-            if name in data:
-                found = data[name]
-                if share:
-                    kind = type(found)
-                    if kind is str:
-                        found = texts.setdefault(found, found)
-                    elif kind is list or kind is dict:
-                        found = value(found)
-                kept[name] = found
-        return kept
-
-    def _trial(self, data: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-        seen, new = self._trials.setdefault(names, ([0], [0] * len(names)))
-        kept = {}
-        for position, name in enumerate(names):
-            if name in data:
-                before = len(self._texts) + len(self._lists) + len(self._mappings)
-                kept[name] = self.value(data[name])
-                new[position] += len(self._texts) + len(self._lists) + len(self._mappings) > before
-        seen[0] += 1
-        if seen[0] >= self.TRIAL:
-            self._plans[names] = tuple(
-                (name, new[position] * 2 <= seen[0]) for position, name in enumerate(names)
-            )
-            self._rows[names] = type("Fields", (), {})
-            del self._trials[names]
-        return kept
-
-    def value(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is str:
-            return self._texts.setdefault(value, value)
-        if kind is list:
-            if {*map(type, value)} <= _TEXT:  # strings only (1, 1.0 and True are equal, and kept apart)
-                key = tuple(value)
-                shared = self._lists.get(key)
-                if shared is None:
-                    shared = self._lists[key] = [self.text(element) for element in key]
-                return shared
-            return [self.value(element) for element in value]
-        if kind is dict:
-            if {*map(type, value.values())} <= _TEXT:
-                return self.mapping(value)
-            return {self.text(k): self.value(v) for k, v in value.items()}
-        return value
 
 
 def _loaded(items: Iterable[Evidence]) -> list[Evidence]:

@@ -48,7 +48,8 @@ class Stream:
 BATCH = 1024  # elements encoded by one orjson call: a few MB of findings at most
 
 
-def _encode(value: Any, pretty: bool, depth: int) -> bytes:
+def encode(value: Any, pretty: bool, depth: int) -> bytes:
+    """``value`` as JSON text, indented (with ``pretty``) as an element at nesting ``depth`` is."""
     try:
         text = orjson.dumps(value, option=orjson.OPT_INDENT_2 if pretty else 0)
     except (TypeError, orjson.JSONEncodeError):
@@ -76,7 +77,7 @@ def write_json(document: Mapping[str, Any], out: IO[bytes], *, pretty: bool = Fa
         if isinstance(value, Stream):
             _write_stream(value, out, pretty)
         else:
-            out.write(_encode(value, pretty, 1))
+            out.write(encode(value, pretty, 1))
     out.write(newline + b"}" if document else b"}")
     if pretty:
         out.write(b"\n")
@@ -98,11 +99,11 @@ def _write_stream(stream: Stream, out: IO[bytes], pretty: bool) -> None:
 def _write_batches(stream: Stream, out: IO[bytes]) -> None:
     """Compact: ``[a,b,...]`` of each batch is what one orjson call of the batch's list gives."""
     elements = iter(stream)
-    encode = stream.encode
+    to_encodable = stream.encode
     opening = b"["
     while batch := list(islice(elements, BATCH)):
         try:
-            text = orjson.dumps(batch if encode is None else list(map(encode, batch)))
+            text = orjson.dumps(batch if to_encodable is None else list(map(to_encodable, batch)))
         except (TypeError, orjson.JSONEncodeError):  # an element orjson refuses: each on its own
             text = b"[" + b",".join(_encode_element(stream, element, False, 2) for element in batch) + b"]"
         out.write(opening)
@@ -113,11 +114,11 @@ def _write_batches(stream: Stream, out: IO[bytes]) -> None:
 
 def _encode_element(stream: Stream, element: Any, pretty: bool, depth: int) -> bytes:
     if stream.encode is None:
-        return _encode(element, pretty, depth)
+        return encode(element, pretty, depth)
     try:
         text = orjson.dumps(stream.encode(element), option=orjson.OPT_INDENT_2 if pretty else 0)
     except (TypeError, orjson.JSONEncodeError):
-        return _encode(
+        return encode(
             stream.encode(element) if stream.fallback is None else stream.fallback(element), pretty, depth
         )
     return _indented(text, pretty, depth)

@@ -115,7 +115,7 @@ def test_to_encodable_writes_what_to_dict_writes(changes: dict[str, Any]) -> Non
 
 def _plain(elements: list[Any]) -> bytes:
     """The findings list as the writer wrote it before batches: each to_dict on its own."""
-    return b"[" + b",".join(jsonwriter._encode(f.to_dict(), False, 0) for f in elements) + b"]"
+    return b"[" + b",".join(jsonwriter.encode(f.to_dict(), False, 0) for f in elements) + b"]"
 
 
 @pytest.mark.parametrize("count", [0, 1, jsonwriter.BATCH, jsonwriter.BATCH + 1, 2 * jsonwriter.BATCH + 7])

@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
-from annexa.app.streaming import Spill, _Compact, batched, in_memory_order, rule_groups
+from annexa.app.compact import Compact
+from annexa.app.spill import Spill, in_memory_order
+from annexa.app.streaming import batched, rule_groups
 from annexa.cli.main import main
 from annexa.files.jsonwriter import Stream, write_json
 from annexa.lang.language import evaluate
@@ -260,7 +262,7 @@ def test_the_spill_gives_back_each_rules_findings_as_the_writer_encodes_them(est
 
 
 def test_loaded_items_share_equal_values_and_keep_every_value_and_type() -> None:
-    compact = _Compact()
+    compact = Compact()
     names = ("flag", "headings", "id", "metadata", "number", "status", "text")
     rows = [
         {
@@ -273,7 +275,7 @@ def test_loaded_items_share_equal_values_and_keep_every_value_and_type() -> None
             "text": "1" if n % 5 else None,
             **({"extra": "not kept"} if n == 7 else {}),
         }
-        for n in range(_Compact.TRIAL + 50)
+        for n in range(Compact.TRIAL + 50)
     ]
     del rows[-1]["status"]  # an item lacking a field: its dict holds the others
     kept = [compact.data(row, names) for row in rows]

@@ -242,7 +242,8 @@ def _run_streamed(
 ) -> int:
     """The rest of ``run`` over a bundle evaluated a few kinds at a time (annexa.app.streaming)."""
     from annexa.app.result import build_result
-    from annexa.app.streaming import evaluate_streamed, in_memory_order
+    from annexa.app.spill import in_memory_order
+    from annexa.app.streaming import evaluate_streamed
     from annexa.files.jsonwriter import Stream
     from annexa.model.evidence import parse_timestamp
     from annexa.model.exitcodes import ExitCode
@@ -335,7 +336,7 @@ def _preparer(ruleset: RuleSet, kinds: KindRegistry, invalid: list[str]) -> Call
     what it would have seen. A kind some rule reads whole, or that a rule reads without saying which
     fields, and a defective item, are kept whole. Only for the items :func:`read_bundle` has just made
     (the data of a sound one is cut in place)."""
-    from annexa.app.streaming import _Compact
+    from annexa.app.compact import Compact
     from annexa.contract.freshness import staleness_fields
     from annexa.contract.upgrade import upgraded
     from annexa.model.observations import SCOPE_DRIFT_FIELDS
@@ -346,9 +347,9 @@ def _preparer(ruleset: RuleSet, kinds: KindRegistry, invalid: list[str]) -> Call
     for kind in ruleset.kinds_read:
         read = fields.get(kind)
         keep[kind] = None if read is None else tuple(sorted(read.union(observed)))
-    # Equal values held once, as the streamed evaluation holds them (its _Compact): statuses, dates, owners,
+    # Equal values held once, as the streamed evaluation holds them (its Compact): statuses, dates, owners,
     # headings and empty lists repeat across documents (100,000 items: 247 -> 115 MB after reading).
-    compact = _Compact()
+    compact = Compact()
 
     def prepare(item: Evidence) -> Evidence:
         item = _checked(upgraded(item), kinds, invalid)

@@ -1,0 +1,98 @@
+"""Findings spilled to a temporary file as the result writer encodes them (:class:`Spill`), read back in
+the order the in-memory evaluation gives them (:func:`in_memory_order`): what lets an evaluation hand its
+findings to the result writer without holding them (the streamed evaluation) or from other processes
+(the forked one)."""
+
+from __future__ import annotations
+
+import json
+import struct
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO, TYPE_CHECKING, Any
+
+import orjson
+
+from annexa.files.jsonwriter import encode
+from annexa.model.findings import control_sort_key
+
+if TYPE_CHECKING:
+    from annexa.lang.ruleset import RuleSet
+    from annexa.model.findings import Finding
+
+_LENGTH = struct.Struct("<I")
+
+
+class Spill:
+    """The findings of each rule written to a temporary file as the result writer encodes a finding
+    (orjson, compact or indented as ``pretty`` says, the standard library where orjson refuses;
+    :mod:`annexa.files.jsonwriter`), each preceded by its length, and read back a rule at a time in the
+    order asked for."""
+
+    BLOCK = 1 << 22  # bytes read at a time
+
+    def __init__(self, *, pretty: bool) -> None:
+        self.pretty = pretty
+        # Open until close(): read back while the result is written, after evaluate_streamed returns.
+        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="annexa-findings-", buffering=1 << 20)  # noqa: SIM115
+        self._spans: dict[str, tuple[int, int]] = {}  # rule id -> offset and length of its records
+        self._end = 0
+
+    def add(self, rule_id: str, findings: Iterable[Finding]) -> None:
+        pack, pretty, write = _LENGTH.pack, self.pretty, self._file.write
+        option = orjson.OPT_INDENT_2 if pretty else 0
+        start = self._end
+        self._file.seek(start)
+        for finding in findings:
+            try:  # as the writer encodes a finding (result.py: Stream(encode=to_encodable, fallback=to_dict))
+                text = orjson.dumps(finding.to_encodable(), option=option)
+            except (TypeError, orjson.JSONEncodeError):
+                text = encode(finding.to_dict(), pretty, 0)
+            write(pack(len(text)))
+            write(text)
+            self._end += _LENGTH.size + len(text)
+        self._spans[rule_id] = (start, self._end - start)
+
+    def records(self, rule_ids: Iterable[str]) -> Iterator[bytes]:
+        """Each finding's encoded text, the rules in the order of ``rule_ids``."""
+        size, unpack = _LENGTH.size, _LENGTH.unpack_from
+        handle = self._file
+        for rule_id in rule_ids:
+            span = self._spans.get(rule_id)
+            if span is None:
+                continue
+            offset, left = span
+            while left:
+                handle.seek(offset)
+                block = handle.read(min(left, self.BLOCK))
+                at = 0
+                while at + size <= len(block):
+                    (length,) = unpack(block, at)
+                    if at + size + length > len(block):
+                        break
+                    yield block[at + size : at + size + length]
+                    at += size + length
+                if at == 0:  # one record longer than the block: read it whole
+                    (length,) = unpack(block, 0)
+                    handle.seek(offset + size)
+                    yield handle.read(length)
+                    at = size + length
+                offset += at
+                left -= at
+
+    def fragments(self, rule_ids: Iterable[str]) -> Iterator[orjson.Fragment]:
+        """The findings as the JSON writer takes them: written as they are, already encoded."""
+        return map(orjson.Fragment, self.records(rule_ids))
+
+    def dicts(self, rule_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """The findings as dictionaries (what the text report reads): by json, which reads an integer
+        beyond 64 bits as one (orjson would make it a float)."""
+        return map(json.loads, self.records(rule_ids))
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def in_memory_order(ruleset: RuleSet) -> list[str]:
+    """The rules' ids in the order the in-memory evaluation gives their findings (by control, then id)."""
+    return [rule.id for rule in sorted(ruleset.rules, key=lambda r: (control_sort_key(r.control_id), r.id))]
