@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import struct
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -23,7 +23,27 @@ if TYPE_CHECKING:
 _LENGTH = struct.Struct("<I")
 
 
-class Spill:
+class Spilled:
+    """Findings spilled to temporary files, read back a rule at a time in the order asked for."""
+
+    def records(self, rule_ids: Iterable[str]) -> Iterator[bytes]:
+        """Each finding's encoded text, the rules in the order of ``rule_ids``."""
+        raise NotImplementedError
+
+    def fragments(self, rule_ids: Iterable[str]) -> Iterator[orjson.Fragment]:
+        """The findings as the JSON writer takes them: written as they are, already encoded."""
+        return map(orjson.Fragment, self.records(rule_ids))
+
+    def dicts(self, rule_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """The findings as dictionaries (what the text report reads): by json, which reads an integer
+        beyond 64 bits as one (orjson would make it a float)."""
+        return map(json.loads, self.records(rule_ids))
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+class Spill(Spilled):
     """The findings of each rule written to a temporary file as the result writer encodes a finding
     (orjson, compact or indented as ``pretty`` says, the standard library where orjson refuses;
     :mod:`annexa.files.jsonwriter`), each preceded by its length, and read back a rule at a time in the
@@ -54,7 +74,6 @@ class Spill:
         self._spans[rule_id] = (start, self._end - start)
 
     def records(self, rule_ids: Iterable[str]) -> Iterator[bytes]:
-        """Each finding's encoded text, the rules in the order of ``rule_ids``."""
         size, unpack = _LENGTH.size, _LENGTH.unpack_from
         handle = self._file
         for rule_id in rule_ids:
@@ -80,19 +99,49 @@ class Spill:
                 offset += at
                 left -= at
 
-    def fragments(self, rule_ids: Iterable[str]) -> Iterator[orjson.Fragment]:
-        """The findings as the JSON writer takes them: written as they are, already encoded."""
-        return map(orjson.Fragment, self.records(rule_ids))
+    def spans(self) -> dict[str, tuple[int, int]]:
+        """Where each rule's findings lie in the file (what a process that wrote them hands back)."""
+        return dict(self._spans)
 
-    def dicts(self, rule_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """The findings as dictionaries (what the text report reads): by json, which reads an integer
-        beyond 64 bits as one (orjson would make it a float)."""
-        return map(json.loads, self.records(rule_ids))
+    def adopt(self, spans: dict[str, tuple[int, int]]) -> None:
+        """Take the findings another process (forked with this spill) wrote into the file, at ``spans``."""
+        self._spans.update(spans)
+        self._end = max([self._end, *(offset + length for offset, length in spans.values())])
+
+    def flush(self) -> None:
+        self._file.flush()
 
     def close(self) -> None:
         self._file.close()
 
 
+StandInKey = tuple[str, object, bool, str]
+
+
+def stand_ins_of(findings: Iterable[Finding], kept: dict[StandInKey, Finding]) -> list[Finding]:
+    """A stand-in for each of ``findings``: the first finding seen (``kept``) of its rule, status, waiver
+    (or none) and weight, which is all the summary and the roll-up read of a finding."""
+    return [kept.setdefault((f.rule_id, f.status, f.waiver is not None, f.weight), f) for f in findings]
+
+
 def in_memory_order(ruleset: RuleSet) -> list[str]:
     """The rules' ids in the order the in-memory evaluation gives their findings (by control, then id)."""
     return [rule.id for rule in sorted(ruleset.rules, key=lambda r: (control_sort_key(r.control_id), r.id))]
+
+
+class Spills(Spilled):
+    """Several spills read as one (the forked evaluation's, one per process): each rule's findings from
+    the spill that holds them."""
+
+    def __init__(self, spills: Sequence[Spill]) -> None:
+        self._spills = spills
+
+    def records(self, rule_ids: Iterable[str]) -> Iterator[bytes]:
+        holder = {rule_id: spill for spill in self._spills for rule_id in spill.spans()}
+        for rule_id in rule_ids:
+            if rule_id in holder:
+                yield from holder[rule_id].records((rule_id,))
+
+    def close(self) -> None:
+        for spill in self._spills:
+            spill.close()

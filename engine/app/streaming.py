@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from annexa.app.compact import Compact
-from annexa.app.spill import Spill, in_memory_order
+from annexa.app.spill import Spill, Spilled, StandInKey, in_memory_order, stand_ins_of
 from annexa.contract.freshness import DATE_FIELDS, FreshnessLimits, stale_evidence
 from annexa.contract.upgrade import upgraded
 from annexa.lang.evaluator import load, rule_findings
@@ -55,7 +55,7 @@ class Streamed:
     over every item (scope drift, then stale evidence)."""
 
     findings: tuple[Finding, ...]
-    spill: Spill
+    spill: Spilled
     invalid: list[str]
     observations: tuple[Observation, ...]
 
@@ -130,7 +130,7 @@ def evaluate_streamed(
     loaded: dict[str, list[Evidence]] = {}
     spill = Spill(pretty=pretty)
     stand_ins: dict[str, list[Finding]] = {}
-    kept: dict[tuple[str, object, bool, str], Finding] = {}
+    kept: dict[StandInKey, Finding] = {}
     groups = batched(rule_groups(ruleset, counts), counts)
     read_fields = ruleset.fields_read
     compact = Compact()
@@ -144,9 +144,7 @@ def evaluate_streamed(
             findings = policy(tuple(found)) if policy is not None else found
             del found
             spill.add(rule.id, findings)
-            stand_ins[rule.id] = [
-                kept.setdefault((f.rule_id, f.status, f.waiver is not None, f.weight), f) for f in findings
-            ]
+            stand_ins[rule.id] = stand_ins_of(findings, kept)
             del findings
         del evidence
         later = {kind for kinds_, _ in groups[position + 1 :] for kind in kinds_}

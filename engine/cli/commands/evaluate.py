@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
+    from annexa.app.streaming import Policy, Streamed
     from annexa.app.timings import Timings
     from annexa.contract.freshness import FreshnessLimits
     from annexa.contract.kinds import KindRegistry
@@ -83,6 +82,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "is bounded by the largest group of kinds the rules read together; the same result",
     )
     parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes to read and evaluate with (default: one per CPU, at most 4, for a bundle of "
+        f"{MIN_FORKED_MB} MB or a scan of {MIN_FORKED_ITEMS:,} items and more; 1: this process alone): the "
+        "bundle read in parts and the rules shared out, the same result to the byte",
+    )
+    parser.add_argument(
         "--executor",
         default="local",
         metavar="local|dask://HOST:PORT",
@@ -100,12 +108,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
+MIN_FORKED_MB = 8
+MIN_FORKED_ITEMS = 10_000
+"""Below these, ``--jobs`` defaults to 1: forking and handing work back cost more than they save."""
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"bad --jobs {text!r}: write a whole number of processes, 1 or more")
+    return int(text)
+
+
+def _jobs_for(args: argparse.Namespace, size: int, threshold: int) -> int:
+    """The processes to use: ``--jobs`` when given, else one per CPU once ``size`` reaches ``threshold``
+    (and never more than one where processes cannot be forked, nor with Dask evaluating)."""
+    from annexa.app.workers import can_fork, default_jobs
+
+    if not can_fork() or args.executor.strip().startswith("dask://"):
+        return 1
+    if args.jobs is not None:
+        return int(args.jobs)
+    return default_jobs() if size >= threshold else 1
+
+
 def run(args: argparse.Namespace) -> int:
     from annexa.app.executor_choice import evaluate_where
     from annexa.app.executors import ClusterError
+    from annexa.app.forked import evaluate_forked, read_forked
     from annexa.app.result import build_result
     from annexa.app.timings import Timings
     from annexa.app.wiring import compile_pack, kind_registry, make_host
+    from annexa.app.workers import WorkerError
     from annexa.cli.commands.rules import parse_params
     from annexa.cli.options import optional_config, store_location
     from annexa.contract.freshness import DEFAULT_LIMITS, stale_evidence
@@ -164,18 +197,24 @@ def run(args: argparse.Namespace) -> int:
     if index is not None:
         return _run_streamed(args, index, ruleset, kinds, config, limits, timings)
     if whole:
-        invalid: list[str] = []
+        jobs = _jobs_for(args, _size_of(args.evidence), MIN_FORKED_MB << 20)
+        prepare = _Preparer(ruleset, kinds)
         try:
             with timings.step("read"):  # and validate: each item is checked as it is read
-                bundle = read_bundle(args.evidence, _preparer(ruleset, kinds, invalid))
+                bundle = (
+                    read_forked(args.evidence, prepare, jobs)
+                    if jobs > 1
+                    else read_bundle(args.evidence, prepare)
+                )
         except (EvidenceFormatError, EngineError) as error:
             print(f"annexa: error: {error}", file=sys.stderr)
             return int(ExitCode.USAGE_ERROR)
         gc.freeze()  # as for a stored scan above: the items outlive every later collection
-        items = list(bundle.evidence)
+        items, invalid = list(bundle.evidence), prepare.invalid
     else:
         with timings.step("validate"):
             items, invalid = _validated(bundle, kinds)
+        jobs = _jobs_for(args, len(items), MIN_FORKED_ITEMS)
     _warn_invalid(invalid)
     if args.now:
         now = parse_timestamp(args.now)
@@ -192,6 +231,25 @@ def run(args: argparse.Namespace) -> int:
             f"{ruleset.digest[:12]}: findings may differ",
             file=sys.stderr,
         )
+    if jobs > 1:
+        try:
+            with timings.step("evaluate"):
+                spilled = evaluate_forked(
+                    ruleset,
+                    items,
+                    now=now,
+                    collected=bundle.collected,
+                    gaps=bundle.gaps,
+                    limits=limits,
+                    policy=_policy(config, now),
+                    pretty=args.pretty,
+                    jobs=jobs,
+                    invalid=invalid,
+                )
+        except WorkerError as error:  # a process lost (killed, out of memory): not the input
+            print(f"annexa: error: {error}", file=sys.stderr)
+            return int(ExitCode.INTERNAL_ERROR)
+        return _write_spilled(args, spilled, ruleset, now, timings)
     with timings.step("evaluate"):
         try:
             findings = evaluate_where(
@@ -241,10 +299,7 @@ def _run_streamed(
     timings: Timings,
 ) -> int:
     """The rest of ``run`` over a bundle evaluated a few kinds at a time (annexa.app.streaming)."""
-    from annexa.app.result import build_result
-    from annexa.app.spill import in_memory_order
     from annexa.app.streaming import evaluate_streamed
-    from annexa.files.jsonwriter import Stream
     from annexa.model.evidence import parse_timestamp
     from annexa.model.exitcodes import ExitCode
 
@@ -255,42 +310,58 @@ def _run_streamed(
     else:
         print("annexa: error: --now is needed for an empty bundle", file=sys.stderr)
         return int(ExitCode.USAGE_ERROR)
-    policy = None
-    if config is not None:
-        from annexa.app.scan import apply_policy
-
-        def policy(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
-            return apply_policy(found, config, now)
-
     with timings.step("evaluate"):
         streamed = evaluate_streamed(
-            index, ruleset, kinds, now=now, limits=limits, policy=policy, pretty=args.pretty
+            index, ruleset, kinds, now=now, limits=limits, policy=_policy(config, now), pretty=args.pretty
         )
     _warn_invalid(streamed.invalid)
+    return _write_spilled(args, streamed, ruleset, now, timings)
+
+
+def _policy(config: Config | None, now: datetime) -> Policy | None:
+    """The configuration's exceptions and applicability, given one rule's findings at a time."""
+    if config is None:
+        return None
+    from annexa.app.scan import apply_policy
+
+    def policy(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        return apply_policy(found, config, now)
+
+    return policy
+
+
+def _write_spilled(
+    args: argparse.Namespace, spilled: Streamed, ruleset: RuleSet, now: datetime, timings: Timings
+) -> int:
+    """The result of an evaluation whose findings were spilled (streamed or forked), written."""
+    from annexa.app.result import build_result
+    from annexa.app.spill import in_memory_order
+    from annexa.files.jsonwriter import Stream
+
     try:
         with timings.step("result"):
             # The summary and roll-up from the findings' stand-ins; the findings themselves read back from
             # the spill as they are written (already encoded for JSON, as dictionaries for the text report).
             result = build_result(
-                streamed.findings,
+                spilled.findings,
                 ruleset.rules_by_control(),
                 now=now,
                 ruleset_digest=ruleset.digest,
                 extra={
-                    "invalid_evidence": streamed.invalid,
-                    "observations": [o.to_dict() for o in streamed.observations],
+                    "invalid_evidence": spilled.invalid,
+                    "observations": [o.to_dict() for o in spilled.observations],
                 },
                 stream=True,
             )
             order = in_memory_order(ruleset)
-            spill = streamed.spill
+            spill = spilled.spill
             result["findings"] = Stream(
                 spill.fragments(order) if args.format == "json" else spill.dicts(order)
             )
         with timings.step("write"):
             _write(args, result)
     finally:
-        streamed.spill.close()
+        spilled.spill.close()
     return int(result["summary"]["exit_code"])
 
 
@@ -323,7 +394,7 @@ def _checked(item: Evidence, kinds: KindRegistry, invalid: list[str]) -> Evidenc
     return item
 
 
-def _preparer(ruleset: RuleSet, kinds: KindRegistry, invalid: list[str]) -> Callable[[Evidence], Evidence]:
+class _Preparer:
     """What ``annexa evaluate --evidence`` keeps of each item as the bundle is read, so that it never holds
     the bundle whole (100,000 items of the benchmark's estate: 448 -> about 115 MB after reading).
 
@@ -336,33 +407,44 @@ def _preparer(ruleset: RuleSet, kinds: KindRegistry, invalid: list[str]) -> Call
     what it would have seen. A kind some rule reads whole, or that a rule reads without saying which
     fields, and a defective item, are kept whole. Only for the items :func:`read_bundle` has just made
     (the data of a sound one is cut in place)."""
-    from annexa.app.compact import Compact
-    from annexa.contract.freshness import staleness_fields
-    from annexa.contract.upgrade import upgraded
-    from annexa.model.observations import SCOPE_DRIFT_FIELDS
 
-    observed = tuple(sorted(SCOPE_DRIFT_FIELDS | staleness_fields()))
-    fields = ruleset.fields_read
-    keep: dict[str, tuple[str, ...] | None] = {}
-    for kind in ruleset.kinds_read:
-        read = fields.get(kind)
-        keep[kind] = None if read is None else tuple(sorted(read.union(observed)))
-    # Equal values held once, as the streamed evaluation holds them (its Compact): statuses, dates, owners,
-    # headings and empty lists repeat across documents (100,000 items: 247 -> 115 MB after reading).
-    compact = Compact()
+    def __init__(self, ruleset: RuleSet, kinds: KindRegistry) -> None:
+        from annexa.app.compact import Compact
+        from annexa.contract.freshness import staleness_fields
+        from annexa.contract.upgrade import upgraded
+        from annexa.model.observations import SCOPE_DRIFT_FIELDS
 
-    def prepare(item: Evidence) -> Evidence:
-        item = _checked(upgraded(item), kinds, invalid)
-        names = keep.get(item.kind, observed)
+        self.upgraded = upgraded
+        self.kinds = kinds
+        self.invalid: list[str] = []  # what each item found defective broke, in reading order
+        observed = tuple(sorted(SCOPE_DRIFT_FIELDS | staleness_fields()))
+        fields = ruleset.fields_read
+        self.keep: dict[str, tuple[str, ...] | None] = {}
+        for kind in ruleset.kinds_read:
+            read = fields.get(kind)
+            self.keep[kind] = None if read is None else tuple(sorted(read.union(observed)))
+        self.observed = observed
+        # Equal values held once, as the streamed evaluation holds them: statuses, dates, owners, headings
+        # and empty lists repeat across documents (100,000 items: 247 -> 115 MB after reading).
+        self.compact = Compact()
+
+    def __call__(self, item: Evidence) -> Evidence:
+        item = _checked(self.upgraded(item), self.kinds, self.invalid)
+        names = self.keep.get(item.kind, self.observed)
         if names is None or item.defect is not None or type(item.data) is not dict:
             return item  # whole: read whole by a rule, defective, or not as read from JSON
         item.id  # noqa: B018  # computed from the whole item and kept
         # The item is the reader's own, seen by no one yet: its data is cut in place (as its id is cached)
         # rather than copied into a second item, which cost a tenth of the reading.
-        object.__setattr__(item, "data", compact.data(item.data, names))
+        object.__setattr__(item, "data", self.compact.data(item.data, names))
         return item
 
-    return prepare
+
+def _size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the reading says why
 
 
 def _write(args: argparse.Namespace, result: dict[str, Any]) -> None:
