@@ -7,7 +7,8 @@ items back pickled (values shared within a part stay shared). The parts are join
 (:func:`~annexa.model.evidence.join_bundle_parts`), so the items, their order, the errors and the schema
 warnings are those of one reading.
 
-Evaluation: the evidence is loaded (by kind, sorted) once, before forking, so every process shares it.
+Evaluation: the evidence is loaded (by kind, sorted), the rules' code compiled and their join indexes
+built once, before forking, so every process shares them.
 The tasks (the observations, then the rules reading the most items first) are dealt from a pipe that each
 process reads one task number at a time, so whichever finishes first takes the next. Each process gives
 its rules' findings the configuration's policy and spills them as the result writer encodes them
@@ -28,11 +29,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from annexa.app.spill import Spill, Spills, StandInKey, in_memory_order
+from annexa.app.spill import Spill, Spills, StandInKey, in_memory_order, stand_ins_of
 from annexa.app.streaming import Policy, Streamed
 from annexa.app.workers import Forked
 from annexa.contract.freshness import FreshnessLimits, stale_evidence
-from annexa.lang.evaluator import Loaded, load, rule_findings
+from annexa.lang.evaluator import Loaded, load, ready, rule_findings
 from annexa.model.evidence import (
     Bundle,
     BundlePart,
@@ -114,6 +115,7 @@ def evaluate_forked(
     :func:`annexa.app.streaming.evaluate_streamed` gives, its findings spilled, for items held in memory.
     ``invalid`` (the reading's warnings) is passed through; the observations are computed here."""
     loaded = load(evidence, ruleset.kinds_read)
+    ready(loaded, ruleset.rules)
     if collected is None:  # as evaluate: every kind holding an item counts as collected
         collected = {
             kind: None for kind in ruleset.kinds_read if loaded.items[kind] or kind in loaded.defective
@@ -199,10 +201,7 @@ def _evaluate_share(
                 found = rule_findings(rule, loaded, now=now, collected=collected, gaps=gaps)
                 findings = policy(tuple(found)) if policy is not None else found
                 spill.add(rule.id, findings)
-                stand_ins[rule.id] = [
-                    kept.setdefault((f.rule_id, f.status, f.waiver is not None, f.weight), f)
-                    for f in findings
-                ]
+                stand_ins[rule.id] = stand_ins_of(findings, kept)
         spill.flush()
     finally:
         if paused:

@@ -183,6 +183,15 @@ def load(evidence: Iterable[Evidence], kinds: Iterable[str]) -> Loaded:
     return Loaded(items, defective, _Index(items))
 
 
+def ready(loaded: Loaded, rules: Iterable[CompiledRule]) -> None:
+    """Generate and compile the code of ``rules`` and build the join indexes it looks up, now rather than
+    on first use: processes forked afterwards share them instead of each doing it again."""
+    for rule in rules:
+        rule.code.function  # noqa: B018  # generated and compiled on first use
+        for key in rule.code.indexes:
+            loaded.index[key]  # built on first use
+
+
 def rule_findings(
     rule: CompiledRule,
     loaded: Loaded,
@@ -388,8 +397,10 @@ def _rank(
     Closest means the longest run of leading conjuncts it meets (authors put the kind of thing first:
     `d.type == "ai-policy"` before `current(d)`), then the most conjuncts met. When none meets even the
     first conjunct, only items for which it is unknown are shown (a document without a type: found but
-    unmarked); items of another kind altogether are no near miss. The reason is worded for a user
-    (annexa.lang.wording), never as rule-language text; ``outer`` is the kind of the rule's subject.
+    unmarked); items of another kind altogether are no near miss, even where a later conjunct would
+    raise on them (the generated code does not evaluate it: compiler._unless_first_false). The reason is
+    worded for a user (annexa.lang.wording), never as rule-language text; ``outer`` is the kind of the
+    rule's subject.
     Only the shown ones are worded: a failing subject may rank up to a thousand candidates.
     """
     # (leading run met, conjuncts met, source, item, truth of each conjunct, first one not met)

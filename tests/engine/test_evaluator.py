@@ -588,6 +588,25 @@ def test_a_failed_exists_names_what_came_closest_and_why() -> None:
     assert by_rule[("s", "s2")].message == "no card for delta"
 
 
+def test_an_item_failing_the_first_conjunct_is_no_near_miss_even_where_a_later_one_would_raise() -> None:
+    # The candidates of a per-subject join include items of another kind of thing (here another owner);
+    # the near-miss search stops at their first conjunct, so c1, on which `c.n > 2` would raise, is not
+    # shown as "could not be evaluated".
+    text = control(
+        "  rule s { for each x in svc\n"
+        '    require exists c in model_card where c.owner == "ml" and c.model == x.name and c.n > 2\n'
+        '    message "no card for {x.name}" }'
+    )
+    cards = [
+        ev("model_card", "c1", {"owner": "ops", "model": "alpha", "n": "many"}),
+        ev("model_card", "c2", {"owner": "ml", "model": "alpha", "n": 1}),
+    ]
+    (alpha,) = run(text, [*cards, ev("svc", "s1", {"name": "alpha"})])
+    assert alpha.status is F
+    assert alpha.message == "no card for alpha; closest model_card: c2: its `n` is at most 2"
+    assert [e.source for e in alpha.evidence] == ["s1", "c2"]
+
+
 def test_a_failed_exists_shows_the_five_closest_in_rank_order_and_counts_the_rest() -> None:
     # Closest first: the longest run of leading conjuncts met, then the most met, then the source; only the
     # first five are worded and cited, the others counted. Sources are given out of rank order, so a
