@@ -7,7 +7,10 @@ Run: .venv/bin/python benchmarks/bench_pipeline.py [--sizes 10000,100000] [--sca
   scope growing with its AI systems) written as an evidence bundle, then `annexa evaluate --evidence
   BUNDLE --format json --output RESULT --timings` in a child process: the command's own per-step
   figures (compile, read: each item upgraded and checked as it is read, evaluate, result, write) and the
-  child's wall, CPU (user + system) and peak RSS as the kernel reports them (os.wait4).
+  child's wall, CPU (user + system) and peak RSS as the kernel reports them (os.wait4). As a user runs
+  it (one process per CPU for a bundle this size: `--jobs` by default; CPU then counts every process,
+  and the peak is the largest of any one), then with `--jobs 1` (one process) and `--stream`, each
+  result compared with the first.
 * scan: bench_scale's document estate (folders of Markdown documents with front matter) of N documents
   and its annexa.yaml, then `annexa scan -c annexa.yaml --format json --output RESULT --timings`:
   compile, collect (the documents collector, evidence streaming into the directory store), store,
@@ -102,30 +105,34 @@ def part_evaluate(sizes: list[int]) -> None:
         with tempfile.TemporaryDirectory(dir=ROOT / "build") as scratch:
             bundle = bundle_of(count, Path(scratch))
             result = Path(scratch) / "result.json"
-            run = [ANNEXA, "evaluate", "--evidence", str(bundle), "--format", "json", "--output", str(result)]
-            figures = child([*run, "--timings"])
-            # Counted in a child of its own: a child's peak RSS (ru_maxrss) starts from its parent's, and
-            # loading the result here would be charged to the streamed run below.
-            findings = _count_findings(result)
-            show(f"{count:,} items -> {findings:,} findings", figures)
-            print(f"    result {result.stat().st_size / 2**20:.1f} MB compact ({load()})")
-            # The same, streamed (annexa.app.streaming): the bundle read a group of kinds at a time.
-            streamed = Path(scratch) / "streamed.json"
-            run = [
+            command = [
                 ANNEXA,
                 "evaluate",
                 "--evidence",
                 str(bundle),
                 "--format",
                 "json",
+                "--timings",
                 "--output",
-                str(streamed),
             ]
-            show(f"{count:,} items, --stream", child([*run, "--timings", "--stream"]))
-            # Compared a block at a time: this process starts the next size's children, which inherit its
-            # peak RSS.
-            same = streamed.exists() and filecmp.cmp(streamed, result, shallow=False)
-            print(f"    result {'identical' if same else 'DIFFERENT'} to the in-memory one ({load()})")
+            figures = child([*command, str(result)])
+            # Counted in a child of its own: a child's peak RSS (ru_maxrss) starts from its parent's, and
+            # loading the result here would be charged to the streamed run below.
+            findings = _count_findings(result)
+            show(f"{count:,} items -> {findings:,} findings", figures)
+            print(f"    result {result.stat().st_size / 2**20:.1f} MB compact ({load()})")
+            # The same in one process, then streamed (annexa.app.streaming): the bundle read a group of
+            # kinds at a time. Each compared with the first a block at a time: this process starts the
+            # next size's children, which inherit its peak RSS.
+            for label, options in (
+                (f"{count:,} items, --jobs 1", ["--jobs", "1"]),
+                (f"{count:,} items, --stream", ["--stream"]),
+            ):
+                other = Path(scratch) / "other.json"
+                show(label, child([*command, str(other), *options]))
+                same = other.exists() and filecmp.cmp(other, result, shallow=False)
+                print(f"    result {'identical' if same else 'DIFFERENT'} to the first ({load()})")
+                other.unlink(missing_ok=True)
 
 
 def _count_findings(result: Path) -> int:
