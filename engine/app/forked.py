@@ -116,19 +116,17 @@ def evaluate_forked(
     ``invalid`` (the reading's warnings) is passed through; the observations are computed here."""
     loaded = load(evidence, ruleset.kinds_read)
     ready(loaded, ruleset.rules)
+    kinds = ruleset.kinds_read
+    size = {kind: len(loaded.items[kind]) + len(loaded.defective.get(kind, ())) for kind in kinds}
     if collected is None:  # as evaluate: every kind holding an item counts as collected
-        collected = {
-            kind: None for kind in ruleset.kinds_read if loaded.items[kind] or kind in loaded.defective
-        }
-    size = {
-        kind: len(loaded.items[kind]) + len(loaded.defective.get(kind, ())) for kind in ruleset.kinds_read
-    }
+        collected = {kind: None for kind in kinds if size[kind]}
     order = in_memory_order(ruleset)
     position = {rule_id: number for number, rule_id in enumerate(order)}
     rules = sorted(
         ruleset.rules, key=lambda rule: (-sum(size[kind] for kind in rule.kinds), position[rule.id])
     )
-    per_task = -(-len(rules) // _PIPE_TASKS) or 1
+    per_task = -(-len(rules) // _PIPE_TASKS) or 1  # rules per task: one, unless thousands
+    tasks_count = 1 + -(-len(rules) // per_task)  # the observations, then the runs of rules
     work = partial(
         _evaluate_share,
         rules=rules,
@@ -141,7 +139,7 @@ def evaluate_forked(
         limits=limits,
         policy=policy,
     )
-    spills = [Spill(pretty=pretty) for _ in range(jobs)]
+    spills = [Spill(pretty=pretty) for _ in range(min(jobs, tasks_count))]  # no process without a task
     tasks, dealer = os.pipe()
     children: list[Forked[_Share]] = []
     try:
@@ -149,7 +147,7 @@ def evaluate_forked(
         # number (4 bytes, well under the pipe's atomic size), so no two processes take the same task.
         # Task 0 is the observations; task n the n-th run of `per_task` rules (one, unless thousands).
         with os.fdopen(dealer, "wb", closefd=True) as deal:
-            deal.write(b"".join(map(_TASK.pack, range(1 + -(-len(rules) // per_task)))))
+            deal.write(b"".join(map(_TASK.pack, range(tasks_count))))
         children = [Forked(partial(work, tasks=tasks, spill=spill)) for spill in spills[1:]]
         shares = [work(tasks=tasks, spill=spills[0])]
         for child, spill in zip(children, spills[1:], strict=True):
