@@ -350,6 +350,38 @@ class BundlePart:
     header_line: int | None = None
     error: EvidenceFormatError | None = None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A part read by another process is handed back pickled: its items as rows of their fields (the id
+        # computed there included) pickle and load in about half the time of the items themselves.
+        rows = [
+            (e.kind, e.source, e.scope, e.collector, e.collected_at, e.data, e.defect, e._id, e._ref)
+            for e in self.items
+        ]
+        return (_bundle_part, (rows, self.header, self.header_line, self.error))
+
+
+def _bundle_part(
+    rows: list[tuple[Any, ...]],
+    header: Mapping[str, Any] | None,
+    header_line: int | None,
+    error: EvidenceFormatError | None,
+) -> BundlePart:
+    new, put = object.__new__, object.__setattr__
+    items = []
+    for kind, source, scope, collector, collected_at, data, defect, id_, ref in rows:
+        item = new(Evidence)  # every field as it was, so no check to run again
+        put(item, "kind", kind)
+        put(item, "source", source)
+        put(item, "scope", scope)
+        put(item, "collector", collector)
+        put(item, "collected_at", collected_at)
+        put(item, "data", data)
+        put(item, "defect", defect)
+        put(item, "_id", id_)
+        put(item, "_ref", ref)
+        items.append(item)
+    return BundlePart(items, header, header_line, error)
+
 
 def bundle_ranges(path: Path, count: int) -> list[tuple[int, int | None]]:
     """At most ``count`` byte ranges, ``(start, end)``, that split the bundle at ``path`` at line starts into

@@ -170,3 +170,32 @@ def test_items_read_share_their_kinds_scopes_and_times_and_keep_their_ids(bundle
         first.to_dict()["scope"] is not first.scope
     )  # to_dict copies: a caller cannot change the shared one
     assert first.scope == first_scope_before
+
+
+def test_a_part_read_by_another_process_comes_back_with_every_field_of_every_item(tmp_path: Path) -> None:
+    """A bundle part is handed back from a reading process pickled as rows of its items' fields
+    (BundlePart.__reduce__): every field Evidence has (its cached id and reference too) must survive, so a
+    field added to Evidence and not to the rows fails here rather than going missing in `--jobs` reads."""
+    import pickle
+
+    from annexa.model.evidence import BundlePart, Evidence, EvidenceFormatError, read_bundle_part
+
+    path = tmp_path / "bundle.jsonl"
+    lines = [
+        {"annexa_bundle": 1, "collected": {"document": None}},
+        item("document", "a.md", {"owner": "Ann", "nested": {"list": [1, 2.5, None]}}),
+        {**item("document", "b.md", {"owner": None}), "defect": "unreadable"},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    part = read_bundle_part(path)
+    part.items[0].ref()  # cache the reference as well as the id
+    part.items[1].id  # noqa: B018
+    back = pickle.loads(pickle.dumps(BundlePart(part.items, part.header, 1, EvidenceFormatError("x"))))
+    assert [item.__slots__ for item in back.items] == [Evidence.__slots__] * 2
+    for mine, theirs in zip(part.items, back.items, strict=True):
+        assert {name: getattr(theirs, name) for name in Evidence.__slots__} == {
+            name: getattr(mine, name) for name in Evidence.__slots__
+        }
+    assert back.items[0]._ref is not None
+    assert back.items[1]._id == part.items[1].id
+    assert (back.header, back.header_line, str(back.error)) == (part.header, 1, "x")
