@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import math
+import re
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -496,11 +498,13 @@ def _bundle_values(path: Path, start: int = 0, end: int | None = None) -> Iterat
                 if not line.strip():
                     continue
                 try:
-                    raw = json.loads(line)
+                    raw = _strict_loads(line)
                 except json.JSONDecodeError as exc:
                     raise EvidenceFormatError(
                         f"{path}:{number}:{exc.colno}: not valid JSON: {exc.msg}"
                     ) from exc
+                except ValueError as exc:
+                    raise EvidenceFormatError(f"{path}:{number}: not valid JSON: {exc}") from exc
             yield number, start, raw
 
 
@@ -515,7 +519,41 @@ def _lines_before(handle: BinaryIO, start: int) -> int:
 def _line_value(line: bytes) -> Any:
     """The value of a line already read once by :func:`_bundle_values` (so known to be valid JSON)."""
     raw = _fast_loads(line)
-    return json.loads(line.decode("utf-8")) if raw is _UNREAD else raw
+    return _strict_loads(line.decode("utf-8")) if raw is _UNREAD else raw
+
+
+def _strict_loads(text: str) -> Any:
+    """``json.loads`` of a line orjson left to it, refusing what JSON does not allow though json reads it,
+    and from which no evidence id could be computed (canonical JSON refuses them too): NaN and infinities,
+    written or out of range (1E400), and lone surrogates, which are not text. Raises ValueError."""
+    value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    if _lone_surrogate(value):
+        raise ValueError("a string holds a lone surrogate (\\ud800-\\udfff), which is not text")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text} is beyond the range of a number")
+    return number
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_lone_surrogate(key) or _lone_surrogate(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate(item) for item in value)
+    return False
 
 
 def _header_parts(

@@ -112,3 +112,29 @@ def test_broken_bundle_lines_keep_jsons_message(tmp_path: Path) -> None:
     with pytest.raises(EvidenceFormatError) as found:
         read_bundle(bundle)
     assert str(found.value) == f"{bundle}:1:{expected.value.colno}: not valid JSON: {expected.value.msg}"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("NaN", "NaN is not a JSON number"),
+        ("-Infinity", "-Infinity is not a JSON number"),
+        ("1E400", "1E400 is beyond the range of a number"),
+        ('"\\udc80 left"', "a string holds a lone surrogate"),
+        ('{"\\ud800": 1}', "a string holds a lone surrogate"),
+    ],
+)
+def test_numbers_and_strings_json_allows_nowhere_are_refused_with_their_line(
+    value: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # json reads them, but no evidence id can be computed from them (canonical JSON refuses them) and no
+    # result could be written: they crashed evaluate with an internal error once a finding cited them.
+    bundle = tmp_path / "b.jsonl"
+    good = (
+        '{"kind": "document", "source": "file:a.md", "scope": {}, "collector": "c", '
+        '"collected_at": "2026-11-20T00:00:00Z", "data": {"owner": "Ann"}}'
+    )
+    bundle.write_text(good + "\n" + good.replace('"Ann"', value) + "\n", encoding="utf-8")
+    assert main(["evaluate", "--evidence", str(bundle), "--format", "json"]) == 4
+    error = capsys.readouterr().err
+    assert error.startswith(f"annexa: error: {bundle}:2: not valid JSON: {reason}")

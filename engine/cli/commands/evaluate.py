@@ -201,11 +201,13 @@ def run(args: argparse.Namespace) -> int:
         prepare = _Preparer(ruleset, kinds)
         try:
             with timings.step("read"):  # and validate: each item is checked as it is read
-                bundle = (
-                    read_forked(args.evidence, prepare, jobs)
-                    if jobs > 1
-                    else read_bundle(args.evidence, prepare)
-                )
+                if jobs > 1:
+                    bundle = read_forked(args.evidence, prepare, jobs)
+                else:
+                    bundle = read_bundle(args.evidence, prepare)
+        except WorkerError as error:  # a reading process lost (killed, out of memory): not the input
+            print(f"annexa: error: {error}", file=sys.stderr)
+            return int(ExitCode.INTERNAL_ERROR)
         except (EvidenceFormatError, EngineError) as error:
             print(f"annexa: error: {error}", file=sys.stderr)
             return int(ExitCode.USAGE_ERROR)
