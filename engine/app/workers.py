@@ -62,7 +62,10 @@ class Forked(Generic[T]):
         self._out.seek(0)
         try:
             ok, value = pickle.load(self._out)
-        except Exception as exc:  # nothing written: the child was killed or crashed
+        except Exception as exc:
+            if status == 0:  # it wrote its result, which cannot be rebuilt here
+                raise WorkerError(f"a worker's result could not be read back: {exc!r}") from exc
+            # nothing (or not all) written: the child was killed or crashed
             raise WorkerError(f"a worker process ended without its result ({_ending(status)})") from exc
         finally:
             self._out.close()
