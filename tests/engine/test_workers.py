@@ -77,7 +77,7 @@ def test_an_exception_that_cannot_be_rebuilt_from_its_pickle_arrives_as_a_worker
 
 def test_a_value_that_cannot_be_rebuilt_from_its_pickle_arrives_as_a_worker_error() -> None:
     # As an error kept in a part of the bundle read by a child (BundlePart.error) is handed back: a value.
-    with pytest.raises(WorkerError, match="worker process") as raised:
+    with pytest.raises(WorkerError, match="result could not be read back") as raised:
         Forked(lambda: TwoArguments("left", "right")).result()
     assert isinstance(raised.value.__cause__, TypeError)
 
