@@ -3,18 +3,18 @@
 Reading: the bundle is split at line starts into one byte range per process
 (:func:`annexa.model.evidence.bundle_ranges`). Each forked child reads its range as the parent reads the
 first, with the command's preparer (upgrade, schema check, id, the fields the rules read), and hands its
-items back pickled (values shared within a part stay shared). The parts are joined in file order
-(:func:`~annexa.model.evidence.join_bundle_parts`), so the items, their order, the errors and the schema
-warnings are those of one reading.
+items back pickled as rows of their fields (values shared within a part stay shared). The parts are
+joined in file order (:func:`~annexa.model.evidence.join_bundle_parts`), so the items, their order, the
+errors and the schema warnings are those of one reading.
 
 Evaluation: the evidence is loaded (by kind, sorted), the rules' code compiled and their join indexes
-built once, before forking, so every process shares them.
-The tasks (the observations, then the rules reading the most items first) are dealt from a pipe that each
-process reads one task number at a time, so whichever finishes first takes the next. Each process gives
-its rules' findings the configuration's policy and spills them as the result writer encodes them
-(:class:`~annexa.app.spill.Spill`), and hands back what the summary counts (a stand-in per rule, status,
-waiver and weight, as the streamed evaluation keeps). The result is written from the spills in the
-in-memory order: the same bytes as one process writes (tests/engine/test_forked.py).
+built once, before forking, so every process shares them. The tasks (the observations, then the rules
+reading the most items first) are dealt from a pipe that each process reads one task number at a time, so
+whichever finishes first takes the next. Each process gives its rules' findings the configuration's
+policy and spills them as the result writer encodes them (:class:`~annexa.app.spill.Spill`), and hands
+back what the summary counts (a stand-in per rule, status, waiver and weight, as the streamed evaluation
+keeps). The result is written from the spills in the in-memory order: the same bytes as one process
+writes (tests/engine/test_forked.py).
 """
 
 from __future__ import annotations
