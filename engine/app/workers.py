@@ -32,8 +32,9 @@ class WorkerError(EngineError):
 
 def default_jobs() -> int:
     """The processes a command uses unless told: the CPUs it may run on, at most :data:`MAX_DEFAULT_JOBS`;
-    1 where processes cannot be forked."""
-    if not hasattr(os, "fork"):
+    1 where processes cannot be forked, and off Linux (macOS's system libraries are not safe to use in a
+    forked child: ``--jobs`` there is the user's explicit choice)."""
+    if not hasattr(os, "fork") or not sys.platform.startswith("linux"):
         return 1
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(cpus, MAX_DEFAULT_JOBS))

@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_jobs,
         default=None,
         metavar="N",
-        help="processes to read and evaluate with (default: one per CPU, at most 4, for a bundle of "
+        help="processes to read and evaluate with (default on Linux: one per CPU, at most 4, for a bundle of "
         f"{MIN_FORKED_MB} MB or a scan of {MIN_FORKED_ITEMS:,} items and more; 1: this process alone): the "
         "bundle read in parts and the rules shared out, the same result to the byte",
     )
