@@ -162,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     # Streamed (annexa.app.streaming): the bundle is only indexed here and read a few kinds at a time.
     streamed = bool(args.stream and args.evidence and not args.executor.strip().startswith("dask://"))
     index: BundleIndex | None = None
-    # In memory: the bundle's header first, its items once the rules are compiled (see _preparer).
+    # In memory: the bundle's header first, its items once the rules are compiled (see _Preparer).
     whole = bool(args.evidence) and not streamed
     try:
         if whole:
