@@ -164,3 +164,24 @@ def svc_rules(requires: Sequence[str]) -> str:
             for n, text in enumerate(requires)
         )
     )
+
+
+def svc_and_cards(
+    services: Sequence[Mapping[str, Any]], cards: Sequence[Mapping[str, Any]]
+) -> list[Evidence]:
+    """The items of a differential join test: svc items s0, s1, ... and model cards c0, c1, ..."""
+    items = [ev("svc", f"s{i}", d) for i, d in enumerate(services)]
+    return items + [ev("model_card", f"c{i}", d) for i, d in enumerate(cards)]
+
+
+def generated_without(requires: Sequence[str], method: str, replacement: Any) -> RuleSet:
+    """The rules of :func:`svc_rules` with the code generator's ``method`` replaced while their code is
+    generated (on first use, so here): the plain code a fast path switched off by ``replacement`` gives."""
+    from annexa.lang.compiler import CodeGenerator
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CodeGenerator, method, replacement)
+        plain = build(svc_rules(requires))
+        for rule in plain.rules:
+            rule.code.generated()
+    return plain

@@ -13,12 +13,21 @@ import functools
 from typing import Any
 
 import pytest
-from conftest import ALL_COLLECTED, NOW, build, comparable, control, ev, svc_rules
+from conftest import (
+    ALL_COLLECTED,
+    NOW,
+    build,
+    comparable,
+    control,
+    ev,
+    generated_without,
+    svc_and_cards,
+    svc_rules,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annexa.lang import compiler, runtime
-from annexa.lang.compiler import CodeGenerator
 from annexa.lang.language import evaluate
 from annexa.lang.ruleset import RuleSet
 from annexa.model.findings import Status
@@ -64,11 +73,7 @@ CARD = st.fixed_dictionaries(
 @functools.cache
 def _rulesets() -> tuple[RuleSet, RuleSet]:
     """The rules compiled as they are, and with the narrowing switched off."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(CodeGenerator, "either", lambda self, expr, kind, iterable, outer: iterable)
-        plain = build(svc_rules(REQUIRES))
-        for rule in plain.rules:
-            rule.code.generated()  # the code is generated on first use: here, with the narrowing off
+    plain = generated_without(REQUIRES, "either", lambda self, expr, kind, iterable, outer: iterable)
     assert not any("_either(" in rule.code.source for rule in plain.rules)
     return build(svc_rules(REQUIRES)), plain
 
@@ -84,8 +89,7 @@ def test_the_narrowing_is_used_where_a_where_opens_with_a_keyed_disjunction() ->
 def test_narrowed_disjunction_gives_the_findings_of_visiting_every_candidate(
     services: list[dict[str, Any]], cards: list[dict[str, Any]]
 ) -> None:
-    items = [ev("svc", f"s{i}", d) for i, d in enumerate(services)]
-    items += [ev("model_card", f"c{i}", d) for i, d in enumerate(cards)]
+    items = svc_and_cards(services, cards)
     fast, plain = _rulesets()
     assert comparable(fast, items) == comparable(plain, items)
 

@@ -9,7 +9,7 @@ import functools
 from typing import Any
 
 import pytest
-from conftest import build, comparable, ev, svc_rules
+from conftest import build, comparable, svc_and_cards, svc_rules
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,7 +68,6 @@ def test_the_items_under_the_key_are_narrowed_only_where_the_equality_comes_firs
 def test_narrowing_under_the_key_gives_the_findings_of_visiting_every_candidate(
     services: list[dict[str, Any]], cards: list[dict[str, Any]]
 ) -> None:
-    items = [ev("svc", f"s{i}", d) for i, d in enumerate(services)]
-    items += [ev("model_card", f"c{i}", d) for i, d in enumerate(cards)]
+    items = svc_and_cards(services, cards)
     fast, plain = _rulesets()
     assert comparable(fast, items) == comparable(plain, items)

@@ -12,12 +12,21 @@ import functools
 from typing import Any
 
 import pytest
-from conftest import ALL_COLLECTED, NOW, build, comparable, control, ev, svc_rules
+from conftest import (
+    ALL_COLLECTED,
+    NOW,
+    build,
+    comparable,
+    control,
+    ev,
+    generated_without,
+    svc_and_cards,
+    svc_rules,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annexa.lang import compiler, runtime
-from annexa.lang.compiler import CodeGenerator
 from annexa.lang.language import evaluate
 from annexa.lang.ruleset import RuleSet
 from annexa.model.findings import Status
@@ -53,11 +62,7 @@ CARD = st.fixed_dictionaries(
 @functools.cache
 def _rulesets() -> tuple[RuleSet, RuleSet]:
     """The rules compiled as they are, and with the null-key bucket switched off."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(CodeGenerator, "null_check", lambda *args: "")
-        plain = build(svc_rules(REQUIRES))
-        for rule in plain.rules:
-            rule.code.generated()  # the code is generated on first use: here, with the bucket off
+    plain = generated_without(REQUIRES, "null_check", lambda *args: "")
     assert not any("nulls=" in rule.code.source for rule in plain.rules)
     return build(svc_rules(REQUIRES)), plain
 
@@ -67,8 +72,7 @@ def _rulesets() -> tuple[RuleSet, RuleSet]:
 def test_null_key_bucket_gives_the_findings_of_visiting_every_candidate(
     services: list[dict[str, Any]], cards: list[dict[str, Any]]
 ) -> None:
-    items = [ev("svc", f"s{i}", d) for i, d in enumerate(services)]
-    items += [ev("model_card", f"c{i}", d) for i, d in enumerate(cards)]
+    items = svc_and_cards(services, cards)
     fast, plain = _rulesets()
     assert comparable(fast, items, witness_order=False) == comparable(plain, items, witness_order=False)
 
