@@ -34,7 +34,7 @@ from annexa.app.compact import Compact
 from annexa.app.spill import Spill, Spilled, StandInKey, in_memory_order, stand_ins_of
 from annexa.contract.freshness import DATE_FIELDS, FreshnessLimits, stale_evidence
 from annexa.contract.upgrade import upgraded
-from annexa.lang.evaluator import load, rule_findings
+from annexa.lang.evaluator import load, ready, rule_findings
 from annexa.model.evidence import Evidence
 from annexa.model.findings import Finding
 from annexa.model.observations import SCOPE_KIND, Observation, scope_drift
@@ -181,6 +181,9 @@ def _findings_by_rule(
     gc.set_threshold(max(thresholds[0], 10_000), max(thresholds[1], 10), max(thresholds[2], 10))
     try:
         loaded = load(evidence, {kind for rule in rules for kind in rule.kinds})
+        # What lives as long as the group (rule code, join indexes) made before any finding: made between
+        # them, it would pin the memory the findings of each rule leave free (at 1M items, hundreds of MB).
+        ready(loaded, rules)
         for rule in rules:
             yield rule, rule_findings(rule, loaded, now=now, collected=collected, gaps=gaps)
     finally:
@@ -211,6 +214,7 @@ def _projected(
             data=compact.data(item.data, names),
         )
         object.__setattr__(kept, "_id", whole)
+        kept.ref()  # made with the item, not between the findings that cite it (see _findings_by_rule)
         yield kept
 
 

@@ -71,3 +71,19 @@ def test_narrowing_under_the_key_gives_the_findings_of_visiting_every_candidate(
     items = svc_and_cards(services, cards)
     fast, plain = _rulesets()
     assert comparable(fast, items) == comparable(plain, items)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(services=st.lists(SVC, max_size=4), cards=st.lists(CARD, max_size=6))
+def test_the_narrowed_items_are_the_same_whether_filtered_each_time_or_cached(
+    services: list[dict[str, Any]], cards: list[dict[str, Any]]
+) -> None:
+    # The items under one key are filtered afresh when they are few (runtime._FILTERED_UP_TO) and cached
+    # per key and value when many; with the threshold at 0 every key takes the cached path.
+    items = svc_and_cards(services, cards)
+    fast, plain = _rulesets()
+    filtered = comparable(fast, items)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runtime, "_FILTERED_UP_TO", 0)
+        cached = comparable(fast, items)
+    assert filtered == cached == comparable(plain, items)
