@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from annexa.contract.fields import DOCUMENT_KIND
 from annexa.contract.kinds import Type
 from annexa.lang import runtime
 from annexa.lang import syntax as s
@@ -96,6 +97,14 @@ class _Unit:
     indexes: list[IndexKey] = field(default_factory=list)  # every INDEX[...] the code looks up
     prefix: str = "rule"  # name of the rule's function; helper functions are named after it
     helpers: list[str] = field(default_factory=list)  # source lines of helper functions
+    # Per iteration over documents the code makes: the id of the source expression, and the document
+    # type that iteration is narrowed to (its `where` opens with `v.type == "..."`), or None: it may visit
+    # documents of any type (see GeneratedCode.document_types).
+    visits: list[tuple[int, str | None]] = field(default_factory=list)
+
+    def visit(self, source: s.Expr, kind: str, narrowed_to: str | None) -> None:
+        if kind == DOCUMENT_KIND:
+            self.visits.append((id(source), narrowed_to))
 
     def index(self, kind: str, keys: tuple[str | int, ...], member: bool) -> str:
         """The generated lookup of the join index of ``kind`` on ``keys``, noted in ``indexes``."""
@@ -422,18 +431,21 @@ class CodeGenerator:
                 others = [c for c in conjuncts if c is not candidate]
                 narrow = self.narrowing(expr.var, kind, others, outer)
                 first = _conjuncts(expr.where)[0] if expr.where is not None else None
-                if (
-                    linear
-                    and narrow
+                narrow_all = bool(
+                    narrow
                     and first is not None
                     and first is not candidate
                     and self.narrowing(expr.var, kind, [first], outer) == narrow
-                ):
+                )
+                if narrow_all:
                     # The constant equality is the `where`'s first conjunct: an item on which it is false
                     # is decided by it alone (nothing before it can raise or write the witness), so the
-                    # items found under the key are narrowed by it too, not only those without a key.
-                    # (Not in the near-miss search: it shows every candidate.)
+                    # items found under the key are narrowed by it too, not only those without a key. In
+                    # the near-miss search as well: it skips such an item (_unless_first_false), so only
+                    # the items it examines count towards its CLOSEST_CANDIDATES.
                     narrow += ", narrow_all=True"
+                typed = _type_literal(expr.var, first) if first is not None else None
+                self.unit.visit(expr.source, kind, typed if candidate is first or narrow_all else None)
                 nulls = self.null_check(expr, candidate, others) if linear else ""
                 index = self.unit.index(kind, keys, member)
                 iterable = f"_join({index}, ITEMS[{kind!r}], {lookup}{narrow}{nulls})"
@@ -443,6 +455,7 @@ class CodeGenerator:
                     iterable = f"(lambda: {iterable})()"
                 return iterable, expr.where, bool(nulls)
         iterable = f"ITEMS[{kind!r}]"
+        self.unit.visit(expr.source, kind, None)
         if linear:
             iterable = self.either(expr, kind, iterable, outer)
             if ":=" in iterable:
@@ -686,6 +699,11 @@ class GeneratedCode:
     # kind sought and its `where` conjuncts as text. A failing finding passes emit() the candidates of
     # each (items of the kind with the truth of each conjunct), so that it can name what came closest.
     sought: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The document types the rule can see, when every iteration of its code over documents is narrowed
+    # by a leading `v.type == "..."`: a document of another type (a string not among these) is never
+    # visited, so evaluating the rule without such documents gives the same findings (streamed
+    # evaluation loads a group's documents by type). None: the rule may visit any document.
+    document_types: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # one rule's code is itself: compared by identity
@@ -735,6 +753,10 @@ class RuleCode:
     @property
     def sought(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return self.generated().sought
+
+    @property
+    def document_types(self) -> frozenset[str] | None:
+        return self.generated().document_types
 
     def _functions(self) -> dict[str, Any]:
         if self._namespace is None:
@@ -793,6 +815,7 @@ def _generate(
         # that could raise before it is skipped.
         first = _conjuncts(loop.where)[:1] if loop.where is not None else []
         narrow = generator.narrowing(loop.var, kind, first, {})
+        unit.visit(loop.source, kind, _type_literal(loop.var, first[0]) if narrow and first else None)
         items = f"_join({{}}, ITEMS[{kind!r}], None{narrow})" if narrow else f"ITEMS[{kind!r}]"
         lines += [
             "    selected = 0",
@@ -844,6 +867,7 @@ def _generate(
         lines += _closest_function(generator, quantifier, rule, f"{name}_closest{number}")
     lines += unit.helpers
     return GeneratedCode(
+        document_types=_document_types(rule, resolution, unit.visits),
         source="\n".join(lines) + "\n",  # generated from the syntax tree only; see the module docstring
         constants=unit.constants,
         joins=tuple(dict.fromkeys(unit.joins)),
@@ -967,3 +991,56 @@ def _allow_function(generator: CodeGenerator, condition: s.Expr, name: str) -> l
         "    except (TypeError, ValueError, OverflowError, RecursionError) as fault:",
         f"        return None, W, EV, _RuleFault(str(fault), {generator.span(condition.span)})",
     ]
+
+
+def quantified_sources(rule: s.RuleDecl) -> list[s.Expr]:
+    """Every expression that a quantifier or the `for each` of ``rule`` ranges over."""
+    found: list[s.Expr] = []
+
+    def walk(expr: s.Expr | None) -> None:
+        if expr is None:
+            return
+        if isinstance(expr, s.Quantifier):
+            found.append(expr.source)
+        for child in s.children(expr):
+            walk(child)
+
+    if rule.for_each is not None:
+        found.append(rule.for_each.source)
+        walk(rule.for_each.where)
+    walk(rule.require)
+    walk(rule.allow_empty)
+    if rule.message is not None:
+        for part in rule.message.parts:
+            if not isinstance(part, str):
+                walk(part)
+    return found
+
+
+def _document_types(
+    rule: s.RuleDecl, resolution: Resolution, visits: list[tuple[int, str | None]]
+) -> frozenset[str] | None:
+    """GeneratedCode.document_types: the types the iterations over documents are narrowed to; None when
+    one of them is not narrowed, or when a source of documents was compiled without a noted iteration."""
+    kinds = resolution.kind_sources
+    sources = {id(node) for node in quantified_sources(rule) if kinds.get(id(node)) == DOCUMENT_KIND}
+    if {source for source, _ in visits} != sources or any(typed is None for _, typed in visits):
+        return None
+    return frozenset(typed for _, typed in visits if typed is not None)
+
+
+def _type_literal(var: str, conjunct: s.Expr) -> str | None:
+    """``"policy"`` for a conjunct ``var.type == "policy"`` (either way round), else None."""
+    if not (isinstance(conjunct, s.Binary) and conjunct.op == "=="):
+        return None
+    for mine, theirs in ((conjunct.left, conjunct.right), (conjunct.right, conjunct.left)):
+        if (
+            isinstance(mine, s.Attr)
+            and mine.name == "type"
+            and isinstance(mine.target, s.Name)
+            and mine.target.name == var
+            and isinstance(theirs, s.Literal)
+            and isinstance(theirs.value, str)
+        ):
+            return theirs.value
+    return None

@@ -41,9 +41,16 @@ class _Index(dict[tuple[str, tuple[str | int, ...], bool], dict[Any, list[Pair]]
     outer item of every join; ``__missing__`` builds it the first time.
     """
 
-    def __init__(self, items: Mapping[str, list[Pair]]) -> None:
+    def __init__(self, items: Mapping[str, list[Pair]], totals: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self._items = items
+        self._totals = totals or {}
+
+    def total(self, kind: str) -> int:
+        """How many sound items of ``kind`` were collected: those loaded, or as many as ``totals`` says
+        where only part of the kind is (streamed evaluation loads documents by type)."""
+        total = self._totals.get(kind)
+        return len(self._items.get(kind, ())) if total is None else total
 
     def __call__(self, kind: str, keys: tuple[str | int, ...], member: bool = False) -> dict[Any, list[Pair]]:
         return self[(kind, keys, member)]
@@ -170,8 +177,11 @@ class Loaded:
     index: _Index
 
 
-def load(evidence: Iterable[Evidence], kinds: Iterable[str]) -> Loaded:
-    """The items of ``kinds`` in ``evidence``, ready for :func:`rule_findings`."""
+def load(
+    evidence: Iterable[Evidence], kinds: Iterable[str], totals: Mapping[str, int] | None = None
+) -> Loaded:
+    """The items of ``kinds`` in ``evidence``, ready for :func:`rule_findings`. ``totals``: how many sound
+    items of a kind there are, where ``evidence`` holds only some of them (what a finding reports)."""
     items: dict[str, list[Pair]] = {kind: [] for kind in kinds}
     defective: dict[str, list[Evidence]] = {}
     for item in evidence:
@@ -190,7 +200,7 @@ def load(evidence: Iterable[Evidence], kinds: Iterable[str]) -> Loaded:
     for broken in defective.values():
         twice = _repeated(item.source for item in broken)
         broken.sort(key=lambda item: (item.source, item.id if item.source in twice else ""))
-    return Loaded(items, defective, _Index(items))
+    return Loaded(items, defective, _Index(items, totals))
 
 
 def ready(loaded: Loaded, rules: Iterable[CompiledRule]) -> None:
@@ -452,7 +462,7 @@ def _near_misses(
 ) -> tuple[str, tuple[EvidenceRef, ...]]:
     """Items of the subject kind that the `where` kept out, closest first, each with the reason."""
     assert rule.subject_kind is not None
-    total = len(items.get(rule.subject_kind, ()))
+    total = index.total(rule.subject_kind)
     if not total:
         return f"no {rule.subject_kind} item was collected", ()
     summary = f"{total} {rule.subject_kind} item(s) collected, {selected or 'none'} selected"

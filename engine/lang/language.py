@@ -15,7 +15,7 @@ from annexa.contract.freshness import FreshnessLimits
 from annexa.contract.kinds import ANY, KindRegistry
 from annexa.lang import syntax as s
 from annexa.lang.checker import BUILTIN_FUNCTIONS, Checker
-from annexa.lang.compiler import compile_rule
+from annexa.lang.compiler import compile_rule, quantified_sources
 from annexa.lang.defines import expand_defines
 from annexa.lang.evaluator import evaluate
 from annexa.lang.parser import parse, parse_expression
@@ -172,7 +172,7 @@ def _compile(
     number: int,
 ) -> CompiledRule:
     resolution = checker.resolution
-    sources = _sources(rule)
+    sources = quantified_sources(rule)
     kinds = frozenset(
         resolution.kind_sources[id(node)] for node in sources if id(node) in resolution.kind_sources
     )
@@ -220,27 +220,3 @@ def _sought(loop: s.ForEach | None, kind: str | None) -> str | None:
 
 def _frozen(fields: set[str] | None) -> frozenset[str] | None:
     return None if fields is None else frozenset(fields)
-
-
-def _sources(rule: s.RuleDecl) -> list[s.Expr]:
-    """Every expression that a quantifier or `for each` ranges over."""
-    found: list[s.Expr] = []
-
-    def walk(expr: s.Expr | None) -> None:
-        if expr is None:
-            return
-        if isinstance(expr, s.Quantifier):
-            found.append(expr.source)
-        for child in s.children(expr):
-            walk(child)
-
-    if rule.for_each is not None:
-        found.append(rule.for_each.source)
-        walk(rule.for_each.where)
-    walk(rule.require)
-    walk(rule.allow_empty)
-    if rule.message is not None:
-        for part in rule.message.parts:
-            if not isinstance(part, str):
-                walk(part)
-    return found

@@ -591,31 +591,43 @@ class BundleIndex:
     offsets: Mapping[str, array[int]]  # kind -> byte offset of each of its lines, in bundle order
     numbers: Mapping[str, array[int]]  # kind -> the line number of each
     newest: datetime | None  # the latest collected_at of any item
+    # kind -> part -> the positions (in offsets[kind]) of its items, for the kinds index_bundle's
+    # ``part_of`` split into parts
+    parts: Mapping[str, Mapping[str, array[int]]] = field(default_factory=dict)
 
     @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(self.offsets)
 
-    def items_of(self, kind: str) -> Iterator[tuple[int, Evidence]]:
-        """The line number and item of each line of ``kind``, in bundle order."""
-        offsets = self.offsets.get(kind)
-        if not offsets:
+    def items_of(self, kind: str, part: str | None = None) -> Iterator[tuple[int, Evidence]]:
+        """The line number and item of each line of ``kind`` (of its ``part`` alone, when given), in
+        bundle order."""
+        offsets, numbers = self.offsets.get(kind), self.numbers.get(kind)
+        if not offsets or not numbers:
             return
+        if part is None:
+            lines: Iterable[tuple[int, int]] = zip(offsets, numbers, strict=True)
+        else:
+            lines = ((offsets[at], numbers[at]) for at in self.parts.get(kind, {}).get(part, ()))
         # A buffered file, not a memory map: the pages of a mapped file read count in the resident memory.
         with self.path.open("rb", buffering=1 << 16) as handle:
-            for offset, number in zip(offsets, self.numbers[kind], strict=True):
+            for offset, number in lines:
                 handle.seek(offset)  # within the buffer when the kind's lines are near each other
                 yield number, Evidence.from_dict(_line_value(handle.readline()))
 
 
-def index_bundle(path: Path) -> BundleIndex:
-    """Read a bundle once for its header and where each kind's items are (see :class:`BundleIndex`)."""
+def index_bundle(path: Path, part_of: Callable[[Evidence], str | None] | None = None) -> BundleIndex:
+    """Read a bundle once for its header and where each kind's items are (see :class:`BundleIndex`).
+
+    ``part_of``, when given, names the part of its kind an item belongs to (None: its kind is not split);
+    :attr:`BundleIndex.parts` then says where each part's items are."""
     paused = gc.isenabled()
     gc.disable()
     try:
         header: dict[str, Any] = {}
         offsets: dict[str, array[int]] = {}
         numbers: dict[str, array[int]] = {}
+        parts: dict[str, dict[str, array[int]]] = {}
         newest: datetime | None = None
         for number, offset, raw in _bundle_values(path):
             if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
@@ -626,6 +638,11 @@ def index_bundle(path: Path) -> BundleIndex:
             item = _item(path, number, raw)
             if item.kind not in offsets:
                 offsets[item.kind], numbers[item.kind] = array("q"), array("q")
+            if part_of is not None:
+                part = part_of(item)
+                if part is not None:
+                    positions = parts.setdefault(item.kind, {}).setdefault(part, array("q"))
+                    positions.append(len(offsets[item.kind]))
             offsets[item.kind].append(offset)
             numbers[item.kind].append(number)
             if newest is None or item.collected_at > newest:
@@ -642,6 +659,7 @@ def index_bundle(path: Path) -> BundleIndex:
         offsets=offsets,
         numbers=numbers,
         newest=newest,
+        parts=parts,
     )
 
 

@@ -115,19 +115,24 @@ def test_the_synthetic_estate_with_gaps_missing_kinds_and_broken_items_gives_the
 
 def test_rule_groups_hold_every_rule_once_each_group_one_set_of_kinds(estate: Any) -> None:
     _, _, ruleset, _ = estate
-    counts = {"document": 1000, "ai_system": 100, "model_card": 100, "aws.log_group": 500}
+    counts = {
+        ("document", ""): 1000,
+        ("ai_system", ""): 100,
+        ("model_card", ""): 100,
+        ("aws.log_group", ""): 500,
+    }
     groups = rule_groups(ruleset, counts)
     assert sorted(rule.id for _, rules in groups for rule in rules) == sorted(r.id for r in ruleset.rules)
-    assert all(rule.kinds == kinds for kinds, rules in groups for rule in rules)
-    assert len({kinds for kinds, _ in groups}) == len(groups)
+    assert all({kind for kind, _ in units} == rule.kinds for units, rules in groups for rule in rules)
+    assert len({units for units, _ in groups}) == len(groups)
     assert groups == rule_groups(ruleset, counts)  # the same order on every run
     # The kinds without items come first, the biggest kinds last: few items are loaded at once.
-    assert groups[-1][0] >= {"document"}
+    assert groups[-1][0] >= {("document", "")}
     # Batched: groups evaluated together until a kind with items can be dropped, every rule still once.
     batches = batched(groups, counts)
     assert sorted(rule.id for _, rules in batches for rule in rules) == sorted(r.id for r in ruleset.rules)
     assert len(batches) < len(groups)
-    assert all(rule.kinds <= kinds for kinds, rules in batches for rule in rules)
+    assert all({(kind, "") for kind in rule.kinds} <= units for units, rules in batches for rule in rules)
 
 
 def index_lines(path: Path) -> None:
@@ -292,3 +297,112 @@ def test_loaded_items_share_equal_values_and_keep_every_value_and_type() -> None
     plan = dict(compact._plans[names])
     assert plan["id"] is False
     assert plan["status"] is True
+
+
+# Rules beside the pack for the documents-by-type test: a `for each` over documents of one type that selects
+# none (its near-miss text counts every document collected), a rule whose code may visit any document (no
+# leading type test: it loads them all), and a join whose `where` opens with the type under a key shared by
+# more than CLOSEST_CANDIDATES documents (its near misses examine only those of the type).
+TYPED_RULES = """
+control A.6.2.2 "Typed rules" {
+  rule no_such_type_selected "A document of a type nobody wrote" {
+    severity low
+    for each d in document where d.type == "no-such-type" and d.status == "approved"
+    require d.title != null
+  }
+  rule any_document_approved "Some document is approved" {
+    severity low
+    require exists d in document where d.status == "approved" and d.type == "ai-policy"
+  }
+  rule crowded_system_has_a_runbook "The crowded system has an approved runbook" {
+    severity low
+    for each s in ai_system where s.id == "crowded"
+    require exists d in document where d.type == "ai-operations-runbook" and s.id in d.ai_systems
+      and d.status == "approved"
+  }
+}
+"""
+
+
+def test_documents_loaded_by_type_give_the_same_result(
+    estate: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Streamed evaluation loads a group's documents by type (RuleCode.document_types): documents whose
+    type is missing, null, empty, a number or a list, defective ones, ones breaking their schema and ones
+    of an old type name are loaded with every rule that reads documents; the result is still the
+    in-memory one to the byte."""
+    host, _, ruleset, seed = estate
+    items = bench_scale.synthetic_estate(seed, 1500)
+    documents = [item for item in items if item.kind == "document"]
+    systems = [item for item in items if item.kind == "ai_system"]
+    odd: list[Evidence] = []
+    for number, value in enumerate([None, "", 5, ["ai-policy"], "nonconformity-register", "meeting-notes"]):
+        data = {**documents[number].data, "type": value}
+        odd.append(
+            dataclasses.replace(
+                documents[number], source=f"{documents[number].source}#odd{number}", data=data
+            )
+        )
+    untyped = {key: value for key, value in documents[10].data.items() if key != "type"}
+    odd.append(dataclasses.replace(documents[10], source=documents[10].source + "#untyped", data=untyped))
+    odd.append(dataclasses.replace(documents[11], source=documents[11].source + "#broken", defect="garbled"))
+    breaking = {**documents[12].data, "status": 7}  # a typed document breaking its schema
+    odd.append(dataclasses.replace(documents[12], source=documents[12].source + "#schema", data=breaking))
+    # A declared system listed by 1,100 documents of other types, and by a draft runbook after them.
+    crowded = dataclasses.replace(
+        systems[0], source="scope:crowded", data={**systems[0].data, "id": "crowded"}
+    )
+    template = next(d for d in documents if d.data.get("type") == "ai-design-record")
+    crowd = [
+        dataclasses.replace(
+            template,
+            source=f"file:crowd/{number:05}.md",
+            data={**template.data, "id": f"CROWD-{number}", "ai_systems": ["crowded"]},
+        )
+        for number in range(1100)
+    ]
+    runbook = next(d for d in documents if d.data.get("type") == "ai-operations-runbook")
+    late = dataclasses.replace(
+        runbook,
+        source="file:crowd/zz-runbook.md",
+        data={**runbook.data, "ai_systems": ["crowded"], "status": "draft"},
+    )
+    items = [*items, crowded, *odd, *crowd, late]
+    schemas = {k: s for spec in host.collectors().values() for k, s in spec.kinds.items()}
+    rules = tmp_path / "typed.rule"
+    rules.write_text(TYPED_RULES, encoding="utf-8")
+    bundle = tmp_path / "bundle.jsonl"
+    write_bundle(
+        bundle,
+        Bundle(
+            evidence=tuple(items),
+            collected=dict.fromkeys(sorted(ruleset.kinds_read)),
+            schemas={kind: schemas[kind] for kind in ruleset.kinds_read if kind in schemas},
+        ),
+    )
+    flags = ("--now", NOW, "--rules", "builtin:annex_a", "--rules", str(rules))
+    result = assert_same(bundle, tmp_path, capsys, *flags)
+    messages = {
+        f["rule"]: f["message"]
+        for f in result["findings"]
+        if "cannot be used as evidence" not in f["message"]  # not a defective item's own finding
+    }
+    breaking = sum(1 for problem in result["invalid_evidence"] if problem.startswith("document "))
+    assert breaking >= 3  # the number, the list, the typed one with a number for a status
+    sound = sum(1 for item in items if item.kind == "document") - 1 - breaking  # less the defective one
+    # Every sound document counted, though only the part "" was loaded for this rule.
+    assert f"{sound} document item(s) collected" in messages["A.6.2.2/no_such_type_selected"]
+    crowded = messages["A.6.2.2/crowded_system_has_a_runbook"]
+    assert "zz-runbook.md" in crowded  # past 1,000 documents of other types
+    assert any("data does not match its schema" in f["message"] for f in result["findings"])
+    # Loaded by type indeed: the typed rules need a few of the parts, the untyped one needs them all.
+    from annexa.app.streaming import _needs, document_part
+    from annexa.app.wiring import kind_registry
+
+    index = index_bundle(bundle, document_part(kind_registry(host, {})))
+    parts = index.parts["document"]
+    assert {"", "ai-policy", "ai-design-record", "meeting-notes"} <= parts.keys()
+    assert len(parts[""]) == 7  # null, empty, a number, a list, no type at all, defective, schema-breaking
+    assert "nonconformity-record" in parts  # the old name read as today's
+    typed = next(r for r in ruleset.rules if r.id == "A.5.3/impact_assessment_per_system")
+    assert {part for _, part in _needs(typed, index)} == {"", "ai-impact-assessment"}
