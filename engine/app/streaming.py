@@ -215,11 +215,11 @@ def _units(index: BundleIndex) -> list[Unit]:
 
 
 def _split(index: BundleIndex, kind: str) -> bool:
-    # Not split also when (against part_of's contract) some of its items are in no part: loaded whole.
     parts = index.parts.get(kind)
-    return parts is not None and sum(len(positions) for positions in parts.values()) == len(
-        index.offsets[kind]
-    )
+    if parts is None:
+        return False
+    # Not split either when (against part_of's contract) some of its items are in no part: loaded whole.
+    return sum(len(positions) for positions in parts.values()) == len(index.offsets[kind])
 
 
 def _count(index: BundleIndex, unit: Unit) -> int:
