@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -168,12 +168,14 @@ def _plain(inline: Token) -> str:
 
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)  # an unclosed comment runs to the end
 _TAG = re.compile(r"</?[A-Za-z][\w:-]*(?:\s[^<>]*)?/?>")
-_TEMPLATE_COMMENT = re.compile(r"\{#.{0,2000}?#\}", re.DOTALL)
-# An unfilled hole in a template: a line holding one was not finished, whatever else it says. (Every
-# repetition is bounded, so a hostile line cannot make a search quadratic.)
+# A template comment, {# ... #}, holds at most TEMPLATE_COMMENT characters (_template_comments_out).
+TEMPLATE_COMMENT = 2000
+# An unfilled hole in a template: a line holding one was not finished, whatever else it says. Template
+# holes ({{ var }}, {% tag %}, at most TEMPLATE_HOLE characters inside) are found by _has_template_hole; the
+# bracketed prompts here. (Every repetition is bounded, so a hostile line cannot make a search quadratic.)
+TEMPLATE_HOLE = 500
 _HOLE = re.compile(
-    r"\{\{.{0,500}?\}\}|\{%.{0,500}?%\}"
-    r"|\[\s*(?:insert|enter|add|your|more information needed|tbd|tbc|todo)\b[^\]]{0,200}\](?![(\[])"
+    r"\[\s*(?:insert|enter|add|your|more information needed|tbd|tbc|todo)\b[^\]]{0,200}\](?![(\[])"
     r"|<\s*(?:insert|enter|add|your)\b[^>]{0,200}>",
     re.IGNORECASE,
 )
@@ -207,7 +209,44 @@ _BOILERPLATE = re.compile(
 
 def _strip_comments(text: str) -> str:
     """``text`` without HTML comments (an unclosed one runs to the end) and template comments."""
-    return _TEMPLATE_COMMENT.sub(" ", _COMMENT.sub(" ", text))
+    return _template_comments_out(_COMMENT.sub(" ", text))
+
+
+def _enclosed(text: str, opening: str, closing: str, limit: int) -> Iterator[tuple[int, int]]:
+    """Where ``opening``, at most ``limit`` characters, then ``closing`` stand in ``text``, left to right and
+    not overlapping: what ``re.finditer`` gives for ``opening.{0,limit}?closing`` (with DOTALL), in linear
+    time. The regular expression tried up to ``limit`` characters after every opening: 100,000 openings
+    in a hostile line took seconds. Here the next closing is found once and kept while it still lies ahead.
+    """
+    close = -1
+    start = text.find(opening)
+    while start >= 0:
+        inside = start + len(opening)
+        if close < inside:
+            close = text.find(closing, inside)
+            if close < 0:
+                return
+        if close - inside <= limit:
+            yield start, close + len(closing)
+            start = text.find(opening, close + len(closing))
+        else:
+            start = text.find(opening, start + 1)
+
+
+def _template_comments_out(text: str) -> str:
+    """``text`` with each template comment ({# ... #}) replaced by a space."""
+    parts: list[str] = []
+    at = 0
+    for start, end in _enclosed(text, "{#", "#}", TEMPLATE_COMMENT):
+        parts += (text[at:start], " ")
+        at = end
+    parts.append(text[at:])
+    return "".join(parts)
+
+
+def _has_template_hole(line: str) -> bool:
+    """Whether ``line`` holds {{ ... }} or {% ... %} (at most TEMPLATE_HOLE characters inside)."""
+    return any(next(_enclosed(line, *marks, TEMPLATE_HOLE), None) for marks in (("{{", "}}"), ("{%", "%}")))
 
 
 def has_content(
@@ -240,7 +279,7 @@ def has_content(
 def _says_something(
     line: str, echoed: tuple[str, ...] | None, not_applicable_is_content: bool, known: set[str]
 ) -> bool:
-    if _HOLE.search(line):
+    if _has_template_hole(line) or _HOLE.search(line):
         return False
     stripped = line
     while _MARKUP.match(stripped) and stripped.strip():

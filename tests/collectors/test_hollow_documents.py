@@ -4,14 +4,17 @@ but cannot be read are defective items, never absences."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from annexa.collectors import docstore
-from annexa.plugins import CollectorSpec, TextBlock, empty_sections, has_content, markdown_blocks
+from annexa.plugins import CollectorSpec, TextBlock, empty_sections, has_content, markdown_blocks, sections
 from annexa.plugins.testing import execute_collector
 
 SPEC: CollectorSpec = next(iter(docstore.annexa_collectors()))
@@ -338,3 +341,21 @@ def test_hostile_lines_are_judged_in_bounded_time() -> None:
     for line in ("{{" * 100_000, "[insert " * 50_000, "<!--" * 100_000, "{#" * 100_000, "a:" + " " * 100_000):
         has_content([line], heading="Scope")
     assert time.process_time() - started < 5
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@example(text="{{{}}", limit=0, marks=("{{", "}}"))  # one opening too far from its closing, the next not
+@given(
+    text=st.text(alphabet="{}#%a\n", max_size=40),
+    limit=st.integers(0, 6),
+    marks=st.sampled_from([("{#", "#}"), ("{{", "}}"), ("{%", "%}")]),
+)
+def test_enclosed_spans_are_those_of_the_bounded_lazy_expression(
+    text: str, limit: int, marks: tuple[str, str]
+) -> None:
+    # What sections._enclosed replaced: a regular expression that tried `limit` characters after every
+    # opening (quadratic on a hostile line); the spans must be the same.
+    opening, closing = marks
+    pattern = re.compile(f"{re.escape(opening)}.{{0,{limit}}}?{re.escape(closing)}", re.DOTALL)
+    expected = [match.span() for match in pattern.finditer(text)]
+    assert list(sections._enclosed(text, opening, closing, limit)) == expected
