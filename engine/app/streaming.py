@@ -1,17 +1,19 @@
 """Evaluation that streams: an evidence bundle evaluated a few kinds at a time, never held whole in memory.
 
-The bundle is read once for where each kind's items lie (:class:`annexa.model.evidence.BundleIndex`).
-The rules are then taken in groups of those reading the same kinds; a group's kinds are read from the
-bundle (each kind once: it stays loaded while a later group still reads it, and is dropped after the last),
+The bundle is read once, for where each kind's items lie (:class:`annexa.model.evidence.BundleIndex`)
+and for the items themselves, checked and cut to what is read, kept by kind in a temporary file
+(:class:`annexa.app.units.UnitFile`). The rules are then taken in groups of those reading the same kinds;
+a group's kinds are loaded from that file (each kind once: it stays loaded while a later group still
+reads it, and is dropped after the last),
 its rules evaluated by the same :func:`annexa.lang.language.evaluate` over just those items, with the
 bundle's ``collected`` and ``gaps`` for every kind; each loaded item keeps only the data fields some rule
-reads (what a scan's collectors are asked for) and the id of the whole item. The findings are put back
-in the order the in-memory evaluation gives (rules by control and id, each rule's findings by subject), so
-the result, its digest and the written file are the same to the byte. Memory is bounded by the kinds loaded
-at once, not the bundle.
+reads (what a scan's collectors are asked for) or an observation reads, and the id of the whole item. The
+findings are put back in the order the in-memory evaluation gives (rules by control and id, each rule's
+findings by subject), so the result, its digest and the written file are the same to the byte. Memory is
+bounded by the kinds loaded at once, not the bundle.
 
 Documents, most of an organisation's items, are loaded by type. The index files each document under its
-type (:func:`document_part`; those without a usable type, defective or breaking their schema, under ""),
+type (:meth:`UnitFile.add`; those without a usable type, defective or breaking their schema, under ""),
 and a rule whose code visits only documents of some types (``RuleCode.document_types``: every iteration
 over documents is narrowed by a leading ``d.type == "..."``) needs only those parts and the part "". A
 document of another type is never visited by that code, so leaving it out changes nothing; what a finding
@@ -26,12 +28,12 @@ one stand-in finding per rule, status, waiver and weight (a reference per findin
 each repeated string, list and mapping once (:class:`Compact`).
 
 What the result needs of every item (the schema check's warnings, scope drift, stale evidence) is
-computed as each item passes; the kinds no rule reads are read once for it at the end.
+computed as each item passes (the warnings as it is indexed); the kinds no rule reads are loaded once for
+the observations at the end.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,16 +42,15 @@ from typing import TYPE_CHECKING
 
 from annexa.app.compact import Compact
 from annexa.app.spill import Spill, Spilled, StandInKey, in_memory_order, stand_ins_of
+from annexa.app.units import Unit, UnitFile
 from annexa.contract.fields import DOCUMENT_KIND
 from annexa.contract.freshness import DATE_FIELDS, FreshnessLimits, stale_evidence
-from annexa.contract.upgrade import upgraded
 from annexa.lang.evaluator import load, ready, rule_findings
 from annexa.model.evidence import Evidence
 from annexa.model.findings import Finding
 from annexa.model.observations import SCOPE_KIND, Observation, scope_drift
 
 if TYPE_CHECKING:
-    from annexa.contract.kinds import KindRegistry
     from annexa.lang.ruleset import CompiledRule, RuleSet
     from annexa.model.evidence import BundleIndex
 
@@ -69,9 +70,6 @@ class Streamed:
     observations: tuple[Observation, ...]
 
 
-# What is loaded at a time: a kind's items (kind, ""), or, for a kind split into parts (documents by type:
-# ``document_part``), the items of one part (kind, part), the part "" holding the items of no type.
-Unit = tuple[str, str]
 Groups = list[tuple[frozenset[Unit], list["CompiledRule"]]]
 
 
@@ -126,39 +124,37 @@ def batched(groups: Groups, counts: Mapping[Unit, int]) -> Groups:
 
 def evaluate_streamed(
     index: BundleIndex,
+    units: UnitFile,
     ruleset: RuleSet,
-    kinds: KindRegistry,
     *,
     now: datetime,
     limits: FreshnessLimits,
     policy: Policy | None = None,
     pretty: bool = False,
 ) -> Streamed:
-    """Evaluate ``ruleset`` over the bundle ``index`` describes, a group of rules at a time (module doc).
-    Its documents are loaded by type where it was indexed with ``part_of=document_part(kinds)``.
+    """Evaluate ``ruleset`` over the bundle ``index`` describes, whose items ``units`` kept as it was
+    indexed (``index_bundle(path, units.add)``), a group of rules at a time (module doc).
 
     ``policy`` (the configuration's exceptions and applicability) is given each rule's findings; the
     spilled findings are encoded as the JSON writer encodes them, indented with ``pretty``."""
-    units = _units(index)
-    counts = {unit: _count(index, unit) for unit in units}
+    every = _units(index)
+    counts = {unit: _count(index, unit) for unit in every}
     # Which kinds count as collected: the header's, else (as evaluate does) every kind holding an item.
     collected = index.collected if index.collected is not None else dict.fromkeys(index.offsets)
     gaps = index.gaps
-    invalid: list[tuple[int, str]] = []
-    scope = _checked(index, (SCOPE_KIND, ""), kinds, [])
+    compact = Compact()
+    scope = list(units.items((SCOPE_KIND, ""), compact))
     declared = {str(item.data.get("id")) for item in scope if item.defect is None}
+    del scope
     watch = _Watch(declared, limits, now)
     loaded: dict[Unit, list[Evidence]] = {}
     spill = Spill(pretty=pretty)
     stand_ins: dict[str, list[Finding]] = {}
     kept: dict[StandInKey, Finding] = {}
     groups = batched(rule_groups(ruleset, counts, lambda rule: _needs(rule, index)), counts)
-    read_fields = ruleset.fields_read
-    compact = Compact()
     for position, (group_units, rules) in enumerate(groups):
         for unit in sorted(group_units - loaded.keys()):
-            items = watch.seen(_checked(index, unit, kinds, invalid))
-            loaded[unit] = _loaded(_projected(items, read_fields.get(unit[0]), compact))
+            loaded[unit] = _loaded(watch.seen(units.items(unit, compact)))
         evidence = [item for unit in sorted(group_units) for item in loaded[unit]]
         totals = _totals(index, group_units, loaded)
         found_by_rule = _findings_by_rule(
@@ -174,36 +170,16 @@ def evaluate_streamed(
         later = {unit for units_, _ in groups[position + 1 :] for unit in units_}
         for unit in [unit for unit in loaded if unit not in later]:
             del loaded[unit]
-    # The kinds (and parts) no rule reads, for the warnings and the observations alone.
+    # The kinds (and parts) no rule reads, for the observations alone.
     read = {unit for group_units, _ in groups for unit in group_units}
-    for unit in units:
+    for unit in every:
         if unit not in read:
-            for _ in watch.seen(_checked(index, unit, kinds, invalid)):
+            for _ in watch.seen(units.items(unit, compact)):
                 pass
     findings = tuple(
         finding for rule_id in in_memory_order(ruleset) for finding in stand_ins.get(rule_id, ())
     )
-    invalid.sort(key=lambda pair: pair[0])
-    return Streamed(findings, spill, [problem for _, problem in invalid], watch.observations())
-
-
-def document_part(kinds: KindRegistry) -> Callable[[Evidence], str | None]:
-    """For :func:`annexa.model.evidence.index_bundle`: the part a document is loaded with, its type, so that
-    a group of rules whose code visits only documents of some types (``RuleCode.document_types``) loads only
-    those. A document whose type is not a non-empty string, or that is defective or breaks its schema as the
-    command's check reads it (:func:`_checked`), is in the part "", loaded with every rule reading documents:
-    each such rule reports it, or may visit it."""
-
-    def part(item: Evidence) -> str | None:
-        if item.kind != DOCUMENT_KIND:
-            return None
-        item = upgraded(item)
-        if item.defect is not None or (item.kind in kinds and kinds.validate(item)):
-            return ""
-        named = item.data.get("type")
-        return named if isinstance(named, str) else ""
-
-    return part
+    return Streamed(findings, spill, [problem for _, problem in units.invalid], watch.observations())
 
 
 def _units(index: BundleIndex) -> list[Unit]:
@@ -248,7 +224,7 @@ def _totals(
     index: BundleIndex, units: frozenset[Unit], loaded: Mapping[Unit, list[Evidence]]
 ) -> dict[str, int]:
     """How many sound items of each kind loaded only in part there are in the bundle (what a finding
-    reports): the items of its typed parts (sound, by ``document_part``) and the sound ones of part ""."""
+    reports): the items of its typed parts (sound, by ``UnitFile.add``) and the sound ones of part ""."""
     totals: dict[str, int] = {}
     for kind in {kind for kind, _ in units}:
         if not _split(index, kind) or all((kind, part) in units for part in index.parts[kind]):
@@ -289,32 +265,6 @@ def _findings_by_rule(
             gc.unfreeze()
 
 
-def _projected(
-    items: Iterable[Evidence], fields: frozenset[str] | None, compact: Compact
-) -> Iterator[Evidence]:
-    """Each sound item with only the top-level data fields some rule reads (``RuleSet.fields_read``, what
-    a scan's collectors are asked for, so the rules judge them the same), keeping the id of the whole item
-    (findings cite what the bundle holds), its values shared with equal ones already loaded (``compact``).
-    ``fields`` None: some rule uses the item whole; kept as it is."""
-    names = tuple(sorted(fields)) if fields is not None else ()
-    for item in items:
-        if fields is None or item.defect is not None:
-            yield item
-            continue
-        whole = item.id
-        kept = Evidence(
-            kind=compact.text(item.kind),
-            source=item.source,
-            scope=compact.mapping(item.scope),
-            collector=compact.text(item.collector),
-            collected_at=compact.moment(item.collected_at),
-            data=compact.data(item.data, names),
-        )
-        object.__setattr__(kept, "_id", whole)
-        kept.ref()  # made with the item, not between the findings that cite it (see _findings_by_rule)
-        yield kept
-
-
 def _loaded(items: Iterable[Evidence]) -> list[Evidence]:
     # Building the items makes millions of containers and no cycle: the collector is paused (read_bundle).
     paused = gc.isenabled()
@@ -324,25 +274,6 @@ def _loaded(items: Iterable[Evidence]) -> list[Evidence]:
     finally:
         if paused:
             gc.enable()
-
-
-def _checked(
-    index: BundleIndex, unit: Unit, kinds: KindRegistry, invalid: list[tuple[int, str]]
-) -> Iterator[Evidence]:
-    """The items of ``unit`` as the command's schema check leaves them (evaluate.py ``_validated``): read in
-    today's shape, those breaking their kind's schema made defective, each problem added to ``invalid``
-    with its line number."""
-    kind, part = unit
-    split = _split(index, kind)
-    # The items of a typed part were found sound as the bundle was indexed (document_part): not checked again.
-    known = kind in kinds and not (split and part)
-    for number, raw in index.items_of(kind, part if split else None):
-        item = upgraded(raw)
-        problems = kinds.validate(item) if known and item.defect is None else []
-        if problems:
-            invalid.append((number, f"{item.kind} {item.source}: {'; '.join(problems)}"))
-            item = dataclasses.replace(item, defect=f"data does not match its schema: {'; '.join(problems)}")
-        yield item
 
 
 class _Watch:

@@ -516,12 +516,6 @@ def _lines_before(handle: BinaryIO, start: int) -> int:
     return lines
 
 
-def _line_value(line: bytes) -> Any:
-    """The value of a line already read once by :func:`_bundle_values` (so known to be valid JSON)."""
-    raw = _fast_loads(line)
-    return _strict_loads(line.decode("utf-8")) if raw is _UNREAD else raw
-
-
 def _strict_loads(text: str) -> Any:
     """``json.loads`` of a line orjson left to it, refusing what JSON does not allow though json reads it,
     and from which no evidence id could be computed (canonical JSON refuses them too): NaN and infinities,
@@ -578,8 +572,9 @@ def _header_parts(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BundleIndex:
-    """Where each kind's items lie in a bundle file, read once, so that a kind's items can be read again
-    alone (:meth:`items_of`) without holding the bundle in memory: what streamed evaluation reads from.
+    """Where each kind's items lie in a bundle file, read once without holding the bundle in memory: what
+    the streamed evaluation plans its loading by (the items themselves go to :func:`index_bundle`'s
+    ``part_of``, which keeps what it needs of them: ``annexa.app.units.UnitFile``).
 
     Every line was parsed and checked as :func:`read_bundle` does (the same errors); only the offsets,
     the line numbers, the newest ``collected_at`` and the header are kept."""
@@ -599,28 +594,13 @@ class BundleIndex:
     def kinds(self) -> tuple[str, ...]:
         return tuple(self.offsets)
 
-    def items_of(self, kind: str, part: str | None = None) -> Iterator[tuple[int, Evidence]]:
-        """The line number and item of each line of ``kind`` (of its ``part`` alone, when given), in
-        bundle order."""
-        offsets, numbers = self.offsets.get(kind), self.numbers.get(kind)
-        if not offsets or not numbers:
-            return
-        if part is None:
-            lines: Iterable[tuple[int, int]] = zip(offsets, numbers, strict=True)
-        else:
-            lines = ((offsets[at], numbers[at]) for at in self.parts.get(kind, {}).get(part, ()))
-        # A buffered file, not a memory map: the pages of a mapped file read count in the resident memory.
-        with self.path.open("rb", buffering=1 << 16) as handle:
-            for offset, number in lines:
-                handle.seek(offset)  # within the buffer when the kind's lines are near each other
-                yield number, Evidence.from_dict(_line_value(handle.readline()))
 
-
-def index_bundle(path: Path, part_of: Callable[[Evidence], str | None] | None = None) -> BundleIndex:
+def index_bundle(path: Path, part_of: Callable[[int, Evidence], str | None] | None = None) -> BundleIndex:
     """Read a bundle once for its header and where each kind's items are (see :class:`BundleIndex`).
 
-    ``part_of``, when given, names the part of its kind an item belongs to (None: its kind is not split);
-    :attr:`BundleIndex.parts` then says where each part's items are."""
+    ``part_of``, when given, is called with each item and its line number, and names the part of its kind
+    the item belongs to (None: its kind is not split); :attr:`BundleIndex.parts` then says where each
+    part's items are."""
     paused = gc.isenabled()
     gc.disable()
     try:
@@ -639,7 +619,7 @@ def index_bundle(path: Path, part_of: Callable[[Evidence], str | None] | None = 
             if item.kind not in offsets:
                 offsets[item.kind], numbers[item.kind] = array("q"), array("q")
             if part_of is not None:
-                part = part_of(item)
+                part = part_of(number, item)
                 if part is not None:
                     positions = parts.setdefault(item.kind, {}).setdefault(part, array("q"))
                     positions.append(len(offsets[item.kind]))

@@ -87,6 +87,10 @@ def test_the_synthetic_estate_with_gaps_missing_kinds_and_broken_items_gives_the
     items.append(dataclasses.replace(documents[5], source=documents[5].source + "#broken", defect="garbled"))
     # A model card whose model_name is a number breaks the kind's schema: defective, and warned about.
     items.insert(7, dataclasses.replace(cards[3], data={**cards[3].data, "model_name": 42}))
+    # What only the observations read (no rule of the pack reads a document's own review interval): stale
+    # by it, and naming a system outside the declared scope.
+    watched = {**documents[6].data, "review_interval_days": 1, "ai_systems": ["outside-the-scope"]}
+    items.append(dataclasses.replace(documents[6], source=documents[6].source + "#watched", data=watched))
     schemas = {k: s for spec in host.collectors().values() for k, s in spec.kinds.items()}
     collected: dict[str, str | None] | None = dict.fromkeys(sorted(ruleset.kinds_read))
     assert collected is not None
@@ -110,7 +114,10 @@ def test_the_synthetic_estate_with_gaps_missing_kinds_and_broken_items_gives_the
     assert any(f["status"] == "inconclusive" for f in result["findings"])
     if header == "collected":
         assert any("mlflow: connection refused" in message for message in messages)
-    assert result["observations"]  # scope drift or stale evidence, computed as the items pass
+    watched_codes = {
+        o["code"] for o in result["observations"] if o["evidence"]["source"].endswith("#watched")
+    }
+    assert watched_codes == {"scope_drift", "stale_evidence"}  # computed as the items pass, the same
 
 
 def test_rule_groups_hold_every_rule_once_each_group_one_set_of_kinds(estate: Any) -> None:
@@ -396,10 +403,12 @@ def test_documents_loaded_by_type_give_the_same_result(
     assert "zz-runbook.md" in crowded  # past 1,000 documents of other types
     assert any("data does not match its schema" in f["message"] for f in result["findings"])
     # Loaded by type indeed: the typed rules need a few of the parts, the untyped one needs them all.
-    from annexa.app.streaming import _needs, document_part
+    from annexa.app.streaming import _needs
+    from annexa.app.units import UnitFile
     from annexa.app.wiring import kind_registry
 
-    index = index_bundle(bundle, document_part(kind_registry(host, {})))
+    with UnitFile(kind_registry(host, {}), ruleset.fields_read) as units:
+        index = index_bundle(bundle, units.add)
     parts = index.parts["document"]
     assert {"", "ai-policy", "ai-design-record", "meeting-notes"} <= parts.keys()
     assert len(parts[""]) == 7  # null, empty, a number, a list, no type at all, defective, schema-breaking

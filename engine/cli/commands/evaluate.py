@@ -292,28 +292,30 @@ def _run_streamed(
     timings: Timings,
 ) -> int:
     """The rest of ``run`` over a bundle evaluated a few kinds at a time (annexa.app.streaming)."""
-    from annexa.app.streaming import document_part, evaluate_streamed
+    from annexa.app.streaming import evaluate_streamed
+    from annexa.app.units import UnitFile
     from annexa.model.errors import EngineError
     from annexa.model.evidence import EvidenceFormatError, index_bundle, parse_timestamp
     from annexa.model.exitcodes import ExitCode
 
-    try:
-        with timings.step("read"):
-            index = index_bundle(args.evidence, document_part(kinds))
-    except (EvidenceFormatError, EngineError) as error:
-        print(f"annexa: error: {error}", file=sys.stderr)
-        return int(ExitCode.USAGE_ERROR)
-    if args.now:
-        now = parse_timestamp(args.now)
-    elif index.newest is not None:
-        now = index.newest
-    else:
-        print("annexa: error: --now is needed for an empty bundle", file=sys.stderr)
-        return int(ExitCode.USAGE_ERROR)
-    with timings.step("evaluate"):
-        streamed = evaluate_streamed(
-            index, ruleset, kinds, now=now, limits=limits, policy=_policy(config, now), pretty=args.pretty
-        )
+    with UnitFile(kinds, ruleset.fields_read) as units:
+        try:
+            with timings.step("read"):
+                index = index_bundle(args.evidence, units.add)
+        except (EvidenceFormatError, EngineError) as error:
+            print(f"annexa: error: {error}", file=sys.stderr)
+            return int(ExitCode.USAGE_ERROR)
+        if args.now:
+            now = parse_timestamp(args.now)
+        elif index.newest is not None:
+            now = index.newest
+        else:
+            print("annexa: error: --now is needed for an empty bundle", file=sys.stderr)
+            return int(ExitCode.USAGE_ERROR)
+        with timings.step("evaluate"):
+            streamed = evaluate_streamed(
+                index, units, ruleset, now=now, limits=limits, policy=_policy(config, now), pretty=args.pretty
+            )
     _warn_invalid(streamed.invalid)
     return _write_spilled(args, streamed, ruleset, now, timings)
 
