@@ -9,6 +9,7 @@ import json
 import struct
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import IO, TYPE_CHECKING, Any
 
 import orjson
@@ -27,17 +28,15 @@ class Spilled:
     """Findings spilled to temporary files, read back a rule at a time in the order asked for."""
 
     def records(self, rule_ids: Iterable[str]) -> Iterator[bytes]:
-        """Each finding's encoded text, the rules in the order of ``rule_ids``."""
+        """The findings' encoded text, the rules in the order of ``rule_ids``: each record one finding, or
+        several joined by commas (a JSON list's elements)."""
         raise NotImplementedError
-
-    def fragments(self, rule_ids: Iterable[str]) -> Iterator[orjson.Fragment]:
-        """The findings as the JSON writer takes them: written as they are, already encoded."""
-        return map(orjson.Fragment, self.records(rule_ids))
 
     def dicts(self, rule_ids: Iterable[str]) -> Iterator[dict[str, Any]]:
         """The findings as dictionaries (what the text report reads): by json, which reads an integer
         beyond 64 bits as one (orjson would make it a float)."""
-        return map(json.loads, self.records(rule_ids))
+        for record in self.records(rule_ids):
+            yield from json.loads(b"[" + record + b"]")
 
     def close(self) -> None:
         raise NotImplementedError
@@ -50,6 +49,7 @@ class Spill(Spilled):
     order asked for."""
 
     BLOCK = 1 << 22  # bytes read at a time
+    FINDINGS_PER_RECORD = 256
 
     def __init__(self, *, pretty: bool) -> None:
         self.pretty = pretty
@@ -59,19 +59,34 @@ class Spill(Spilled):
         self._end = 0
 
     def add(self, rule_id: str, findings: Iterable[Finding]) -> None:
-        pack, pretty, write = _LENGTH.pack, self.pretty, self._file.write
-        option = orjson.OPT_INDENT_2 if pretty else 0
+        pack, write = _LENGTH.pack, self._file.write
         start = self._end
         self._file.seek(start)
-        for finding in findings:
-            try:  # as the writer encodes a finding (result.py: Stream(encode=to_encodable, fallback=to_dict))
-                text = orjson.dumps(finding.to_encodable(), option=option)
-            except (TypeError, orjson.JSONEncodeError):
-                text = encode(finding.to_dict(), pretty, 0)
+        found = iter(findings)
+        # Compact, a record is a block of consecutive findings joined by commas, encoded by one orjson
+        # call (what the writer's batches hold between their brackets); indented, one finding.
+        while batch := list(islice(found, 1 if self.pretty else self.FINDINGS_PER_RECORD)):
+            text = self._encoded(batch)
             write(pack(len(text)))
             write(text)
             self._end += _LENGTH.size + len(text)
         self._spans[rule_id] = (start, self._end - start)
+
+    def _encoded(self, batch: list[Finding]) -> bytes:
+        # As the writer encodes a finding (result.py: Stream(encode=to_encodable, fallback=to_dict)).
+        if not self.pretty:
+            try:
+                return orjson.dumps([finding.to_encodable() for finding in batch])[1:-1]
+            except (TypeError, orjson.JSONEncodeError):
+                pass
+        option = orjson.OPT_INDENT_2 if self.pretty else 0
+        texts = []
+        for finding in batch:
+            try:
+                texts.append(orjson.dumps(finding.to_encodable(), option=option))
+            except (TypeError, orjson.JSONEncodeError):
+                texts.append(encode(finding.to_dict(), self.pretty, 0))
+        return b",".join(texts)
 
     def records(self, rule_ids: Iterable[str]) -> Iterator[bytes]:
         size, unpack = _LENGTH.size, _LENGTH.unpack_from

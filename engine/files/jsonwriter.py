@@ -28,6 +28,8 @@ class Stream:
     ``encode`` turns an element into what orjson writes (default: the element itself); where orjson
     refuses that, ``fallback`` turns the element into what the standard library writes instead (default:
     the encoded value). Compact, the elements are encoded a batch at a time, one orjson call per batch.
+    ``encoded``: the elements are written as they are, JSON text already (as this writer encodes them),
+    each one element, or, compact, several joined by commas (a spill of findings: annexa.app.spill).
     """
 
     def __init__(
@@ -36,10 +38,12 @@ class Stream:
         *,
         encode: Callable[[Any], Any] | None = None,
         fallback: Callable[[Any], Any] | None = None,
+        encoded: bool = False,
     ) -> None:
         self._elements = elements
         self.encode = encode
         self.fallback = fallback
+        self.encoded = encoded
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._elements)
@@ -84,16 +88,18 @@ def write_json(document: Mapping[str, Any], out: IO[bytes], *, pretty: bool = Fa
 
 
 def _write_stream(stream: Stream, out: IO[bytes], pretty: bool) -> None:
-    if not pretty:
+    if not pretty and not stream.encoded:
         _write_batches(stream, out)
         return
-    separator = b",\n    "
+    opening, separator, closing = (b"[\n    ", b",\n    ", b"\n  ]") if pretty else (b"[", b",", b"]")
     empty = True
     for element in stream:
-        out.write(b"[\n    " if empty else separator)
-        out.write(_encode_element(stream, element, pretty, 2))
+        out.write(opening if empty else separator)
+        out.write(
+            _indented(element, pretty, 2) if stream.encoded else _encode_element(stream, element, pretty, 2)
+        )
         empty = False
-    out.write(b"[]" if empty else b"\n  ]")
+    out.write(b"[]" if empty else closing)
 
 
 def _write_batches(stream: Stream, out: IO[bytes]) -> None:

@@ -255,18 +255,23 @@ def test_the_spill_gives_back_each_rules_findings_as_the_writer_encodes_them(est
         by_rule.setdefault(finding.rule_id, []).append(finding)
     order = in_memory_order(ruleset)
     assert [f for rule_id in order for f in by_rule.get(rule_id, ())] == list(findings)
-    for pretty in (False, True):
+    for pretty, per_record in ((False, Spill.FINDINGS_PER_RECORD), (False, 3), (True, 1)):
         spill = Spill(pretty=pretty)
+        spill.FINDINGS_PER_RECORD = per_record  # compact: blocks of findings, a rule's last one shorter
         for rule_id in reversed(list(by_rule)):  # spilled in another order than read
             spill.add(rule_id, by_rule[rule_id])
         for block in (Spill.BLOCK, 64):
             spill.BLOCK = block
-            assert [json.loads(text) for text in spill.records(order)] == [
+            records = [json.loads(b"[" + text + b"]") for text in spill.records(order)]
+            assert max(map(len, records)) == (
+                1 if pretty else min(per_record, max(map(len, by_rule.values())))
+            )
+            assert [f for record in records for f in record] == [
                 json.loads(json.dumps(f.to_dict())) for f in findings
             ]
-            assert list(spill.dicts(order)) == [json.loads(text) for text in spill.records(order)]
+            assert list(spill.dicts(order)) == [f for record in records for f in record]
             written, expected = io.BytesIO(), io.BytesIO()
-            write_json({"findings": Stream(spill.fragments(order))}, written, pretty=pretty)
+            write_json({"findings": Stream(spill.records(order), encoded=True)}, written, pretty=pretty)
             write_json(
                 {"findings": Stream(map(type(findings[0]).to_dict, findings))}, expected, pretty=pretty
             )

@@ -357,9 +357,10 @@ def _write_spilled(
             )
             order = in_memory_order(ruleset)
             spill = spilled.spill
-            result["findings"] = Stream(
-                spill.fragments(order) if args.format == "json" else spill.dicts(order)
-            )
+            if args.format == "json":
+                result["findings"] = Stream(spill.records(order), encoded=True)
+            else:
+                result["findings"] = Stream(spill.dicts(order))
         with timings.step("write"):
             _write(args, result)
     finally:
