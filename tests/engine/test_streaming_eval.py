@@ -279,6 +279,31 @@ def test_the_spill_gives_back_each_rules_findings_as_the_writer_encodes_them(est
         spill.close()
 
 
+def test_each_line_is_parsed_once_the_items_loaded_from_the_unit_file(estate: Any, tmp_path: Path) -> None:
+    """Indexing keeps every item (checked, cut, with its id) in the unit file: with the bundle gone after
+    indexing, the streamed evaluation still gives the in-memory findings, every one."""
+    from annexa.app.streaming import evaluate_streamed
+    from annexa.app.units import UnitFile
+    from annexa.app.wiring import kind_registry
+    from annexa.contract.freshness import DEFAULT_LIMITS
+
+    host, _, ruleset, seed = estate
+    bundle = tmp_path / "bundle.jsonl"
+    collected = dict.fromkeys(ruleset.kinds_read)
+    write_bundle(bundle, Bundle(evidence=seed, collected=collected))
+    now = seed[0].collected_at
+    expected = [
+        json.loads(json.dumps(f.to_dict())) for f in evaluate(ruleset, seed, now=now, collected=collected)
+    ]
+    with UnitFile(kind_registry(host, {}), ruleset.fields_read) as units:
+        index = index_bundle(bundle, units.add)
+        bundle.unlink()
+        streamed = evaluate_streamed(index, units, ruleset, now=now, limits=DEFAULT_LIMITS)
+    assert list(streamed.spill.dicts(in_memory_order(ruleset))) == expected
+    assert len(streamed.findings) == len(expected) > 20
+    streamed.spill.close()
+
+
 def test_loaded_items_share_equal_values_and_keep_every_value_and_type() -> None:
     compact = Compact()
     names = ("flag", "headings", "id", "metadata", "number", "status", "text")
