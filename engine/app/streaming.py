@@ -4,13 +4,13 @@ The bundle is read once, for where each kind's items lie (:class:`annexa.model.e
 and for the items themselves, checked and cut to what is read, kept by kind in a temporary file
 (:class:`annexa.app.units.UnitFile`). The rules are then taken in groups of those reading the same kinds;
 a group's kinds are loaded from that file (each kind once: it stays loaded while a later group still
-reads it, and is dropped after the last),
-its rules evaluated by the same :func:`annexa.lang.language.evaluate` over just those items, with the
-bundle's ``collected`` and ``gaps`` for every kind; each loaded item keeps only the data fields some rule
-reads (what a scan's collectors are asked for) or an observation reads, and the id of the whole item. The
-findings are put back in the order the in-memory evaluation gives (rules by control and id, each rule's
-findings by subject), so the result, its digest and the written file are the same to the byte. Memory is
-bounded by the kinds loaded at once, not the bundle.
+reads it, and is dropped after the last), its rules evaluated by the same
+:func:`annexa.lang.language.evaluate` over just those items, with the bundle's ``collected`` and ``gaps``
+for every kind; each loaded item keeps only the data fields some rule reads (what a scan's collectors are
+asked for) or an observation reads, and the id of the whole item. The findings are put back in the order
+the in-memory evaluation gives (rules by control and id, each rule's findings by subject), so the result,
+its digest and the written file are the same to the byte. Memory is bounded by the kinds loaded at once,
+not the bundle.
 
 Documents, most of an organisation's items, are loaded by type. The index files each document under its
 type (:meth:`UnitFile.add`; those without a usable type, defective or breaking their schema, under ""),
