@@ -19,9 +19,9 @@ is that part's alone and pinning evaluation to one core does not pin the Dask wo
 * stream: `annexa evaluate --evidence BUNDLE --stream --format json -o RESULT` (annexa.app.streaming) over
   the evaluate part's estate written as a bundle of each of --stream-sizes items (bench_pipeline.py
   --write-bundle; or DIR/bundle-N.jsonl with --bundles DIR), in a child process pinned to one core: wall,
-  CPU (user + system) and peak RSS as the kernel reports them (os.wait4), findings per CPU second, and
-  each size's CPU against the first's (linear cost: 10x the items within 11x the CPU). Targets (issue
-  21): 1M items under 1 GB peak and 100 s.
+  CPU (user + system, the system part shown) and peak RSS as the kernel reports them (os.wait4), findings
+  per CPU second, and each size's median CPU of --stream-repeat runs against the first size's (linear
+  cost: 10x the items within 11x the CPU). Targets (issue 21): 1M items under 1 GB peak and 100 s.
 * dask-evaluate: the evaluate part's estate (--dask-items of it) evaluated in this process, then on a
   Dask LocalCluster of 1, 2 and 4 worker processes (rules partitioned by rule group, one partition per
   worker), checking that every run gives the local findings to the digest.
@@ -33,6 +33,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -180,7 +181,9 @@ def _summary_counts(result: Path) -> dict[str, int]:
     return dict(summary["findings"])
 
 
-def part_stream(sizes: list[int], bundles: Path | None) -> None:
+def part_stream(sizes: list[int], bundles: Path | None, repeat: int = 1) -> None:
+    """Each size ``repeat`` times; a size's figure against the first size's is of the medians of CPU (one
+    figure of this machine varies by ±15 % minutes apart: a ratio of two single runs says little)."""
     cpu = min(os.sched_getaffinity(0))
     annexa = str(Path(sys.executable).with_name("annexa"))
     one, five, _ = os.getloadavg()
@@ -197,38 +200,35 @@ def part_stream(sizes: list[int], bundles: Path | None) -> None:
                 subprocess.run(
                     [sys.executable, script, "--write-bundle", str(count), str(bundle)], check=True
                 )
-            result = Path(scratch) / "result.json"
-            run = [
-                annexa,
-                "evaluate",
-                "--evidence",
-                str(bundle),
-                "--stream",
-                "--format",
-                "json",
-                "-o",
-                str(result),
-            ]
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
-            )  # fmt: skip
-            _, status, usage = os.wait4(process.pid, 0)
-            wall = time.perf_counter() - started
-            used = usage.ru_utime + usage.ru_stime
-            counts = _summary_counts(result)
-            findings = sum(counts.values())
+            used = statistics.median(
+                _stream_run(annexa, bundle, Path(scratch) / "result.json", cpu, count) for _ in range(repeat)
+            )
             first = first or (count, used)
-            scale = f"{used / first[1]:.1f}x the CPU of {first[0]:,} for {count / first[0]:.0f}x the items"
-            one, five, _ = os.getloadavg()
-            print(f"  {count:>9,} items (exit {os.waitstatus_to_exitcode(status)}): {wall:7.1f} s wall "
-                  f"{used:7.1f} s CPU {usage.ru_maxrss / 1024:7.0f} MB peak, {findings:,} findings, "
-                  f"{findings / used:,.0f} findings per CPU second; {scale}; result "
-                  f"{result.stat().st_size / 2**20:,.0f} MB (load {one:.1f}, 5 min {five:.1f})")  # fmt: skip
-            result.unlink()
+            scale = f"{used / first[1]:.2f}x the CPU of {first[0]:,} for {count / first[0]:.0f}x the items"
+            print(f"  {count:>9,} items: median {used:7.1f} s CPU of {repeat} run(s), {scale}")
             if bundle.parent.parent == Path(scratch):
                 shutil.rmtree(bundle.parent)
+
+
+def _stream_run(annexa: str, bundle: Path, result: Path, cpu: int, count: int) -> float:
+    """One streamed evaluation of ``bundle`` pinned to ``cpu``, its figures printed; its CPU seconds."""
+    run = [annexa, "evaluate", "--evidence", str(bundle), "--stream", "--format", "json", "-o", str(result)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        run, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}),
+    )  # fmt: skip
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    used = usage.ru_utime + usage.ru_stime
+    findings = sum(_summary_counts(result).values())
+    one, five, _ = os.getloadavg()
+    print(f"  {count:>9,} items (exit {os.waitstatus_to_exitcode(status)}): {wall:7.1f} s wall "
+          f"{used:7.1f} s CPU ({usage.ru_stime:.1f} s of it system) {usage.ru_maxrss / 1024:7.0f} MB peak, "
+          f"{findings:,} findings, {findings / used:,.0f} findings per CPU second; result "
+          f"{result.stat().st_size / 2**20:,.0f} MB (load {one:.1f}, 5 min {five:.1f})")  # fmt: skip
+    result.unlink()
+    return used
 
 
 def _worker_figures(client: Any) -> dict[str, tuple[float, float]]:
@@ -475,6 +475,9 @@ def main() -> int:
         help="items of the bundles the stream part evaluates (comma-separated)",
     )
     parser.add_argument(
+        "--stream-repeat", type=int, default=1, help="stream part: runs of each size (the median is compared)"
+    )
+    parser.add_argument(
         "--bundles", type=Path, help="stream part: a folder holding bundle-N.jsonl to use instead of writing"
     )
     parser.add_argument("--part", choices=PARTS, help="run one part only")
@@ -490,7 +493,7 @@ def main() -> int:
     elif args.part == "dask-evaluate":
         part_dask_evaluate(args.dask_items)
     elif args.part == "stream":
-        part_stream([int(size) for size in args.stream_sizes.split(",")], args.bundles)
+        part_stream([int(size) for size in args.stream_sizes.split(",")], args.bundles, args.stream_repeat)
     else:
         for part in PARTS:
             subprocess.run([sys.executable, __file__, *sys.argv[1:], "--part", part], check=True)
