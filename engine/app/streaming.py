@@ -140,7 +140,7 @@ def evaluate_streamed(
     every = _units(index)
     counts = {unit: _count(index, unit) for unit in every}
     # Which kinds count as collected: the header's, else (as evaluate does) every kind holding an item.
-    collected = index.collected if index.collected is not None else dict.fromkeys(index.offsets)
+    collected = index.collected if index.collected is not None else dict.fromkeys(index.counts)
     gaps = index.gaps
     compact = Compact()
     scope = list(units.items((SCOPE_KIND, ""), compact))
@@ -195,14 +195,14 @@ def _split(index: BundleIndex, kind: str) -> bool:
     if parts is None:
         return False
     # Not split either when (against part_of's contract) some of its items are in no part: loaded whole.
-    return sum(len(positions) for positions in parts.values()) == len(index.offsets[kind])
+    return sum(parts.values()) == index.counts[kind]
 
 
 def _count(index: BundleIndex, unit: Unit) -> int:
     kind, part = unit
     if _split(index, kind):
-        return len(index.parts[kind].get(part, ()))
-    return len(index.offsets.get(kind, ()))
+        return index.parts[kind].get(part, 0)
+    return index.counts.get(kind, 0)
 
 
 def _needs(rule: CompiledRule, index: BundleIndex) -> frozenset[Unit]:
@@ -230,7 +230,7 @@ def _totals(
         if not _split(index, kind) or all((kind, part) in units for part in index.parts[kind]):
             continue
         common = loaded.get((kind, ""), [])
-        typed = sum(len(positions) for part, positions in index.parts[kind].items() if part != "")
+        typed = sum(count for part, count in index.parts[kind].items() if part != "")
         totals[kind] = typed + sum(1 for item in common if item.defect is None)
     return totals
 

@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 import re
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -572,59 +571,53 @@ def _header_parts(
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BundleIndex:
-    """Where each kind's items lie in a bundle file, read once without holding the bundle in memory: what
-    the streamed evaluation plans its loading by (the items themselves go to :func:`index_bundle`'s
-    ``part_of``, which keeps what it needs of them: ``annexa.app.units.UnitFile``).
+    """What a bundle file holds, read once without holding it in memory: its header, how many items of
+    each kind (and of each part of a kind) it has and its newest ``collected_at``. What the streamed
+    evaluation plans its loading by; the items themselves go to :func:`index_bundle`'s ``part_of``, which
+    keeps what it needs of them (``annexa.app.units.UnitFile``).
 
-    Every line was parsed and checked as :func:`read_bundle` does (the same errors); only the offsets,
-    the line numbers, the newest ``collected_at`` and the header are kept."""
+    Every line was parsed and checked as :func:`read_bundle` does (the same errors)."""
 
     path: Path
     collected: Mapping[str, str | None] | None
     schemas: Mapping[str, Mapping[str, Any]]
     gaps: Mapping[str, tuple[str, ...]]
-    offsets: Mapping[str, array[int]]  # kind -> byte offset of each of its lines, in bundle order
-    numbers: Mapping[str, array[int]]  # kind -> the line number of each
+    counts: Mapping[str, int]  # kind -> its items, the kinds in the order first met
     newest: datetime | None  # the latest collected_at of any item
-    # kind -> part -> the positions (in offsets[kind]) of its items, for the kinds index_bundle's
-    # ``part_of`` split into parts
-    parts: Mapping[str, Mapping[str, array[int]]] = field(default_factory=dict)
+    # kind -> part -> its items, for the kinds index_bundle's ``part_of`` split into parts
+    parts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @property
     def kinds(self) -> tuple[str, ...]:
-        return tuple(self.offsets)
+        return tuple(self.counts)
 
 
 def index_bundle(path: Path, part_of: Callable[[int, Evidence], str | None] | None = None) -> BundleIndex:
-    """Read a bundle once for its header and where each kind's items are (see :class:`BundleIndex`).
+    """Read a bundle once for its header and how many items of each kind it has (see :class:`BundleIndex`).
 
-    ``part_of``, when given, is called with each item and its line number, and names the part of its kind
-    the item belongs to (None: its kind is not split); :attr:`BundleIndex.parts` then says where each
-    part's items are."""
+    ``part_of``, when given, is called with each item's line number and the item, and names the part of
+    its kind the item belongs to (None: its kind is not split); :attr:`BundleIndex.parts` then counts
+    each part's items."""
     paused = gc.isenabled()
     gc.disable()
     try:
         header: dict[str, Any] = {}
-        offsets: dict[str, array[int]] = {}
-        numbers: dict[str, array[int]] = {}
-        parts: dict[str, dict[str, array[int]]] = {}
+        counts: dict[str, int] = {}
+        parts: dict[str, dict[str, int]] = {}
         newest: datetime | None = None
-        for number, offset, raw in _bundle_values(path):
+        for number, _, raw in _bundle_values(path):
             if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
-                if number != 1 and offsets:
+                if number != 1 and counts:
                     raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
                 header = raw
                 continue
             item = _item(path, number, raw)
-            if item.kind not in offsets:
-                offsets[item.kind], numbers[item.kind] = array("q"), array("q")
+            counts[item.kind] = counts.get(item.kind, 0) + 1
             if part_of is not None:
                 part = part_of(number, item)
                 if part is not None:
-                    positions = parts.setdefault(item.kind, {}).setdefault(part, array("q"))
-                    positions.append(len(offsets[item.kind]))
-            offsets[item.kind].append(offset)
-            numbers[item.kind].append(number)
+                    split = parts.setdefault(item.kind, {})
+                    split[part] = split.get(part, 0) + 1
             if newest is None or item.collected_at > newest:
                 newest = item.collected_at
         collected, schemas, gaps = _header_parts(path, header)
@@ -632,14 +625,7 @@ def index_bundle(path: Path, part_of: Callable[[int, Evidence], str | None] | No
         if paused:
             gc.enable()
     return BundleIndex(
-        path=path,
-        collected=collected,
-        schemas=schemas,
-        gaps=gaps,
-        offsets=offsets,
-        numbers=numbers,
-        newest=newest,
-        parts=parts,
+        path=path, collected=collected, schemas=schemas, gaps=gaps, counts=counts, newest=newest, parts=parts
     )
 
 
