@@ -420,7 +420,7 @@ def read_bundle_part(
     header_line: int | None = None
     try:
         shared = _Shared()
-        for number, _, raw in _bundle_values(path, start, end):
+        for number, raw in _bundle_values(path, start, end):
             if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
                 if items:
                     raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
@@ -457,7 +457,7 @@ def read_bundle_header(path: Path) -> Bundle:
     """The bundle's header alone (what was collected, the kinds' schemas, the gaps), with no items: what
     :func:`read_bundle` gives, read from the leading lines only. The errors of those lines are its."""
     header: dict[str, Any] = {}
-    for _, _, raw in _bundle_values(path):
+    for _, raw in _bundle_values(path):
         if not (isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw):
             break
         header = raw  # as read_bundle does, a header repeated before any item replaces the one before
@@ -472,8 +472,8 @@ def _item(path: Path, number: int, raw: Any, shared: _Shared | None = None) -> E
         raise EvidenceFormatError(f"{path}:{number}: {exc}") from exc
 
 
-def _bundle_values(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, Any]]:
-    """Each line's number, byte offset and JSON value (blank lines left out); a broken line raises. From
+def _bundle_values(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, Any]]:
+    """Each line's number and JSON value (blank lines left out); a broken line raises. From
     byte ``start`` (a line start) to the line starting at or after byte ``end`` (None: the end)."""
     try:
         handle = path.open("rb")  # bytes, so that a line that is not UTF-8 is reported with its number
@@ -485,7 +485,7 @@ def _bundle_values(path: Path, start: int = 0, end: int | None = None) -> Iterat
         for number, raw_line in enumerate(handle, start=first):
             if end is not None and offset >= end:
                 break
-            start, offset = offset, offset + len(raw_line)
+            offset += len(raw_line)
             raw = _fast_loads(raw_line)
             if raw is _UNREAD:
                 try:
@@ -504,7 +504,7 @@ def _bundle_values(path: Path, start: int = 0, end: int | None = None) -> Iterat
                     ) from exc
                 except ValueError as exc:
                     raise EvidenceFormatError(f"{path}:{number}: not valid JSON: {exc}") from exc
-            yield number, start, raw
+            yield number, raw
 
 
 def _lines_before(handle: BinaryIO, start: int) -> int:
@@ -605,7 +605,7 @@ def index_bundle(path: Path, part_of: Callable[[int, Evidence], str | None] | No
         counts: dict[str, int] = {}
         parts: dict[str, dict[str, int]] = {}
         newest: datetime | None = None
-        for number, _, raw in _bundle_values(path):
+        for number, raw in _bundle_values(path):
             if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
                 if number != 1 and counts:
                     raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
