@@ -258,6 +258,8 @@ def stale_evidence(
             continue
         if item.kind not in DATE_FIELDS and item.kind not in limits.kinds:
             continue  # no date of its own and no limit: it cannot be stale (most machine evidence)
+        if item.kind != ATTESTATION_KIND and not _older_than_limit(item, limits, now):
+            continue  # most items: no expiry of their own and fresh, told without assessing them
         state = assess(item, limits, now)
         if not state.expired and not state.stale:
             continue  # most items: nothing to word
@@ -297,6 +299,15 @@ def stale_evidence(
                 )
             )
     return tuple(sorted(found, key=lambda o: (o.code, o.evidence.source, o.evidence.id)))
+
+
+def _older_than_limit(item: Evidence, limits: FreshnessLimits, now: datetime) -> bool:
+    """:attr:`Freshness.stale` of :func:`assess`, without the rest of it."""
+    limit = limits.limit_for(item)
+    if limit is None:
+        return False
+    dated = evidence_date(item)[1]
+    return dated is not None and now - dated > limit
 
 
 def own_interval(item: Evidence) -> timedelta | None:
