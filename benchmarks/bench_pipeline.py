@@ -14,7 +14,8 @@ Run: .venv/bin/python benchmarks/bench_pipeline.py [--sizes 10000,100000] [--sca
 * scan: bench_scale's document estate (folders of Markdown documents with front matter) of N documents
   and its annexa.yaml, then `annexa scan -c annexa.yaml --format json --output RESULT --timings`:
   compile, collect (the documents collector, evidence streaming into the directory store), store,
-  evaluate, record, report.
+  evaluate, record, report; then the same into a new store with `--stream` (the evidence kept in a
+  temporary file as it is stored, not in memory).
 * rules: `annexa rules check builtin:annex_a` (best of 3) and `annexa --help` (best of 5).
 * predicates: ten typical predicates x 100,000 items (bench_evaluate's), `evaluate()` with full findings
   against the same predicates hand-written in Python, one pass per rule: producing the same Finding
@@ -33,6 +34,7 @@ import argparse
 import filecmp
 import gc
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -165,6 +167,9 @@ def part_scan(sizes: list[int]) -> None:
                 str(result),
             ]
             show(f"{sources * (count // sources):,} documents", child([*run, "--timings"]))
+            print(f"    ({load()})")
+            shutil.rmtree(config.parent / ".annexa")  # the same scan again into a new store, streamed
+            show("the same, --stream", child([*run, "--timings", "--stream"]))
             print(f"    ({load()})")
 
 

@@ -165,8 +165,9 @@ class LocalExecutor:
             return
         workers = max(1, min(self.max_workers, len(tasks)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annexa-collect") as pool:
-            futures = [pool.submit(run_task, task, host) for task in tasks]
-            for future in as_completed(futures):
+            # No list of the futures kept here: as_completed lets go of each one it has given, so a finished
+            # task's evidence lives only as long as its consumer keeps it (a streamed scan: not at all).
+            for future in as_completed([pool.submit(run_task, task, host) for task in tasks]):
                 yield future.result()
 
     def close(self) -> None:

@@ -167,6 +167,7 @@ def collect(
     fields: Mapping[str, frozenset[str] | None] | None = None,
     executor: CollectionExecutor | None = None,
     on_evidence: Callable[[tuple[Evidence, ...]], object] | None = None,
+    keep: bool = True,
 ) -> Collection:
     """Run the planned collectors concurrently; ``fields`` (kind -> fields read, see
     :attr:`RuleSet.fields_read`) lets them skip what no rule reads, and None asks for everything.
@@ -174,8 +175,11 @@ def collect(
     ``executor`` says where the collectors run (default: a local thread pool, see
     :mod:`annexa.app.executors`); every executor gives the same evidence for the same configuration.
     ``on_evidence`` receives each task's evidence, redacted, as soon as the task is done, so that a store
-    writes it while the rest is still being collected.
+    writes it while the rest is still being collected. Without ``keep`` the evidence is handed to it alone
+    (:attr:`Collection.evidence` is empty): what lets a scan not hold it.
     """
+    if not keep and on_evidence is None:
+        raise ValueError("collect(keep=False) needs on_evidence: the evidence would be lost")
     from annexa.app.executors import LocalExecutor, merge_figures
     from annexa.plugins.collection import CollectionProblem
 
@@ -187,14 +191,23 @@ def collect(
     problems: list[CollectionProblem] = []
     remaining = Counter(task.collector for task in tasks)
     done: dict[str, list[TaskResult]] = {}
+    handed_redactions = 0  # of the evidence not kept, counted as it is handed over
+    items: Counter[str] = Counter()  # collector -> items its tasks gave
     running = (executor or LocalExecutor(MAX_COLLECTOR_WORKERS)).run(tasks, host)
     for result in _reported(running, remaining, progress):
         name, outcome = result.task.collector, result.outcome
-        evidence.extend(outcome.evidence)
+        if keep:
+            evidence.extend(outcome.evidence)
         if on_evidence is not None and outcome.evidence:
-            on_evidence(redact_all(outcome.evidence)[0])
+            handed, replaced = redact_all(outcome.evidence)
+            on_evidence(handed)
+            handed_redactions += 0 if keep else replaced
         problems.extend(outcome.problems)
-        done.setdefault(name, []).append(result)
+        items[name] += len(outcome.evidence)
+        # Kept until the collector's last task is in, without its evidence: held above (keep) or handed over.
+        done.setdefault(name, []).append(
+            dataclasses.replace(result, outcome=dataclasses.replace(outcome, evidence=()))
+        )
         remaining[name] -= 1
         if remaining[name]:
             continue
@@ -225,7 +238,7 @@ def collect(
             collector=name,
             version=specs[name].version,
             kinds=tuple(sorted(planned[name])),
-            items=sum(len(r.outcome.evidence) for r in results),
+            items=items[name],
             seconds=sum(r.seconds for r in results),
             error=error_text,
             figures=merge_figures(r.outcome.figures for r in results),
@@ -255,7 +268,7 @@ def collect(
         collected=collected,
         runs=tuple(sorted(runs, key=lambda r: r.collector)),
         problems=tuple(sorted(problems, key=lambda p: (p.collector, p.source or "", p.message))),
-        redactions=count,
+        redactions=count + handed_redactions,
         schemas=schemas,
     )
 
@@ -293,6 +306,15 @@ def apply_policy(findings: tuple[Finding, ...], config: Config, now: datetime) -
                 )
         result.append(finding)
     return sort_findings(result)
+
+
+def rule_policy(config: Config, now: datetime) -> Callable[[tuple[Finding, ...]], tuple[Finding, ...]]:
+    """:func:`apply_policy` given one rule's findings at a time (what the streamed evaluation calls)."""
+
+    def policy(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
+        return apply_policy(found, config, now)
+
+    return policy
 
 
 def _declares_scope(config: Config) -> bool:

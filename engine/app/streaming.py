@@ -61,8 +61,9 @@ Policy = Callable[[tuple[Finding, ...]], tuple[Finding, ...]]
 class Streamed:
     """What :func:`evaluate_streamed` found: a stand-in for each finding in the in-memory order (a real
     finding of the same rule, status, waiver and weight: what the summary and roll-up count), the findings
-    themselves spilled (:class:`Spill`), the schema check's warnings in bundle order, and the observations
-    over every item (scope drift, then stale evidence)."""
+    themselves spilled (:class:`Spill`; with ``keep``, the findings themselves and the spill empty), the
+    schema check's warnings in bundle order, and the observations over every item (scope drift, then stale
+    evidence)."""
 
     findings: tuple[Finding, ...]
     spill: Spilled
@@ -131,12 +132,14 @@ def evaluate_streamed(
     limits: FreshnessLimits,
     policy: Policy | None = None,
     pretty: bool = False,
+    keep: bool = False,
 ) -> Streamed:
     """Evaluate ``ruleset`` over the bundle ``index`` describes, whose items ``units`` kept as it was
     indexed (``index_bundle(path, units.add)``), a group of rules at a time (module doc).
 
     ``policy`` (the configuration's exceptions and applicability) is given each rule's findings; the
-    spilled findings are encoded as the JSON writer encodes them, indented with ``pretty``."""
+    spilled findings are encoded as the JSON writer encodes them, indented with ``pretty``. With ``keep``
+    nothing is spilled and :attr:`Streamed.findings` are the findings themselves (what a scan records)."""
     every = _units(index)
     counts = {unit: _count(index, unit) for unit in every}
     # Which kinds count as collected: the header's, else (as evaluate does) every kind holding an item.
@@ -163,8 +166,11 @@ def evaluate_streamed(
         for rule, found in found_by_rule:
             findings = policy(tuple(found)) if policy is not None else found
             del found
-            spill.add(rule.id, findings)
-            stand_ins[rule.id] = stand_ins_of(findings, kept)
+            if keep:
+                stand_ins[rule.id] = list(findings)
+            else:
+                spill.add(rule.id, findings)
+                stand_ins[rule.id] = stand_ins_of(findings, kept)
             del findings
         del evidence
         later = {unit for units_, _ in groups[position + 1 :] for unit in units_}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import marshal
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
 import zstandard
@@ -24,7 +24,7 @@ import zstandard
 from annexa.contract.fields import DOCUMENT_KIND
 from annexa.contract.freshness import staleness_fields
 from annexa.contract.upgrade import upgraded
-from annexa.model.evidence import Evidence, EvidenceRef, format_timestamp, parse_timestamp
+from annexa.model.evidence import BundleTally, Evidence, EvidenceRef, format_timestamp, parse_timestamp
 from annexa.model.observations import SCOPE_DRIFT_FIELDS
 
 if TYPE_CHECKING:
@@ -48,8 +48,13 @@ class UnitFile:
 
     CHUNK = 256  # rows of a unit written at a time
 
-    def __init__(self, kinds: KindRegistry, fields: Mapping[str, frozenset[str] | None]) -> None:
+    def __init__(
+        self, kinds: KindRegistry, fields: Mapping[str, frozenset[str] | None], *, checked: bool = False
+    ) -> None:
         self.kinds = kinds
+        # Items their collectors already checked against their kinds' schemas (a scan's) are not checked
+        # again: the scan evaluated in memory does not either, and its findings are the same.
+        self.checked = checked
         # kind -> the fields kept of each sound item (None: the whole item), sorted: RuleSet.fields_read and
         # what the observations read; a kind no rule reads only for the observations.
         self._kept = {
@@ -70,7 +75,7 @@ class UnitFile:
         (such a document is loaded with every rule reading documents: each reports it, or may visit it),
         None for the items of other kinds (not split)."""
         item = upgraded(item)
-        if item.defect is None and item.kind in self.kinds:
+        if item.defect is None and not self.checked and item.kind in self.kinds:
             problems = self.kinds.validate(item)
             if problems:
                 broken = "; ".join(problems)
@@ -135,3 +140,27 @@ class UnitFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class CollectedUnits:
+    """A scan's evidence kept in a :class:`UnitFile` as the store takes it (``collect``'s ``on_evidence``)
+    instead of in memory: each item once (by id, as the scan kept in memory does), counted by kind and
+    part (:class:`BundleTally`, for the streamed evaluation's plan), its id kept for the scan's manifest."""
+
+    def __init__(self, units: UnitFile) -> None:
+        self.units = units
+        self.tally = BundleTally()
+        self._seen: set[str] = set()
+        self._order: list[tuple[str, str, str]] = []  # kind, source and id of each item
+
+    def add(self, items: Iterable[Evidence]) -> None:
+        for item in items:
+            if item.id in self._seen:
+                continue
+            self._seen.add(item.id)
+            self._order.append((item.kind, item.source, item.id))
+            self.tally.add(item, self.units.add(len(self._order), item))
+
+    def evidence_ids(self) -> tuple[str, ...]:
+        """The ids in the order of the evidence a scan holds in memory (``collect``: kind, source, id)."""
+        return tuple(id_ for _, _, id_ in sorted(self._order))

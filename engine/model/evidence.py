@@ -592,6 +592,42 @@ class BundleIndex:
         return tuple(self.counts)
 
 
+class BundleTally:
+    """What a :class:`BundleIndex` counts, kept as items are seen: how many of each kind and of each part
+    of a kind, and the newest ``collected_at`` (items read from a bundle, or collected by a scan)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.parts: dict[str, dict[str, int]] = {}
+        self.newest: datetime | None = None
+
+    def add(self, item: Evidence, part: str | None = None) -> None:
+        """Count ``item``, in ``part`` of its kind when not None (its kind split into parts)."""
+        self.counts[item.kind] = self.counts.get(item.kind, 0) + 1
+        if part is not None:
+            split = self.parts.setdefault(item.kind, {})
+            split[part] = split.get(part, 0) + 1
+        if self.newest is None or item.collected_at > self.newest:
+            self.newest = item.collected_at
+
+    def index(
+        self,
+        path: Path,
+        collected: Mapping[str, str | None] | None,
+        schemas: Mapping[str, Mapping[str, Any]],
+        gaps: Mapping[str, tuple[str, ...]],
+    ) -> BundleIndex:
+        return BundleIndex(
+            path=path,
+            collected=collected,
+            schemas=schemas,
+            gaps=gaps,
+            counts=self.counts,
+            newest=self.newest,
+            parts=self.parts,
+        )
+
+
 def index_bundle(path: Path, part_of: Callable[[int, Evidence], str | None] | None = None) -> BundleIndex:
     """Read a bundle once for its header and how many items of each kind it has (see :class:`BundleIndex`).
 
@@ -602,31 +638,20 @@ def index_bundle(path: Path, part_of: Callable[[int, Evidence], str | None] | No
     gc.disable()
     try:
         header: dict[str, Any] = {}
-        counts: dict[str, int] = {}
-        parts: dict[str, dict[str, int]] = {}
-        newest: datetime | None = None
+        tally = BundleTally()
         for number, raw in _bundle_values(path):
             if isinstance(raw, dict) and BUNDLE_HEADER_KEY in raw:
-                if number != 1 and counts:
+                if number != 1 and tally.counts:
                     raise EvidenceFormatError(f"{path}:{number}: the bundle header must be the first line")
                 header = raw
                 continue
             item = _item(path, number, raw)
-            counts[item.kind] = counts.get(item.kind, 0) + 1
-            if part_of is not None:
-                part = part_of(number, item)
-                if part is not None:
-                    split = parts.setdefault(item.kind, {})
-                    split[part] = split.get(part, 0) + 1
-            if newest is None or item.collected_at > newest:
-                newest = item.collected_at
+            tally.add(item, None if part_of is None else part_of(number, item))
         collected, schemas, gaps = _header_parts(path, header)
     finally:
         if paused:
             gc.enable()
-    return BundleIndex(
-        path=path, collected=collected, schemas=schemas, gaps=gaps, counts=counts, newest=newest, parts=parts
-    )
+    return tally.index(path, collected, schemas, gaps)
 
 
 def write_bundle(path: Path, bundle: Bundle) -> int:

@@ -36,6 +36,8 @@ class Store(abc.ABC):
     location: str
     #: How verify names the index in its problems (``index.sqlite`` for a directory store).
     index_name: str
+    #: The items this store object stored unchanged (see :meth:`hold_stored`).
+    _known: KnownItems
 
     # -- the interface the commands use ---------------------------------------------------------------
 
@@ -45,6 +47,11 @@ class Store(abc.ABC):
 
         Evaluate over the returned items so that findings cite the ids of stored evidence.
         """
+
+    def hold_stored(self, hold: bool) -> None:
+        """Whether this store object remembers the items it stored unchanged, so that storing the same
+        objects again costs nothing (:class:`KnownItems`; on by default)."""
+        self._known.holding = hold
 
     @abc.abstractmethod
     def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
@@ -226,6 +233,9 @@ class KnownItems:
 
     def __init__(self) -> None:
         self._items: dict[int, Evidence] = {}
+        # Off for a scan that stores each item once and holds none (annexa scan --stream): remembering them
+        # would hold every item here.
+        self.holding = True
 
     def new(self, items: Iterable[Evidence]) -> tuple[tuple[Evidence, ...], list[Evidence]]:
         """All of ``items``, and those of them not stored unchanged before (the ones to store)."""
@@ -240,7 +250,7 @@ class KnownItems:
         as_stored: dict[int, Evidence] = {}
         for item, stored in zip(todo, kept, strict=True):
             as_stored[id(item)] = stored
-            if stored is item:
+            if stored is item and self.holding:
                 self._items[id(item)] = item
         return tuple(as_stored.get(id(item), item) for item in given)
 

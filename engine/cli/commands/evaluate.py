@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from annexa.contract.kinds import KindRegistry
     from annexa.lang.ruleset import RuleSet
     from annexa.model.evidence import Bundle, Evidence
-    from annexa.model.findings import Finding
     from annexa.plugins.config import Config
 
 
@@ -324,12 +323,9 @@ def _policy(config: Config | None, now: datetime) -> Policy | None:
     """The configuration's exceptions and applicability, given one rule's findings at a time."""
     if config is None:
         return None
-    from annexa.app.scan import apply_policy
+    from annexa.app.scan import rule_policy
 
-    def policy(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
-        return apply_policy(found, config, now)
-
-    return policy
+    return rule_policy(config, now)
 
 
 def _write_spilled(

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from annexa.app.scan import Collection
+    from annexa.model.evidence import Evidence
     from annexa.plugins.config import Config
     from annexa.plugins.host import PluginHost
     from annexa.reports import OutputPlan
@@ -86,6 +89,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--timings",
         action="store_true",
         help="print each step's wall time, CPU time and peak memory to standard error",
+    )
+    parser.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="keep the collected evidence in a temporary file as it is stored, not in memory, and evaluate "
+        "it a few evidence kinds at a time (local executor): memory no longer grows with the evidence; "
+        "the same findings",
     )
     parser.add_argument(
         "--sign-key",
@@ -189,12 +200,31 @@ def _run(args: argparse.Namespace) -> int:
             f"{len(ruleset.rules)} rules read {len(ruleset.kinds_read)} evidence kind(s); "
             f"running {len(planned)} collector(s)"
         )
+    from contextlib import ExitStack
+
     from annexa.app.executor_choice import open_executor
     from annexa.app.executors import ClusterError
+    from annexa.app.wiring import kind_registry
     from annexa.model.exitcodes import ExitCode
 
     executor = open_executor(args.executor, timeout=getattr(args, "executor_timeout", None))
-    with open_store(config.store_path, evidence=config.store_evidence) as store:
+    kinds = kind_registry(host)
+    # Streamed (annexa.app.streaming): the evidence goes from the collectors to the store and a temporary
+    # file of units, never held here, and is evaluated a few kinds at a time. Dask evaluates in memory.
+    streamed = bool(getattr(args, "stream", False)) and not args.executor.strip().startswith("dask://")
+    with open_store(config.store_path, evidence=config.store_evidence) as store, ExitStack() as cleanup:
+        kept = None
+        on_evidence: Callable[[tuple[Evidence, ...]], object] = store.put_evidence
+        if streamed:
+            from annexa.app.units import CollectedUnits, UnitFile
+
+            kept = CollectedUnits(cleanup.enter_context(UnitFile(kinds, ruleset.fields_read, checked=True)))
+            keep = kept.add
+            store.hold_stored(False)  # each item is stored once, and held nowhere
+
+            def on_evidence(items: tuple[Evidence, ...]) -> None:
+                keep(store.put_evidence(items))
+
         with timings.step("collect"):
             try:
                 # Only the fields the rules read: a recorded scan proves these rules, and collecting less
@@ -208,7 +238,8 @@ def _run(args: argparse.Namespace) -> int:
                     progress=progress,
                     fields=ruleset.fields_read,
                     executor=executor,
-                    on_evidence=store.put_evidence,
+                    on_evidence=on_evidence,
+                    keep=kept is None,
                 )
             except ClusterError as exc:  # the infrastructure, not the input: exit 3, nothing recorded
                 print(f"annexa: error: {exc}", file=sys.stderr)
@@ -221,28 +252,49 @@ def _run(args: argparse.Namespace) -> int:
 
             for line in figure_lines(collection.runs):
                 print(f"{PREFIX} {line}", file=sys.stderr)
-        with timings.step("store"):
-            stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
-        with timings.step("evaluate"):
-            from annexa.app.executor_choice import evaluate_where
-            from annexa.app.wiring import kind_registry
+        if kept is not None:
+            with timings.step("evaluate"):
+                from annexa.app.scan import rule_policy
+                from annexa.app.streaming import evaluate_streamed
 
-            try:  # on the cluster that collected when --executor is dask://, else here
-                found = evaluate_where(
-                    args.executor,
-                    ruleset,
-                    kind_registry(host),
-                    stored,
-                    now=now,
-                    collected=collection.collected,
-                    gaps=collection.gaps,
-                    host=host,
-                    timeout=getattr(args, "executor_timeout", None),
+                index = kept.tally.index(
+                    Path(config.store_path), collection.collected, collection.schemas, collection.gaps
                 )
-            except ClusterError as exc:
-                print(f"annexa: error: {exc}", file=sys.stderr)
-                return int(ExitCode.INTERNAL_ERROR)
-            findings = apply_policy(found, config, now)
+                evaluated = evaluate_streamed(
+                    index,
+                    kept.units,
+                    ruleset,
+                    now=now,
+                    limits=config.freshness,
+                    policy=rule_policy(config, now),
+                    keep=True,
+                )
+            findings, observations = evaluated.findings, evaluated.observations
+            evidence_ids = kept.evidence_ids()
+        else:
+            with timings.step("store"):
+                stored = store.put_evidence(collection.evidence)  # idempotent: the items as stored, in order
+            with timings.step("evaluate"):
+                from annexa.app.executor_choice import evaluate_where
+
+                try:  # on the cluster that collected when --executor is dask://, else here
+                    found = evaluate_where(
+                        args.executor,
+                        ruleset,
+                        kinds,
+                        stored,
+                        now=now,
+                        collected=collection.collected,
+                        gaps=collection.gaps,
+                        host=host,
+                        timeout=getattr(args, "executor_timeout", None),
+                    )
+                except ClusterError as exc:
+                    print(f"annexa: error: {exc}", file=sys.stderr)
+                    return int(ExitCode.INTERNAL_ERROR)
+                findings = apply_policy(found, config, now)
+            observations = (*scope_drift(stored), *stale_evidence(stored, config.freshness, now))
+            evidence_ids = tuple(item.id for item in stored)
         controls = roll_up(findings, ruleset.rules_by_control())
         previous = store.scans()[-1].scan_id if store.scans() else None
         record = ScanRecord(
@@ -251,7 +303,7 @@ def _run(args: argparse.Namespace) -> int:
             finished_at=utc_now(),
             rule_pack_digest=ruleset.digest,
             config_digest=config_digest(config),
-            evidence_ids=tuple(item.id for item in stored),
+            evidence_ids=evidence_ids,
             findings=findings,
             controls=controls,
             collection=collection.statuses(),
@@ -294,9 +346,7 @@ def _run(args: argparse.Namespace) -> int:
                 "redactions": collection.redactions,
             },
             "drift": drift,
-            "observations": [
-                o.to_dict() for o in (*scope_drift(stored), *stale_evidence(stored, config.freshness, now))
-            ],
+            "observations": [o.to_dict() for o in observations],
         },
     )
     with timings.step("report"):
