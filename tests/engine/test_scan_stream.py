@@ -3,6 +3,7 @@ evaluated a few kinds at a time. The scan records and reports what the scan in m
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 
 from annexa.app.scan import collect, compile_for, plan
-from annexa.app.wiring import make_host
+from annexa.app.units import CollectedUnits, UnitFile
+from annexa.app.wiring import kind_registry, make_host
 from annexa.cli.main import main
+from annexa.model.evidence import Evidence
 from annexa.plugins.config import load_config
 from annexa.store import open_store, verify_store
 
@@ -148,6 +151,52 @@ def test_collect_without_keeping_hands_every_item_over(tmp_path: Path) -> None:
     assert streamed.collected == kept.collected
     with pytest.raises(ValueError, match="needs on_evidence"):
         collect(config, host, planned, now=_now(), keep=False)
+
+
+def test_a_streamed_collection_leaves_no_collected_item_alive(tmp_path: Path) -> None:
+    """Neither the executor (its finished tasks) nor the store (what it stored) holds the items a streamed
+    scan hands over: what lets its memory not follow the evidence."""
+    config_path = estate(tmp_path)
+    host = make_host()
+    config = load_config(config_path, host)
+    ruleset = compile_for(config, host)
+    planned = plan(ruleset, config, host.collectors())
+    gc.collect()
+    before = _documents_alive()
+    with (
+        open_store(str(tmp_path / "store")) as store,
+        UnitFile(kind_registry(host), ruleset.fields_read, checked=True) as units,
+    ):
+        store.hold_stored(False)
+        kept = CollectedUnits(units)
+        handed: set[str] = set()  # the ids of the items handed over so far
+        earlier_alive: list[int] = []  # as each task's items come in: how many handed over before live on
+
+        def hand_over(items: tuple[Evidence, ...]) -> None:
+            gc.collect()
+            now_handed = {id(item) for item in items}  # the governance folder twice: the same ids again
+            earlier_alive.append(
+                sum(
+                    1
+                    for o in gc.get_objects()
+                    if type(o) is Evidence and id(o) not in now_handed and o.id in handed
+                )
+            )
+            kept.add(store.put_evidence(items))
+            handed.update(item.id for item in items)
+
+        collect(
+            config, host, planned, now=_now(), fields=ruleset.fields_read, on_evidence=hand_over, keep=False
+        )
+        gc.collect()
+        assert kept.tally.counts["document"] > 10
+        assert len(earlier_alive) >= 3  # both document sources, the attestations, the model cards
+        assert max(earlier_alive) == 0
+        assert _documents_alive() <= before
+
+
+def _documents_alive() -> int:
+    return sum(1 for o in gc.get_objects() if type(o) is Evidence and o.kind == "document")
 
 
 def _now() -> Any:
