@@ -18,7 +18,7 @@ from annexa.contract.yamlsrc import parse_yaml
 from annexa.lang.language import compile_rules, evaluate, load_rule_sources
 from annexa.lang.ruleset import RuleSource
 from annexa.model.evidence import Evidence, canonical_json, sha256_hex
-from annexa.store.manifest import finding_to_manifest, record_from_manifest
+from annexa.store.manifest import finding_to_manifest, findings_object_of, record_from_manifest
 from annexa.trust.bundle import (
     CONFIG,
     ENVELOPE,
@@ -27,6 +27,7 @@ from annexa.trust.bundle import (
     SCHEMAS,
     VERSION,
     CheckedBundle,
+    findings_file,
     rule_pack_digest,
 )
 from annexa.trust.keys import ALGORITHM, TrustError
@@ -100,6 +101,14 @@ def bundle_files(
                if kind in ruleset.kinds_read}  # fmt: skip
     files: dict[str, bytes] = {ENVELOPE: envelope, MANIFEST: manifest, CONFIG: config_bytes,
                                SCHEMAS: canonical_json(dict(sorted(schemas.items())))}  # fmt: skip
+    named = findings_object_of(json.loads(manifest))
+    if named is not None:  # a version-2 manifest names its findings: the bundle carries them
+        findings = store.read_object("findings", named.sha256)
+        if findings is None or sha256_hex(findings) != named.sha256:
+            raise TrustError(
+                f"{store.object_label('findings', named.sha256)}: missing or altered (run annexa verify)"
+            )
+        files[findings_file(named.sha256)] = findings
     cited = set(record.evidence_ids) | {ref.id for finding in record.findings for ref in finding.evidence}
     for digest in sorted(cited):
         payload = store.read_object("evidence", digest)

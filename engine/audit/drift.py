@@ -17,8 +17,10 @@ from annexa.model.findings import (
     ControlResult,
     ControlStatus,
     Finding,
+    IndexedPair,
     Status,
     control_sort_key,
+    effective,
     effective_status,
 )
 
@@ -108,6 +110,46 @@ class Drift:
         }
 
 
+def compare_indexed(
+    pairs: Iterable[IndexedPair],
+    unchanged: int,
+    *,
+    old_controls: Iterable[ControlResult] = (),
+    new_controls: Iterable[ControlResult] = (),
+) -> dict[str, Any]:
+    """What ``compare(...).to_dict()`` gives, from the index's rows of the two scans' findings instead of
+    the findings themselves (:meth:`annexa.store.base.Store.drift_pairs`): ``pairs``, every finding that
+    may have changed (all but those in both scans with one effective status that is not a failure), and
+    the number of those left out (``unchanged``). Holds the changes only, so two scans of millions of
+    findings are compared in the memory of what changed."""
+    counts = {change.value: 0 for change in Change}
+    counts[Change.UNCHANGED.value] = unchanged
+    changes = []
+    for finding_id, rule_id, control_id, subject, old_status, old_waived, new_status, new_waived in pairs:
+        before = None if old_status is None else effective(Status(old_status), waived=bool(old_waived))
+        after = None if new_status is None else effective(Status(new_status), waived=bool(new_waived))
+        change = _classify(before, after)
+        counts[change.value] += 1
+        if change is not Change.UNCHANGED:
+            changes.append(
+                FindingChange(
+                    id=finding_id,
+                    rule_id=rule_id,
+                    control_id=control_id,
+                    subject=subject,
+                    before=before,
+                    after=after,
+                    change=change,
+                )
+            )
+    changes.sort(key=_change_order)
+    return {
+        "counts": counts,
+        "findings": [item.to_dict() for item in changes],
+        "controls": [item.to_dict() for item in _control_changes(old_controls, new_controls)],
+    }
+
+
 def _classify(before: Status | None, after: Status | None) -> Change:
     failed, fails = before is Status.FAIL, after is Status.FAIL
     if after is None:
@@ -147,12 +189,21 @@ def compare(
                 change=_classify(status_before, status_after),
             )
         )
-    changes.sort(key=lambda c: (control_sort_key(c.control_id), c.rule_id, c.subject or "", c.id))
+    changes.sort(key=_change_order)
+    return Drift(findings=tuple(changes), controls=_control_changes(old_controls, new_controls))
+
+
+def _change_order(change: FindingChange) -> tuple[str, str, str, str]:
+    return (control_sort_key(change.control_id), change.rule_id, change.subject or "", change.id)
+
+
+def _control_changes(
+    old_controls: Iterable[ControlResult], new_controls: Iterable[ControlResult]
+) -> tuple[ControlChange, ...]:
     control_before = {control.id: control.status for control in old_controls}
     control_after = {control.id: control.status for control in new_controls}
-    control_changes = tuple(
+    return tuple(
         ControlChange(id=cid, before=control_before.get(cid), after=control_after.get(cid))
         for cid in sorted(control_before.keys() | control_after.keys(), key=control_sort_key)
         if control_before.get(cid) is not control_after.get(cid)
     )
-    return Drift(findings=tuple(changes), controls=control_changes)

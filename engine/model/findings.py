@@ -8,7 +8,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from operator import attrgetter, itemgetter
-from typing import Any
+from typing import Any, Final
 
 from annexa.model.diagnostics import Span
 from annexa.model.evidence import EvidenceRef, JSONValue
@@ -286,8 +286,20 @@ def rollup_status(statuses: Iterable[Status]) -> ControlStatus:
     return ControlStatus(ROLLUP_ORDER[min(ranked)].value)
 
 
+# A finding of two scans as the store's index holds it (annexa.audit.drift.compare_indexed): id, rule,
+# control, subject, then its status and whether it is waived in the older scan and in the newer (None,
+# None where it is not in that scan).
+IndexedPair = tuple[str, str, str, str | None, str | None, int | None, str | None, int | None]
+
+# What a waiver turns into a pass; any other status stands, waived or not.
+WAIVABLE: Final = (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE)
+
+
 def effective_status(finding: Finding) -> Status:
     """A waived failure does not fail its control; it is counted apart as waived."""
-    if finding.waiver is not None and finding.status in (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE):
-        return Status.PASS
-    return finding.status
+    return effective(finding.status, waived=finding.waiver is not None)
+
+
+def effective(status: Status, *, waived: bool) -> Status:
+    """:func:`effective_status` of a finding with ``status``, waived or not."""
+    return Status.PASS if waived and status in WAIVABLE else status

@@ -11,21 +11,45 @@ public methods of :class:`Store`; :mod:`annexa.store.verification` uses the prim
 from __future__ import annotations
 
 import abc
+import contextlib
+import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from annexa.model.evidence import Evidence, EvidenceFormatError, sha256_hex
-from annexa.model.findings import Status
+from annexa.model.evidence import Evidence, EvidenceFormatError, canonical_json, sha256_hex
+from annexa.model.findings import WAIVABLE, Finding, IndexedPair, Status
 from annexa.store.locker import Area
-from annexa.store.manifest import ScanRecord, ScanSummary, StoredScan, StoreError, record_from_manifest
+from annexa.store.manifest import (
+    FindingsObject,
+    ScanRecord,
+    ScanSummary,
+    StoredScan,
+    StoreError,
+    build_manifest,
+    findings_chunks,
+    findings_object_of,
+    parse_findings,
+    record_from_manifest,
+)
 
 if TYPE_CHECKING:
     from annexa.store.locker import Locker
 
 DEFAULT_STORE: Final = ".annexa"
-# Signs a manifest about to be recorded: (manifest digest, manifest) -> the attestation's bytes.
-Attest = Callable[[str, dict[str, Any]], bytes]
+# A finding's row in the index: id, rule, control, status, severity, subject, waived.
+FindingRow = tuple[str, str, str, str, str, str | None, int]
+_STAGED_AT_ONCE: Final = 10_000  # index rows staged per round trip
+# A finding's effective status in SQL over the index's columns (table alias ``t``), as
+# annexa.model.findings.effective_status gives it: a waived failure, error or inconclusive passes.
+_EFFECTIVE: Final = (
+    "(CASE WHEN {t}.waived = 1 AND {t}.status IN ("
+    + ", ".join(f"'{status.value}'" for status in WAIVABLE)
+    + ") THEN 'pass' ELSE {t}.status END)"
+)
+# Signs a manifest about to be recorded: (manifest digest, manifest, its findings as manifest dicts) -> the
+# attestation's bytes.
+Attest = Callable[[str, dict[str, Any], Iterable[Mapping[str, Any]]], bytes]
 SHARED_SCHEMES: Final = ("postgresql://", "postgres://")
 
 
@@ -57,7 +81,9 @@ class Store(abc.ABC):
     def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
         """Append a scan to the chain; returns its manifest digest. Concurrent writers queue up.
 
-        ``attest(digest, manifest)`` returns the bytes that sign the manifest (a DSSE envelope, see
+        The findings go first to an object of their own, written a finding at a time, which the manifest
+        names by digest (:mod:`annexa.store.manifest`).
+        ``attest(digest, manifest, findings)`` returns the bytes that sign the manifest (a DSSE envelope, see
         :mod:`annexa.trust`); they are stored under ``attestations/`` before the scan's index row commits,
         so a recorded scan is never left unsigned by a crash.
         """
@@ -119,10 +145,47 @@ class Store(abc.ABC):
         """The evidence a scan rested on, to re-evaluate it offline."""
         return tuple(self.load_evidence(digest) for digest in scan.record.evidence_ids)
 
-    def load_scan(self, reference: str = "latest") -> StoredScan:
+    def load_scan(self, reference: str = "latest", *, findings: bool = True) -> StoredScan:
+        """A recorded scan; without ``findings`` its record holds none (an empty tuple), for what reads
+        only the rest (its evidence, collection, controls), which a scan of millions of findings spares
+        reading them."""
         seq, digest = self.resolve(reference)
         raw = self.read_manifest(digest)
-        return StoredScan(seq=seq, digest=digest, previous=raw["previous"], record=record_from_manifest(raw))
+        record = record_from_manifest(raw, self.manifest_findings(raw) if findings else ())
+        return StoredScan(seq=seq, digest=digest, previous=raw["previous"], record=record)
+
+    def manifest_findings(self, raw: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+        """A manifest's findings as dicts, one at a time: inline in a version-1 manifest, else read from its
+        findings object without holding it. The object is checked as it is read: after its last finding
+        comes a :class:`StoreError` unless its bytes hash to the digest the manifest names and it holds as
+        many findings as the manifest says (so act on what comes only once the iteration has ended)."""
+        named = findings_object_of(raw)
+        if named is None:
+            yield from raw["findings"]
+            return
+        label = self.object_label("findings", named.sha256)
+        handle = self.locker.open_stream("findings", named.sha256)
+        if handle is None:
+            raise StoreError(f"findings of scan {raw.get('scan_id')} are missing ({label})")
+        digest, count = hashlib.sha256(), 0
+
+        def read(size: int) -> bytes:
+            try:
+                chunk = handle.read(size)
+            except OSError as exc:
+                raise StoreError(f"cannot read {label}: {exc}") from exc
+            digest.update(chunk)
+            return chunk
+
+        with contextlib.closing(handle):
+            for finding in parse_findings(read, label):
+                count += 1
+                yield finding
+        if digest.hexdigest() != named.sha256:
+            raise StoreError(f"{label}: content digest is {digest.hexdigest()}, expected {named.sha256} "
+                             "(tampered?)")  # fmt: skip
+        if count != named.count:
+            raise StoreError(f"{label}: holds {count} findings, the manifest says {named.count}")
 
     def read_manifest(self, digest: str) -> dict[str, Any]:
         payload = self._verified_object(
@@ -148,25 +211,71 @@ class Store(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def check_record(self, record: ScanRecord) -> set[str]:
-        """Refuse a record the history could not hold; returns every evidence digest it cites."""
-        ids = [finding.id for finding in record.findings]
-        if len(set(ids)) != len(ids):
-            twice = next(f for f in record.findings if ids.count(f.id) > 1)
-            # Drift and the index key findings by id (rule + subject); two verdicts on one subject by one
-            # rule would make both ambiguous.
-            raise StoreError(f"scan {record.scan_id} has two findings for rule {twice.rule_id} and subject "
-                             f"{twice.subject!r}")  # fmt: skip
-        referenced = set(record.evidence_ids)
-        for finding in record.findings:
-            referenced.update(ref.id for ref in finding.evidence)
+    # -- recording a scan: the parts every backend shares -------------------------------------------
+
+    def _write_findings(self, record: ScanRecord) -> tuple[FindingsObject, set[str]]:
+        """Write the findings object and stage the findings' index rows (:meth:`_stage_findings`), in one
+        pass over them, never holding their text; returns the object and every evidence digest the scan
+        cites (its evidence and what its findings cite). Refuses a record citing evidence not in the store.
+        """
+        evidence = frozenset(record.evidence_ids)
+        beyond: set[str] = set()  # cited by a finding, not among the scan's evidence (not expected)
+        rows: list[FindingRow] = []
+        count = 0
+
+        def seen(finding: Finding) -> None:
+            nonlocal count
+            count += 1
+            rows.append((finding.id, finding.rule_id, finding.control_id, finding.status.value,
+                         finding.severity.value, finding.subject, int(finding.waived)))  # fmt: skip
+            if len(rows) == _STAGED_AT_ONCE:
+                self._stage_findings(rows)
+                rows.clear()
+            beyond.update(ref.id for ref in finding.evidence if ref.id not in evidence)
+
+        self._stage_findings(None)
+        findings_digest, _ = self.locker.put_stream("findings", findings_chunks(record.findings, seen))
+        self._stage_findings(rows)
+        referenced = set(evidence) | beyond
         missing = sorted(d for d in referenced if not self.has_object("evidence", d))
         if missing:
             raise StoreError(
                 f"scan {record.scan_id} cites {len(missing)} evidence item(s) not in the store, "
                 f"first {missing[0]}; call put_evidence first"
             )
-        return referenced
+        return FindingsObject(sha256=findings_digest, count=count), referenced
+
+    @abc.abstractmethod
+    def _stage_findings(self, rows: list[FindingRow] | None) -> None:
+        """Add rows to this connection's private table of findings to index (None: empty it first), from
+        which the scan's transaction copies them (:meth:`_duplicate_finding` when two share an id)."""
+
+    def _duplicate_finding(self, scan_id: str) -> StoreError:
+        """The error for a record with two findings of one id among the staged rows."""
+        rows = self.query(
+            "SELECT rule_id, subject FROM staged_findings GROUP BY finding_id, rule_id, subject"
+            " HAVING COUNT(*) > 1 LIMIT 1"
+        )
+        rule, subject = rows[0] if rows else ("?", "?")
+        # Drift and the index key findings by id (rule + subject); two verdicts on one subject by one rule
+        # would make both ambiguous.
+        return StoreError(f"scan {scan_id} has two findings for rule {rule} and subject {subject!r}")
+
+    def _put_scan_objects(
+        self, record: ScanRecord, findings: FindingsObject, *, sequence: int, previous: str | None,
+        attest: Attest | None,
+    ) -> str:  # fmt: skip
+        """Write a scan's manifest and attestation (after its findings object, so that whatever names an
+        object comes after it); returns the manifest's digest. The caller indexes the scan."""
+        manifest = build_manifest(record, sequence=sequence, previous=previous, findings=findings)
+        payload = canonical_json(manifest)
+        digest = sha256_hex(payload)
+        self.locker.put("manifests", digest, payload)
+        if attest is not None:  # signs the findings as stored, read back
+            self.locker.put(
+                "attestations", digest, attest(digest, manifest, self.manifest_findings(manifest))
+            )
+        return digest
 
     # -- primitives for verification ----------------------------------------------------------------
 
@@ -183,6 +292,35 @@ class Store(abc.ABC):
         """(finding id, status) of every finding the index holds for scan ``seq``."""
         rows = self.query("SELECT finding_id, status FROM findings WHERE scan_seq = ?", (seq,))
         return {(str(r[0]), str(r[1])) for r in rows}
+
+    def drift_pairs(self, old_seq: int, new_seq: int) -> tuple[list[IndexedPair], int]:
+        """The index's rows of the findings of scans ``old_seq`` and ``new_seq`` that may have changed
+        between them, paired by finding id (what :func:`annexa.audit.drift.compare_indexed` takes), and the
+        number of those that cannot have: in both scans with one effective status that is not a failure.
+        Only the changes leave the database, so two scans of millions of findings compare in little memory.
+        """
+        old, new = _EFFECTIVE.format(t="o"), _EFFECTIVE.format(t="n")
+        same = f"{old} = {new} AND {new} <> 'fail'"
+        unchanged = self.query(
+            "SELECT COUNT(*) FROM findings n JOIN findings o"
+            f" ON o.scan_seq = ? AND o.finding_id = n.finding_id WHERE n.scan_seq = ? AND {same}",
+            (old_seq, new_seq),
+        )[0][0]
+        present = self.query(
+            "SELECT n.finding_id, n.rule_id, n.control_id, n.subject, o.status, o.waived, n.status, n.waived"
+            " FROM findings n LEFT JOIN findings o ON o.scan_seq = ? AND o.finding_id = n.finding_id"
+            f" WHERE n.scan_seq = ? AND NOT (o.finding_id IS NOT NULL AND {same})",
+            (old_seq, new_seq),
+        )
+        vanished = self.query(
+            "SELECT o.finding_id, o.rule_id, o.control_id, o.subject, o.status, o.waived FROM findings o"
+            " WHERE o.scan_seq = ? AND NOT EXISTS"
+            " (SELECT 1 FROM findings n WHERE n.scan_seq = ? AND n.finding_id = o.finding_id)",
+            (old_seq, new_seq),
+        )
+        pairs: list[IndexedPair] = [tuple(row) for row in present]
+        pairs.extend((*row, None, None) for row in vanished)
+        return pairs, int(unchanged)
 
     def indexed_evidence(self) -> set[str]:
         """Digests of every evidence item the index knows."""

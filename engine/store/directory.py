@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.store.base import DEFAULT_STORE, Attest, KnownItems, Store
+from annexa.model.evidence import Evidence, format_timestamp
+from annexa.store.base import DEFAULT_STORE, Attest, FindingRow, KnownItems, Store
 from annexa.store.locker import DirectoryLocker
-from annexa.store.manifest import ScanRecord, StoreError, build_manifest
+from annexa.store.manifest import ScanRecord, StoreError
 from annexa.store.redaction import redact_for_storage
 
 _BUSY_TIMEOUT_S: Final = 60.0
@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS scan_evidence (
     PRIMARY KEY (scan_seq, evidence_id)
 );
 """
+
+
+# The findings of the scan being recorded, before its sequence number is known (Store._write_findings).
+_STAGING: Final = """CREATE TEMP TABLE IF NOT EXISTS staged_findings (finding_id TEXT NOT NULL,
+    rule_id TEXT NOT NULL, control_id TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+    subject TEXT, waived INTEGER NOT NULL)"""
 
 
 class DirectoryStore(Store):
@@ -131,38 +137,43 @@ class DirectoryStore(Store):
     def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
         """Append a scan to the chain; returns its manifest digest.
 
-        Read head, write manifest, insert rows: all under one ``BEGIN IMMEDIATE`` so concurrent writers
+        The findings object is written first, its index rows staged (:meth:`Store._write_findings`); then
+        read head, write manifest, insert rows: all under one ``BEGIN IMMEDIATE`` so concurrent writers
         queue up and the chain stays linear. The commit is the last step; a crash before it leaves an
-        orphan manifest file and no trace in the history.
+        orphan findings object or manifest file and no trace in the history.
         """
-        referenced = self.check_record(record)
+        findings, referenced = self._write_findings(record)
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM scans WHERE scan_id = ?", (record.scan_id,)).fetchone():
                 raise StoreError(f"scan {record.scan_id} is already recorded")
             head = db.execute("SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1").fetchone()
             seq, previous = (1, None) if head is None else (head[0] + 1, head[1])
-            manifest = build_manifest(record, sequence=seq, previous=previous)
-            payload = canonical_json(manifest)
-            digest = sha256_hex(payload)
-            self.locker.put("manifests", digest, payload)
-            if attest is not None:
-                self.locker.put("attestations", digest, attest(digest, manifest))
+            digest = self._put_scan_objects(record, findings, sequence=seq, previous=previous, attest=attest)
             db.execute(
                 "INSERT INTO scans(seq, scan_id, manifest, previous, started_at, finished_at,"
                 " rule_pack_digest) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (seq, record.scan_id, digest, previous, format_timestamp(record.started_at),
                  format_timestamp(record.finished_at), record.rule_pack_digest),
             )  # fmt: skip
-            db.executemany(
-                "INSERT OR REPLACE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(seq, f.id, f.rule_id, f.control_id, f.status.value, f.severity.value, f.subject,
-                  int(f.waived)) for f in record.findings],
-            )  # fmt: skip
+            try:
+                db.execute("INSERT INTO findings SELECT ?, * FROM staged_findings", (seq,))
+            except sqlite3.IntegrityError:
+                raise self._duplicate_finding(record.scan_id) from None
             db.executemany(
                 "INSERT OR IGNORE INTO scan_evidence VALUES (?, ?)", [(seq, d) for d in sorted(referenced)]
             )
         self._write_head()
         return digest
+
+    def _stage_findings(self, rows: list[FindingRow] | None) -> None:
+        # A temporary table: private to this connection, written without the database's write lock.
+        if rows is None:
+            self._db.execute(_STAGING)
+            self._db.execute("DELETE FROM staged_findings")
+        elif rows:
+            self._db.execute("BEGIN")  # the batch in one transaction (it locks only the temporary database)
+            self._db.executemany("INSERT INTO staged_findings VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("COMMIT")
 
     def _write_head(self) -> None:
         # Under the write lock, so concurrent writers cannot leave HEAD pointing at an older scan.

@@ -30,10 +30,13 @@ _BATCH: Final = 10_000  # objects made durable together; bounds the temporary fi
 # kind of machine creating a file costs 100-300 us of kernel time, 100,000 objects 10-30 s.
 _PACK_MIN: Final = 256
 _PACK_MAGIC: Final = b"annexa-pack 1\n"
+_STREAM_BUFFER: Final = 1 << 20  # put_stream's pieces are small (one finding each): write them in bulk
 _BINARY: Final = getattr(os, "O_BINARY", 0)  # Windows would translate line ends without it
 
 # attestations: the DSSE envelope signing a manifest, named by the manifest's digest (annexa.trust).
-Area = Literal["evidence", "manifests", "attestations"]
+# findings: a scan's findings, one object per scan, named in its manifest (annexa.store.manifest).
+Area = Literal["evidence", "manifests", "attestations", "findings"]
+_INCOMING: Final = "incoming"  # where put_stream writes an object whose digest is not known yet
 
 
 class Locker(Protocol):
@@ -47,7 +50,17 @@ class Locker(Protocol):
         """Store many objects (digest, bytes) as :meth:`put` does each; durable together when it returns."""
         ...
 
+    def put_stream(self, area: Area, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Store one object given in pieces, never whole in memory; returns its digest and size.
+        Idempotent as :meth:`put`; durable when it returns."""
+        ...
+
     def get(self, area: Area, digest: str) -> bytes | None: ...
+
+    def open_stream(self, area: Area, digest: str) -> BinaryIO | None:
+        """One object to read in pieces (a file to close), or None when there is none. Not checked
+        against its digest: the reader hashes what it reads."""
+        ...
 
     def exists(self, area: Area, digest: str) -> bool: ...
 
@@ -138,6 +151,39 @@ class DirectoryLocker:
         path = self._path(area, digest)
         if not path.exists() and self._entry(area, digest) is None:
             atomic_write_bytes(path, payload)
+
+    def put_stream(self, area: Area, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Write the pieces to a temporary file (``<area>/incoming/.<tag>.tmp``) while hashing them, make it
+        durable, then rename it to its digest's name (or drop it when that object is there already)."""
+        folder = f"{self.root}/{area}/{_INCOMING}"
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        temporary = f"{folder}/.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+        digest, size = hashlib.sha256(), 0
+        try:
+            with open(temporary, "xb", buffering=_STREAM_BUFFER) as handle:  # noqa: PTH123  # str paths
+                for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            final = self._path(area, digest.hexdigest())
+            if final.exists():
+                os.remove(temporary)  # noqa: PTH107  # content-addressed: the same bytes are there
+            else:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(temporary, final)  # noqa: PTH105
+                _sync_filesystem(self.root)  # the rename durable before a manifest names the object
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(temporary)  # noqa: PTH107  # an error before the rename: no debris
+        return digest.hexdigest(), size
+
+    def open_stream(self, area: Area, digest: str) -> BinaryIO | None:
+        try:
+            return open(self._path(area, digest), "rb")  # noqa: PTH123  # the caller closes it
+        except FileNotFoundError:
+            return None
 
     def put_many(self, area: Area, objects: Iterable[tuple[str, bytes]]) -> None:
         """Write a batch of objects with one durability barrier, not one fsync each.

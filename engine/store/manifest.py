@@ -1,14 +1,21 @@
 """Scan records and their manifests: the canonical JSON that the hash chain is built from.
 
-A manifest holds ``Finding.to_dict()`` for every finding plus its full rule span (``location`` alone
-loses the end position), so :func:`record_from_manifest` gives back real :class:`Finding` objects and an
-old scan can be compared, reported or re-evaluated from the store alone.
+A scan's findings are ``Finding.to_dict()`` each plus its full rule span (``location`` alone loses the end
+position), so :func:`record_from_manifest` gives back real :class:`Finding` objects and an old scan can be
+compared, reported or re-evaluated from the store alone. A version-2 manifest names them by digest: they
+are an object of their own in the locker's ``findings`` area, the canonical JSON of their list written one
+finding at a time (:func:`findings_chunks`) and read back the same way (:func:`parse_findings`), so that
+neither recording nor verifying a scan of millions of findings builds them into one document. The
+manifest holds that object's SHA-256 and count, so the hash chain and a signature cover every finding as
+they did when a version-1 manifest held them inline (still read).
 """
 
 from __future__ import annotations
 
+import codecs
+import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -16,10 +23,14 @@ from typing import Any, Final
 from annexa import __version__
 from annexa.model.diagnostics import Position, Span
 from annexa.model.errors import EngineError
-from annexa.model.evidence import EvidenceRef, format_timestamp, parse_timestamp
+from annexa.model.evidence import EvidenceRef, canonical_json, format_timestamp, parse_timestamp
 from annexa.model.findings import ControlResult, ControlStatus, Finding, Severity, Status, Waiver
 
+# The version of the store's JSON outputs (history, diff, verify), which did not change with the manifests.
 SCHEMA_VERSION: Final = 1
+MANIFEST_VERSION: Final = 2  # the findings in an object of their own (version 1: inline, still read)
+_READABLE: Final = (1, MANIFEST_VERSION)
+_READ_SIZE: Final = 1 << 20
 
 
 class StoreError(EngineError):
@@ -173,9 +184,94 @@ def _control_from_manifest(raw: Mapping[str, Any]) -> ControlResult:
     )
 
 
-def build_manifest(record: ScanRecord, *, sequence: int, previous: str | None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class FindingsObject:
+    """Where a version-2 manifest's findings are: the SHA-256 of the object holding them, and how many."""
+
+    sha256: str
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "count": self.count}
+
+
+def findings_object_of(raw: Mapping[str, Any]) -> FindingsObject | None:
+    """The findings object a manifest names, or None for a version-1 manifest (findings inline)."""
+    named = raw.get("findings_object")
+    if raw.get("schema_version") == 1 and named is None:
+        return None
+    if not isinstance(named, Mapping) or not isinstance(named.get("sha256"), str) \
+            or not isinstance(named.get("count"), int):  # fmt: skip
+        raise StoreError(f"manifest of scan {raw.get('scan_id')!r} names no findings object")
+    return FindingsObject(sha256=named["sha256"], count=named["count"])
+
+
+def findings_chunks(findings: Iterable[Finding], seen: Callable[[Finding], object] = id) -> Iterator[bytes]:
+    """The bytes of a findings object, a finding at a time: the canonical JSON of the list of
+    :func:`finding_to_manifest` dicts, so its SHA-256 is the statement's ``findings_digest`` of them, as
+    it is of a version-1 manifest's inline list. ``seen(finding)`` is called on each as it is written."""
+    separator = b"["
+    for finding in findings:
+        seen(finding)
+        yield separator
+        yield canonical_json(finding_to_manifest(finding))
+        separator = b","
+    yield b"]" if separator == b"," else b"[]"
+
+
+def parse_findings(read: Callable[[int], bytes], where: str) -> Iterator[dict[str, Any]]:
+    """The findings of an object (a JSON list of objects), one at a time, from ``read(size)`` (a file's
+    ``read``), never the whole list in memory. :class:`StoreError` naming ``where`` when it is not one."""
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    text, state, at_end = "", "open", False  # state: open, first (an item or "]"), next ("," or "]"), closed
+    while True:
+        chunk = b"" if at_end else read(_READ_SIZE)
+        at_end = not chunk
+        try:
+            text += utf8.decode(chunk, final=at_end)
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"{where}: findings are not UTF-8: {exc}") from exc
+        position = 0
+        while position < len(text) and state != "closed":
+            if state == "open":
+                if text[position] != "[":
+                    raise StoreError(f"{where}: findings are not a JSON list")
+                position, state = position + 1, "first"
+                continue
+            if text[position] == "]":
+                position, state = position + 1, "closed"
+                continue
+            start = position
+            if state == "next":
+                if text[position] != ",":
+                    raise StoreError(f"{where}: findings list broken at character {position}")
+                start += 1
+            try:
+                value, end = decoder.raw_decode(text, start)
+            except json.JSONDecodeError as exc:
+                if at_end:
+                    raise StoreError(f"{where}: findings are not JSON: {exc}") from exc
+                break  # the rest of this finding is in the next chunk
+            if not isinstance(value, dict):
+                raise StoreError(f"{where}: a finding is not a JSON object")
+            yield value
+            position, state = end, "next"
+        text = text[position:]
+        if state == "closed" and text:
+            raise StoreError(f"{where}: bytes after the findings list")
+        if at_end:
+            if state != "closed":
+                raise StoreError(f"{where}: findings list is cut short")
+            return
+
+
+def build_manifest(
+    record: ScanRecord, *, sequence: int, previous: str | None, findings: FindingsObject
+) -> dict[str, Any]:
+    """The manifest of ``record``, whose findings are stored as ``findings`` (see :func:`findings_chunks`)."""
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": MANIFEST_VERSION,
         "sequence": sequence,
         "previous": previous,
         "scan_id": record.scan_id,
@@ -187,14 +283,21 @@ def build_manifest(record: ScanRecord, *, sequence: int, previous: str | None) -
         "config_digest": record.config_digest,
         "evidence": sorted(set(record.evidence_ids)),
         "collection": [status.to_dict() for status in record.collection],
-        "findings": [finding_to_manifest(finding) for finding in record.findings],
+        "findings_object": findings.to_dict(),
         "controls": [control.to_dict() for control in record.controls],
     }
 
 
-def record_from_manifest(raw: Mapping[str, Any]) -> ScanRecord:
-    if raw.get("schema_version") != SCHEMA_VERSION:
-        raise StoreError(f"manifest schema_version {raw.get('schema_version')!r} is not {SCHEMA_VERSION}")
+def record_from_manifest(
+    raw: Mapping[str, Any], findings: Iterable[Mapping[str, Any]] | None = None
+) -> ScanRecord:
+    """The record a manifest holds, with ``findings`` (raw, as :func:`parse_findings` gives them) for a
+    version-2 manifest, whose findings are not inline; without them its record has none."""
+    if raw.get("schema_version") not in _READABLE:
+        raise StoreError(f"manifest schema_version {raw.get('schema_version')!r} is not one of {_READABLE} "
+                         "(written by a later annexa?)")  # fmt: skip
+    if findings is None:
+        findings = raw["findings"] if raw["schema_version"] == 1 else ()
     return ScanRecord(
         scan_id=raw["scan_id"],
         started_at=parse_timestamp(raw["started_at"]),
@@ -214,6 +317,6 @@ def record_from_manifest(raw: Mapping[str, Any]) -> ScanRecord:
             )
             for c in raw["collection"]
         ),
-        findings=tuple(finding_from_manifest(f) for f in raw["findings"]),
+        findings=tuple(finding_from_manifest(f) for f in findings),
         controls=tuple(_control_from_manifest(c) for c in raw["controls"]),
     )

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from annexa.model.evidence import Evidence, canonical_json, format_timestamp, sha256_hex
-from annexa.store.base import Attest, KnownItems, Store
+from annexa.model.evidence import Evidence, format_timestamp
+from annexa.store.base import Attest, FindingRow, KnownItems, Store
 from annexa.store.locker import DirectoryLocker
-from annexa.store.manifest import ScanRecord, StoreError, build_manifest
+from annexa.store.manifest import ScanRecord, StoreError
 from annexa.store.redaction import redact_for_storage
 
 if TYPE_CHECKING:
@@ -65,6 +65,14 @@ _SCHEMA: Final = (
 _EVIDENCE_STAGING: Final = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS evidence_staging (id TEXT NOT NULL, kind TEXT NOT NULL,"
     " source TEXT NOT NULL, collected_at TEXT NOT NULL) ON COMMIT DELETE ROWS"
+)
+
+
+# The findings of the scan being recorded, before its sequence number is known (Store._write_findings).
+_FINDINGS_STAGING: Final = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS staged_findings (finding_id TEXT NOT NULL, rule_id TEXT NOT NULL,"
+    " control_id TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL, subject TEXT,"
+    " waived INTEGER NOT NULL)"
 )
 
 
@@ -142,7 +150,7 @@ class PostgresStore(Store):
 
     def record_scan(self, record: ScanRecord, *, attest: Attest | None = None) -> str:
         """Append a scan to the chain under a table lock that queues concurrent writers."""
-        referenced = self.check_record(record)
+        findings, referenced = self._write_findings(record)
         with self._db.transaction(), self._db.cursor() as db:
             # SHARE ROW EXCLUSIVE conflicts with itself, not with readers: writers queue, reads go on.
             db.execute("LOCK TABLE scans IN SHARE ROW EXCLUSIVE MODE")
@@ -150,30 +158,36 @@ class PostgresStore(Store):
                 raise StoreError(f"scan {record.scan_id} is already recorded")
             head = db.execute("SELECT seq, manifest FROM scans ORDER BY seq DESC LIMIT 1").fetchone()
             seq, previous = (1, None) if head is None else (head[0] + 1, head[1])
-            manifest = build_manifest(record, sequence=seq, previous=previous)
-            payload = canonical_json(manifest)
-            digest = sha256_hex(payload)
-            self.locker.put("manifests", digest, payload)
-            if attest is not None:
-                self.locker.put("attestations", digest, attest(digest, manifest))
+            digest = self._put_scan_objects(record, findings, sequence=seq, previous=previous, attest=attest)
             db.execute(
                 "INSERT INTO scans(seq, scan_id, manifest, previous, started_at, finished_at,"
                 " rule_pack_digest) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                 (seq, record.scan_id, digest, previous, format_timestamp(record.started_at),
                  format_timestamp(record.finished_at), record.rule_pack_digest),
             )  # fmt: skip
-            # COPY straight into the tables: the scan row above took a new seq under the lock and
-            # check_record refused duplicate finding ids, so no row here can conflict.
-            with db.copy("COPY findings (scan_seq, finding_id, rule_id, control_id, status, severity,"
-                         " subject, waived) FROM STDIN") as copy:  # fmt: skip
-                for f in record.findings:
-                    copy.write_row((seq, f.id, f.rule_id, f.control_id, f.status.value, f.severity.value,
-                                    f.subject, int(f.waived)))  # fmt: skip
+            duplicate = db.execute(
+                "SELECT 1 FROM staged_findings GROUP BY finding_id HAVING COUNT(*) > 1 LIMIT 1"
+            ).fetchone()
+            if duplicate is not None:  # before the insert: a failed statement would abort the transaction
+                raise self._duplicate_finding(record.scan_id)
+            db.execute("INSERT INTO findings SELECT %s, * FROM staged_findings", (seq,))
+            # COPY straight into the table: the scan row above took a new seq under the lock.
             with db.copy("COPY scan_evidence (scan_seq, evidence_id) FROM STDIN") as copy:
                 for evidence_id in sorted(referenced):
                     copy.write_row((seq, evidence_id))
         self._write_head()
         return digest
+
+    def _stage_findings(self, rows: list[FindingRow] | None) -> None:
+        # A temporary table: private to this session, written outside the writers' lock.
+        with self._db.transaction(), self._db.cursor() as cursor:
+            if rows is None:
+                cursor.execute(_FINDINGS_STAGING)
+                cursor.execute("TRUNCATE staged_findings")
+                return
+            with cursor.copy("COPY staged_findings FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
 
     def _write_head(self) -> None:
         # Under the writers' lock, so concurrent writers cannot leave HEAD naming an older scan.

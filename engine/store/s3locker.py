@@ -10,10 +10,12 @@ so is put without retention. The endpoint and credentials come from boto3's usua
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -54,7 +56,7 @@ class S3Locker:
     def _key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
 
-    def put(self, area: Area, digest: str, payload: bytes) -> None:
+    def put(self, area: Area, digest: str, payload: bytes | BinaryIO) -> None:
         key = self._key(object_key(area, digest))
         if self._exists(key):  # content-addressed: the object there already holds these bytes
             return
@@ -66,6 +68,25 @@ class S3Locker:
             }
         self._call("put", key, lambda: self._s3.put_object(Bucket=self.bucket, Key=key, Body=payload,
                                                            **extra))  # fmt: skip
+
+    def put_stream(self, area: Area, chunks: Iterable[bytes]) -> tuple[str, int]:
+        """Spool the pieces to a local temporary file while hashing them (S3 names an object before its
+        bytes), then put that file as one object (up to S3's 5 GB for one PUT)."""
+        digest, size = hashlib.sha256(), 0
+        with tempfile.TemporaryFile(prefix="annexa-object-") as spool:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                spool.write(chunk)
+            spool.seek(0)
+            self.put(area, digest.hexdigest(), spool)
+        return digest.hexdigest(), size
+
+    def open_stream(self, area: Area, digest: str) -> BinaryIO | None:
+        key = self._key(object_key(area, digest))
+        answer = self._call("read", key, lambda: self._s3.get_object(Bucket=self.bucket, Key=key),
+                            missing_ok=True)  # fmt: skip
+        return None if answer is None else cast("BinaryIO", answer["Body"])
 
     def put_many(self, area: Area, objects: Iterable[tuple[str, bytes]]) -> None:
         for digest, payload in objects:  # each PUT is durable when S3 answers it

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from annexa.model.errors import EngineError
 from annexa.model.evidence import Evidence, EvidenceFormatError, sha256_hex
-from annexa.store.manifest import SCHEMA_VERSION, record_from_manifest
+from annexa.store.manifest import SCHEMA_VERSION, StoreError, findings_object_of, record_from_manifest
 
 if TYPE_CHECKING:
     from annexa.store.base import Store
@@ -71,6 +71,7 @@ def verify_store(store: Store, scan: str | None = None) -> VerifyReport:
         last_seq, _ = store.resolve(scan)
         rows = [row for row in rows if row[0] <= last_seq]
     referenced: set[str] = set()
+    findings_objects: set[str] = set()  # named by the manifests checked
     expected_previous: str | None = None
     for position, (seq, scan_id, digest, previous) in enumerate(rows, start=1):
         where = f"scan #{seq} {scan_id}"
@@ -86,14 +87,19 @@ def verify_store(store: Store, scan: str | None = None) -> VerifyReport:
         if raw is not None:
             _verify_links(store, raw, where, digest, seq, scan_id, expected_previous, problems)
             referenced.update(raw.get("evidence") or ())
-            for finding in raw.get("findings") or ():
-                referenced.update(ref["id"] for ref in finding.get("evidence") or ())
-            _verify_index_findings(store, seq, raw, where, digest, problems)
+            named = findings_object_of(raw)
+            label = store.object_label("manifests", digest)
+            if named is not None:
+                findings_objects.add(named.sha256)
+                label = store.object_label("findings", named.sha256)
+            recorded = _verify_findings(store, raw, where, label, referenced, problems)
+            if recorded is not None:
+                _verify_index_findings(store, seq, recorded, where, digest, problems)
         expected_previous = digest
     if scan is None:
         _verify_head(store, rows, problems, notes)
         evidence_files = store.object_digests("evidence")
-        notes.extend(_orphan_notes(store, rows, evidence_files))
+        notes.extend(_orphan_notes(store, rows, evidence_files, findings_objects))
         problems.extend(VerifyProblem(path=where, message=what) for where, what in store.locker_damage())
         to_check = sorted(set(evidence_files) | referenced)
     else:
@@ -121,6 +127,7 @@ def _verify_manifest(
     try:
         raw: dict[str, Any] = json.loads(payload)
         record_from_manifest(raw)
+        findings_object_of(raw)
     except (ValueError, KeyError, TypeError, EngineError) as exc:
         problems.append(VerifyProblem(path=rel, message=f"{where}: manifest is not readable: {exc}"))
         return None
@@ -143,10 +150,27 @@ def _verify_links(store: Store, raw: Mapping[str, Any], where: str, digest: str,
                                       expected=scan_id, actual=str(raw.get("scan_id"))))  # fmt: skip
 
 
-def _verify_index_findings(store: Store, seq: int, raw: Mapping[str, Any], where: str, digest: str,
+def _verify_findings(store: Store, raw: Mapping[str, Any], where: str, label: str, referenced: set[str],
+                     problems: list[VerifyProblem]) -> set[tuple[str, str]] | None:  # fmt: skip
+    """(id, status) of each finding a manifest records, read inline or from its findings object (``label``)
+    a finding at a time, adding the evidence they cite to ``referenced``; None after noting why they cannot
+    be read."""
+    recorded: set[tuple[str, str]] = set()
+    cited: set[str] = set()
+    try:
+        for finding in store.manifest_findings(raw):
+            recorded.add((finding["id"], finding["status"]))
+            cited.update(ref["id"] for ref in finding.get("evidence") or ())
+    except (StoreError, KeyError, TypeError) as exc:
+        problems.append(VerifyProblem(path=label, message=f"{where}: findings are not as recorded: {exc}"))
+        return None
+    referenced.update(cited)
+    return recorded
+
+
+def _verify_index_findings(store: Store, seq: int, recorded: set[tuple[str, str]], where: str, digest: str,
                            problems: list[VerifyProblem]) -> None:  # fmt: skip
     indexed = store.indexed_findings(seq)
-    recorded = {(f["id"], f["status"]) for f in raw["findings"]}
     if indexed != recorded:
         changed = sorted(indexed ^ recorded)[0]
         problems.append(VerifyProblem(path=store.index_name, message=f"{where}: indexed findings differ from "
@@ -170,9 +194,15 @@ def _verify_head(store: Store, rows: list[Any], problems: list[VerifyProblem], n
         notes.append(f"HEAD lags the index ({head[:12]}): a writer was interrupted after its commit")
 
 
-def _orphan_notes(store: Store, rows: list[Any], evidence_files: set[str]) -> list[str]:
+def _orphan_notes(
+    store: Store, rows: list[Any], evidence_files: set[str], findings_objects: set[str]
+) -> list[str]:
     notes: list[str] = []
     chained = {row[2] for row in rows}
+    stray_findings = sorted(store.object_digests("findings") - findings_objects)
+    if stray_findings:
+        notes.append(f"{len(stray_findings)} findings object(s) no scan in the history names (interrupted "
+                     f"scans), e.g. {store.object_label('findings', stray_findings[0])}")  # fmt: skip
     orphans = sorted(store.object_digests("manifests") - chained)
     if orphans:
         notes.append(f"{len(orphans)} manifest file(s) without an index row (interrupted scans, not part "

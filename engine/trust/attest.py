@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from annexa.model.evidence import canonical_json
@@ -16,8 +16,9 @@ from annexa.trust.witness import Witness, publish
 def attester(signer: Signer) -> Attest:
     """The ``attest`` argument of :meth:`Store.record_scan`: a DSSE envelope around the scan's statement."""
 
-    def attest(digest: str, manifest: dict[str, Any]) -> bytes:
-        return envelope_bytes(sign_envelope(canonical_json(scan_statement(digest, manifest)), signer))
+    def attest(digest: str, manifest: dict[str, Any], findings: Iterable[Mapping[str, Any]]) -> bytes:
+        statement = scan_statement(digest, manifest, findings)
+        return envelope_bytes(sign_envelope(canonical_json(statement), signer))
 
     return attest
 

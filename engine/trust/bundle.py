@@ -30,6 +30,7 @@ from typing import Any, Final
 
 from annexa.files.atomic import atomic_writer
 from annexa.model.evidence import sha256_hex
+from annexa.store.manifest import findings_object_of
 from annexa.store.verification import VerifyProblem
 from annexa.trust.dsse import parse_envelope, verify_envelope
 from annexa.trust.keys import ALGORITHM, TrustedKey, TrustError
@@ -167,12 +168,11 @@ def _check_manifest(bundle: Bundle, checked: CheckedBundle, predicate: Mapping[s
         return
     manifest: dict[str, Any] = json.loads(payload)
     checked.manifest = manifest
-    if findings_digest(manifest["findings"]) != predicate.get("findings_digest"):
-        checked.problem(bundle, MANIFEST, "findings digest differs from the signed one",
-                        expected=str(predicate.get("findings_digest")),
-                        actual=findings_digest(manifest["findings"]))  # fmt: skip
+    findings = _findings(bundle, checked, manifest, predicate)
+    if findings is None:
+        return
     subjects = {s["digest"]["sha256"] for s in statement.get("subject") or () if isinstance(s, dict)}
-    cited = set(manifest["evidence"]) | {ref["id"] for f in manifest["findings"] for ref in f["evidence"]}
+    cited = set(manifest["evidence"]) | {ref["id"] for f in findings for ref in f["evidence"]}
     for digest in sorted(cited):
         name = f"evidence/{digest[:2]}/{digest}.json"
         payload = bundle.get(name)
@@ -185,6 +185,37 @@ def _check_manifest(bundle: Bundle, checked: CheckedBundle, predicate: Mapping[s
             checked.evidence[digest] = payload
         if digest in manifest["evidence"] and digest not in subjects:
             checked.problem(bundle, name, "evidence is not a subject of the signed statement")
+
+
+def _findings(bundle: Bundle, checked: CheckedBundle, manifest: Mapping[str, Any],
+              predicate: Mapping[str, Any]) -> list[dict[str, Any]] | None:  # fmt: skip
+    """The manifest's findings (inline, or its findings object in the bundle) once their digest is the
+    signed one; None after noting why not."""
+    named = findings_object_of(manifest)
+    if named is None:
+        findings: list[dict[str, Any]] = manifest["findings"]
+        digest, where = findings_digest(findings), MANIFEST
+    else:
+        where = findings_file(named.sha256)
+        payload = bundle.get(where)
+        if payload is None:
+            checked.problem(bundle, where, "the scan's findings are missing from the bundle")
+            return None
+        digest = sha256_hex(payload)
+        if digest != named.sha256:
+            checked.problem(bundle, where, "findings do not match the manifest's digest (altered or swapped)",
+                            expected=named.sha256, actual=digest)  # fmt: skip
+            return None
+        findings = json.loads(payload)
+    if digest != predicate.get("findings_digest"):
+        checked.problem(bundle, where, "findings digest differs from the signed one",
+                        expected=str(predicate.get("findings_digest")), actual=digest)  # fmt: skip
+    return findings
+
+
+def findings_file(digest: str) -> str:
+    """Where a bundle keeps a scan's findings object (as the store names it)."""
+    return f"findings/{digest[:2]}/{digest}.json"
 
 
 def _check_inputs(bundle: Bundle, checked: CheckedBundle, predicate: Mapping[str, Any]) -> None:

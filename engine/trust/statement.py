@@ -12,7 +12,7 @@ fields.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from annexa.model.evidence import canonical_json
@@ -22,15 +22,22 @@ PREDICATE_TYPE: Final = "https://annexa.dev/attestation/scan-result/v1"
 
 
 def findings_digest(findings: Any) -> str:
-    """SHA-256 of the canonical JSON of a manifest's findings list."""
+    """SHA-256 of the canonical JSON of a manifest's findings list (the bytes of a version-2 manifest's
+    findings object, see :func:`annexa.store.manifest.findings_chunks`)."""
     return hashlib.sha256(canonical_json(findings)).hexdigest()
 
 
-def scan_statement(digest: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    """The statement for the manifest whose SHA-256 is ``digest``."""
+def scan_statement(
+    digest: str, manifest: Mapping[str, Any], findings: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The statement for the manifest whose SHA-256 is ``digest``, whose findings (as manifest dicts, a
+    stream read once) are ``findings``."""
     counts: dict[str, int] = {}
-    for finding in manifest["findings"]:
+    exceptions = _Exceptions()
+    for finding in findings:
         counts[finding["status"]] = counts.get(finding["status"], 0) + 1
+        exceptions.add(finding)
+    named = manifest.get("findings_object")
     return {
         "_type": STATEMENT_TYPE,
         "subject": [
@@ -48,31 +55,38 @@ def scan_statement(digest: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
             "annexa_version": manifest["annexa_version"],
             "started_at": manifest["started_at"],
             "finished_at": manifest["finished_at"],
-            "findings_digest": findings_digest(manifest["findings"]),
+            # the same digest either way: a version-2 findings object is their list's canonical JSON
+            "findings_digest": findings_digest(manifest["findings"]) if named is None else named["sha256"],
             "counts": dict(sorted(counts.items())),
-            "exceptions": exceptions_of(manifest["findings"]),
+            "exceptions": exceptions.to_dict(),
         },
     }
 
 
-def exceptions_of(findings: Any) -> dict[str, list[dict[str, Any]]]:
-    """The accepted risks behind the verdicts, with their approval: each waiver in force (rule, subject,
-    approver, justification, expiry), and each finding an expired exception no longer waives."""
-    waived = {}
-    expired = {}
-    for finding in findings:
+class _Exceptions:
+    """The accepted risks behind the verdicts, with their approval, gathered a finding at a time: each
+    waiver in force (rule, subject, approver, justification, expiry), and each finding an expired
+    exception no longer waives."""
+
+    def __init__(self) -> None:
+        self.waived: dict[bytes, dict[str, Any]] = {}
+        self.expired: dict[bytes, dict[str, Any]] = {}
+
+    def add(self, finding: Mapping[str, Any]) -> None:
         waiver = finding.get("waiver")
         if waiver is not None:
             entry = {"rule": finding["rule"], "subject": finding["subject"], **waiver}
-            waived[canonical_json(entry)] = entry
+            self.waived[canonical_json(entry)] = entry
         note = finding.get("note") or ""
         if note.startswith("exception expired on"):
             entry = {"rule": finding["rule"], "subject": finding["subject"], "note": note}
-            expired[canonical_json(entry)] = entry
-    return {
-        "waived": [waived[key] for key in sorted(waived)],
-        "expired": [expired[key] for key in sorted(expired)],
-    }
+            self.expired[canonical_json(entry)] = entry
+
+    def to_dict(self) -> dict[str, list[dict[str, Any]]]:
+        return {
+            "waived": [self.waived[key] for key in sorted(self.waived)],
+            "expired": [self.expired[key] for key in sorted(self.expired)],
+        }
 
 
 def predicate_of(statement: Mapping[str, Any], where: str) -> Mapping[str, Any]:

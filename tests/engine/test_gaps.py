@@ -17,7 +17,7 @@ from annexa.plugins.config import load_config
 from annexa.plugins.host import PluginHost
 from annexa.plugins.manager import PluginSource, make_plugin_manager
 from annexa.store import ScanRecord
-from annexa.store.manifest import build_manifest, record_from_manifest
+from annexa.store.manifest import FindingsObject, build_manifest, record_from_manifest
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 SCHEMA = {
@@ -143,7 +143,9 @@ def test_gaps_survive_the_bundle_and_the_manifest(tmp_path: Path) -> None:
         controls=(),
         collection=collection.statuses(),  # type: ignore[attr-defined]
     )
-    reloaded = record_from_manifest(build_manifest(record, sequence=1, previous=None))
+    reloaded = record_from_manifest(
+        build_manifest(record, sequence=1, previous=None, findings=FindingsObject(sha256="0" * 64, count=0))
+    )
     assert reloaded.gaps_by_kind() == collection.gaps  # type: ignore[attr-defined]
     assert reloaded.collected_by_kind() == {"bucket": None}
 

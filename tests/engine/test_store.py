@@ -21,6 +21,7 @@ from annexa.store import (
     ScanRecord,
     Store,
     StoreError,
+    finding_to_manifest,
     new_scan_id,
     open_store,
     verify_store,
@@ -130,8 +131,13 @@ def test_scan_round_trips_findings_and_controls(tmp_path: Path) -> None:
     }
     assert store.evidence_of(scan) == tuple(sorted(items, key=lambda i: i.id))
     manifest = json.loads((tmp_path / "s" / "manifests" / digest[:2] / f"{digest}.json").read_bytes())
-    assert manifest["schema_version"] == 1
-    assert manifest["findings"][0]["id"] == rec.findings[0].id
+    assert manifest["schema_version"] == 2
+    assert "findings" not in manifest  # named by digest: an object of their own, the list's canonical JSON
+    named = manifest["findings_object"]
+    assert named["count"] == 2
+    stored = (tmp_path / "s" / "findings" / named["sha256"][:2] / f"{named['sha256']}.json").read_bytes()
+    assert sha256_hex(stored) == named["sha256"]
+    assert stored == canonical_json([finding_to_manifest(f) for f in rec.findings])
     assert manifest["collection"][1] == {
         "collector": "aws", "scope": {"account": "9"}, "kind": "aws.s3.bucket",
         "status": "error", "error": "Denied",
@@ -215,7 +221,10 @@ def test_rewritten_manifest_with_fixed_name_breaks_the_next_link(tmp_path: Path)
     digests = three_scans(store)
     old = tmp_path / "s" / "manifests" / digests[1][:2] / f"{digests[1]}.json"
     raw = json.loads(old.read_bytes())
-    raw["findings"][0]["status"] = "fail"
+    findings = list(store.manifest_findings(raw))
+    findings[0]["status"] = "fail"  # a new findings object, named in the rewritten manifest
+    raw["findings_object"]["sha256"] = sha256_hex(canonical_json(findings))
+    store.locker.put("findings", raw["findings_object"]["sha256"], canonical_json(findings))
     payload = canonical_json(raw)
     forged = sha256_hex(payload)
     new = tmp_path / "s" / "manifests" / forged[:2] / f"{forged}.json"

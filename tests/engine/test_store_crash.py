@@ -101,8 +101,9 @@ def test_loaded_evidence_is_the_stored_evidence(tmp_path: Path) -> None:
 # A writer that SIGKILLs itself at one exact step of a batched evidence write: the Nth temporary file
 # written, the Nth durability barrier (locker._sync_filesystem, as it starts), the Nth rename into place.
 # Batches of 5 objects, so 12 new items make three batches and the kills land inside each and between
-# them. After the evidence come the manifest (its fsync, then rename 13, inside the index transaction)
-# and HEAD (rename 14, after the commit): the kills there check that the manifest goes last.
+# them. After the evidence come the findings object (written, made durable, rename 13, its barrier: sync
+# 7), the manifest (its fsync, then rename 14, inside the index transaction) and HEAD (rename 15, after
+# the commit): the kills there check that what names an object comes after it, and the manifest last.
 BATCH_WRITER = """
 import os, signal, sys
 from datetime import UTC, datetime
@@ -140,9 +141,9 @@ print("finished", flush=True)
 
 BATCH_KILLS = [
     *(("write", n) for n in (1, 3, 7, 12)),
-    *(("sync", n) for n in (1, 2, 3, 4, 6)),
-    *(("replace", n) for n in (1, 4, 8, 12, 13, 14)),
-    ("fsync", 1),
+    *(("sync", n) for n in (1, 2, 3, 4, 6, 7)),
+    *(("replace", n) for n in (1, 4, 8, 12, 13, 14, 15)),
+    *(("fsync", n) for n in (1, 2)),
 ]
 
 
@@ -155,16 +156,17 @@ def test_sigkill_at_batch_boundaries_leaves_a_store_that_verifies(
     with open_store(root) as store:  # a scan recorded before, which the crash must not touch
         items = store.put_evidence([endpoint("before", True, at)])
         before = store.record_scan(record(items, (Status.PASS,), at))
-    _kill_and_rerun(root, before, step, nth, pack_min=1_000, head_rename=14)
+    _kill_and_rerun(root, before, step, nth, pack_min=1_000, head_rename=15)
 
 
 # The same with packs: batches of at least 3 new objects packed, so the 12 items make two packs of 5
-# (writes 1 and 2, renames 1 and 2) and two loose files (writes 3 and 4, renames 3 and 4); the manifest is
-# rename 5 and HEAD rename 6; each batch has its two barriers (syncs 1-6).
+# (writes 1 and 2, renames 1 and 2) and two loose files (writes 3 and 4, renames 3 and 4); each batch has
+# its two barriers (syncs 1-6); the findings object is rename 5 (and sync 7), the manifest rename 6 and
+# HEAD rename 7.
 PACK_KILLS = [
     *(("write", n) for n in (1, 2, 3, 4)),
-    *(("sync", n) for n in (1, 2, 3, 4, 5, 6)),
-    *(("replace", n) for n in (1, 2, 3, 4, 5, 6)),
+    *(("sync", n) for n in (1, 2, 3, 4, 5, 6, 7)),
+    *(("replace", n) for n in (1, 2, 3, 4, 5, 6, 7)),
 ]
 
 
@@ -177,7 +179,7 @@ def test_sigkill_while_writing_packs_leaves_a_store_that_verifies(
     with open_store(root) as store:
         items = store.put_evidence([endpoint("before", True, at)])
         before = store.record_scan(record(items, (Status.PASS,), at))
-    _kill_and_rerun(root, before, step, nth, pack_min=3, head_rename=6)
+    _kill_and_rerun(root, before, step, nth, pack_min=3, head_rename=7)
 
 
 def _kill_and_rerun(root: Path, before: str, step: str, nth: int, *, pack_min: int, head_rename: int) -> None:

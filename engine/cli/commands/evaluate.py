@@ -476,7 +476,7 @@ def stored_scan(store_path: str, reference: str) -> tuple[Bundle, datetime, str]
     from annexa.store import open_store
 
     with open_store(store_path, create=False) as store:
-        scan = store.load_scan(reference)
+        scan = store.load_scan(reference, findings=False)  # re-evaluated: the old verdicts are not read
         bundle = Bundle(
             evidence=store.evidence_of(scan),
             collected=scan.record.collected_by_kind(),
