@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from annexa.app.result import build_result
-from annexa.audit.drift import compare
+from annexa.audit.drift import compare_indexed
 from annexa.contract.freshness import DEFAULT_LIMITS, FreshnessLimits, stale_evidence
 from annexa.model.evidence import Evidence
 from annexa.model.observations import scope_drift
@@ -35,12 +35,7 @@ def stored_result(
         *stale_evidence(items, freshness or DEFAULT_LIMITS, record.started_at),
     )
     rules_by_control: Mapping[str, tuple[str, ...]] = {c.id: c.rules for c in record.controls}
-    drift = None
-    if scan.previous is not None:
-        before = store.load_scan(scan.previous).record
-        drift = compare(
-            before.findings, record.findings, old_controls=before.controls, new_controls=record.controls
-        ).to_dict()
+    drift = None if scan.previous is None else drift_between(store, scan.previous, scan.digest)
     return build_result(
         record.findings,
         rules_by_control,
@@ -53,6 +48,16 @@ def stored_result(
             "drift": drift,
             "observations": [observation.to_dict() for observation in observations],
         },
+    )
+
+
+def drift_between(store: Store, old: str, new: str) -> dict[str, Any]:
+    """The drift between two recorded scans (``compare(...).to_dict()``), from the store's index: neither
+    scan's findings are read, and only what changed is held."""
+    before, after = store.load_scan(old, findings=False), store.load_scan(new, findings=False)
+    pairs, unchanged = store.drift_pairs(before.seq, after.seq)
+    return compare_indexed(
+        pairs, unchanged, old_controls=before.record.controls, new_controls=after.record.controls
     )
 
 

@@ -158,7 +158,7 @@ def _run(args: argparse.Namespace) -> int:
     from annexa.app.result import build_result
     from annexa.app.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
     from annexa.app.timings import Timings
-    from annexa.audit.drift import compare
+    from annexa.reports.stored import drift_between
     from annexa.contract.catalog import roll_up
     from annexa.contract.freshness import stale_evidence
     from annexa.model.observations import scope_drift
@@ -313,12 +313,7 @@ def _run(args: argparse.Namespace) -> int:
             digest = store.record_scan(record, attest=signing.attest)
             for line in signing.after_record(store, digest):
                 print(f"annexa: {line}", file=sys.stderr)
-        drift = None
-        if previous is not None:
-            before = store.load_scan(previous).record
-            drift = compare(
-                before.findings, findings, old_controls=before.controls, new_controls=controls
-            ).to_dict()
+        drift = None if previous is None else drift_between(store, previous, digest)
     result = build_result(
         findings,
         ruleset.rules_by_control(),
