@@ -11,6 +11,9 @@ is that part's alone and pinning evaluation to one core does not pin the Dask wo
   its ids, system and model names and paths. Every kind the pack
   reads counts as collected (the AWS and MLflow kinds empty). Evaluation runs pinned to one core.
 * store: the same items written into an embedded directory store (content-addressed files + SQLite).
+* record: two scans of --record-items of those items (the same findings) recorded in a directory store,
+  then their drift, the last scan loaded with and without its findings, and the store verified: each
+  step's time and its own peak RSS above what the process held before it.
 * collect: a synthetic document estate (S folders x D Markdown documents with front matter) collected
   by the local thread pool and by a Dask LocalCluster of 1, 2 and 4 worker processes.
 * aws: a synthetic organisation on one moto server, A accounts x 2 regions (buckets, log groups, KMS
@@ -319,6 +322,66 @@ def part_store(count: int) -> None:
         print(f"  peak RSS {peak_mb():.0f} MB")
 
 
+def _reset_peak() -> None:
+    """Start the kernel's peak-RSS count (VmHWM) afresh (Linux), to see one step's own peak."""
+    Path("/proc/self/clear_refs").write_text("5", encoding="ascii")
+
+
+def _rss_mb(field: str) -> float:
+    """VmHWM (peak since _reset_peak) or VmRSS (now) of this process, in MB."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def part_record(count: int) -> None:
+    """Record two scans of ``count`` items (their findings a million or more at 500,000 items): what each
+    step costs, and its own peak above what the findings held before it."""
+    from annexa.contract.catalog import roll_up
+    from annexa.lang.language import evaluate
+    from annexa.reports.stored import drift_between
+    from annexa.store import ScanRecord, open_store, verify_store
+
+    with tempfile.TemporaryDirectory() as scratch:
+        _, config, ruleset, seed = seed_evidence(Path(scratch))
+        items = synthetic_estate(seed, count)
+        root = Path(scratch) / "bench-store"
+        with open_store(root) as store:
+            stored = store.put_evidence(items)
+            del items
+            found = evaluate(ruleset, stored, now=NOW, collected=dict.fromkeys(ruleset.kinds_read))
+            findings = apply_policy(found, config, NOW)
+            controls = roll_up(findings, ruleset.rules_by_control())
+            digests = []
+            print(f"record: {len(stored):,} items, {len(findings):,} findings")
+            for number, scan_id in enumerate(("20261123T000000Z-00000001", "20261124T000000Z-00000002"), 1):
+                record = ScanRecord(scan_id=scan_id, started_at=NOW, finished_at=NOW,
+                                    rule_pack_digest=ruleset.digest, config_digest="0" * 64,
+                                    evidence_ids=tuple(item.id for item in stored), findings=findings,
+                                    controls=controls)  # fmt: skip
+                digests.append(_step(f"record_scan #{number}", lambda r=record: store.record_scan(r)))
+                del record
+            manifest = root / "manifests" / digests[1][:2] / f"{digests[1]}.json"
+            objects = list((root / "findings").rglob("*.json"))
+            print(f"  manifest {manifest.stat().st_size / 2**20:.1f} MB, findings object(s) "
+                  f"{sum(p.stat().st_size for p in objects) / 2**20:.1f} MB")  # fmt: skip
+            _step("drift_between", lambda: drift_between(store, digests[0], digests[1]))
+            _step("load_scan (no findings)", lambda: store.load_scan("latest", findings=False))
+            _step("load_scan", lambda: store.load_scan("latest"))
+            _step("verify_store", lambda: verify_store(store))
+
+
+def _step(label: str, run: Any) -> Any:
+    base = _rss_mb("VmRSS")
+    _reset_peak()
+    started = time.perf_counter()
+    value = run()
+    seconds = time.perf_counter() - started
+    print(f"  {label:26} {seconds:7.2f} s   peak {_rss_mb('VmHWM') - base:+7.0f} MB over {base:.0f} MB")
+    return value
+
+
 def document_estate(folder: Path, sources: int, docs: int) -> Path:
     import yaml
 
@@ -380,7 +443,7 @@ def part_collect(sources: int, docs: int) -> None:
         race_executors(config_path)
 
 
-PARTS = ("evaluate", "store", "collect", "aws", "dask-evaluate", "stream")
+PARTS = ("evaluate", "store", "collect", "aws", "dask-evaluate", "stream", "record")
 AWS_REGIONS = ("us-east-1", "eu-west-1")
 PER_REGION = {"buckets": 30, "log_groups": 10, "keys": 4, "models": 4}
 ROLES_PER_ACCOUNT = 5
@@ -465,6 +528,12 @@ def main() -> int:
     )
     parser.add_argument("--items", type=int, default=100_000, help="evidence items to evaluate")
     parser.add_argument("--store-items", type=int, default=100_000, help="evidence items to store")
+    parser.add_argument(
+        "--record-items",
+        type=int,
+        default=100_000,
+        help="evidence items of the scans the record part records",
+    )
     parser.add_argument("--sources", type=int, default=8, help="document folders (one Dask task each)")
     parser.add_argument("--docs", type=int, default=250, help="documents per folder")
     parser.add_argument("--accounts", type=int, default=20, help="AWS accounts on moto (2 regions each)")
@@ -486,6 +555,8 @@ def main() -> int:
         part_evaluate(args.items)
     elif args.part == "store":
         part_store(args.store_items)
+    elif args.part == "record":
+        part_record(args.record_items)
     elif args.part == "collect":
         part_collect(args.sources, args.docs)
     elif args.part == "aws":
