@@ -35,44 +35,36 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from annexa.audit.drift import compare
+    from annexa.reports.stored import drift_between
     from annexa.store import SCHEMA_VERSION
 
-    with open_configured_store(args) as store:
-        old, new = store.load_scan(args.a), store.load_scan(args.b)
-    drift = compare(
-        old.record.findings,
-        new.record.findings,
-        old_controls=old.record.controls,
-        new_controls=new.record.controls,
-    )
+    with open_configured_store(args) as store:  # the drift from the index: neither scan's findings read
+        old, new = store.load_scan(args.a, findings=False), store.load_scan(args.b, findings=False)
+        drift = drift_between(store, old.digest, new.digest)
     if args.format == "json":
         payload = {
             "schema_version": SCHEMA_VERSION,
             "a": {"scan_id": old.record.scan_id, "manifest": old.digest},
             "b": {"scan_id": new.record.scan_id, "manifest": new.digest},
-            **drift.to_dict(),
+            **drift,
         }
         print(json.dumps(payload, indent=2, sort_keys=True))
         return int(ExitCode.CONFORMANT)
     print(f"{old.record.scan_id} ({old.digest[:12]}) -> {new.record.scan_id} ({new.digest[:12]})")
-    counts = drift.counts()
+    counts = drift["counts"]
     print(
         ", ".join(f"{counts[key]} {title}" for key, title in _SECTIONS) + f", {counts['unchanged']} unchanged"
     )
     for key, title in _SECTIONS:
-        items = [item for item in drift.findings if item.change.value == key]
+        items = [item for item in drift["findings"] if item["change"] == key]
         if not items:
             continue
         print(f"\n{title}:")
         for item in items:
-            before = item.before.value if item.before else "-"
-            after = item.after.value if item.after else "-"
-            print(f"  {item.rule_id}  {item.subject or '(rule)'}  {before} -> {after}")
-    if drift.controls:
+            subject, before, after = item["subject"] or "(rule)", item["before"] or "-", item["after"] or "-"
+            print(f"  {item['rule']}  {subject}  {before} -> {after}")
+    if drift["controls"]:
         print("\ncontrols:")
-        for control in drift.controls:
-            before = control.before.value if control.before else "-"
-            after = control.after.value if control.after else "-"
-            print(f"  {control.id}  {before} -> {after}")
+        for control in drift["controls"]:
+            print(f"  {control['id']}  {control['before'] or '-'} -> {control['after'] or '-'}")
     return int(ExitCode.CONFORMANT)
