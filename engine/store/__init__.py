@@ -6,6 +6,9 @@ Layout of a store directory (``.annexa/`` by default)::
     evidence/packs/1234....pack   many such objects in one file (a batch of 256 or more new items),
                                   each listed by its SHA-256; the pack is named by its own SHA-256
     manifests/12/1234....json     one scan manifest (canonical JSON), named by its SHA-256
+    findings/56/5678....json      one scan's findings (the canonical JSON of their list), named by its
+                                  SHA-256, which the manifest holds (version 1 manifests: inline)
+    attestations/12/1234....json  the signature of a manifest (a DSSE envelope), named by its digest
     index.sqlite                  scans, findings and evidence (WAL mode), for history and drift queries
     HEAD                          digest of the newest recorded manifest (detects a truncated index)
 

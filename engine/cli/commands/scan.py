@@ -95,8 +95,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action=argparse.BooleanOptionalAction,
         default=False,
         help="keep the collected evidence in a temporary file as it is stored, not in memory, and evaluate "
-        "it a few evidence kinds at a time (local executor; the findings are still held until the scan is "
-        "recorded): the same recorded scan and result",
+        "it a few evidence kinds at a time (local executor; the findings are still held, for the reports): "
+        "the same recorded scan and result",
     )
     parser.add_argument(
         "--sign-key",
