@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal, Protocol
 
 from annexa.files.atomic import atomic_write_bytes
+from annexa.store.packtable import PackTable
 
 DIGEST: Final = re.compile(r"^[0-9a-f]{64}$")
 _BATCH: Final = 10_000  # objects made durable together; bounds the temporary files of one barrier
@@ -137,9 +138,10 @@ class DirectoryLocker:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.location = str(root)
-        # Per area: digest -> (pack path, offset, length), and the packs read so far (new packs appear
-        # when another writer adds them: a lookup that misses reads the folder again).
-        self._packed: dict[str, dict[str, tuple[str, int, int]]] = {}
+        # Where each packed object is (a temporary database, see PackTable), and per area the packs read
+        # so far (new packs appear when another writer adds them: a lookup that misses reads the folder
+        # again).
+        self._packed = PackTable()
         self._packs_read: dict[str, set[str]] = {}
         self._unreadable: dict[str, str] = {}  # pack path -> why its table of contents cannot be read
         self._lock = threading.Lock()
@@ -200,7 +202,8 @@ class DirectoryLocker:
         pending: dict[str, bytes] = {}
         for digest, payload in objects:
             pending.setdefault(digest, payload)
-        packed = self._index(area)
+        self._read_packs(area)
+        packed = self._packed.present(area, list(pending))
         new = [(digest, payload) for digest, payload in pending.items() if digest not in packed]
         for start in range(0, len(new), _BATCH):
             self._put_batch(area, new[start : start + _BATCH])
@@ -271,18 +274,19 @@ class DirectoryLocker:
 
     # -- reading packs --------------------------------------------------------------------------------
 
-    def _index(self, area: Area, *, again: bool = True) -> dict[str, tuple[str, int, int]]:
-        """Every packed object of ``area``: digest -> (pack path, offset, length). Reads the packs folder
-        again (``again``) for packs other writers added since; a pack already read is not read twice."""
+    def _read_packs(self, area: Area, *, again: bool = True) -> None:
+        """Add to the pack table the packs of ``area`` not read yet (``again``: also those other writers
+        added since the first reading; without, only on the first call). A pack is read once."""
         with self._lock:
-            known = self._packed.setdefault(area, {})
+            if self._packed.fresh():  # a new table (or a forked child's): every pack to read again
+                self._packs_read.clear()
             if not again and area in self._packs_read:
-                return known
+                return
             read = self._packs_read.setdefault(area, set())
             try:
                 names = os.listdir(f"{self.root}/{area}/packs")  # noqa: PTH208  # names only
             except FileNotFoundError:
-                return known
+                return
             for name in sorted(names):
                 if name.endswith(".pack") and not name.startswith(".") and name not in read:
                     path = f"{self.root}/{area}/packs/{name}"
@@ -293,19 +297,18 @@ class DirectoryLocker:
                         self._unreadable[path] = str(exc)
                         continue
                     self._add_pack(area, path, entries)
-            return known
 
     def _add_pack(self, area: Area, path: str, entries: list[tuple[str, int, int]]) -> None:
-        known = self._packed.setdefault(area, {})
-        for digest, offset, length in entries:
-            known.setdefault(digest, (path, offset, length))
+        self._packed.add(area, path, entries)
         self._packs_read.setdefault(area, set()).add(path.rsplit("/", 1)[1])
         self._unreadable.pop(path, None)
 
     def _entry(self, area: Area, digest: str) -> tuple[str, int, int] | None:
-        entry = self._index(area, again=False).get(digest)
+        self._read_packs(area, again=False)
+        entry = self._packed.get(area, digest)
         if entry is None:  # perhaps in a pack another writer added since
-            entry = self._index(area).get(digest)
+            self._read_packs(area)
+            entry = self._packed.get(area, digest)
         return entry
 
     def get(self, area: Area, digest: str) -> bytes | None:
@@ -345,12 +348,14 @@ class DirectoryLocker:
             for path in (self.root / area).glob("*/*")
             if DIGEST.match(path.stem) and path.suffix == ".json"
         }
-        return loose | set(self._index(area))
+        self._read_packs(area)
+        return loose | set(self._packed.digests(area))
 
     def label(self, area: Area, digest: str) -> str:
         """The object's file (``evidence/ab/abcd....json``), or its pack and digest when it is packed."""
         key = object_key(area, digest)
-        entry = self._index(area, again=False).get(digest)
+        self._read_packs(area, again=False)
+        entry = self._packed.get(area, digest)
         loose = os.path.exists(f"{self.root}/{key}")  # noqa: PTH110  # str paths, as above
         if entry is None and not loose:
             entry = self._entry(area, digest)  # in a pack another writer added since?

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -150,3 +151,20 @@ def test_items_stored_again_by_the_same_store_come_back_as_stored(tmp_path: Path
         stored = store.put_evidence(batch)
         store.record_scan(record(stored[:3], (Status.PASS,) * 3))
         assert verify_store(store).ok
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork: POSIX only")
+def test_a_forked_child_reads_packed_objects_through_its_own_table(tmp_path: Path) -> None:
+    """The table of packed objects is a SQLite database, which must not cross a fork: a forked child (the
+    forked evaluation's, a Dask worker's) reads the packs into a table of its own and finds every object."""
+    batch = items(MANY)
+    with open_store(tmp_path / "s") as store:
+        store.put_evidence(batch)
+        assert store.load_evidence(batch[0].id) == batch[0]  # the parent's table in use before the fork
+        child = os.fork()
+        if child == 0:  # pragma: no cover  # the child's outcome is its exit status
+            found = all(store.load_evidence(item.id) == item for item in batch)
+            os._exit(0 if found and store.locker._packed._pid == os.getpid() else 1)  # type: ignore[attr-defined]
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert store.load_evidence(batch[-1].id) == batch[-1]  # the parent's table still answers
