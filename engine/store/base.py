@@ -132,14 +132,12 @@ class Store(abc.ABC):
     def close(self) -> None: ...
 
     def load_evidence(self, digest: str) -> Evidence:
-        label = self.object_label("evidence", digest)
-        payload = self._verified_object(
-            "evidence", digest, f"evidence {digest} is not in the store ({label})"
-        )
+        # The object's label only for an error: finding it is a second lookup of a packed object.
+        payload = self._verified_object("evidence", digest, "evidence {digest} is not in the store ({label})")
         try:
             return Evidence.from_dict(json.loads(payload))
         except (ValueError, EvidenceFormatError) as exc:
-            raise StoreError(f"{label}: not an evidence item: {exc}") from exc
+            raise StoreError(f"{self.object_label('evidence', digest)}: not an evidence item: {exc}") from exc
 
     def evidence_of(self, scan: StoredScan) -> tuple[Evidence, ...]:
         """The evidence a scan rested on, to re-evaluate it offline."""
@@ -188,17 +186,16 @@ class Store(abc.ABC):
             raise StoreError(f"{label}: holds {count} findings, the manifest says {named.count}")
 
     def read_manifest(self, digest: str) -> dict[str, Any]:
-        payload = self._verified_object(
-            "manifests", digest, f"manifest {self.object_label('manifests', digest)} is missing"
-        )
+        payload = self._verified_object("manifests", digest, "manifest {label} is missing")
         raw: dict[str, Any] = json.loads(payload)
         return raw
 
     def _verified_object(self, area: Area, digest: str, missing: str) -> bytes:
-        """The object's bytes, refused unless they hash to ``digest``; ``missing`` when there are none."""
+        """The object's bytes, refused unless they hash to ``digest``; ``missing`` (a format string of
+        ``digest`` and ``label``) when there are none."""
         payload = self.read_object(area, digest)
         if payload is None:
-            raise StoreError(missing)
+            raise StoreError(missing.format(digest=digest, label=self.object_label(area, digest)))
         actual = sha256_hex(payload)
         if actual != digest:
             label = self.object_label(area, digest)

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import Final
 
+_CACHE_KB: Final = 64 * 1024
 _LOOKUP_BATCH: Final = 500  # digests asked for in one statement (SQLite's limit on parameters is 999+)
 
 
@@ -40,6 +41,9 @@ class PackTable:
             return self._db
         # "" opens a private temporary database on disk, deleted when closed.
         db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+        # Cached up to 64 MB (about a million objects' entries), allocated as it fills; beyond, looked up
+        # through the OS's file cache.
+        db.execute(f"PRAGMA cache_size = -{_CACHE_KB}")
         db.execute(
             "CREATE TABLE entries (area TEXT NOT NULL, digest BLOB NOT NULL, pack INTEGER NOT NULL,"
             " offset INTEGER NOT NULL, length INTEGER NOT NULL, PRIMARY KEY (area, digest)) WITHOUT ROWID"

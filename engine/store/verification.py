@@ -219,23 +219,26 @@ def _orphan_notes(
 
 
 def _verify_evidence(store: Store, digest: str, referenced: bool, problems: list[VerifyProblem]) -> None:
-    rel = store.object_label("evidence", digest)
-    payload = store.read_object("evidence", digest)
+    found = _evidence_problem(store.read_object("evidence", digest), digest, referenced)
+    if found is not None:  # labelled only then: the label is a second lookup of a packed object
+        message, expected, actual = found
+        problems.append(VerifyProblem(path=store.object_label("evidence", digest), message=message,
+                                      expected=expected, actual=actual))  # fmt: skip
+
+
+def _evidence_problem(
+    payload: bytes | None, digest: str, referenced: bool
+) -> tuple[str, str | None, str | None] | None:
+    """What is wrong with one evidence object (message, expected, actual), or None."""
     if payload is None:
-        if referenced:
-            problems.append(VerifyProblem(path=rel, message="evidence file cited by a scan is missing"))
-        return
+        return ("evidence file cited by a scan is missing", None, None) if referenced else None
     actual = sha256_hex(payload)
     if actual != digest:
-        problems.append(VerifyProblem(path=rel, message="evidence content does not match its digest "
-                                      "(modified after recording)", expected=digest,
-                                      actual=actual))  # fmt: skip
-        return
+        return "evidence content does not match its digest (modified after recording)", digest, actual
     try:
         item = Evidence.from_dict(json.loads(payload))
     except (ValueError, EvidenceFormatError) as exc:
-        problems.append(VerifyProblem(path=rel, message=f"not an evidence item: {exc}"))
-        return
+        return f"not an evidence item: {exc}", None, None
     if item.id != digest:
-        problems.append(VerifyProblem(path=rel, message="evidence file is not in canonical form",
-                                      expected=digest, actual=item.id))  # fmt: skip
+        return "evidence file is not in canonical form", digest, item.id
+    return None
