@@ -158,10 +158,10 @@ def _run(args: argparse.Namespace) -> int:
     from annexa.app.result import build_result
     from annexa.app.scan import apply_policy, collect, config_digest, default_progress, plan, utc_now
     from annexa.app.timings import Timings
-    from annexa.reports.stored import drift_between
     from annexa.contract.catalog import roll_up
     from annexa.contract.freshness import stale_evidence
     from annexa.model.observations import scope_drift
+    from annexa.reports.stored import drift_between
     from annexa.store import ScanRecord, open_store
     from annexa.store.manifest import new_scan_id
 
