@@ -199,9 +199,11 @@ def nonconformity_changes(store: Store, config: Config, scan_id: str) -> Nonconf
     one whose last episode ended in it was closed. The store is named as a folder, or a shared store's URL
     by scheme and host only (it may carry a password, and tickets are read by many).
     """
-    views = [scan_view(store.load_scan(summary.digest).record) for summary in store.scans()]
-    if not views or views[-1].scan_id != scan_id:
+    history = store.scans()
+    if not history or history[-1].scan_id != scan_id:
         raise ValueError(f"scan {scan_id} is not the latest recorded in the store")
+    # A scan at a time: only the one being replayed is held, not the history's findings.
+    views = (scan_view(store.load_scan(summary.digest).record) for summary in history)
     path = config.store_path
     shown = redact_url(path) if "://" in path else path
     return changes_of(build_register(views, configured_actions(config)), config.organization, shown)

@@ -261,10 +261,15 @@ class Register:
 
 
 def build_register(
-    scans: Sequence[ScanView], actions: Iterable[Action] = (), catalog: Catalog | None = None
+    scans: Iterable[ScanView], actions: Iterable[Action] = (), catalog: Catalog | None = None
 ) -> Register:
-    """Replay the scan history (oldest first) into a register (open first, then oldest) with figures."""
+    """Replay the scan history (oldest first) into a register (open first, then oldest) with figures.
+
+    ``scans`` is read once, a scan at a time: given as a generator, a long history of large scans is never
+    held whole (the failing findings and the last scan are)."""
     action_list = tuple(actions)
+    last: ScanView | None = None
+    count = 0
     episodes: dict[str, list[Episode]] = {}
     latest: dict[str, Finding] = {}
     matched: dict[str, Action | None] = {}
@@ -272,6 +277,7 @@ def build_register(
     last_seen: dict[str, datetime] = {}
     previous: date | None = None  # the date of the scan before this one
     for scan in scans:
+        last, count = scan, count + 1
         present = {finding.id: finding for finding in scan.findings}
         # A closure record takes effect before the scan's findings: if the scan fails, it reopens.
         for key, history in episodes.items():
@@ -303,7 +309,7 @@ def build_register(
                 continue
             history[-1] = _advance(history[-1], present.get(key), scan)
         previous = scan.at.date()
-    as_of = scans[-1].at if scans else None
+    as_of = last.at if last else None
     register = tuple(
         sorted(
             (
@@ -318,7 +324,7 @@ def build_register(
                     last_seen=last_seen[key],
                     episodes=tuple(episodes[key]),
                     action=matched[key],
-                    as_of=scans[-1].at,  # findings exist, so the history is not empty
+                    as_of=last_seen[key] if as_of is None else as_of,  # findings exist: never None
                 )
                 for key, finding in latest.items()
             ),
@@ -331,14 +337,14 @@ def build_register(
             ),
         )
     )
-    groups = tuple(group_summary(scans[-1].controls, catalog)) if scans and scans[-1].controls else ()
+    groups = tuple(group_summary(last.controls, catalog)) if last and last.controls else ()
     return Register(
         as_of=as_of,
-        latest_scan=scans[-1].scan_id if scans else None,
-        scans=len(scans),
+        latest_scan=last.scan_id if last else None,
+        scans=count,
         nonconformities=register,
         groups=groups,
-        clauses=_clause_readiness(scans[-1].clauses) if scans and scans[-1].clauses else None,
+        clauses=_clause_readiness(last.clauses) if last and last.clauses else None,
         figures=figures(register),
     )
 

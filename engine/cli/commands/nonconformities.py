@@ -45,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
     actions = configured_actions(config)
     # A missing store is a StoreError, which main() prints (exit 4).
     with open_store(config.store_path, create=False) as store:
-        views = [scan_view(store.load_scan(summary.digest).record) for summary in store.scans()]
-    register = build_register(views, actions)
+        # A scan at a time: only the one being replayed is held, not the history's findings.
+        views = (scan_view(store.load_scan(summary.digest).record) for summary in store.scans())
+        register = build_register(views, actions)
     render = {"markdown": render_markdown, "csv": render_csv, "json": render_json}[args.format]
     text = render(register)
     if args.output:
