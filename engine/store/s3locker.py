@@ -86,7 +86,9 @@ class S3Locker:
         key = self._key(object_key(area, digest))
         answer = self._call("read", key, lambda: self._s3.get_object(Bucket=self.bucket, Key=key),
                             missing_ok=True)  # fmt: skip
-        return None if answer is None else cast("BinaryIO", answer["Body"])
+        return (
+            None if answer is None else cast("BinaryIO", _Body(answer["Body"], f"s3://{self.bucket}/{key}"))
+        )
 
     def put_many(self, area: Area, objects: Iterable[tuple[str, bytes]]) -> None:
         for digest, payload in objects:  # each PUT is durable when S3 answers it
@@ -163,6 +165,24 @@ class S3Locker:
             raise StoreError(f"cannot {verb} s3://{self.bucket}/{key}: {exc}") from exc
         except BotoCoreError as exc:
             raise StoreError(f"cannot {verb} s3://{self.bucket}/{key}: {exc}") from exc
+
+
+class _Body:
+    """An object's body read in pieces, a broken connection an ``OSError`` naming the object (as a file's
+    read would fail), not botocore's exceptions, which the store's readers do not expect."""
+
+    def __init__(self, body: Any, where: str) -> None:
+        self._body = body
+        self._where = where
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return bytes(self._body.read(size if size >= 0 else None))
+        except (BotoCoreError, ClientError) as exc:
+            raise OSError(f"{self._where}: {exc}") from exc
+
+    def close(self) -> None:
+        self._body.close()
 
 
 def _code(exc: ClientError) -> str:

@@ -23,8 +23,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "verify",
         help="check the evidence store and scan history for tampering",
-        description="Recompute the digest of every evidence file and scan manifest and check the hash "
-        "chain of scans; name the first broken item.",
+        description="Recompute the digest of every evidence file, scan manifest and scan's findings, check "
+        "them against the index, and check the hash chain of scans; name the first broken item.",
         epilog=_EPILOG,
     )
     parser.add_argument(
