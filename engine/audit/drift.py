@@ -9,7 +9,7 @@ Pure functions: no I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,6 @@ from annexa.model.findings import (
     Status,
     control_sort_key,
     effective,
-    effective_status,
 )
 
 
@@ -125,29 +124,32 @@ def compare_indexed(
     counts = {change.value: 0 for change in Change}
     counts[Change.UNCHANGED.value] = unchanged
     changes = []
-    for finding_id, rule_id, control_id, subject, old_status, old_waived, new_status, new_waived in pairs:
-        before = None if old_status is None else effective(Status(old_status), waived=bool(old_waived))
-        after = None if new_status is None else effective(Status(new_status), waived=bool(new_waived))
-        change = _classify(before, after)
-        counts[change.value] += 1
-        if change is not Change.UNCHANGED:
-            changes.append(
-                FindingChange(
-                    id=finding_id,
-                    rule_id=rule_id,
-                    control_id=control_id,
-                    subject=subject,
-                    before=before,
-                    after=after,
-                    change=change,
-                )
-            )
+    for item in _finding_changes(pairs):
+        counts[item.change.value] += 1
+        if item.change is not Change.UNCHANGED:
+            changes.append(item)
     changes.sort(key=_change_order)
     return {
         "counts": counts,
         "findings": [item.to_dict() for item in changes],
         "controls": [item.to_dict() for item in _control_changes(old_controls, new_controls)],
     }
+
+
+def _finding_changes(pairs: Iterable[IndexedPair]) -> Iterator[FindingChange]:
+    """Each pair's change, from its statuses made effective (a waived failure passes)."""
+    for finding_id, rule_id, control_id, subject, old_status, old_waived, new_status, new_waived in pairs:
+        before = None if old_status is None else effective(Status(old_status), waived=bool(old_waived))
+        after = None if new_status is None else effective(Status(new_status), waived=bool(new_waived))
+        yield FindingChange(id=finding_id, rule_id=rule_id, control_id=control_id, subject=subject,
+                            before=before, after=after, change=_classify(before, after))  # fmt: skip
+
+
+def _pair(old: Finding | None, new: Finding | None, shown: Finding) -> IndexedPair:
+    """One finding of two scans as the index pairs it, named by ``shown`` (the newer where it is in both)."""
+    return (shown.id, shown.rule_id, shown.control_id, shown.subject,
+            None if old is None else old.status.value, None if old is None else int(old.waived),
+            None if new is None else new.status.value, None if new is None else int(new.waived))  # fmt: skip
 
 
 def _classify(before: Status | None, after: Status | None) -> Change:
@@ -173,22 +175,11 @@ def compare(
     """Compare the findings (and control results) of an older scan with a newer one."""
     before: Mapping[str, Finding] = {finding.id: finding for finding in old}
     after: Mapping[str, Finding] = {finding.id: finding for finding in new}
-    changes = []
-    for finding_id in before.keys() | after.keys():
-        finding = after.get(finding_id) or before[finding_id]
-        status_before = effective_status(before[finding_id]) if finding_id in before else None
-        status_after = effective_status(after[finding_id]) if finding_id in after else None
-        changes.append(
-            FindingChange(
-                id=finding_id,
-                rule_id=finding.rule_id,
-                control_id=finding.control_id,
-                subject=finding.subject,
-                before=status_before,
-                after=status_after,
-                change=_classify(status_before, status_after),
-            )
-        )
+    pairs = (
+        _pair(before.get(key), after.get(key), after.get(key) or before[key])
+        for key in before.keys() | after.keys()
+    )
+    changes = list(_finding_changes(pairs))
     changes.sort(key=_change_order)
     return Drift(findings=tuple(changes), controls=_control_changes(old_controls, new_controls))
 

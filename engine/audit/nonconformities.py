@@ -310,31 +310,35 @@ def build_register(
             history[-1] = _advance(history[-1], present.get(key), scan)
         previous = scan.at.date()
     as_of = last.at if last else None
-    register = tuple(
-        sorted(
-            (
-                Nonconformity(
-                    id=f"NC-{key}",
-                    rule=finding.rule_id,
-                    control=finding.control_id,
-                    subject=finding.subject,
-                    severity=finding.severity.value,
-                    message=finding.message,
-                    first_seen=first_seen[key],
-                    last_seen=last_seen[key],
-                    episodes=tuple(episodes[key]),
-                    action=matched[key],
-                    as_of=last_seen[key] if as_of is None else as_of,  # findings exist: never None
-                )
-                for key, finding in latest.items()
-            ),
-            key=lambda nc: (
-                not nc.is_open,
-                nc.first_seen,
-                control_sort_key(nc.control),
-                nc.rule,
-                nc.subject or "",
-            ),
+    register = (
+        ()
+        if as_of is None
+        else tuple(  # no scan, no finding
+            sorted(
+                (
+                    Nonconformity(
+                        id=f"NC-{key}",
+                        rule=finding.rule_id,
+                        control=finding.control_id,
+                        subject=finding.subject,
+                        severity=finding.severity.value,
+                        message=finding.message,
+                        first_seen=first_seen[key],
+                        last_seen=last_seen[key],
+                        episodes=tuple(episodes[key]),
+                        action=matched[key],
+                        as_of=as_of,
+                    )
+                    for key, finding in latest.items()
+                ),
+                key=lambda nc: (
+                    not nc.is_open,
+                    nc.first_seen,
+                    control_sort_key(nc.control),
+                    nc.rule,
+                    nc.subject or "",
+                ),
+            )
         )
     )
     groups = tuple(group_summary(last.controls, catalog)) if last and last.controls else ()
